@@ -1,0 +1,45 @@
+"""wattbit: an energy-to-compute optimization engine.
+
+>>> import engine
+>>> sc = engine.load_scenario("examples/xining_park.yaml")   # doctest: +SKIP
+>>> res = engine.optimize(sc)                                # doctest: +SKIP
+>>> res.kpis["green_share"]                                  # doctest: +SKIP
+
+Heavy dependencies (pandas, pydantic, pyomo, pvlib, matplotlib) are imported only when
+the name that needs them is first used, so ``import engine`` stays light.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import ScenarioError, SolverError
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Scenario": "engine.scenario",
+    "load_scenario": "engine.scenario",
+    "optimize": "engine.api",
+    "export_lp": "engine.api",
+    "build_model": "engine.api",
+    "Result": "engine.results",
+    "Status": "engine.results",
+}
+
+__all__ = ["ScenarioError", "SolverError", *_LAZY]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.api import build_model, export_lp, optimize
+    from engine.results import Result, Status
+    from engine.scenario import Scenario, load_scenario
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

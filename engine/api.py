@@ -1,0 +1,152 @@
+"""The public entry points: :func:`optimize`, :func:`build_model`, :func:`export_lp`."""
+from __future__ import annotations
+
+import gc
+import logging
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator, Optional
+
+from engine.backends import BACKENDS, SolverOptions, solve
+from engine.data import prepare
+from engine.formulation import Formulation, build
+from engine.results import Result, empty_result, extract
+from engine.scenario import Scenario, load_scenario
+from engine.status import Status
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    # the collector walks every container on each generation-0 sweep; building models of
+    # many arrays and (for Pyomo) many small objects pays for nothing from it
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
+    if isinstance(scenario, Scenario):
+        return scenario
+    if isinstance(scenario, (str, Path)):
+        return load_scenario(scenario)
+    raise TypeError(f"scenario must be a Scenario or a path, got {type(scenario).__name__}")
+
+
+def build_model(scenario: Scenario | str | Path) -> Formulation:
+    """Prepare the data and build the backend-neutral model of a scenario (no solve).
+
+    The returned :class:`~engine.formulation.Formulation` holds ``model`` (variable and
+    constraint groups as arrays), ``data`` and per-component ``meta``.
+    """
+    return build(prepare(_as_scenario(scenario)))
+
+
+def optimize(
+    scenario: Scenario | str | Path,
+    backend: str = "highs",
+    *,
+    model_hook: Optional[Callable[..., None]] = None,
+    time_limit_s: Optional[float] = None,
+    mip_rel_gap: float = 1e-4,
+    threads: Optional[int] = None,
+    highs_options: Optional[dict] = None,
+    solver_log: bool = False,
+) -> Result:
+    """Optimize a scenario: dispatch of every asset and every job, hour by hour.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A validated scenario, or a YAML/JSON file to load.
+    backend : {"highs", "pyomo"}
+        ``highs`` hands arrays to highspy (fast, default); ``pyomo`` builds a named Pyomo
+        model solved by HiGHS through Pyomo. Both give the same optimum.
+    model_hook : callable, optional
+        ``model_hook(pyomo_model, components)``, called before the solve to add Pyomo
+        variables or constraints; requires ``backend="pyomo"``.
+    time_limit_s : float, optional
+        Solver time limit; on reaching it the best solution found is returned with status
+        ``time_limit``.
+    mip_rel_gap : float
+        Relative gap for MILPs.
+    threads : int, optional
+        HiGHS threads.
+    highs_options : dict, optional
+        Further HiGHS options by name.
+    solver_log : bool
+        Send HiGHS's log to the ``engine.backends`` logger.
+
+    Returns
+    -------
+    Result
+        Status, objective, cost terms, KPIs, hourly table, jobs and timings. An infeasible
+        model returns a result with status ``infeasible`` and a ``diagnosis``.
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario is invalid (before any solve).
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if model_hook is not None and backend != "pyomo":
+        raise ValueError("model_hook needs backend='pyomo'")
+    t0 = time.perf_counter()
+    sc = _as_scenario(scenario)
+    options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
+                            highs_options=dict(highs_options or {}), log=solver_log)
+    with _gc_paused():
+        data = prepare(sc)
+        t1 = time.perf_counter()
+        f = build(data)
+        arrays = f.model.arrays()
+        t2 = time.perf_counter()
+        out = solve(f.model, arrays, backend=backend, options=options, model_hook=model_hook)
+        t3 = time.perf_counter()
+        # hand-over to the solver (passModel / Pyomo build) counts as build time
+        handover = out.timings.get("pass_s", 0.0) + out.timings.get("pyomo_build_s", 0.0)
+        timings = {
+            "prepare_s": t1 - t0,
+            "build_s": (t2 - t1) + handover,
+            "solve_s": (t3 - t2) - handover,
+        }
+        if out.x is None:
+            timings["extract_s"] = 0.0
+            timings["total_s"] = time.perf_counter() - t0
+            return empty_result(out.status, sc.name, backend, timings, out.diagnosis,
+                                out.solver_status, out.iterations)
+        parts = extract(f, out.x)
+        t4 = time.perf_counter()
+    timings["extract_s"] = t4 - t3
+    timings["total_s"] = t4 - t0
+    res = Result(
+        status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
+        hourly=parts["hourly"], jobs=parts["jobs"], timings=timings, mip_gap=out.mip_gap,
+        backend=backend, solver_status=out.solver_status, iterations=out.iterations,
+        scenario_name=sc.name,
+    )
+    if backend == "highs" and abs(res.costs.sum() - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
+        log.warning("cost terms %.6f do not add up to the objective %.6f", res.costs.sum(),
+                    res.objective)
+    return res
+
+
+def export_lp(scenario: Scenario | str | Path, path: str | Path) -> Path:
+    """Write exactly the LP/MILP that :func:`optimize` would solve, through highspy.
+
+    The format follows the suffix: ``.mps`` (free MPS) or ``.lp``.
+    """
+    from engine.backends.highs import to_highs
+
+    f = build_model(scenario)
+    h = to_highs(f.model.arrays(), SolverOptions())
+    path = Path(path)
+    h.writeModel(str(path))
+    return path

@@ -1,0 +1,81 @@
+"""Solver backends: the same backend-neutral model, the same optimum.
+
+* ``highs`` (default): hands the arrays to highspy in bulk.
+* ``pyomo``: builds a named Pyomo model (one indexed Var and one indexed Constraint per
+  group) and solves it with HiGHS through Pyomo's persistent HiGHS interface; a user's
+  ``model_hook(pyomo_model, components)`` may add variables and constraints first.
+
+Only this package imports highspy or Pyomo.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import numpy as np
+
+from engine.model import LinearModel, ModelArrays
+from engine.status import Status
+
+BACKENDS = ("highs", "pyomo")
+
+
+@dataclass
+class SolveOutput:
+    """What a backend returns."""
+
+    status: Status
+    x: Optional[np.ndarray]
+    objective: float
+    mip_gap: float = 0.0
+    solver_status: str = ""
+    iterations: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    diagnosis: str = ""
+
+
+@dataclass
+class SolverOptions:
+    """Solver settings common to every backend.
+
+    Attributes
+    ----------
+    time_limit_s : float, optional
+        Wall-clock limit; the best solution found is returned with status ``time_limit``.
+    mip_rel_gap : float
+        Relative MIP gap at which branch and bound stops.
+    threads : int, optional
+        Solver threads (HiGHS default when None).
+    highs_options : dict
+        Further HiGHS options by name (e.g. ``{"solver": "ipm"}``).
+    log : bool
+        Send the solver's log to the ``engine.backends`` logger at INFO level.
+    """
+
+    time_limit_s: Optional[float] = None
+    mip_rel_gap: float = 1e-4
+    threads: Optional[int] = None
+    highs_options: dict[str, Any] = field(default_factory=dict)
+    log: bool = False
+
+
+def solve(
+    model: LinearModel,
+    arrays: ModelArrays,
+    backend: str = "highs",
+    options: Optional[SolverOptions] = None,
+    model_hook: Optional[Callable[..., None]] = None,
+) -> SolveOutput:
+    """Solve a model with the named backend."""
+    options = options or SolverOptions()
+    if backend == "highs":
+        if model_hook is not None:
+            raise ValueError("model_hook needs backend='pyomo'")
+        from engine.backends.highs import solve_highs
+
+        return solve_highs(model, arrays, options)
+    if backend == "pyomo":
+        from engine.backends.pyomo import solve_pyomo
+
+        return solve_pyomo(model, arrays, options, model_hook)
+    raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

@@ -1,0 +1,127 @@
+"""Direct highspy backend: the arrays go to HiGHS in one ``passModel`` call."""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from engine.backends import SolveOutput, SolverOptions
+from engine.model import LinearModel, ModelArrays
+from engine.status import Status
+
+log = logging.getLogger(__name__)
+
+
+def to_highs(arrays: ModelArrays, options: SolverOptions):
+    """A ``highspy.Highs`` instance holding the model and the options (not yet run)."""
+    import highspy
+
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", bool(options.log))
+    if options.log:
+        h.setOptionValue("log_to_console", False)
+        h.cbLogging.subscribe(lambda _e, data: log.info(data.message.rstrip()))
+    lp = highspy.HighsLp()
+    lp.num_col_ = arrays.A.shape[1]
+    lp.num_row_ = arrays.A.shape[0]
+    lp.col_cost_ = arrays.cost
+    lp.col_lower_ = arrays.col_lb
+    lp.col_upper_ = arrays.col_ub
+    lp.row_lower_ = arrays.row_lb
+    lp.row_upper_ = arrays.row_ub
+    lp.offset_ = arrays.offset
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = arrays.A.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = arrays.A.indices.astype(np.int32)
+    lp.a_matrix_.value_ = arrays.A.data
+    if arrays.is_mip:
+        lp.integrality_ = [
+            highspy.HighsVarType.kInteger if i else highspy.HighsVarType.kContinuous
+            for i in arrays.integrality
+        ]
+    status = h.passModel(lp)
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS rejected the model (passModel returned kError)")
+    if options.time_limit_s is not None:
+        h.setOptionValue("time_limit", float(options.time_limit_s))
+    if options.threads is not None:
+        h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
+    for key, value in options.highs_options.items():
+        if h.setOptionValue(key, value) == highspy.HighsStatus.kError:
+            raise ValueError(f"highs_options: HiGHS rejected option {key}={value!r}")
+    return h
+
+
+def map_status(h) -> Status:
+    """Map HiGHS's model status to :class:`Status`."""
+    import highspy
+
+    ms = h.getModelStatus()
+    S = highspy.HighsModelStatus
+    if ms == S.kOptimal:
+        return Status.OPTIMAL
+    if ms == S.kInfeasible:
+        return Status.INFEASIBLE
+    if ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
+        # HiGHS reports "unbounded or infeasible" when presolve cannot tell which
+        return Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
+    if ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt):
+        return Status.TIME_LIMIT
+    return Status.ERROR
+
+
+def solve_highs(model: LinearModel, arrays: ModelArrays, options: SolverOptions) -> SolveOutput:
+    t0 = time.perf_counter()
+    h = to_highs(arrays, options)
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+    status = map_status(h)
+    info = h.getInfo()
+    x = None
+    if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    elif status == Status.TIME_LIMIT:
+        status = Status.TIME_LIMIT  # no feasible point found in time; x stays None
+    obj = float(info.objective_function_value) if x is not None else float("nan")
+    gap = float(info.mip_gap) if arrays.is_mip and x is not None else 0.0
+    diagnosis = diagnose_infeasible(h, model) if status == Status.INFEASIBLE else ""
+    return SolveOutput(
+        status=status,
+        x=x,
+        objective=obj,
+        mip_gap=gap,
+        solver_status=h.modelStatusToString(h.getModelStatus()),
+        iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
+        timings={"pass_s": t1 - t0, "run_s": t2 - t1},
+        diagnosis=diagnosis,
+    )
+
+
+def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
+    """Name the constraint groups (and hours) of an irreducible infeasible subsystem."""
+    try:
+        h.setOptionValue("output_flag", False)
+        status, iis = h.getIis()
+        rows = list(iis.row_index_)
+        cols = list(iis.col_index_)
+    except Exception as exc:  # the IIS is a best effort; the status stands without it
+        return f"(no infeasibility diagnosis: {exc})"
+    if not rows and not cols:
+        return "HiGHS found no irreducible infeasible subsystem"
+    by_group: dict[str, list[tuple[int, ...]]] = {}
+    for r in rows:
+        name, where = model.group_of_row(int(r))
+        by_group.setdefault(name, []).append(where)
+    parts = []
+    for name, where in list(by_group.items())[:max_items]:
+        shown = ", ".join(str(w if len(w) > 1 else w[0]) for w in where[:6])
+        more = f" and {len(where) - 6} more" if len(where) > 6 else ""
+        parts.append(f"{name} at {shown}{more}")
+    bounds = {model.group_of_col(int(c))[0] for c in cols}
+    text = "conflicting constraints: " + "; ".join(parts)
+    if bounds:
+        text += f"; with the bounds of {sorted(bounds)}"
+    return text

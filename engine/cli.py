@@ -1,0 +1,88 @@
+"""Command line: ``wattbit run | validate | export``.
+
+``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
+``DIR/summary.json`` and ``DIR/dispatch.png``. Exit codes: 0 optimal (or a time-limited
+solution), 1 no solution (infeasible, unbounded, solver error), 2 invalid input.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="wattbit", description="Energy-to-compute optimization engine.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="optimize a scenario and write its results")
+    run.add_argument("scenario", type=Path, help="scenario file (.yaml/.yml/.json)")
+    run.add_argument("--out", type=Path, default=Path("results"), help="output directory")
+    run.add_argument("--backend", choices=("highs", "pyomo"), default="highs")
+    run.add_argument("--time-limit", type=float, default=None, metavar="S",
+                     help="solver time limit in seconds")
+    run.add_argument("--no-plot", action="store_true", help="skip dispatch.png")
+    run.add_argument("--plot-start", type=int, default=0, metavar="H",
+                     help="first hour of the plotted week (default 0)")
+    run.add_argument("--plot-hours", type=int, default=168, metavar="H")
+    run.add_argument("--solver-log", action="store_true", help="print HiGHS's log")
+    val = sub.add_parser("validate", help="check a scenario file and report the first error")
+    val.add_argument("scenario", type=Path)
+    exp = sub.add_parser("export", help="write the LP/MILP a scenario solves (MPS or LP)")
+    exp.add_argument("scenario", type=Path)
+    exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point of the ``wattbit`` console script."""
+    args = _parser().parse_args(argv)
+    from engine.errors import ScenarioError
+
+    logging.basicConfig(level=logging.INFO if getattr(args, "solver_log", False) else logging.WARNING,
+                        format="%(message)s")
+    try:
+        if args.command == "validate":
+            from engine.scenario import load_scenario
+
+            sc = load_scenario(args.scenario)
+            print(f"{args.scenario}: valid ({len(sc.sites)} site(s), {len(sc.jobs)} job(s), "
+                  f"{sc.horizon_h} h from {sc.start} {sc.timezone})")
+            return 0
+        if args.command == "export":
+            from engine.api import export_lp
+
+            print(export_lp(args.scenario, args.path))
+            return 0
+        return _run(args)
+    except ScenarioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except NotImplementedError as exc:
+        print(f"not implemented: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from engine.api import optimize
+
+    res = optimize(args.scenario, backend=args.backend, time_limit_s=args.time_limit,
+                   solver_log=args.solver_log)
+    print(res.summary())
+    out = res.to_parquet(args.out)
+    written = [out / "summary.json"]
+    if res.status.has_solution:
+        written.insert(0, out / "hourly.parquet")
+        if not args.no_plot:
+            import matplotlib.pyplot as plt
+
+            fig = res.plot(out / "dispatch.png", start_h=args.plot_start, hours=args.plot_hours)
+            plt.close(fig)
+            written.append(out / "dispatch.png")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0 if res.status.has_solution else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Numeric inputs of the formulation, derived once from a validated scenario.
+
+Every series becomes a float64 array of length T; weather becomes availability and PUE.
+The formulation reads only these arrays (and scalar parameters of the scenario objects).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from engine.forecast import pue_from_temperature, pv_power_mw, wind_power_mw
+from engine.scenario import Scenario, Site
+
+
+def full(value, T: int) -> np.ndarray:
+    """A scalar or length-T series as a float64 array of length T."""
+    return np.broadcast_to(np.asarray(value, dtype=np.float64), (T,)).astype(np.float64, copy=True)
+
+
+@dataclass
+class SiteData:
+    """Arrays of one site; shapes ``(n_assets, T)`` or ``(T,)``."""
+
+    site: Site
+    pv_avail_mw: np.ndarray
+    wind_avail_mw: np.ndarray
+    hydro_min_mw: np.ndarray
+    hydro_max_mw: np.ndarray
+    pue: np.ndarray
+    inflexible_it_mw: np.ndarray
+    it_capacity_mw: float
+    temp_air_c: np.ndarray
+    grid_import_price: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    grid_export_price: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    grid_emission_kg_per_mwh: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    grid_clean_share: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    grid_available: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+
+@dataclass
+class JobData:
+    """Flexible jobs as arrays (one entry per job)."""
+
+    names: list[str]
+    site: np.ndarray  # site position
+    release: np.ndarray
+    deadline: np.ndarray
+    energy_mwh: np.ndarray
+    max_power_mw: np.ndarray
+
+
+@dataclass
+class ScenarioData:
+    """Everything the formulation needs, as arrays."""
+
+    scenario: Scenario
+    index: pd.DatetimeIndex
+    month: np.ndarray  # month number (0-based, consecutive) of each hour
+    n_months: int
+    sites: list[SiteData]
+    jobs: JobData
+
+    @property
+    def T(self) -> int:
+        return len(self.index)
+
+
+def prepare(scenario: Scenario) -> ScenarioData:
+    """Derive availability, PUE and all series arrays of a scenario.
+
+    Raises
+    ------
+    NotImplementedError
+        For features of later releases (cross-site jobs, non-preemptible jobs).
+    """
+    index = scenario.index
+    T = len(index)
+    periods = index.tz_localize(None).to_period("M")
+    month_codes, _ = pd.factorize(periods, sort=True)
+    sites = [_prepare_site(s, index) for s in scenario.sites]
+    site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
+    jobs = scenario.jobs
+    for k, job in enumerate(jobs):
+        if not job.preemptible:
+            raise NotImplementedError(
+                f"jobs[{k}] ({job.name!r}) is non-preemptible: that needs integer variables, "
+                "which come with the MILP release; set preemptible: true for now"
+            )
+    jd = JobData(
+        names=[j.name for j in jobs],
+        site=np.array([site_pos[scenario.job_site(j).name] for j in jobs], dtype=np.int64),
+        release=np.array([j.release_h for j in jobs], dtype=np.int64),
+        deadline=np.array([j.deadline_h for j in jobs], dtype=np.int64),
+        energy_mwh=np.array([scenario.job_energy_mwh(j) for j in jobs], dtype=np.float64),
+        max_power_mw=np.array([scenario.job_max_power_mw(j) for j in jobs], dtype=np.float64),
+    )
+    return ScenarioData(scenario, index, month_codes.astype(np.int64), int(month_codes.max()) + 1,
+                        sites, jd)
+
+
+def _prepare_site(site: Site, index: pd.DatetimeIndex) -> SiteData:
+    T = len(index)
+    w = site.weather
+    pv = [
+        full(p.availability_fraction, T) * p.capacity_mw
+        if p.availability_fraction is not None
+        else pv_power_mw(p, w, site, index)
+        for p in site.pv
+    ]
+    wind = [
+        full(a.availability_fraction, T) * a.capacity_mw
+        if a.availability_fraction is not None
+        else wind_power_mw(a, w, site.altitude_m)
+        for a in site.wind
+    ]
+    temp = full(w.temp_air if w is not None else 20.0, T)
+    dc = site.datacenter
+    if dc is not None:
+        cap = dc.it_capacity_mw
+        if dc.pue is not None:
+            pue = full(dc.pue, T)
+        else:
+            c = dc.cooling
+            pue = pue_from_temperature(
+                temp, c.free_cooling_below_c, c.pue_free_cooling, c.pue_slope_per_c, c.pue_max
+            )
+        if dc.inflexible_it_mw is not None:
+            inflex = full(dc.inflexible_it_mw, T)
+        elif dc.inflexible_utilization_fraction is not None:
+            inflex = full(dc.inflexible_utilization_fraction, T) * cap
+        else:
+            inflex = np.zeros(T)
+    else:
+        cap, pue, inflex = 0.0, np.ones(T), np.zeros(T)
+    data = SiteData(
+        site=site,
+        pv_avail_mw=np.array(pv).reshape(len(pv), T),
+        wind_avail_mw=np.array(wind).reshape(len(wind), T),
+        hydro_min_mw=np.array([full(h.min_power_mw, T) for h in site.hydro]).reshape(-1, T),
+        hydro_max_mw=np.array([full(h.max_power_mw, T) for h in site.hydro]).reshape(-1, T),
+        pue=pue,
+        inflexible_it_mw=inflex,
+        it_capacity_mw=cap,
+        temp_air_c=temp,
+    )
+    g = site.grid
+    if g is not None:
+        data.grid_import_price = full(g.import_price_per_mwh, T)
+        data.grid_export_price = full(g.export_price_per_mwh, T)
+        data.grid_emission_kg_per_mwh = full(g.emission_factor_kg_per_mwh, T)
+        data.grid_clean_share = full(g.clean_share_fraction, T)
+        avail = np.ones(T, dtype=bool)
+        avail[np.asarray(g.outage_hours, dtype=np.int64)] = False
+        data.grid_available = avail
+    return data

@@ -1,0 +1,70 @@
+"""Batteries: charge, discharge and state of charge.
+
+For battery ``b`` and hour ``t`` (``Δ = 1 h``)::
+
+    0 <= ch[b, t] <= Pch_b,   0 <= dis[b, t] <= Pdis_b
+    soc[b, t] = (1 - σ_b) soc[b, t-1] + η_c ch[b, t] - dis[b, t] / η_d,
+        soc[b, -1] = soc0_b = initial_soc_fraction * E_b
+    SOCmin_b E_b <= soc[b, t] <= SOCmax_b E_b
+    terminal: soc[b, T-1] >= soc0_b ("at_least_initial"), = soc0_b ("equal_initial")
+    cost: c_deg_b * (ch + dis)
+
+``dis - ch`` is injected at the site bus. Simultaneous charge and discharge is not
+excluded by a binary: with non-negative prices it is never optimal except to burn surplus
+that could otherwise be curtailed for free, which wastes nothing of value.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.formulation import Formulation
+from engine.model import prev_in_time
+
+
+def add(f: Formulation) -> None:
+    items = [(s, b) for s, sd in enumerate(f.data.sites) for b in sd.site.batteries]
+    if not items:
+        return
+    T = f.T
+    site_of = np.array([s for s, _ in items], dtype=np.int64)
+    bats = [b for _, b in items]
+    col = lambda attr: np.array([getattr(b, attr) for b in bats], dtype=np.float64)[:, None]  # noqa: E731
+    E = col("energy_mwh")
+    B = len(bats)
+    ch = f.model.add_variables("battery/charge_mw", (B, T), ub=col("charge_power_mw"))
+    dis = f.model.add_variables("battery/discharge_mw", (B, T), ub=col("discharge_power_mw"))
+    soc = f.model.add_variables(
+        "battery/soc_mwh", (B, T), lb=col("soc_min_fraction") * E, ub=col("soc_max_fraction") * E
+    )
+    keep = 1.0 - col("self_discharge_per_h")
+    soc0 = col("initial_soc_fraction") * E
+    rhs = np.zeros((B, T))
+    rhs[:, :1] = keep * soc0
+    f.model.add_constraints(
+        "battery/soc_balance",
+        (B, T),
+        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
+         (dis.idx, 1.0 / col("discharge_efficiency"))],
+        lb=rhs, ub=rhs,
+    )
+    rule = np.array([b.terminal for b in bats])
+    for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
+        sel = rule == kind
+        if sel.any():
+            lb = soc0[sel, 0]
+            f.model.add_constraints(
+                f"battery/terminal_{kind}", int(sel.sum()), [(soc.idx[sel, -1], 1.0)],
+                lb=lb, ub=lb if upper is None else upper,
+            )
+    f.inject(dis.idx, site_of, 1.0)
+    f.inject(ch.idx, site_of, -1.0)
+    c_deg = col("degradation_cost_per_mwh")
+    if np.any(c_deg):
+        f.cost("degradation", ch.idx, c_deg)
+        f.cost("degradation", dis.idx, c_deg)
+    f.meta["battery"] = {
+        "names": [b.name for b in bats], "site": site_of, "soc0_mwh": soc0[:, 0],
+        "energy_mwh": E[:, 0], "charge_efficiency": col("charge_efficiency")[:, 0],
+        "discharge_efficiency": col("discharge_efficiency")[:, 0],
+        "self_discharge_per_h": col("self_discharge_per_h")[:, 0],
+    }

@@ -1,0 +1,46 @@
+"""The data center: inflexible IT load, flexible jobs inside their windows, PUE.
+
+IT load ``it[s, t] = inflex[s, t] + sum_j flex[j, t]`` with ``0 <= flex[j, t] <= Pmax_j``
+only for ``release_j <= t < deadline_j`` (no variable exists outside the window, so no
+job can run there), ``sum_t flex[j, t] = E_j`` (every job finishes by its deadline) and
+``it[s, t] <= IT capacity``. Facility power ``PUE[s, t] * it[s, t]`` (PUE a parameter,
+so the model stays linear) is withdrawn from the site bus; its inflexible part is the
+right-hand side of the balance.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.formulation import Formulation
+from engine.model import grouped
+
+
+def add(f: Formulation) -> None:
+    jobs = f.data.jobs
+    J = len(jobs.names)
+    if J == 0:
+        return
+    T = f.T
+    lengths = jobs.deadline - jobs.release
+    job_of = np.repeat(np.arange(J), lengths)
+    t_of = jobs.release[job_of] + (np.arange(job_of.size) - np.repeat(np.cumsum(lengths) - lengths,
+                                                                       lengths))
+    site_of = jobs.site[job_of]
+    flex = f.model.add_variables("job/power_mw", job_of.size, ub=jobs.max_power_mw[job_of])
+    cols = flex.idx
+    e_cols, e_coef = grouped(job_of, J, cols, 1.0)
+    f.model.add_constraints("job/energy", J, [(e_cols, e_coef)], lb=jobs.energy_mwh,
+                            ub=jobs.energy_mwh)
+    # IT capacity, one row per (site with jobs, hour)
+    S = f.S
+    cap_cols, cap_coef = grouped(site_of * T + t_of, S * T, cols, 1.0)
+    head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites])  # (S, T)
+    used = np.zeros(S * T, bool)
+    used[site_of * T + t_of] = True
+    f.model.add_constraints("datacenter/it_capacity", int(used.sum()),
+                            [(cap_cols[used], cap_coef[used])], ub=head.ravel()[used])
+    pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
+    f.inject(cols, site_of, -pue, t_of=t_of)
+    f.facility(cols, site_of, t_of, pue)
+    f.meta["job"] = {"names": list(jobs.names), "job_of": job_of, "t_of": t_of, "site": site_of,
+                     "pue": pue}

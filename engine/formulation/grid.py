@@ -1,0 +1,55 @@
+"""Grid connection: import, export, monthly peak and emissions.
+
+For the grid of site ``s`` and hour ``t``::
+
+    0 <= imp[s, t] <= Imax_s * up[s, t],   0 <= exp[s, t] <= Emax_s * up[s, t]
+        (up = 0 in outage hours)
+    peak[s, m] >= imp[s, t]  for every hour t of calendar month m
+        (only when a demand charge is set; a partial month pays the full monthly rate)
+    cost: price_imp imp - price_exp exp + dc_rate peak
+          + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
+    fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
+
+``imp - exp`` is injected at the site bus.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from engine.formulation import Formulation
+
+
+def add(f: Formulation) -> None:
+    sites = [(s, sd) for s, sd in enumerate(f.data.sites) if sd.site.grid is not None]
+    if not sites:
+        return
+    T = f.T
+    G = len(sites)
+    site_of = np.array([s for s, _ in sites], dtype=np.int64)
+    grids = [sd.site.grid for _, sd in sites]
+    up = np.array([sd.grid_available for _, sd in sites], dtype=np.float64)
+    imax = np.array([g.import_max_mw for g in grids])[:, None]
+    emax = np.array([g.export_max_mw for g in grids])[:, None]
+    imp = f.model.add_variables("grid/import_mw", (G, T), ub=imax * up)
+    f.inject(imp.idx, site_of, 1.0)
+    price_imp = np.array([sd.grid_import_price for _, sd in sites])
+    f.cost("energy", imp.idx, price_imp)
+    if np.any(emax > 0):
+        exp = f.model.add_variables("grid/export_mw", (G, T), ub=emax * up)
+        f.inject(exp.idx, site_of, -1.0)
+        f.cost("export_revenue", exp.idx, -np.array([sd.grid_export_price for _, sd in sites]))
+    rate = np.array([g.demand_charge_per_mw_month for g in grids])
+    if np.any(rate > 0):
+        M = f.data.n_months
+        peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
+        month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
+        f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
+        f.cost("demand_charge", peak.idx, np.broadcast_to(rate[:, None], (G, M)))
+    carbon_price = f.data.scenario.policy.carbon_price_per_t
+    ef = np.array([sd.grid_emission_kg_per_mwh for _, sd in sites])
+    if carbon_price:
+        f.cost("carbon", imp.idx, carbon_price * ef / 1000.0)
+    clean = np.array([sd.grid_clean_share for _, sd in sites])
+    f.fossil(imp.idx, site_of, 1.0 - clean)
+    f.meta["grid"] = {"site": site_of, "emission_kg_per_mwh": ef, "clean_share": clean,
+                      "import_price": price_imp}

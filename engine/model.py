@@ -1,0 +1,258 @@
+"""The backend-neutral sparse model that the formulation writes into.
+
+A model is a list of *variable groups* (name, shape, bounds, cost, integrality) laid out
+as consecutive column blocks, and a list of *constraint groups* (name, row shape,
+lower/upper bounds, coefficient triplets), all NumPy arrays. No per-element Python
+object is ever created here; the backends turn the arrays into a solver model in bulk.
+
+Terms of a constraint group are given *aligned with its rows*: a pair ``(cols, coef)``
+where ``cols`` has the group's row shape (one entry per row) or the row shape plus one
+trailing axis (several entries per row, ``-1`` marking an absent entry), and ``coef``
+broadcasts to ``cols``. This keeps every formulation function free of loops over hours.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+import scipy.sparse as sp
+
+Term = tuple[np.ndarray, "np.ndarray | float"]
+
+
+@dataclass(frozen=True)
+class VarGroup:
+    """A block of consecutive columns ``start .. start + size`` with an N-d shape."""
+
+    name: str
+    start: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def idx(self) -> np.ndarray:
+        """Column indices, shaped like the group."""
+        return np.arange(self.start, self.start + self.size, dtype=np.int64).reshape(self.shape)
+
+
+@dataclass(frozen=True)
+class ConGroup:
+    """A block of consecutive rows ``start .. start + size`` with an N-d shape."""
+
+    name: str
+    start: int
+    shape: tuple[int, ...]
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64))
+
+
+@dataclass
+class LinearModel:
+    """Variables, constraints and a linear objective, stored as arrays.
+
+    The objective is ``min cost @ x + offset``.
+    """
+
+    var_groups: dict[str, VarGroup] = field(default_factory=dict)
+    con_groups: dict[str, ConGroup] = field(default_factory=dict)
+    offset: float = 0.0
+    _lb: list[np.ndarray] = field(default_factory=list)
+    _ub: list[np.ndarray] = field(default_factory=list)
+    _cost: list[np.ndarray] = field(default_factory=list)
+    _int: list[np.ndarray] = field(default_factory=list)
+    _row_lb: list[np.ndarray] = field(default_factory=list)
+    _row_ub: list[np.ndarray] = field(default_factory=list)
+    _rows: list[np.ndarray] = field(default_factory=list)
+    _cols: list[np.ndarray] = field(default_factory=list)
+    _vals: list[np.ndarray] = field(default_factory=list)
+    _extra_cost: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    n_cols: int = 0
+    n_rows: int = 0
+
+    # ------------------------------------------------------------------ building
+    def add_variables(
+        self,
+        name: str,
+        shape: int | Sequence[int],
+        lb: float | np.ndarray = 0.0,
+        ub: float | np.ndarray = np.inf,
+        cost: float | np.ndarray = 0.0,
+        integer: bool = False,
+    ) -> VarGroup:
+        """Add a group of variables; bounds and costs broadcast to ``shape``."""
+        if name in self.var_groups:
+            raise ValueError(f"variable group {name!r} exists already")
+        shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        group = VarGroup(name, self.n_cols, shape)
+        n = group.size
+        self._lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), shape).ravel())
+        self._ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), shape).ravel())
+        self._cost.append(np.broadcast_to(np.asarray(cost, dtype=np.float64), shape).ravel())
+        self._int.append(np.full(n, bool(integer)))
+        self.var_groups[name] = group
+        self.n_cols += n
+        return group
+
+    def add_cost(self, cols: np.ndarray, coef: float | np.ndarray) -> None:
+        """Add ``coef`` to the objective coefficients of ``cols`` (accumulates)."""
+        cols = np.asarray(cols, dtype=np.int64)
+        coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
+        keep = cols >= 0
+        self._extra_cost.append((cols[keep].ravel(), coef[keep].ravel()))
+
+    def add_constraints(
+        self,
+        name: str,
+        shape: int | Sequence[int],
+        terms: Sequence[Term],
+        lb: float | np.ndarray = -np.inf,
+        ub: float | np.ndarray = np.inf,
+    ) -> ConGroup:
+        """Add a group of rows ``lb <= sum(coef * x[cols]) <= ub``.
+
+        Parameters
+        ----------
+        name : str
+            Stable group name, e.g. ``"battery/soc_balance"``.
+        shape : int or tuple
+            Shape of the rows (e.g. ``(n_batteries, T)``).
+        terms : sequence of (cols, coef)
+            ``cols`` has shape ``shape`` or ``shape + (k,)``; entries ``< 0`` are skipped;
+            ``coef`` broadcasts to ``cols.shape``.
+        lb, ub : float or array
+            Row bounds, broadcast to ``shape``. Use equal values for equalities.
+        """
+        if name in self.con_groups:
+            raise ValueError(f"constraint group {name!r} exists already")
+        shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
+        group = ConGroup(name, self.n_rows, shape)
+        n = group.size
+        row_ids = np.arange(self.n_rows, self.n_rows + n, dtype=np.int64).reshape(shape)
+        for cols, coef in terms:
+            cols = np.asarray(cols, dtype=np.int64)
+            if cols.shape == shape:
+                rows = row_ids
+            elif cols.shape[:-1] == shape:
+                rows = np.broadcast_to(row_ids[..., None], cols.shape)
+            else:
+                raise ValueError(
+                    f"constraint group {name!r}: term of shape {cols.shape} does not match rows "
+                    f"{shape}"
+                )
+            vals = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
+            keep = (cols >= 0) & (vals != 0.0)
+            self._rows.append(rows[keep])
+            self._cols.append(cols[keep])
+            self._vals.append(vals[keep])
+        self._row_lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), shape).ravel())
+        self._row_ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), shape).ravel())
+        self.con_groups[name] = group
+        self.n_rows += n
+        return group
+
+    # ------------------------------------------------------------------ arrays
+    def arrays(self) -> "ModelArrays":
+        """Concatenate everything into solver-ready arrays (CSC matrix)."""
+        cat = _cat_float
+        cost = cat(self._cost).copy()
+        for cols, coef in self._extra_cost:
+            np.add.at(cost, cols, coef)
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
+        cols = np.concatenate(self._cols) if self._cols else np.zeros(0, np.int64)
+        vals = cat(self._vals)
+        A = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_cols))
+        A.sum_duplicates()
+        return ModelArrays(
+            cost=cost,
+            col_lb=cat(self._lb),
+            col_ub=cat(self._ub),
+            integrality=np.concatenate(self._int) if self._int else np.zeros(0, bool),
+            row_lb=cat(self._row_lb),
+            row_ub=cat(self._row_ub),
+            A=A,
+            offset=self.offset,
+        )
+
+    def group_of_row(self, row: int) -> tuple[str, tuple[int, ...]]:
+        """Name of the constraint group holding ``row`` and the row's index inside it."""
+        for g in self.con_groups.values():
+            if g.start <= row < g.start + g.size:
+                return g.name, tuple(int(i) for i in np.unravel_index(row - g.start, g.shape))
+        raise IndexError(row)
+
+    def group_of_col(self, col: int) -> tuple[str, tuple[int, ...]]:
+        """Name of the variable group holding ``col`` and the column's index inside it."""
+        for g in self.var_groups.values():
+            if g.start <= col < g.start + g.size:
+                return g.name, tuple(int(i) for i in np.unravel_index(col - g.start, g.shape))
+        raise IndexError(col)
+
+
+@dataclass
+class ModelArrays:
+    """Solver-ready arrays: ``min cost @ x + offset`` s.t. ``row_lb <= A x <= row_ub``."""
+
+    cost: np.ndarray
+    col_lb: np.ndarray
+    col_ub: np.ndarray
+    integrality: np.ndarray
+    row_lb: np.ndarray
+    row_ub: np.ndarray
+    A: sp.csc_matrix
+    offset: float
+
+    @property
+    def is_mip(self) -> bool:
+        return bool(self.integrality.any())
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the arrays handed to a solver."""
+        A = self.A
+        return int(
+            sum(a.nbytes for a in (self.cost, self.col_lb, self.col_ub, self.row_lb, self.row_ub))
+            + A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
+        )
+
+
+def _cat_float(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts).astype(np.float64, copy=False) if parts else np.zeros(0)
+
+
+def prev_in_time(idx: np.ndarray) -> np.ndarray:
+    """Column of the previous hour along the last axis; ``-1`` (absent) in the first hour."""
+    out = np.full_like(idx, -1)
+    out[..., 1:] = idx[..., :-1]
+    return out
+
+
+def grouped(
+    groups: np.ndarray, n_groups: int, cols: np.ndarray, coef: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Arrange scattered entries into rows by ``groups``.
+
+    Returns ``(cols2d, coef2d)`` of shape ``(n_groups, kmax)``, padded with column ``-1``,
+    so that e.g. every in-window job power of hour ``t`` is summed into row ``t`` without a
+    Python loop.
+    """
+    cols = np.asarray(cols, dtype=np.int64).ravel()
+    coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape).ravel()
+    groups = np.asarray(groups, dtype=np.int64).ravel()
+    counts = np.bincount(groups, minlength=n_groups) if groups.size else np.zeros(n_groups, int)
+    kmax = max(int(counts.max()) if counts.size else 0, 1)
+    out_c = np.full((n_groups, kmax), -1, dtype=np.int64)
+    out_v = np.zeros((n_groups, kmax))
+    if cols.size:
+        order = np.argsort(groups, kind="stable")
+        g = groups[order]
+        first = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        pos = np.arange(g.size) - first[g]
+        out_c[g, pos] = cols[order]
+        out_v[g, pos] = coef[order]
+    return out_c, out_v

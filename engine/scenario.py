@@ -1,0 +1,765 @@
+"""The scenario data model: sites, assets, data center, jobs and policy.
+
+Plain typed objects (pydantic v2) with explicit checks. Units are in the field
+names: MW, MWh, currency/MWh, kg CO2/MWh, degrees C, fractions in [0, 1].
+
+Time series
+-----------
+Every time-varying field accepts
+
+* a number (constant over the horizon),
+* a sequence / NumPy array / ``pandas.Series`` of length ``horizon_h``,
+* in files (YAML/JSON) also ``{daily: [24 values]}`` or ``{weekly: [168 values]}``
+  (tiled over the horizon from ``start``, hour 0 = local midnight of the first
+  day) and ``{csv: path, column: name}`` (path relative to the scenario file).
+
+After validation a series is a ``float`` or a 1-D ``float64`` array of length
+``horizon_h``; NaN, infinities and (for physical quantities) negative values are
+rejected with a :class:`~engine.errors.ScenarioError` naming the field.
+
+Hour indices (``release_h``, ``deadline_h``, ``outage_hours``) count from 0 at
+``start``; a deadline is exclusive (a job with ``release_h=2, deadline_h=5`` may
+run in hours 2, 3 and 4).
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional
+
+import numpy as np
+import pandas as pd
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    model_validator,
+)
+
+from engine.errors import ScenarioError, format_path
+
+__all__ = [
+    "PV",
+    "Battery",
+    "Cooling",
+    "DataCenter",
+    "Grid",
+    "Hydro",
+    "Job",
+    "Policy",
+    "Scenario",
+    "Site",
+    "Weather",
+    "Wind",
+    "load_scenario",
+]
+
+
+# --------------------------------------------------------------------------- series
+def _coerce_series(value: Any, *, low: float | None, high: float | None) -> float | np.ndarray:
+    """Turn a scalar / sequence / Series into a float or a clean float64 array."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be a number or a series of numbers, got {value!r}")
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        arr = np.asarray([float(value)])
+        scalar = True
+    else:
+        if isinstance(value, Mapping):
+            raise ValueError(
+                f"must be a number or a series; a mapping {sorted(value)!r} is only understood in "
+                "files as {daily: [...]}, {weekly: [...]} or {csv: path, column: name}"
+            )
+        if isinstance(value, pd.Series):
+            if isinstance(value.index, pd.DatetimeIndex) and len(value) > 1:
+                steps = value.index.to_series().diff().iloc[1:]
+                off = steps != pd.Timedelta(hours=1)
+                if off.any():
+                    raise ValueError(f"time index has a gap or is not hourly at {steps.index[off][0]}")
+            value = value.to_numpy()
+        try:
+            arr = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number or a series of numbers, got {_short(value)}") from None
+        if arr.ndim != 1:
+            raise ValueError(f"must be one-dimensional, got shape {arr.shape}")
+        scalar = False
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        where = "" if scalar else f" at hour {i}"
+        raise ValueError(f"must be finite, got {arr[i]}{where}")
+    for bound, cmp, word in ((low, np.less, ">="), (high, np.greater, "<=")):
+        if bound is not None:
+            viol = cmp(arr, bound)
+            if viol.any():
+                i = int(np.flatnonzero(viol)[0])
+                where = "" if scalar else f" at hour {i}"
+                raise ValueError(f"must be {word} {bound:g}, got {arr[i]:g}{where}")
+    return float(arr[0]) if scalar else arr
+
+
+def _dump_series(value: float | np.ndarray) -> float | list[float]:
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _series_type(low: float | None, high: float | None) -> Any:
+    return Annotated[
+        Any,
+        BeforeValidator(partial(_coerce_series, low=low, high=high)),
+        PlainSerializer(_dump_series),
+    ]
+
+
+#: A time series of a non-negative physical quantity (MW, MWh, kg/MWh, ...).
+Series = _series_type(0.0, None)
+#: A time series that may be negative (prices, temperatures).
+SignedSeries = _series_type(None, None)
+#: A time series of fractions in [0, 1].
+FractionSeries = _series_type(0.0, 1.0)
+
+NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise _to_scenario_error(exc) from None
+
+
+# --------------------------------------------------------------------------- assets
+class Weather(_Model):
+    """Hourly weather at a site, with pvlib's column names.
+
+    Attributes
+    ----------
+    ghi, dni, dhi : series [W/m^2]
+        Global horizontal, direct normal and diffuse horizontal irradiance.
+    temp_air : series [degrees C]
+        Outdoor dry-bulb temperature (also drives the cooling model).
+    wind_speed : series [m/s]
+        Wind speed measured at ``wind_height_m``.
+    wind_height_m : float [m]
+        Measurement height of ``wind_speed`` (10 m for most weather files).
+    """
+
+    ghi: Series = 0.0
+    dni: Series = 0.0
+    dhi: Series = 0.0
+    temp_air: SignedSeries = 20.0
+    wind_speed: Series = 0.0
+    wind_height_m: Positive = 10.0
+
+
+class PV(_Model):
+    """A photovoltaic plant (PVWatts-style DC model with an inverter limit).
+
+    ``availability_fraction`` (of ``capacity_mw``), if given, replaces the weather model.
+    """
+
+    name: str
+    capacity_mw: NonNeg = Field(description="DC nameplate power [MW]")
+    inverter_capacity_mw: Optional[NonNeg] = Field(
+        None, description="AC limit [MW]; default capacity_mw / 1.2"
+    )
+    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
+    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+    gamma_pdc_per_c: Annotated[float, Field(ge=-0.02, le=0)] = -0.0035
+    losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.14
+    inverter_efficiency: Efficiency = 0.96
+    albedo: Fraction = 0.25
+    availability_fraction: Optional[FractionSeries] = None
+
+
+#: A generic 3 MW-class turbine curve (fraction of rated power at sea-level density),
+#: cut-in 3 m/s, rated 12 m/s, cut-out 25 m/s.
+_DEFAULT_CURVE_SPEED = [0.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 25.0, 25.01, 40.0]
+_DEFAULT_CURVE_FRACTION = [
+    0.0, 0.0, 0.03, 0.08, 0.15, 0.25, 0.38, 0.53, 0.69, 0.85, 1.0, 1.0, 0.0, 0.0
+]
+
+
+class Wind(_Model):
+    """A wind farm: a power curve at sea-level air density, corrected for the site's density.
+
+    ``availability_fraction`` (of ``capacity_mw``), if given, replaces the weather model.
+    """
+
+    name: str
+    capacity_mw: NonNeg
+    hub_height_m: Positive = 100.0
+    shear_exponent: Annotated[float, Field(ge=0, le=1)] = 1.0 / 7.0
+    curve_wind_speed_m_s: list[NonNeg] = Field(default_factory=lambda: list(_DEFAULT_CURVE_SPEED))
+    curve_power_fraction: list[Fraction] = Field(
+        default_factory=lambda: list(_DEFAULT_CURVE_FRACTION)
+    )
+    losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.10
+    availability_fraction: Optional[FractionSeries] = None
+
+    @model_validator(mode="after")
+    def _check_curve(self) -> "Wind":
+        s, f = self.curve_wind_speed_m_s, self.curve_power_fraction
+        if len(s) != len(f) or len(s) < 2:
+            raise ValueError(
+                f"curve_wind_speed_m_s and curve_power_fraction must have the same length >= 2, "
+                f"got {len(s)} and {len(f)}"
+            )
+        if any(b <= a for a, b in zip(s, s[1:])):
+            raise ValueError(f"curve_wind_speed_m_s must increase strictly, got {s}")
+        return self
+
+
+class Hydro(_Model):
+    """A hydro unit with a must-run floor, a ceiling and an energy budget per period.
+
+    Constraints: ``min_power_mw[t] <= p[t] <= max_power_mw[t]`` and, for every block of
+    ``budget_period_h`` hours, ``sum p[t] <= energy_budget_mwh`` (the last block is
+    pro-rated if the horizon is not a multiple of the period).
+    """
+
+    name: str
+    min_power_mw: Series = 0.0
+    max_power_mw: Series
+    energy_budget_mwh: Optional[NonNeg] = None
+    budget_period_h: Annotated[int, Field(ge=1)] = 24
+
+    @model_validator(mode="after")
+    def _check(self) -> "Hydro":
+        lo, hi = np.broadcast_arrays(self.min_power_mw, self.max_power_mw)
+        if np.any(lo > hi + 1e-12):
+            i = int(np.flatnonzero(np.atleast_1d(lo > hi))[0])
+            raise ValueError(
+                f"min_power_mw must be <= max_power_mw, got {np.atleast_1d(lo)[i]:g} > "
+                f"{np.atleast_1d(hi)[i]:g} at hour {i}"
+            )
+        return self
+
+
+class Battery(_Model):
+    """A battery energy storage system.
+
+    State of charge (MWh):
+    ``soc[t] = (1 - self_discharge_per_h) * soc[t-1] + charge_efficiency * ch[t]
+    - dis[t] / discharge_efficiency``, with ``soc[-1] = initial_soc_fraction * energy_mwh``,
+    ``soc_min_fraction * energy_mwh <= soc[t] <= soc_max_fraction * energy_mwh``.
+    ``terminal`` is ``"at_least_initial"`` (``soc[T-1] >= soc[-1]``), ``"equal_initial"``
+    or ``"free"``. Throughput cost: ``degradation_cost_per_mwh * (ch + dis)``.
+    """
+
+    name: str
+    energy_mwh: NonNeg
+    charge_power_mw: NonNeg
+    discharge_power_mw: NonNeg
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    soc_min_fraction: Fraction = 0.1
+    soc_max_fraction: Fraction = 1.0
+    initial_soc_fraction: Fraction = 0.5
+    self_discharge_per_h: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    degradation_cost_per_mwh: NonNeg = 0.0
+    terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
+
+    @model_validator(mode="after")
+    def _check(self) -> "Battery":
+        if self.soc_min_fraction > self.soc_max_fraction:
+            raise ValueError(
+                f"soc_min_fraction must be <= soc_max_fraction, got {self.soc_min_fraction} > "
+                f"{self.soc_max_fraction}"
+            )
+        if not self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction:
+            raise ValueError(
+                f"initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction] = "
+                f"[{self.soc_min_fraction}, {self.soc_max_fraction}], got {self.initial_soc_fraction}"
+            )
+        return self
+
+
+class Grid(_Model):
+    """The site's grid connection.
+
+    ``emission_factor_kg_per_mwh`` is the grid's average CO2 intensity (for emissions and the
+    carbon price); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
+    (for the green-share floor and the 24/7 CFE score). No import or export in
+    ``outage_hours``. ``demand_charge_per_mw_month`` applies to each calendar month's peak
+    import (months in the scenario's time zone).
+    """
+
+    import_max_mw: NonNeg
+    export_max_mw: NonNeg = 0.0
+    import_price_per_mwh: SignedSeries
+    export_price_per_mwh: SignedSeries = 0.0
+    demand_charge_per_mw_month: NonNeg = 0.0
+    emission_factor_kg_per_mwh: Series = 0.0
+    clean_share_fraction: FractionSeries = 0.0
+    outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+
+
+class Cooling(_Model):
+    """Outdoor-temperature cooling model giving the PUE of each hour.
+
+    ``pue[t] = pue_free_cooling`` while ``temp_air[t] <= free_cooling_below_c``, then rises by
+    ``pue_slope_per_c`` per degree above it (mechanical cooling), capped at ``pue_max``.
+    """
+
+    free_cooling_below_c: Finite = 12.0
+    pue_free_cooling: Annotated[float, Field(ge=1, le=3)] = 1.12
+    pue_slope_per_c: NonNeg = 0.012
+    pue_max: Annotated[float, Field(ge=1, le=3)] = 1.45
+
+    @model_validator(mode="after")
+    def _check(self) -> "Cooling":
+        if self.pue_max < self.pue_free_cooling:
+            raise ValueError(
+                f"pue_max must be >= pue_free_cooling, got {self.pue_max} < {self.pue_free_cooling}"
+            )
+        return self
+
+
+class DataCenter(_Model):
+    """The data center: GPUs, the inflexible (inference) IT load and cooling.
+
+    IT capacity is ``gpus * it_power_per_gpu_kw / 1000`` MW. The inflexible IT load is
+    ``inflexible_it_mw`` if given, else ``inflexible_utilization_fraction`` of the capacity.
+    Facility power is ``pue[t] * it[t]``; ``pue`` overrides the cooling model if given.
+    ``critical_load_fraction`` of the IT load must survive an outage (used by the resilience
+    constraints of a later release; recorded now).
+    """
+
+    gpus: Annotated[int, Field(ge=0)]
+    it_power_per_gpu_kw: Positive = 1.3
+    inflexible_it_mw: Optional[Series] = None
+    inflexible_utilization_fraction: Optional[FractionSeries] = None
+    cooling: Cooling = Field(default_factory=Cooling)
+    pue: Optional[_series_type(1.0, 3.0)] = None
+    critical_load_fraction: Fraction = 0.5
+
+    @property
+    def it_capacity_mw(self) -> float:
+        """IT capacity [MW]."""
+        return self.gpus * self.it_power_per_gpu_kw / 1000.0
+
+    @model_validator(mode="after")
+    def _check(self) -> "DataCenter":
+        if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
+            raise ValueError("give inflexible_it_mw or inflexible_utilization_fraction, not both")
+        if self.inflexible_it_mw is not None:
+            peak = float(np.max(self.inflexible_it_mw))
+            if peak > self.it_capacity_mw * (1 + 1e-9):
+                raise ValueError(
+                    f"inflexible_it_mw peaks at {peak:g} MW, above the IT capacity "
+                    f"gpus * it_power_per_gpu_kw = {self.it_capacity_mw:g} MW"
+                )
+        return self
+
+
+class Job(_Model):
+    """A flexible compute job (e.g. a training run) with a window and an energy need.
+
+    Give either ``energy_mwh`` (IT energy) or ``gpu_hours`` (converted with the site's
+    ``it_power_per_gpu_kw``). The job runs inside ``[release_h, deadline_h)`` at no more than
+    ``max_power_mw`` (default: the site's IT capacity; or ``gpus`` times the power per GPU).
+    ``sites`` lists the sites it may run at (empty: any; cross-site placement is a later
+    release, so it must resolve to one site for now).
+    """
+
+    name: str
+    energy_mwh: Optional[NonNeg] = None
+    gpu_hours: Optional[NonNeg] = None
+    release_h: Annotated[int, Field(ge=0)] = 0
+    deadline_h: Annotated[int, Field(ge=1)]
+    max_power_mw: Optional[Positive] = None
+    gpus: Optional[Annotated[int, Field(ge=1)]] = None
+    preemptible: bool = True
+    sites: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _check(self) -> "Job":
+        if (self.energy_mwh is None) == (self.gpu_hours is None):
+            raise ValueError("give exactly one of energy_mwh and gpu_hours")
+        if self.deadline_h <= self.release_h:
+            raise ValueError(
+                f"deadline_h must be > release_h, got deadline_h={self.deadline_h}, "
+                f"release_h={self.release_h}"
+            )
+        if self.max_power_mw is not None and self.gpus is not None:
+            raise ValueError("give max_power_mw or gpus, not both")
+        return self
+
+
+class Site(_Model):
+    """A site: location, weather and its assets on one bus."""
+
+    name: str
+    latitude_deg: Annotated[float, Field(ge=-90, le=90)]
+    longitude_deg: Annotated[float, Field(ge=-180, le=180)]
+    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
+    weather: Optional[Weather] = None
+    pv: list[PV] = Field(default_factory=list)
+    wind: list[Wind] = Field(default_factory=list)
+    hydro: list[Hydro] = Field(default_factory=list)
+    batteries: list[Battery] = Field(default_factory=list)
+    grid: Optional[Grid] = None
+    datacenter: Optional[DataCenter] = None
+
+    @model_validator(mode="after")
+    def _check(self) -> "Site":
+        for kind in ("pv", "wind", "hydro", "batteries"):
+            names = [a.name for a in getattr(self, kind)]
+            dup = {n for n in names if names.count(n) > 1}
+            if dup:
+                raise ValueError(f"{kind} names must be unique, got duplicates {sorted(dup)}")
+        needs_weather = [a.name for a in self.pv if a.availability_fraction is None] + [
+            a.name for a in self.wind if a.availability_fraction is None
+        ]
+        if needs_weather and self.weather is None:
+            raise ValueError(
+                f"assets {needs_weather} have no availability_fraction, so the site needs weather"
+            )
+        return self
+
+
+class Policy(_Model):
+    """Operating policy: green-power floor, carbon price and penalties.
+
+    ``green_share_min_fraction`` (alpha) bounds fossil energy:
+    annual ``sum fossil <= (1 - alpha) * sum facility`` or, with ``green_matching="hourly"``
+    (24/7 matching), ``fossil[t] <= (1 - alpha) * facility[t]`` in every hour.
+    """
+
+    green_share_min_fraction: Fraction = 0.0
+    green_matching: Literal["annual", "hourly"] = "annual"
+    carbon_price_per_t: NonNeg = 0.0
+    value_of_lost_load_per_mwh: NonNeg = 10_000.0
+    curtailment_penalty_per_mwh: NonNeg = 0.0
+
+
+# --------------------------------------------------------------------------- scenario
+class Scenario(_Model):
+    """A complete optimization scenario.
+
+    Build it from Python objects, from a dict (:meth:`from_dict`) or from a YAML/JSON file
+    (:func:`load_scenario`); write it back with :meth:`to_dict` / :meth:`to_yaml` /
+    :meth:`to_json` without loss.
+    """
+
+    name: str = "scenario"
+    start: str = Field(description="first hour, ISO 8601 local time, e.g. '2023-01-01 00:00'")
+    timezone: str = "UTC"
+    horizon_h: Annotated[int, Field(ge=1, le=10 * 8784)]
+    currency: str = "CNY"
+    sites: list[Site] = Field(min_length=1)
+    jobs: list[Job] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+
+    # ---- validation across fields
+    @model_validator(mode="after")
+    def _check(self) -> "Scenario":
+        try:
+            self.index  # noqa: B018  (parses start and timezone)
+        except Exception as exc:  # pandas raises several types here
+            raise ValueError(
+                f"start/timezone: cannot build an hourly index from start={self.start!r}, "
+                f"timezone={self.timezone!r}: {exc}"
+            ) from None
+        T = self.horizon_h
+        for path, value in _iter_series(self, ()):
+            if isinstance(value, np.ndarray) and len(value) != T:
+                raise ValueError(
+                    f"{format_path(path)}: series length must equal horizon_h={T}, got {len(value)}"
+                )
+        names = [s.name for s in self.sites]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"sites: names must be unique, got duplicates {sorted(dup)}")
+        for i, site in enumerate(self.sites):
+            if site.grid is not None:
+                bad = [h for h in site.grid.outage_hours if h >= T]
+                if bad:
+                    raise ValueError(
+                        f"sites[{i}].grid.outage_hours: hours must be < horizon_h={T}, got {bad[0]}"
+                    )
+        jnames = [j.name for j in self.jobs]
+        dup = {n for n in jnames if jnames.count(n) > 1}
+        if dup:
+            raise ValueError(f"jobs: names must be unique, got duplicates {sorted(dup)}")
+        for k, job in enumerate(self.jobs):
+            self._check_job(k, job, names)
+        return self
+
+    def _check_job(self, k: int, job: Job, site_names: list[str]) -> None:
+        path = f"jobs[{k}]"
+        unknown = [s for s in job.sites if s not in site_names]
+        if unknown:
+            raise ValueError(f"{path}.sites: unknown site {unknown[0]!r}; sites are {site_names}")
+        if job.deadline_h > self.horizon_h:
+            raise ValueError(
+                f"{path}.deadline_h must be <= horizon_h={self.horizon_h}, got {job.deadline_h}"
+            )
+        hosts = [s for s in self.sites if s.datacenter is not None]
+        if not hosts:
+            raise ValueError(f"{path}: no site has a datacenter to run job {job.name!r}")
+        site = self.job_site(job)
+        dc = site.datacenter
+        if dc is None:
+            raise ValueError(f"{path}.sites: site {site.name!r} has no datacenter")
+        energy = self.job_energy_mwh(job)
+        pmax = self.job_max_power_mw(job)
+        hours = job.deadline_h - job.release_h
+        if energy > pmax * hours * (1 + 1e-9):
+            raise ValueError(
+                f"{path}: job {job.name!r} needs {energy:g} MWh but can draw at most "
+                f"{pmax:g} MW x {hours} h = {pmax * hours:g} MWh between release_h="
+                f"{job.release_h} and deadline_h={job.deadline_h}"
+            )
+
+    # ---- derived quantities
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        """The hourly, tz-aware time index of the horizon."""
+        start = pd.Timestamp(self.start)
+        start = start.tz_localize(self.timezone) if start.tzinfo is None else start.tz_convert(
+            self.timezone
+        )
+        return pd.date_range(start, periods=self.horizon_h, freq="h")
+
+    def job_site(self, job: Job) -> Site:
+        """The one site a job runs at (multi-site placement is a later release)."""
+        hosts = [s for s in self.sites if s.datacenter is not None]
+        candidates = [s for s in hosts if not job.sites or s.name in job.sites]
+        if len(candidates) > 1:
+            raise NotImplementedError(
+                f"job {job.name!r} may run at sites {[s.name for s in candidates]}: moving jobs "
+                "between sites ('East data, West compute') is not implemented yet; list one site "
+                "in jobs[].sites"
+            )
+        if not candidates:
+            raise ValueError(f"job {job.name!r}: none of its sites {job.sites} has a datacenter")
+        return candidates[0]
+
+    def job_energy_mwh(self, job: Job) -> float:
+        """IT energy of a job [MWh]."""
+        if job.energy_mwh is not None:
+            return job.energy_mwh
+        dc = self.job_site(job).datacenter
+        assert dc is not None
+        return float(job.gpu_hours) * dc.it_power_per_gpu_kw / 1000.0
+
+    def job_max_power_mw(self, job: Job) -> float:
+        """Largest IT power a job may draw [MW]."""
+        dc = self.job_site(job).datacenter
+        assert dc is not None
+        if job.max_power_mw is not None:
+            return min(job.max_power_mw, dc.it_capacity_mw)
+        if job.gpus is not None:
+            return min(job.gpus * dc.it_power_per_gpu_kw / 1000.0, dc.it_capacity_mw)
+        return dc.it_capacity_mw
+
+    # ---- I/O
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], base_dir: str | Path | None = None) -> "Scenario":
+        """Validate a scenario from plain data (as read from YAML/JSON).
+
+        Parameters
+        ----------
+        data : mapping
+            The scenario; series may use the file forms ``{daily: ...}``, ``{weekly: ...}``,
+            ``{csv: ..., column: ...}``.
+        base_dir : path, optional
+            Directory that relative CSV paths are resolved against (default: the working
+            directory).
+
+        Raises
+        ------
+        ScenarioError
+            On any invalid field, naming its path and value.
+        """
+        if not isinstance(data, Mapping):
+            raise ScenarioError(f"scenario must be a mapping, got {type(data).__name__}")
+        resolved = _resolve_file_forms(dict(data), Path(base_dir or "."))
+        try:
+            return cls.model_validate(resolved)
+        except ValidationError as exc:
+            raise _to_scenario_error(exc) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (lists, floats, strings) that :meth:`from_dict` reads back to an equal scenario."""
+        return self.model_dump(mode="python", exclude_none=True)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """Write the scenario as YAML (to ``path`` if given) and return the text."""
+        import yaml
+
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=120)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """Write the scenario as JSON (to ``path`` if given) and return the text."""
+        text = json.dumps(self.to_dict(), indent=1)
+        if path is not None:
+            Path(path).write_text(text)
+        return text
+
+    def __eq__(self, other: object) -> bool:  # arrays need elementwise comparison
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return _deep_equal(self.to_dict(), other.to_dict())
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario from a YAML (``.yaml``/``.yml``) or JSON file.
+
+    Relative CSV paths inside the file are resolved against the file's directory.
+
+    Raises
+    ------
+    ScenarioError
+        If the file cannot be read or any field is invalid.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(f"scenario file {str(path)!r} does not exist")
+    text = path.read_text()
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:
+        raise ScenarioError(f"cannot parse scenario file {str(path)!r}: {exc}") from None
+    return Scenario.from_dict(data, base_dir=path.parent)
+
+
+# --------------------------------------------------------------------------- helpers
+def _iter_series(model: BaseModel, path: tuple) -> Iterator[tuple[tuple, Any]]:
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from _iter_series(value, path + (name,))
+        elif isinstance(value, list) and value and isinstance(value[0], BaseModel):
+            for i, item in enumerate(value):
+                yield from _iter_series(item, path + (name, i))
+        elif isinstance(value, np.ndarray):
+            yield path + (name,), value
+
+
+def _resolve_file_forms(data: Any, base_dir: Path, path: tuple = (), ctx: dict | None = None) -> Any:
+    """Replace ``{daily: ...}``, ``{weekly: ...}`` and ``{csv: ...}`` by arrays or columns."""
+    if ctx is None:
+        ctx = {"T": data.get("horizon_h"), "start": data.get("start"), "tz": data.get("timezone")}
+    if isinstance(data, Mapping):
+        keys = set(data)
+        if keys and keys <= {"daily", "weekly"} and len(keys) == 1:
+            return _tile(data, path, ctx)
+        if "csv" in keys and keys <= {"csv", "column"}:
+            return _read_csv(data, base_dir, path, ctx)
+        return {k: _resolve_file_forms(v, base_dir, path + (k,), ctx) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_resolve_file_forms(v, base_dir, path + (i,), ctx) for i, v in enumerate(data)]
+    return data
+
+
+def _tile(spec: Mapping, path: tuple, ctx: dict) -> np.ndarray:
+    (kind, values), = spec.items()
+    period = 24 if kind == "daily" else 168
+    where = format_path(path)
+    try:
+        pattern = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{where}.{kind}: must be a list of {period} numbers") from None
+    if pattern.shape != (period,):
+        raise ScenarioError(f"{where}.{kind}: must have {period} values, got {pattern.size}")
+    T = ctx["T"]
+    if not isinstance(T, int) or T < 1:
+        raise ScenarioError(f"{where}: a {kind} profile needs an integer horizon_h, got {T!r}")
+    try:
+        start = pd.Timestamp(ctx["start"])
+    except Exception:
+        raise ScenarioError(f"start: cannot parse {ctx['start']!r} as a time") from None
+    # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles)
+    offset = start.hour + (24 * start.dayofweek if period == 168 else 0)
+    return pattern[(np.arange(T) + offset) % period]
+
+
+def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
+    where = format_path(path)
+    file = base_dir / str(spec["csv"])
+    if not file.is_file():
+        raise ScenarioError(f"{where}.csv: file {str(file)!r} does not exist")
+    frame = pd.read_csv(file, comment="#")
+    if "column" in spec:
+        col = spec["column"]
+        if col not in frame.columns:
+            raise ScenarioError(
+                f"{where}.column: {col!r} is not a column of {str(file)!r}; columns are "
+                f"{list(frame.columns)}"
+            )
+        return frame[col].to_numpy(dtype=np.float64)
+    # a whole frame (e.g. weather): every column whose name is not a time stamp
+    return {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if c not in ("time",)}
+
+
+def _to_scenario_error(exc: ValidationError) -> ScenarioError:
+    lines = []
+    for err in exc.errors(include_url=False):
+        loc = format_path(tuple(err["loc"]))
+        msg = err["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+            if isinstance((err.get("ctx") or {}).get("error"), ScenarioError) and loc:
+                # a nested model's own error already starts with its field path
+                lines.extend(f"{loc}{'' if m.startswith('[') else '.'}{m}" for m in msg.split("; "))
+            else:
+                lines.append(f"{loc}: {msg}" if loc else msg)
+            continue
+        ctx = err.get("ctx") or {}
+        kind = err["type"]
+        words = {
+            "greater_than_equal": ("must be >=", "ge"),
+            "greater_than": ("must be >", "gt"),
+            "less_than_equal": ("must be <=", "le"),
+            "less_than": ("must be <", "lt"),
+        }
+        if kind in words:
+            word, key = words[kind]
+            msg = f"{word} {ctx.get(key)}"
+        elif kind == "extra_forbidden":
+            msg = "unknown field (misspelled?)"
+        elif kind == "missing":
+            lines.append(f"{loc}: required field is missing")
+            continue
+        else:
+            msg = msg[0].lower() + msg[1:]
+        lines.append(f"{loc}: {msg}, got {_short(err.get('input'))}")
+    return ScenarioError("; ".join(lines))
+
+
+def _deep_equal(a: Any, b: Any) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_deep_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b

@@ -1,0 +1,49 @@
+"""Hourly traceability: attribute the energy of every hour to its original sources.
+
+:func:`trace_mix` is the compiled (Cython, GIL released) kernel; :func:`trace_mix_reference`
+the plain NumPy reference that tests compare it with.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from kernels.trace.reference import trace_mix_reference
+
+try:
+    from kernels.trace._tank import trace_mix as _trace_mix_c
+except ImportError as _exc:  # pragma: no cover - only without a build
+    _trace_mix_c = None
+    _IMPORT_ERROR = _exc
+else:
+    _IMPORT_ERROR = None
+
+__all__ = ["trace_mix", "trace_mix_reference", "compiled_available"]
+
+
+def compiled_available() -> bool:
+    """Whether the Cython extension was built."""
+    return _trace_mix_c is not None
+
+
+def trace_mix(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp):
+    """Pool mix and battery compositions (see :func:`trace_mix_reference` for the equations).
+
+    Raises
+    ------
+    ImportError
+        If the Cython extension was not built (``pip install -e .`` builds it); the
+        original import error is chained.
+    """
+    if _trace_mix_c is None:
+        raise ImportError(
+            "kernels.trace._tank is not built; run `pip install -e .`"
+        ) from _IMPORT_ERROR
+    c = lambda a, nd: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(  # noqa: E731
+        np.shape(a) if nd is None else nd))
+    direct = c(direct, None)
+    T, K = direct.shape
+    B = int(np.size(soc0))
+    return _trace_mix_c(
+        direct, c(dis, (T, B)), c(ch, (T, B)), c(soc0, (B,)), c(eta_c, (B,)), c(eta_d, (B,)),
+        c(sigma, (B,)), c(init_comp, (B, K)),
+    )
