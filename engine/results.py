@@ -227,7 +227,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         if sel.size:
             init = np.zeros((sel.size, K))
             init[:, TRACE_SOURCES.index("storage_initial")] = 1.0
-            mix, _ = trace_mix(direct, ch[sel].T, dis[sel].T, bmeta["soc0_mwh"][sel],
+            mix, _ = trace_mix(direct, dis[sel].T, ch[sel].T, bmeta["soc0_mwh"][sel],
                                bmeta["charge_efficiency"][sel], bmeta["discharge_efficiency"][sel],
                                bmeta["self_discharge_per_h"][sel], init)
         else:

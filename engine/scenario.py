@@ -359,7 +359,9 @@ class DataCenter(_Model):
     @model_validator(mode="after")
     def _check(self) -> "DataCenter":
         if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
-            raise ValueError("give inflexible_it_mw or inflexible_utilization_fraction, not both")
+            raise ValueError(
+                "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
+            )
         if self.inflexible_it_mw is not None:
             peak = float(np.max(self.inflexible_it_mw))
             if peak > self.it_capacity_mw * (1 + 1e-9):
@@ -393,14 +395,14 @@ class Job(_Model):
     @model_validator(mode="after")
     def _check(self) -> "Job":
         if (self.energy_mwh is None) == (self.gpu_hours is None):
-            raise ValueError("give exactly one of energy_mwh and gpu_hours")
+            raise ValueError("energy_mwh: give exactly one of energy_mwh and gpu_hours")
         if self.deadline_h <= self.release_h:
             raise ValueError(
                 f"deadline_h must be > release_h, got deadline_h={self.deadline_h}, "
                 f"release_h={self.release_h}"
             )
         if self.max_power_mw is not None and self.gpus is not None:
-            raise ValueError("give max_power_mw or gpus, not both")
+            raise ValueError("max_power_mw: give max_power_mw or gpus, not both")
         return self
 
 
@@ -425,13 +427,13 @@ class Site(_Model):
             names = [a.name for a in getattr(self, kind)]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
-                raise ValueError(f"{kind} names must be unique, got duplicates {sorted(dup)}")
+                raise ValueError(f"{kind}: names must be unique, got duplicates {sorted(dup)}")
         needs_weather = [a.name for a in self.pv if a.availability_fraction is None] + [
             a.name for a in self.wind if a.availability_fraction is None
         ]
         if needs_weather and self.weather is None:
             raise ValueError(
-                f"assets {needs_weather} have no availability_fraction, so the site needs weather"
+                f"weather: required, because assets {needs_weather} have no availability_fraction"
             )
         return self
 
@@ -489,6 +491,16 @@ class Scenario(_Model):
         dup = {n for n in names if names.count(n) > 1}
         if dup:
             raise ValueError(f"sites: names must be unique, got duplicates {sorted(dup)}")
+        for kind in ("pv", "wind", "hydro", "batteries"):
+            seen: dict[str, int] = {}
+            for i, site in enumerate(self.sites):
+                for k, asset in enumerate(getattr(site, kind)):
+                    if asset.name in seen and seen[asset.name] != i:
+                        raise ValueError(
+                            f"sites[{i}].{kind}[{k}].name: {asset.name!r} is used at another site "
+                            f"too; asset names must be unique across sites"
+                        )
+                    seen[asset.name] = i
         for i, site in enumerate(self.sites):
             if site.grid is not None:
                 bad = [h for h in site.grid.outage_hours if h >= T]
@@ -672,8 +684,17 @@ def _resolve_file_forms(data: Any, base_dir: Path, path: tuple = (), ctx: dict |
         keys = set(data)
         if keys and keys <= {"daily", "weekly"} and len(keys) == 1:
             return _tile(data, path, ctx)
-        if "csv" in keys and keys <= {"csv", "column"}:
+        if "csv" in keys and "column" in keys:
+            if keys != {"csv", "column"}:
+                extra = sorted(keys - {"csv", "column"})
+                raise ScenarioError(f"{format_path(path)}: a {{csv, column}} series takes no other "
+                                    f"keys, got {extra}")
             return _read_csv(data, base_dir, path, ctx)
+        if "csv" in keys:
+            # a whole table (e.g. weather) from a file, plus the mapping's other fields
+            rest = {k: _resolve_file_forms(v, base_dir, path + (k,), ctx)
+                    for k, v in data.items() if k != "csv"}
+            return {**_read_csv(data, base_dir, path, ctx), **rest}
         return {k: _resolve_file_forms(v, base_dir, path + (k,), ctx) for k, v in data.items()}
     if isinstance(data, list):
         return [_resolve_file_forms(v, base_dir, path + (i,), ctx) for i, v in enumerate(data)]

@@ -11,13 +11,38 @@ from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 
 log = logging.getLogger(__name__)
+_banner_done = False
+
+
+def new_highs():
+    """A fresh ``highspy.Highs``; HiGHS prints a banner to stdout on the first one in a
+    process, which a library must not do, so that one is built with stdout muted."""
+    global _banner_done
+    import highspy
+
+    if _banner_done:
+        return highspy.Highs()
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_done = True
+    return h
 
 
 def to_highs(arrays: ModelArrays, options: SolverOptions):
     """A ``highspy.Highs`` instance holding the model and the options (not yet run)."""
     import highspy
 
-    h = highspy.Highs()
+    h = new_highs()
     h.setOptionValue("output_flag", bool(options.log))
     if options.log:
         h.setOptionValue("log_to_console", False)

@@ -95,6 +95,9 @@ def solve_pyomo(
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
     from pyomo.contrib.solver.solvers.highs import Highs
 
+    from engine.backends.highs import new_highs
+
+    new_highs()  # mutes HiGHS's once-per-process banner before Pyomo creates its instance
     t0 = time.perf_counter()
     m, comps, flat = build_pyomo(model, arrays)
     if model_hook is not None:

@@ -1,0 +1,171 @@
+"""The scenario model: validation errors name the field and the value; files round-trip."""
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+import engine
+from conftest import EXAMPLES, base_dict
+from engine.scenario import Battery
+
+
+def _err(d) -> str:
+    with pytest.raises(engine.ScenarioError) as exc:
+        engine.Scenario.from_dict(d)
+    return str(exc.value)
+
+
+def test_valid_small_scenario_builds(small_dict):
+    sc = engine.Scenario.from_dict(small_dict)
+    assert sc.horizon_h == 24
+    assert len(sc.index) == 24 and str(sc.index.tz) == "Asia/Shanghai"
+    # the daily TOU profile was tiled from local midnight
+    price = sc.sites[0].grid.import_price_per_mwh
+    assert price.shape == (24,) and price[7] == 60.0 and price[6] == 30.0
+
+
+@pytest.mark.parametrize(
+    "mutate, expected",
+    [
+        (lambda d: d["sites"][0]["batteries"][0].update(soc_min_fraction=1.3),
+         "sites[0].batteries[0].soc_min_fraction: must be <= 1.0, got 1.3"),
+        (lambda d: d["sites"][0]["pv"][0].update(capacity_mw=-2),
+         "sites[0].pv[0].capacity_mw: must be >= 0.0, got -2"),
+        (lambda d: d["sites"][0]["grid"].update(emission_factor_kg_per_mwh=[1.0] * 23),
+         "sites[0].grid.emission_factor_kg_per_mwh: series length must equal horizon_h=24, got 23"),
+        (lambda d: d["sites"][0]["grid"].update(emission_factor_kg_per_mwh=[1.0] * 5 + [float("nan")] + [1.0] * 18),
+         "sites[0].grid.emission_factor_kg_per_mwh: must be finite, got nan at hour 5"),
+        (lambda d: d["sites"][0]["grid"].update(emission_factor_kg_per_mwh=[1.0] * 3 + [-4.0] + [1.0] * 20),
+         "sites[0].grid.emission_factor_kg_per_mwh: must be >= 0, got -4 at hour 3"),
+        (lambda d: d["sites"][0]["grid"].update(import_max_mv=3),
+         "sites[0].grid.import_max_mv: unknown field (misspelled?), got 3"),
+        (lambda d: d["sites"][0]["grid"].pop("import_price_per_mwh"),
+         "sites[0].grid.import_price_per_mwh: required field is missing"),
+        (lambda d: d["sites"][0]["batteries"][0].update(soc_min_fraction=0.6, initial_soc_fraction=0.5),
+         "sites[0].batteries[0].initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction]"),
+        (lambda d: d["sites"][0]["grid"].update(outage_hours=[3, 30]),
+         "sites[0].grid.outage_hours: hours must be < horizon_h=24, got 30"),
+        (lambda d: d["jobs"][0].update(energy_mwh=100.0),
+         "jobs[0]: job 'train' needs 100 MWh but can draw at most 2 MW x 18 h = 36 MWh"),
+        (lambda d: d["jobs"][0].update(deadline_h=2),
+         "jobs[0].deadline_h must be > release_h, got deadline_h=2, release_h=2"),
+        (lambda d: d["jobs"][0].update(sites=["nowhere"]),
+         "jobs[0].sites: unknown site 'nowhere'"),
+        (lambda d: d.update(horizon_h=0), "horizon_h, got 0"),
+        (lambda d: d.update(timezone="Mars/Olympus"), "start/timezone"),
+        (lambda d: d["policy"].update(green_matching="weekly"), "policy.green_matching"),
+        (lambda d: d["sites"][0]["pv"][0].pop("availability_fraction"),
+         "sites[0].weather: required, because assets ['pv'] have no availability_fraction"),
+    ],
+)
+def test_bad_input_names_field_and_value(mutate, expected):
+    d = copy.deepcopy(base_dict())
+    if "weather" in expected:
+        d["sites"][0].pop("weather")
+    mutate(d)
+    msg = _err(d)
+    assert expected in msg, msg
+
+
+def test_daily_profile_must_have_24_values():
+    d = base_dict()
+    d["sites"][0]["grid"]["import_price_per_mwh"] = {"daily": [1.0] * 23}
+    assert "sites[0].grid.import_price_per_mwh.daily: must have 24 values, got 23" in _err(d)
+
+
+def test_direct_construction_raises_scenario_error():
+    with pytest.raises(engine.ScenarioError, match=r"energy_mwh: must be >= 0.0, got -1"):
+        Battery(name="b", energy_mwh=-1, charge_power_mw=1, discharge_power_mw=1)
+
+
+def test_pandas_series_with_a_gap_is_rejected():
+    d = base_dict(T=4)
+    d["jobs"] = []
+    idx = pd.DatetimeIndex(["2023-06-01 00:00", "2023-06-01 01:00", "2023-06-01 03:00",
+                            "2023-06-01 04:00"], tz="Asia/Shanghai")
+    d["sites"][0]["grid"]["import_price_per_mwh"] = pd.Series([1.0, 2, 3, 4], index=idx)
+    assert "sites[0].grid.import_price_per_mwh: time index has a gap or is not hourly" in _err(d)
+
+
+def test_round_trip_yaml_and_json(small_dict, tmp_path):
+    sc = engine.Scenario.from_dict(small_dict)
+    again = engine.Scenario.from_dict(yaml.safe_load(sc.to_yaml()))
+    assert again == sc
+    sc.to_json(tmp_path / "s.json")
+    assert engine.load_scenario(tmp_path / "s.json") == sc
+    sc.to_yaml(tmp_path / "s.yaml")
+    assert engine.load_scenario(tmp_path / "s.yaml") == sc
+    # and the dict is plain data
+    json.dumps(sc.to_dict())
+
+
+def test_csv_series_resolved_relative_to_the_file(tmp_path):
+    d = base_dict()
+    pd.DataFrame({"price": np.arange(24.0)}).to_csv(tmp_path / "p.csv", index=False)
+    d["sites"][0]["grid"]["import_price_per_mwh"] = {"csv": "p.csv", "column": "price"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    sc = engine.load_scenario(tmp_path / "s.yaml")
+    np.testing.assert_array_equal(sc.sites[0].grid.import_price_per_mwh, np.arange(24.0))
+    d["sites"][0]["grid"]["import_price_per_mwh"] = {"csv": "p.csv", "column": "cost"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    with pytest.raises(engine.ScenarioError, match=r"column: 'cost' is not a column"):
+        engine.load_scenario(tmp_path / "s.yaml")
+
+
+def test_missing_file_and_unparsable_file(tmp_path):
+    with pytest.raises(engine.ScenarioError, match="does not exist"):
+        engine.load_scenario(tmp_path / "nope.yaml")
+    (tmp_path / "bad.yaml").write_text("a: [1, 2\n")
+    with pytest.raises(engine.ScenarioError, match="cannot parse"):
+        engine.load_scenario(tmp_path / "bad.yaml")
+
+
+def test_cross_site_job_is_not_implemented_yet():
+    d = base_dict()
+    second = copy.deepcopy(d["sites"][0])
+    second["name"] = "s2"
+    second["pv"][0]["name"] = "pv2"
+    second["batteries"][0]["name"] = "bess2"
+    d["sites"].append(second)
+    d["jobs"][0]["sites"] = ["s1", "s2"]
+    sc = engine.Scenario.from_dict({**d, "jobs": []})  # two independent sites are fine
+    assert len(sc.sites) == 2
+    with pytest.raises(NotImplementedError, match="East data, West compute"):
+        engine.Scenario.from_dict(d)
+
+
+def test_two_independent_sites_solve():
+    d = base_dict()
+    second = copy.deepcopy(d["sites"][0])
+    second["name"] = "s2"
+    second["grid"]["import_price_per_mwh"] = 45.0
+    second["pv"][0]["name"] = "pv2"
+    second["batteries"][0]["name"] = "bess2"
+    d["sites"].append(second)
+    d["jobs"][0]["sites"] = ["s2"]
+    sc = engine.Scenario.from_dict(d)
+    res = engine.optimize(sc)
+    from conftest import check_invariants
+
+    check_invariants(sc, res)
+    assert res.jobs.loc[0, "site"] == "s2"
+
+
+def test_example_file_is_valid():
+    sc = engine.load_scenario(EXAMPLES / "xining_park.yaml")
+    assert sc.horizon_h == 8760
+    assert sc.sites[0].datacenter.gpus == 10_000
+    assert sc.policy.green_share_min_fraction == 0.8
+
+
+def test_asset_names_unique_across_sites():
+    d = base_dict()
+    second = copy.deepcopy(d["sites"][0])
+    second["name"] = "s2"
+    d["sites"].append(second)
+    assert "sites[1].pv[0].name: 'pv' is used at another site too" in _err(d)
