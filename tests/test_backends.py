@@ -148,3 +148,13 @@ def test_kpis_consistent_with_hourly():
     assert res.kpis["emissions_t"] == pytest.approx(imp.sum() * 500 / 1000)
     assert res.kpis["green_share"] == pytest.approx(1 - 0.7 * imp.sum() / fac)
     assert res.kpis["cost_per_gpu_hour"] == pytest.approx(res.objective / (it * 1000 / 1.0))
+
+
+def test_solver_log_goes_to_the_logger(caplog, capfd):
+    import logging
+
+    sc = engine.Scenario.from_dict(base_dict())
+    with caplog.at_level(logging.INFO, logger="engine.backends"):
+        engine.optimize(sc, solver_log=True)
+    assert any("rows" in r.getMessage() for r in caplog.records)
+    assert "Coefficient ranges" not in capfd.readouterr().out  # nothing printed to stdout

@@ -46,7 +46,7 @@ def to_highs(arrays: ModelArrays, options: SolverOptions):
     h.setOptionValue("output_flag", bool(options.log))
     if options.log:
         h.setOptionValue("log_to_console", False)
-        h.cbLogging.subscribe(lambda _e, data: log.info(data.message.rstrip()))
+        h.cbLogging.subscribe(lambda e: log.info(str(e.message).rstrip()))
     lp = highspy.HighsLp()
     lp.num_col_ = arrays.A.shape[1]
     lp.num_row_ = arrays.A.shape[0]
