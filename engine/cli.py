@@ -1,4 +1,4 @@
-"""Command line: ``wattbit run | validate | export``.
+"""Command line: ``wattbit run | validate | export | bench``.
 
 ``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
 ``DIR/summary.json`` and ``DIR/dispatch.png``. Exit codes: 0 optimal (or a time-limited
@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--solver-log", action="store_true", help="print HiGHS's log")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
+    bench = sub.add_parser("bench", help="run the benchmark suite (see benchmarks/suite.py)")
+    bench.add_argument("--quick", action="store_true", help="small sizes, no peers (CI smoke run)")
+    bench.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
+    bench.add_argument("--repeat", type=int, default=None)
     exp = sub.add_parser("export", help="write the LP/MILP a scenario solves (MPS or LP)")
     exp.add_argument("scenario", type=Path)
     exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
@@ -54,6 +58,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             from engine.api import export_lp
 
             print(export_lp(args.scenario, args.path))
+            return 0
+        if args.command == "bench":
+            from benchmarks.suite import main as bench_main
+
+            argv_b = (["--quick"] if args.quick else []) + (
+                ["--json", str(args.json)] if args.json else []) + (
+                ["--repeat", str(args.repeat)] if args.repeat else [])
+            bench_main(argv_b)
             return 0
         return _run(args)
     except ScenarioError as exc:
