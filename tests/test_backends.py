@@ -158,3 +158,14 @@ def test_solver_log_goes_to_the_logger(caplog, capfd):
         engine.optimize(sc, solver_log=True)
     assert any("rows" in r.getMessage() for r in caplog.records)
     assert "Coefficient ranges" not in capfd.readouterr().out  # nothing printed to stdout
+
+
+def test_both_pyomo_interfaces_agree():
+    sc = engine.Scenario.from_dict(base_dict(T=48))
+    a = engine.optimize(sc, backend="pyomo", pyomo_interface="standard_form")
+    b = engine.optimize(sc, backend="pyomo", pyomo_interface="persistent")
+    check_invariants(sc, a)
+    check_invariants(sc, b)
+    assert a.objective == pytest.approx(b.objective, rel=RTOL_OBJ)
+    with pytest.raises(ValueError, match="pyomo_interface"):
+        engine.optimize(sc, backend="pyomo", pyomo_interface="nl")

@@ -50,6 +50,9 @@ class SolverOptions:
         Further HiGHS options by name (e.g. ``{"solver": "ipm"}``).
     log : bool
         Send the solver's log to the ``engine.backends`` logger at INFO level.
+    pyomo_interface : {"standard_form", "persistent"}
+        How the ``pyomo`` backend reaches HiGHS: Pyomo's standard-form compiler then highspy
+        in bulk (fast, default), or Pyomo's persistent HiGHS interface.
     """
 
     time_limit_s: Optional[float] = None
@@ -57,6 +60,7 @@ class SolverOptions:
     threads: Optional[int] = None
     highs_options: dict[str, Any] = field(default_factory=dict)
     log: bool = False
+    pyomo_interface: str = "standard_form"
 
 
 def solve(

@@ -120,7 +120,7 @@ def solve_highs(model: LinearModel, arrays: ModelArrays, options: SolverOptions)
         mip_gap=gap,
         solver_status=h.modelStatusToString(h.getModelStatus()),
         iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
-        timings={"pass_s": t1 - t0, "run_s": t2 - t1},
+        timings={"handover_s": t1 - t0, "run_s": t2 - t1},
         diagnosis=diagnosis,
     )
 

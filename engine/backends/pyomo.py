@@ -3,7 +3,9 @@
 One indexed ``Var`` per variable group and one indexed ``Constraint`` per constraint
 group, named after the group (``battery/soc_mwh`` becomes ``battery__soc_mwh``) and
 indexed by the group's shape. The model is solved with Pyomo's persistent HiGHS interface
-(``pyomo.contrib.solver``'s ``highs``). A user's ``model_hook(model, components)`` runs
+(``pyomo.contrib.solver``'s ``highs``, ``pyomo_interface="persistent"``) or, by default and
+faster, through Pyomo's ``LinearStandardFormCompiler`` whose sparse arrays go to highspy in
+bulk (``pyomo_interface="standard_form"``). A user's ``model_hook(model, components)`` runs
 between build and solve; ``components`` maps group names to the Pyomo components, so a
 hook can write e.g. ``model.my_cap = Constraint(expr=components["grid/import_mw"][0, 5] <= 10)``.
 """
@@ -53,25 +55,22 @@ def build_pyomo(model: LinearModel, arrays: ModelArrays):
         flat.extend(vals)
 
     A = arrays.A.tocsr()
-    indptr, indices, data = A.indptr, A.indices, A.data
-    rlb, rub = arrays.row_lb, arrays.row_ub
+    # plain lists: slicing them is several times cheaper than slicing arrays per row
+    indptr, indices, data = A.indptr.tolist(), A.indices.tolist(), A.data.tolist()
+    rlb, rub = arrays.row_lb.tolist(), arrays.row_ub.tolist()
     for g in model.con_groups.values():
-        keys = list(np.ndindex(*g.shape))
-
-        def rule(_m, *key, _g=g):
-            r = _g.start + (int(np.ravel_multi_index(key, _g.shape)) if key else 0)
+        keys = range(g.shape[0]) if len(g.shape) == 1 else list(np.ndindex(*g.shape))
+        exprs = {}
+        for key, r in zip(keys, range(g.start, g.start + g.size)):
             a, b = indptr[r], indptr[r + 1]
-            expr = LinearExpression(
-                constant=0.0,
-                linear_coefs=data[a:b].tolist(),
-                linear_vars=[flat[c] for c in indices[a:b]],
-            )
+            body = LinearExpression(constant=0.0, linear_coefs=data[a:b],
+                                    linear_vars=[flat[c] for c in indices[a:b]])
             lo, hi = rlb[r], rub[r]
             if lo == hi:
-                return expr == float(lo)
-            return (None if math.isinf(lo) else float(lo), expr, None if math.isinf(hi) else float(hi))
-
-        c = pe.Constraint(*_index(g.shape), rule=rule) if keys and g.shape else pe.Constraint(rule=rule)
+                exprs[key] = body == lo
+            else:
+                exprs[key] = (None if math.isinf(lo) else lo, body, None if math.isinf(hi) else hi)
+        c = pe.Constraint(*_index(g.shape), rule=exprs)
         m.add_component(component_name(g.name), c)
         comps[g.name] = c
     nz = np.flatnonzero(arrays.cost)
@@ -92,9 +91,7 @@ def solve_pyomo(
     options: SolverOptions,
     model_hook: Optional[Callable[..., None]] = None,
 ) -> SolveOutput:
-    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
-    from pyomo.contrib.solver.solvers.highs import Highs
-
+    """Build the Pyomo model, run the hook, solve through the chosen Pyomo path."""
     from engine.backends.highs import new_highs
 
     new_highs()  # mutes HiGHS's once-per-process banner before Pyomo creates its instance
@@ -102,6 +99,88 @@ def solve_pyomo(
     m, comps, flat = build_pyomo(model, arrays)
     if model_hook is not None:
         model_hook(m, comps)
+    t1 = time.perf_counter()
+    if options.pyomo_interface == "standard_form":
+        out = _solve_standard_form(m, options, arrays.is_mip or _has_integers(m))
+    elif options.pyomo_interface == "persistent":
+        out = _solve_persistent(m, options)
+    else:
+        raise ValueError(
+            f"pyomo_interface must be 'standard_form' or 'persistent', got {options.pyomo_interface!r}"
+        )
+    x = None
+    if out.status.has_solution and out.x is not None:
+        x = np.fromiter((v.value if v.value is not None else np.nan for v in flat), float, len(flat))
+        # a variable in no constraint and no objective has no value; any point in its bounds
+        # is optimal, so take the one nearest zero
+        missing = np.isnan(x)
+        if missing.any():
+            x[missing] = np.clip(0.0, arrays.col_lb[missing], arrays.col_ub[missing])
+    out.x = x
+    out.timings["handover_s"] = out.timings.get("handover_s", 0.0) + (t1 - t0)
+    return out
+
+
+def _has_integers(m) -> bool:
+    import pyomo.environ as pe
+
+    return any(v.is_integer() for v in m.component_data_objects(pe.Var, active=True))
+
+
+def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput:
+    """Pyomo's LinearStandardFormCompiler to sparse arrays, then highspy in bulk.
+
+    On an annual LP this is Pyomo's fastest path to HiGHS: the contrib persistent interface
+    adds variables and rows in many small calls (see NOTES/benchmarks).
+    """
+    import scipy.sparse as sp
+    from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+    from engine.backends.highs import map_status, to_highs
+    from engine.model import ModelArrays
+
+    t0 = time.perf_counter()
+    info = LinearStandardFormCompiler().write(m, mixed_form=True)
+    cols = info.columns
+    n = len(cols)
+    sense = np.fromiter((s for _, s in info.rows), np.int64, len(info.rows))
+    rhs = np.asarray(info.rhs, dtype=np.float64)
+    inf = np.inf
+    row_lb = np.where(sense == 1, -inf, rhs)  # +1: body <= rhs, -1: body >= rhs, 0: equality
+    row_ub = np.where(sense == -1, inf, rhs)
+    lb = np.fromiter((-inf if v.lb is None else v.lb for v in cols), float, n)
+    ub = np.fromiter((inf if v.ub is None else v.ub for v in cols), float, n)
+    integ = np.fromiter((v.is_integer() for v in cols), bool, n) if is_mip else np.zeros(n, bool)
+    c = np.asarray(info.c.todense()).ravel() if info.c.shape[0] else np.zeros(n)
+    arrays = ModelArrays(cost=c, col_lb=lb, col_ub=ub, integrality=integ, row_lb=row_lb,
+                         row_ub=row_ub, A=sp.csc_matrix(info.A), offset=float(info.c_offset[0]))
+    h = to_highs(arrays, options)
+    t1 = time.perf_counter()
+    h.run()
+    t2 = time.perf_counter()
+    status = map_status(h)
+    hinfo = h.getInfo()
+    x = None
+    obj = float("nan")
+    if status.has_solution and hinfo.primal_solution_status == 2:
+        x = np.asarray(h.getSolution().col_value)
+        for v, val in zip(cols, x.tolist()):
+            v.set_value(val, skip_validation=True)
+        obj = float(hinfo.objective_function_value)
+    return SolveOutput(
+        status=status, x=x, objective=obj,
+        mip_gap=float(hinfo.mip_gap) if arrays.is_mip and x is not None else 0.0,
+        solver_status=h.modelStatusToString(h.getModelStatus()),
+        iterations=int(max(hinfo.simplex_iteration_count, 0) + max(hinfo.ipm_iteration_count, 0)),
+        timings={"handover_s": t1 - t0, "run_s": t2 - t1},
+    )
+
+
+def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
+    """Pyomo's persistent HiGHS interface (``pyomo.contrib.solver``'s ``highs``)."""
+    from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
+    from pyomo.contrib.solver.solvers.highs import Highs
+
     t1 = time.perf_counter()
     opt = Highs()
     if not opt.available():
@@ -136,17 +215,9 @@ def solve_pyomo(
     gap = 0.0
     if res.solution_status in (SolutionStatus.optimal, SolutionStatus.feasible):
         res.solution_loader.load_vars()
-        x = np.fromiter((v.value if v.value is not None else 0.0 for v in flat), float, len(flat))
+        x = np.zeros(0)  # values are on the Pyomo variables; read back by the caller
         obj = float(res.incumbent_objective)
-        if arrays.is_mip and res.objective_bound is not None and obj != 0:
+        if res.objective_bound is not None and obj != 0:
             gap = abs(obj - float(res.objective_bound)) / max(abs(obj), 1e-10)
-    elif status == Status.TIME_LIMIT:
-        pass
-    return SolveOutput(
-        status=status,
-        x=x,
-        objective=obj,
-        mip_gap=gap,
-        solver_status=str(tc.name),
-        timings={"pyomo_build_s": t1 - t0, "run_s": t2 - t1},
-    )
+    return SolveOutput(status=status, x=x, objective=obj, mip_gap=gap,
+                       solver_status=str(tc.name), timings={"run_s": t2 - t1})
