@@ -1,0 +1,83 @@
+r"""Fit Holt–Winters smoothing parameters by minimising the one-step-ahead SSE.
+
+This is plain Python around the compiled filter :func:`~kernels.forecast.holt_winters.hw_sse_nb`:
+``scipy.optimize.minimize`` (L-BFGS-B, box [0, 1]) calls the filter a few hundred times, each
+call a single pass through the training data, so fitting stays out of the hot rolling loop.
+
+.. math:: \min_{\theta \in [0,1]^k} \; \frac{1}{n - t_0} \sum_{t=t_0}^{n-1}
+          \bigl(y_t - \hat y_{t|t-1}(\theta)\bigr)^2
+
+Initial states are not optimised; they come from :func:`initial_states` on the first cycles.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import minimize
+
+from kernels.forecast.holt_winters import DAILY, WEEKLY, HoltWinters, hw_sse_nb, initial_states
+
+# Starting points for the local optimiser: the SSE surface of seasonal models often has a
+# flat region near zero smoothing and a second basin at fast adaptation.
+_STARTS = ((0.1, 0.01, 0.05, 0.05), (0.5, 0.05, 0.2, 0.2), (0.9, 0.0, 0.0, 0.0))
+
+
+def fit_holt_winters(
+    y: NDArray[np.floating],
+    *,
+    period1: int = DAILY,
+    period2: int | None = WEEKLY,
+    trend: bool = False,
+    burn_in: int | None = None,
+) -> HoltWinters:
+    """Fit an additive Holt–Winters model on a training series.
+
+    Parameters
+    ----------
+    y : numpy.ndarray, shape (n,)
+        Training data only [unit of y]; pass ``y[:first_origin]`` for a leak-free evaluation.
+    period1 : int, default 24
+        Short seasonal period [samples].
+    period2 : int or None, default 168
+        Long seasonal period [samples]; None for a single season.
+    trend : bool, default False
+        Include a (linear, undamped) trend.
+    burn_in : int, optional
+        One-step errors before this index are left out of the SSE, since they mostly measure
+        the initial states; default one short period.
+
+    Returns
+    -------
+    HoltWinters
+        Fitted ``alpha``, ``beta``, ``gamma``, ``omega`` with the initial states used.
+    """
+    y = np.ascontiguousarray(y, dtype=np.float64)
+    if y.ndim != 1 or not np.all(np.isfinite(y)):
+        raise ValueError("y must be a finite 1-D series")
+    level0, trend0, s1, s2 = initial_states(y, period1=period1, period2=period2, trend=trend)
+    start = period1 if burn_in is None else int(burn_in)
+    free = np.array([True, trend, True, period2 is not None])
+    scale = float(np.var(y)) or 1.0  # SSE per sample relative to the variance: O(1) objective
+    n_eff = max(y.size - start, 1)
+
+    def full(theta: NDArray[np.float64]) -> NDArray[np.float64]:
+        p = np.zeros(4)
+        p[free] = theta
+        return p
+
+    def objective(theta: NDArray[np.float64]) -> float:
+        return hw_sse_nb(y, full(theta), level0, trend0, s1, s2, start) / (n_eff * scale)
+
+    best = None
+    for x0 in _STARTS:
+        res = minimize(
+            objective,
+            np.asarray(x0)[free],
+            method="L-BFGS-B",
+            bounds=[(0.0, 1.0)] * int(free.sum()),
+        )
+        if best is None or res.fun < best.fun:
+            best = res
+    a, b, g, w = (float(v) for v in full(np.clip(best.x, 0.0, 1.0)))
+    return HoltWinters(a, b, g, w, level0, trend0, s1, s2)
