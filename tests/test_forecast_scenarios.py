@@ -148,3 +148,13 @@ def test_fit_rejects_nan():
     y[3] = np.nan
     with pytest.raises(ValueError, match="finite"):
         fit_holt_winters(y)
+
+
+def test_fit_without_season():
+    """Simple exponential smoothing of a random walk plus noise: alpha well inside (0, 1)."""
+    rng = np.random.default_rng(32)
+    y = np.cumsum(rng.normal(0, 1, 3000)) + rng.normal(0, 1, 3000)
+    m = fit_holt_winters(y, period1=None, period2=None)
+    # local-level model with q = 1: optimal alpha = (sqrt(q^2 + 4q) - q) / 2 = 0.618
+    assert abs(m.alpha - 0.618) < 0.08
+    assert m.gamma == 0.0 and m.season1.tolist() == [0.0]

@@ -26,7 +26,7 @@ _STARTS = ((0.1, 0.01, 0.05, 0.05), (0.5, 0.05, 0.2, 0.2), (0.9, 0.0, 0.0, 0.0))
 def fit_holt_winters(
     y: NDArray[np.floating],
     *,
-    period1: int = DAILY,
+    period1: int | None = DAILY,
     period2: int | None = WEEKLY,
     trend: bool = False,
     burn_in: int | None = None,
@@ -37,15 +37,15 @@ def fit_holt_winters(
     ----------
     y : numpy.ndarray, shape (n,)
         Training data only [unit of y]; pass ``y[:first_origin]`` for a leak-free evaluation.
-    period1 : int, default 24
-        Short seasonal period [samples].
+    period1 : int or None, default 24
+        Short seasonal period [samples]; None for level (and trend) only.
     period2 : int or None, default 168
         Long seasonal period [samples]; None for a single season.
     trend : bool, default False
         Include a (linear, undamped) trend.
     burn_in : int, optional
         One-step errors before this index are left out of the SSE, since they mostly measure
-        the initial states; default one short period.
+        the initial states; default one short period (none without a season).
 
     Returns
     -------
@@ -56,8 +56,8 @@ def fit_holt_winters(
     if y.ndim != 1 or not np.all(np.isfinite(y)):
         raise ValueError("y must be a finite 1-D series")
     level0, trend0, s1, s2 = initial_states(y, period1=period1, period2=period2, trend=trend)
-    start = period1 if burn_in is None else int(burn_in)
-    free = np.array([True, trend, True, period2 is not None])
+    start = (period1 or 0) if burn_in is None else int(burn_in)
+    free = np.array([True, trend, period1 is not None, period2 is not None])
     scale = float(np.var(y)) or 1.0  # SSE per sample relative to the variance: O(1) objective
     n_eff = max(y.size - start, 1)
 

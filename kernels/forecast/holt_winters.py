@@ -49,6 +49,7 @@ from kernels.forecast._origins import as_series_2d
 
 DAILY = 24
 WEEKLY = 168
+NO_SEASON_INIT = 12
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class HoltWinters:
 def initial_states(
     y: NDArray[np.floating],
     *,
-    period1: int = DAILY,
+    period1: int | None = DAILY,
     period2: int | None = WEEKLY,
     trend: bool = False,
 ) -> tuple[float, float, NDArray[np.float64], NDArray[np.float64]]:
@@ -101,8 +102,10 @@ def initial_states(
     ----------
     y : numpy.ndarray
         Series [unit of y], at least one longest period long.
-    period1 : int
-        First (short, e.g. daily) seasonal period [samples].
+    period1 : int or None
+        First (short, e.g. daily) seasonal period [samples]; None for no season at all
+        (then ``period2`` must be None too, and the level starts at the mean of the first
+        ``NO_SEASON_INIT`` samples).
     period2 : int or None
         Second (long, e.g. weekly) period [samples], a multiple of ``period1``; None for a
         single season.
@@ -116,6 +119,17 @@ def initial_states(
     season2 : numpy.ndarray, shape (period2,) or (1,) when ``period2`` is None
     """
     y = np.asarray(y, dtype=np.float64)
+    if period1 is None:
+        if period2 is not None:
+            raise ValueError("period2 needs period1")
+        # no season: a short window for the level, the change between its halves for a trend
+        k = min(y.size, NO_SEASON_INIT)
+        if k < 2:
+            raise ValueError("need at least 2 samples to initialise")
+        half = k // 2
+        b0 = float((y[half : 2 * half].mean() - y[:half].mean()) / half) if trend else 0.0
+        level0 = float(y[:k].mean() - b0 * (k + 1) / 2.0)
+        return level0, b0, np.zeros(1), np.zeros(1)
     big = period2 if period2 else period1
     if period2 and period2 % period1:
         raise ValueError(f"period2={period2} must be a multiple of period1={period1}")
