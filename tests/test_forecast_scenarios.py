@@ -158,3 +158,16 @@ def test_fit_without_season():
     # local-level model with q = 1: optimal alpha = (sqrt(q^2 + 4q) - q) / 2 = 0.618
     assert abs(m.alpha - 0.618) < 0.08
     assert m.gamma == 0.0 and m.season1.tolist() == [0.0]
+
+
+def test_horizon_fit_beats_one_step_fit_on_its_own_criterion():
+    y = hourly_series(24 * 7 * 6, seed=33)
+    origins = np.arange(336, y.size - 48 + 1, 24)
+    target = y[origins[:, None] + np.arange(48)]
+
+    def mse(m):
+        return np.mean((target - hw_rolling(y, m, origins, 48)) ** 2)
+
+    m1 = fit_holt_winters(y)
+    mh = fit_holt_winters(y, horizon=48, step=24, burn_in=336)
+    assert mse(mh) <= mse(m1) * (1 + 1e-9)
