@@ -30,6 +30,8 @@ def test_ar_batch_equals_series_by_series():
     batch = ar_rolling(Y, 3, origins, 48)
     for s in range(4):
         np.testing.assert_allclose(batch[s], ar_rolling(Y[s], 3, origins, 48), rtol=1e-12)
+    for parallel in (True, False):
+        np.testing.assert_array_equal(ar_rolling(Y, 3, origins, 48, parallel=parallel), batch)
 
 
 def test_ar2_continues_a_sinusoid_exactly():

@@ -70,6 +70,10 @@ def test_batch_equals_series_by_series():
     assert batch.shape == (5, origins.size, 48)
     for s in range(5):
         np.testing.assert_array_equal(batch[s], hw_rolling(Y[s], models[s], origins, 48))
+    for parallel in (True, False):
+        np.testing.assert_array_equal(
+            hw_rolling(Y, models, origins, 48, parallel=parallel), batch
+        )
 
 
 def test_no_leakage():

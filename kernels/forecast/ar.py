@@ -22,7 +22,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from kernels.forecast._origins import as_series_2d
+from kernels.forecast._origins import as_series_2d, use_parallel
 
 
 def _lags(lags: int | NDArray[np.integer]) -> NDArray[np.int64]:
@@ -117,6 +117,16 @@ def ar_rolling_batch_nb(Z, lags, origins, horizon):
     return out
 
 
+@nb.njit(cache=True)
+def ar_rolling_batch_serial_nb(Z, lags, origins, horizon):
+    """Same as :func:`ar_rolling_batch_nb` on one thread (small batches)."""
+    n_series = Z.shape[0]
+    out = np.empty((n_series, origins.shape[0], horizon))
+    for s in range(n_series):
+        _ar_rolling_one(Z[s], lags, origins, horizon, out[s])
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Public wrappers
 # --------------------------------------------------------------------------------------------
@@ -127,6 +137,8 @@ def ar_rolling(
     lags: int | NDArray[np.integer],
     origins: NDArray[np.integer],
     horizon: int,
+    *,
+    parallel: bool | None = None,
 ) -> NDArray[np.float64]:
     """Rolling-origin AR forecasts, refitted by least squares on ``y[:o]`` at each origin.
 
@@ -140,6 +152,9 @@ def ar_rolling(
         Strictly increasing origins; the first needs ``max(lags) + len(lags) + 1`` samples.
     horizon : int
         Forecast horizon ``H`` [samples].
+    parallel : bool, optional
+        Run series in parallel threads; default only for large batches (as
+        :func:`~kernels.forecast.hw_rolling`).
 
     Returns
     -------
@@ -164,7 +179,12 @@ def ar_rolling(
     a = train.mean(axis=1, keepdims=True)
     s = train.std(axis=1, keepdims=True)
     s[s == 0] = 1.0  # a constant training prefix: nothing to scale
-    out = ar_rolling_batch_nb(np.ascontiguousarray((arr - a) / s), lg, o, horizon)
+    kernel = (
+        ar_rolling_batch_nb
+        if use_parallel(arr.shape[0], arr.shape[1], parallel)
+        else ar_rolling_batch_serial_nb
+    )
+    out = kernel(np.ascontiguousarray((arr - a) / s), lg, o, horizon)
     out = out * s[:, :, None] + a[:, :, None]
     return out[0] if was_1d else out
 

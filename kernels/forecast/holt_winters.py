@@ -45,7 +45,7 @@ import numba as nb
 import numpy as np
 from numpy.typing import NDArray
 
-from kernels.forecast._origins import as_series_2d
+from kernels.forecast._origins import as_series_2d, use_parallel
 
 DAILY = 24
 WEEKLY = 168
@@ -312,11 +312,24 @@ def hw_rolling_batch_nb(Y, params, level0, trend0, season1, season2, origins, ho
     """Rolling-origin forecasts of many series, parallel over series; (series, origins, H).
 
     ``Y`` (S, N); ``params`` (S, 4); ``level0``, ``trend0`` (S,); ``season1`` (S, m1);
-    ``season2`` (S, m2); ``origins`` (O,) shared by all series.
+    ``season2`` (S, m2); ``origins`` (O,) shared by all series, each in ``[0, N]`` (rows of
+    origins past the data would be left unset).
     """
     n_series = Y.shape[0]
-    out = np.full((n_series, origins.shape[0], horizon), np.nan)
+    out = np.empty((n_series, origins.shape[0], horizon))
     for s in nb.prange(n_series):
+        _hw_rolling_one(
+            Y[s], params[s], level0[s], trend0[s], season1[s], season2[s], origins, horizon, out[s]
+        )
+    return out
+
+
+@nb.njit(cache=True)
+def hw_rolling_batch_serial_nb(Y, params, level0, trend0, season1, season2, origins, horizon):
+    """Same as :func:`hw_rolling_batch_nb` on one thread (small batches)."""
+    n_series = Y.shape[0]
+    out = np.empty((n_series, origins.shape[0], horizon))
+    for s in range(n_series):
         _hw_rolling_one(
             Y[s], params[s], level0[s], trend0[s], season1[s], season2[s], origins, horizon, out[s]
         )
@@ -366,6 +379,8 @@ def hw_rolling(
     models: HoltWinters | list[HoltWinters],
     origins: NDArray[np.integer],
     horizon: int,
+    *,
+    parallel: bool | None = None,
 ) -> NDArray[np.float64]:
     """Rolling-origin Holt–Winters forecasts in one compiled call.
 
@@ -382,6 +397,9 @@ def hw_rolling(
         Strictly increasing origins in ``[0, N]`` (see :func:`rolling_origins`).
     horizon : int
         Forecast horizon ``H`` [samples].
+    parallel : bool, optional
+        Run series in parallel threads; default only for batches large enough to pay for
+        the thread pool (``PARALLEL_MIN_SAMPLES``). Same numbers either way.
 
     Returns
     -------
@@ -403,4 +421,9 @@ def hw_rolling(
     b0 = np.array([m.trend0 for m in ms])
     s1 = np.ascontiguousarray(np.stack([m.season1 for m in ms]), dtype=np.float64)
     s2 = np.ascontiguousarray(np.stack([m.season2 for m in ms]), dtype=np.float64)
-    return hw_rolling_batch_nb(arr, params, l0, b0, s1, s2, o, horizon)
+    kernel = (
+        hw_rolling_batch_nb
+        if use_parallel(arr.shape[0], arr.shape[1], parallel)
+        else hw_rolling_batch_serial_nb
+    )
+    return kernel(arr, params, l0, b0, s1, s2, o, horizon)

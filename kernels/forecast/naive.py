@@ -29,13 +29,14 @@ def seasonal_naive_reference(
     return y[idx]
 
 
-@nb.njit(cache=True, parallel=True)
+# one thread: a light loop over few series, where waking a thread pool costs more
+@nb.njit(cache=True)
 def seasonal_naive_rolling_nb(Y, origins, period, horizon):
     """Rolling seasonal naive forecasts of (S, N) series (compiled); (S, O, H)."""
     n_series = Y.shape[0]
     n_orig = origins.shape[0]
     out = np.empty((n_series, n_orig, horizon))
-    for s in nb.prange(n_series):
+    for s in range(n_series):
         for k in range(n_orig):
             base = origins[k] - period
             for h in range(horizon):

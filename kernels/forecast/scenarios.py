@@ -51,7 +51,8 @@ def bootstrap_scenarios_reference(Y, F, origins, u, min_paths):
     return out
 
 
-@nb.njit(cache=True, parallel=True)
+# one thread: a light loop over few series, where waking a thread pool costs more
+@nb.njit(cache=True)
 def bootstrap_scenarios_nb(Y, F, origins, u, min_paths):
     """Block-bootstrap scenarios (compiled).
 
@@ -62,7 +63,7 @@ def bootstrap_scenarios_nb(Y, F, origins, u, min_paths):
     K = u.shape[1]
     out = np.full((S, O, K, H), np.nan)
     ends = origins + H
-    for s in nb.prange(S):
+    for s in range(S):
         avail = 0
         for k in range(O):
             # paths complete before origin k: o_j + H <= o_k (origins are increasing)
