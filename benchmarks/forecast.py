@@ -50,7 +50,7 @@ N_ORIGINS = 365
 HORIZON = 48
 STEP = 24
 FIRST_ORIGIN = 2 * 168
-PARAMS = dict(alpha=0.25, beta=0.02, gamma=0.15)
+PARAMS = {"alpha": 0.25, "beta": 0.02, "gamma": 0.15}
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -72,8 +72,9 @@ def models_for(Y: np.ndarray) -> list[HoltWinters]:
     out = []
     for y in Y:
         l0, b0, s1, s2 = initial_states(y[:FIRST_ORIGIN], period2=None, trend=True)
-        out.append(HoltWinters(PARAMS["alpha"], PARAMS["beta"], PARAMS["gamma"], 0.0,
-                               l0, b0, s1, s2))
+        out.append(
+            HoltWinters(PARAMS["alpha"], PARAMS["beta"], PARAMS["gamma"], 0.0, l0, b0, s1, s2)
+        )
     return out
 
 
@@ -116,14 +117,15 @@ def statsmodels_simulate(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> 
         initial_trend=m.trend0,
         initial_seasonal=m.season1,
     ).fit(
-        smoothing_level=m.alpha, smoothing_trend=m.beta, smoothing_seasonal=m.gamma,
+        smoothing_level=m.alpha,
+        smoothing_trend=m.beta,
+        smoothing_seasonal=m.gamma,
         optimized=False,
     )
     zero = np.zeros((HORIZON, 1))
     out = np.empty((origins.size, HORIZON))
     for k, o in enumerate(origins):
-        path = res.simulate(HORIZON, anchor=int(o), repetitions=1, error="add",
-                            random_errors=zero)
+        path = res.simulate(HORIZON, anchor=int(o), repetitions=1, error="add", random_errors=zero)
         out[k] = np.asarray(path).ravel()
     return out
 
@@ -161,8 +163,12 @@ def first_call_times() -> dict[str, tuple[float, float, float]]:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold cache", "warm cache"):
             r = subprocess.run(
-                [sys.executable, "-c", _FIRST_CALL], env=env, cwd=REPO,
-                capture_output=True, text=True, check=True,
+                [sys.executable, "-c", _FIRST_CALL],
+                env=env,
+                cwd=REPO,
+                capture_output=True,
+                text=True,
+                check=True,
             )
             out[label] = tuple(float(v) for v in r.stdout.split())
     return out
@@ -223,18 +229,28 @@ def main(argv: list[str] | None = None) -> None:
         sec = med[key]
         shown = f"{sec:.2f} s" if sec >= 1 else f"{sec * 1e3:.1f} ms"
         r1, r2 = med["refc"] / sec, med["sim"] / sec
-        return (f"| {label} | {shown} | {sec / n_fc * 1e6:.2f} us | "
-                f"{r1:,.{0 if r1 >= 10 else 3}f}x | {r2:,.{0 if r2 >= 10 else 3}f}x |")
+        return (
+            f"| {label} | {shown} | {sec / n_fc * 1e6:.2f} us | "
+            f"{r1:,.{0 if r1 >= 10 else 3}f}x | {r2:,.{0 if r2 >= 10 else 3}f}x |"
+        )
 
-    print(f"Rolling-origin Holt-Winters: {N_SERIES} series x {N_ORIGINS} origins x {HORIZON} h "
-          f"(series length {Y.shape[1]} h), additive trend + daily season, fixed parameters")
-    print(f"same numbers: max |ours - statsmodels| = {diff_refc:.1e} (re-forecast, lead times "
-          f"not a multiple of 24 h), {diff_sim:.1e} (simulate, all lead times)")
-    print(f"medians of {args.repeats} interleaved repeats; statsmodels timed on {k} series "
-          f"(re-forecast: every {args.sm_stride}th origin, {sub.size} of {N_ORIGINS}) and "
-          f"extrapolated to {N_SERIES} series x {N_ORIGINS} origins\n")
-    print("| implementation | time, 100 series | per forecast | statsmodels re-forecast / this "
-          "| statsmodels simulate / this |")
+    print(
+        f"Rolling-origin Holt-Winters: {N_SERIES} series x {N_ORIGINS} origins x {HORIZON} h "
+        f"(series length {Y.shape[1]} h), additive trend + daily season, fixed parameters"
+    )
+    print(
+        f"same numbers: max |ours - statsmodels| = {diff_refc:.1e} (re-forecast, lead times "
+        f"not a multiple of 24 h), {diff_sim:.1e} (simulate, all lead times)"
+    )
+    print(
+        f"medians of {args.repeats} interleaved repeats; statsmodels timed on {k} series "
+        f"(re-forecast: every {args.sm_stride}th origin, {sub.size} of {N_ORIGINS}) and "
+        f"extrapolated to {N_SERIES} series x {N_ORIGINS} origins\n"
+    )
+    print(
+        "| implementation | time, 100 series | per forecast | statsmodels re-forecast / this "
+        "| statsmodels simulate / this |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     print(row("statsmodels re-forecast loop (extrapolated)", "refc"))
     print(row("statsmodels fit once + simulate(anchor) (extrapolated)", "sim"))
@@ -242,12 +258,16 @@ def main(argv: list[str] | None = None) -> None:
     print(row("ours, numba, 1 thread", "ours1"))
     per_rep = float(np.median(tt["refc"] / tt["ours"]))
     per_rep_sim = float(np.median(tt["sim"] / tt["ours"]))
-    print(f"\nmedian of per-repeat ratios, ours ({n_threads} threads) vs statsmodels re-forecast: "
-          f"{per_rep:,.0f}x (target >= 50x: {'met' if per_rep >= 50 else 'MISSED'}); "
-          f"vs statsmodels simulate: {per_rep_sim:,.0f}x")
+    print(
+        f"\nmedian of per-repeat ratios, ours ({n_threads} threads) vs statsmodels re-forecast: "
+        f"{per_rep:,.0f}x (target >= 50x: {'met' if per_rep >= 50 else 'MISSED'}); "
+        f"vs statsmodels simulate: {per_rep_sim:,.0f}x"
+    )
 
     fc = first_call_times()
-    print("\nFresh interpreter, 4 series x 30 origins (seconds): import / first call / later call (median of 20)")
+    print(
+        "\nFresh interpreter, 4 series x 30 origins (seconds): import / first call / later call (median of 20)"
+    )
     for label, (t_imp, t_first, t_second) in fc.items():
         print(f"  {label}: {t_imp:.2f} / {t_first:.3f} / {t_second * 1e3:.2f} ms")
 

@@ -114,22 +114,57 @@ def load_azure(bin_s: int = 10) -> np.ndarray:
 
 def cases() -> list[Case]:
     """The five series of the skill check."""
-    hourly = dict(first_origin=8 * 168, step=24, horizon=48)
+    hourly = {"first_origin": 8 * 168, "step": 24, "horizon": 48}
     lags_w = list(range(1, 25)) + [168]
     naive_w = {"seasonal naive 24 h": 24, "seasonal naive 168 h": 168}
     return [
-        Case("NSRDB GHI 2023", "W/m2", load_ghi(), **hourly,
-             naive_periods={"seasonal naive 24 h": 24},
-             hw_periods=(24, None), ar_lags=list(range(1, 25))),
-        Case("DOE LargeOffice load", "p.u. of mean", load_office(), **hourly,
-             naive_periods=naive_w, hw_periods=(24, 168), ar_lags=lags_w),
-        Case("DE day-ahead price 2015", "EUR/MWh", load_prices(2015), **hourly,
-             naive_periods=naive_w, hw_periods=(24, 168), ar_lags=lags_w),
-        Case("DE day-ahead price 2018", "EUR/MWh", load_prices(2018), **hourly,
-             naive_periods=naive_w, hw_periods=(24, 168), ar_lags=lags_w),
-        Case("Azure LLM conv tokens/10 s", "ktok", load_azure(), first_origin=120, step=6,
-             horizon=30, naive_periods={"last minute repeated": 6},
-             hw_periods=(None, None), ar_lags=list(range(1, 7))),
+        Case(
+            "NSRDB GHI 2023",
+            "W/m2",
+            load_ghi(),
+            **hourly,
+            naive_periods={"seasonal naive 24 h": 24},
+            hw_periods=(24, None),
+            ar_lags=list(range(1, 25)),
+        ),
+        Case(
+            "DOE LargeOffice load",
+            "p.u. of mean",
+            load_office(),
+            **hourly,
+            naive_periods=naive_w,
+            hw_periods=(24, 168),
+            ar_lags=lags_w,
+        ),
+        Case(
+            "DE day-ahead price 2015",
+            "EUR/MWh",
+            load_prices(2015),
+            **hourly,
+            naive_periods=naive_w,
+            hw_periods=(24, 168),
+            ar_lags=lags_w,
+        ),
+        Case(
+            "DE day-ahead price 2018",
+            "EUR/MWh",
+            load_prices(2018),
+            **hourly,
+            naive_periods=naive_w,
+            hw_periods=(24, 168),
+            ar_lags=lags_w,
+        ),
+        Case(
+            "Azure LLM conv tokens/10 s",
+            "ktok",
+            load_azure(),
+            first_origin=120,
+            step=6,
+            horizon=30,
+            naive_periods={"last minute repeated": 6},
+            hw_periods=(None, None),
+            ar_lags=list(range(1, 7)),
+        ),
     ]
 
 
@@ -154,9 +189,7 @@ def evaluate(case: Case) -> tuple[dict[str, tuple[float, float]], dict[str, tupl
     fc[f"Holt-Winters {kind}, 1-step fit"] = hw_rolling(y, model_1, o, H)
     # the multi-step fit starts its training origins after the seasons' initial cycles
     burn = (p2 or p1 or 0) * 2 or case.step
-    model = fit_holt_winters(
-        train, period1=p1, period2=p2, horizon=H, step=case.step, burn_in=burn
-    )
+    model = fit_holt_winters(train, period1=p1, period2=p2, horizon=H, step=case.step, burn_in=burn)
     hw = hw_rolling(y, model, o, H)
     fc[f"Holt-Winters {kind}, {H}-step fit"] = hw
     fc[f"AR ({len(case.ar_lags)} lags)"] = ar_rolling(y, case.ar_lags, o, H)
@@ -184,7 +217,7 @@ def main() -> None:
     t0 = time.perf_counter()
     all_cases = cases()
     print("Rolling-origin forecast skill (pooled over origins and lead times)\n")
-    print(f"| series | unit | method | MAE | RMSE | RMSE skill vs best naive |")
+    print("| series | unit | method | MAE | RMSE | RMSE skill vs best naive |")
     print("| --- | --- | --- | ---: | ---: | ---: |")
     probs = []
     for case in all_cases:

@@ -96,9 +96,9 @@ def test_naive_no_leakage_and_bounds():
     origins = rolling_origins(500, 168, 24, 48)
     base = seasonal_naive_rolling(y, origins, 168, 48)
     y2 = y.copy()
-    y2[origins[3]:] += 100.0
+    y2[origins[3] :] += 100.0
     new = seasonal_naive_rolling(y2, origins, 168, 48)
-    np.testing.assert_array_equal(new[: 4], base[: 4])
+    np.testing.assert_array_equal(new[:4], base[:4])
     assert not np.allclose(new[4:], base[4:])
     with pytest.raises(ValueError, match="origins must lie"):
         seasonal_naive_rolling(y, np.array([100]), 168, 48)

@@ -26,10 +26,10 @@ RTOL = 1e-10
 ATOL = 1e-9
 
 CASES = {
-    "daily": dict(period2=None, trend=False, p=(0.3, 0.0, 0.2, 0.0)),
-    "daily+trend": dict(period2=None, trend=True, p=(0.3, 0.1, 0.2, 0.0)),
-    "daily+weekly": dict(period2=168, trend=False, p=(0.2, 0.0, 0.15, 0.1)),
-    "daily+weekly+trend": dict(period2=168, trend=True, p=(0.2, 0.05, 0.15, 0.1)),
+    "daily": {"period2": None, "trend": False, "p": (0.3, 0.0, 0.2, 0.0)},
+    "daily+trend": {"period2": None, "trend": True, "p": (0.3, 0.1, 0.2, 0.0)},
+    "daily+weekly": {"period2": 168, "trend": False, "p": (0.2, 0.0, 0.15, 0.1)},
+    "daily+weekly+trend": {"period2": 168, "trend": True, "p": (0.2, 0.05, 0.15, 0.1)},
 }
 
 
@@ -71,9 +71,7 @@ def test_batch_equals_series_by_series():
     for s in range(5):
         np.testing.assert_array_equal(batch[s], hw_rolling(Y[s], models[s], origins, 48))
     for parallel in (True, False):
-        np.testing.assert_array_equal(
-            hw_rolling(Y, models, origins, 48, parallel=parallel), batch
-        )
+        np.testing.assert_array_equal(hw_rolling(Y, models, origins, 48, parallel=parallel), batch)
 
 
 def test_no_leakage():

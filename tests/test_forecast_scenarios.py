@@ -36,9 +36,7 @@ def test_hw_scenarios_match_reference():
     m = model_for(y)
     origins = np.array([60, 200, 401])
     z = np.random.default_rng(1).standard_normal((3, 4, 30))
-    got = hw_scenarios_nb(
-        y, m.params, m.level0, m.trend0, m.season1, m.season2, origins, 30, z, 24
-    )
+    got = hw_scenarios_nb(y, m.params, m.level0, m.trend0, m.season1, m.season2, origins, 30, z, 24)
     np.testing.assert_allclose(got, hw_scenarios_reference(y, m, origins, 30, z, 24), rtol=1e-10)
 
 
@@ -50,7 +48,7 @@ def test_hw_scenarios_seeded_and_leak_free():
     np.testing.assert_array_equal(a, hw_scenarios(y, m, origins, 48, 50, seed=7))
     assert not np.allclose(a, hw_scenarios(y, m, origins, 48, 50, seed=8))
     y2 = y.copy()
-    y2[origins[5]:] *= 2.0
+    y2[origins[5] :] *= 2.0
     b = hw_scenarios(y2, m, origins, 48, 50, seed=7)
     np.testing.assert_array_equal(a[:6], b[:6])
     assert not np.allclose(a[6:], b[6:])
@@ -64,7 +62,9 @@ def test_hw_scenarios_collapse_on_a_perfect_fit():
     m = HoltWinters(0.4, 0.0, 0.3, 0.0, 10.0, 0.0, s1, np.zeros(1))
     origins = np.array([100, 300])
     sc = hw_scenarios(y, m, origins, 48, 5, seed=0)
-    np.testing.assert_allclose(sc, np.broadcast_to(hw_rolling(y, m, origins, 48)[:, None], sc.shape))
+    np.testing.assert_allclose(
+        sc, np.broadcast_to(hw_rolling(y, m, origins, 48)[:, None], sc.shape)
+    )
 
 
 def test_hw_scenarios_spread_grows_with_lead_time():
@@ -81,8 +81,12 @@ def test_bootstrap_matches_reference_and_keeps_cross_series_structure():
     Y = np.stack([y, 3.0 * y - 5.0])
     m = model_for(y)
     origins = rolling_origins(1200, 336, 24, 48)
-    F = hw_rolling(Y, [m, HoltWinters(*m.params, 3 * m.level0 - 5, 3 * m.trend0,
-                                      3 * m.season1, 3 * m.season2)], origins, 48)
+    F = hw_rolling(
+        Y,
+        [m, HoltWinters(*m.params, 3 * m.level0 - 5, 3 * m.trend0, 3 * m.season1, 3 * m.season2)],
+        origins,
+        48,
+    )
     u = np.random.default_rng(0).random((origins.size, 9))
     got = bootstrap_scenarios_nb(Y, F, origins, u, 3)
     want = bootstrap_scenarios_reference(Y, F, origins, u, 3)

@@ -25,9 +25,11 @@ from numpy.typing import NDArray
 from kernels.forecast._origins import as_series_2d, use_parallel
 
 
-def _lags(lags: int | NDArray[np.integer]) -> NDArray[np.int64]:
-    arr = np.arange(1, lags + 1) if np.isscalar(lags) else np.asarray(lags)
-    arr = np.ascontiguousarray(arr, dtype=np.int64)
+def _lags(lags: int | NDArray[np.integer] | list[int]) -> NDArray[np.int64]:
+    if isinstance(lags, (int, np.integer)):
+        arr = np.arange(1, int(lags) + 1, dtype=np.int64)
+    else:
+        arr = np.ascontiguousarray(lags, dtype=np.int64)
     if arr.ndim != 1 or arr.size == 0 or arr.min() < 1 or np.any(np.diff(arr) <= 0):
         raise ValueError(f"lags must be a positive int or strictly increasing ints >= 1: {lags}")
     return arr
@@ -61,7 +63,10 @@ def ar_rolling_reference(y, lags, origins, horizon: int) -> NDArray[np.float64]:
     """Refit from scratch on ``y[:o]`` and forecast, for each origin (NumPy reference)."""
     y = np.asarray(y, dtype=np.float64)
     return np.stack(
-        [ar_forecast_reference(y[:o], ar_fit_reference(y[:o], lags), lags, horizon) for o in origins]
+        [
+            ar_forecast_reference(y[:o], ar_fit_reference(y[:o], lags), lags, horizon)
+            for o in origins
+        ]
     )
 
 

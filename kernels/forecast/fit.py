@@ -117,5 +117,6 @@ def fit_holt_winters(
         )
         if best is None or res.fun < best.fun:
             best = res
+    assert best is not None  # _STARTS is not empty
     a, b, g, w = (float(v) for v in full(np.clip(best.x, 0.0, 1.0)))
     return HoltWinters(a, b, g, w, level0, trend0, s1, s2)

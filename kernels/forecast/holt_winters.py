@@ -369,8 +369,14 @@ def hw_forecast(y: NDArray[np.floating], model: HoltWinters, horizon: int) -> ND
         raise ValueError("hw_forecast takes one series; use hw_rolling for many")
     origins = np.array([arr.shape[1]], dtype=np.int64)
     return hw_rolling_nb(
-        arr[0], model.params, model.level0, model.trend0, model.season1, model.season2,
-        origins, horizon,
+        arr[0],
+        model.params,
+        model.level0,
+        model.trend0,
+        model.season1,
+        model.season2,
+        origins,
+        horizon,
     )[0]
 
 
@@ -410,9 +416,7 @@ def hw_rolling(
     o = _check_origins(origins, arr.shape[1])
     if was_1d:
         m = models if isinstance(models, HoltWinters) else models[0]
-        return hw_rolling_nb(
-            arr[0], m.params, m.level0, m.trend0, m.season1, m.season2, o, horizon
-        )
+        return hw_rolling_nb(arr[0], m.params, m.level0, m.trend0, m.season1, m.season2, o, horizon)
     ms = [models] * arr.shape[0] if isinstance(models, HoltWinters) else list(models)
     if len(ms) != arr.shape[0]:
         raise ValueError(f"{len(ms)} models for {arr.shape[0]} series")

@@ -269,8 +269,16 @@ def hw_scenarios(
         raise ValueError(f"origins must be increasing in [{b + 2}, {arr.shape[1]}]")
     z = np.random.default_rng(seed).standard_normal((o.size, n_scenarios, horizon))
     return hw_scenarios_nb(
-        arr[0], model.params, model.level0, model.trend0, model.season1, model.season2,
-        o, horizon, z, b,
+        arr[0],
+        model.params,
+        model.level0,
+        model.trend0,
+        model.season1,
+        model.season2,
+        o,
+        horizon,
+        z,
+        b,
     )
 
 
