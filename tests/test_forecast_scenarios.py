@@ -175,3 +175,24 @@ def test_horizon_fit_beats_one_step_fit_on_its_own_criterion():
     m1 = fit_holt_winters(y)
     mh = fit_holt_winters(y, horizon=48, step=24, burn_in=336)
     assert mse(mh) <= mse(m1) * (1 + 1e-9)
+
+
+def test_warm_up_reaches_every_kernel():
+    from kernels.forecast import warm_up
+    from kernels.forecast.ar import ar_rolling_batch_nb, ar_rolling_batch_serial_nb
+    from kernels.forecast.holt_winters import hw_rolling_batch_nb, hw_rolling_nb
+    from kernels.forecast.naive import seasonal_naive_rolling_nb
+
+    times = warm_up()
+    assert all(t >= 0.0 for t in times.values())
+    for kernel in (
+        hw_rolling_nb,
+        hw_rolling_batch_nb,
+        hw_sse_nb,
+        ar_rolling_batch_nb,
+        ar_rolling_batch_serial_nb,
+        seasonal_naive_rolling_nb,
+        hw_scenarios_nb,
+        bootstrap_scenarios_nb,
+    ):
+        assert kernel.signatures, kernel  # compiled for at least one signature

@@ -11,10 +11,12 @@ Every kernel takes and returns plain NumPy arrays, has a plain NumPy reference n
 ``ar_rolling``              AR(p) / sparse-lag AR refitted by least squares
 ``hw_scenarios``            HW sample paths with AR(1) one-step errors
 ``bootstrap_scenarios``     block bootstrap of past H-step error paths
+``warm_up``                 compile / load every kernel before the first request
 =========================  ====================================================
 """
 
 from kernels.forecast._origins import rolling_origins
+from kernels.forecast._warmup import warm_up
 from kernels.forecast.ar import ar_forecast, ar_rolling
 from kernels.forecast.fit import fit_holt_winters
 from kernels.forecast.holt_winters import (
@@ -51,4 +53,5 @@ __all__ = [
     "rolling_origins",
     "scenario_quantiles",
     "seasonal_naive_rolling",
+    "warm_up",
 ]
