@@ -191,3 +191,7 @@ def test_bad_input_is_rejected():
         hw_rolling(y, model, np.array([200, 100]), 24)
     with pytest.raises(ValueError, match="origins must lie"):
         hw_rolling(y, model, np.array([401]), 24)
+    with pytest.raises(ValueError, match="gamma must be in"):
+        HoltWinters(0.3, 0.0, 1.5, 0.0, 1.0, 0.0, np.zeros(24), np.zeros(1))
+    with pytest.raises(ValueError, match="season2 must be"):
+        HoltWinters(0.3, 0.0, 0.5, 0.0, 1.0, 0.0, np.zeros(24), np.zeros(0))

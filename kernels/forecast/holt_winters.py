@@ -52,7 +52,7 @@ WEEKLY = 168
 NO_SEASON_INIT = 12
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: array fields have no scalar ==
 class HoltWinters:
     """Parameters and initial states of one additive Holt–Winters model.
 
@@ -79,6 +79,21 @@ class HoltWinters:
     trend0: float
     season1: NDArray[np.float64] = field(repr=False)
     season2: NDArray[np.float64] = field(repr=False)
+
+    def __post_init__(self) -> None:
+        for name in ("alpha", "beta", "gamma", "omega"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"HoltWinters: {name} must be in [0, 1], got {value}")
+        for name in ("level0", "trend0"):
+            if not np.isfinite(getattr(self, name)):
+                raise ValueError(f"HoltWinters: {name} must be finite, got {getattr(self, name)}")
+        for name in ("season1", "season2"):
+            arr = np.ascontiguousarray(getattr(self, name), dtype=np.float64)
+            if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)):
+                raise ValueError(f"HoltWinters: {name} must be a finite, non-empty 1-D array")
+            # the kernels want contiguous float64; a frozen dataclass needs object.__setattr__
+            object.__setattr__(self, name, arr)
 
     @property
     def params(self) -> NDArray[np.float64]:
