@@ -195,3 +195,13 @@ def test_bad_input_is_rejected():
         HoltWinters(0.3, 0.0, 1.5, 0.0, 1.0, 0.0, np.zeros(24), np.zeros(1))
     with pytest.raises(ValueError, match="season2 must be"):
         HoltWinters(0.3, 0.0, 0.5, 0.0, 1.0, 0.0, np.zeros(24), np.zeros(0))
+
+
+def test_sse_kernel_matches_reference_errors():
+    from kernels.forecast.holt_winters import hw_sse_nb
+
+    y = hourly_series(800, seed=9, trend=0.01)
+    m = make_model(y, **CASES["daily+weekly+trend"])
+    e = y - hw_fitted_reference(y, m)
+    got = hw_sse_nb(y, m.params, m.level0, m.trend0, m.season1, m.season2, 50)
+    np.testing.assert_allclose(got, np.sum(e[50:] ** 2), rtol=1e-10)
