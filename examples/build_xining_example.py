@@ -12,8 +12,8 @@ Xining (36.62 N, 101.78 E, ~2,275 m) has no open hourly irradiance record in thi
 repository, so its year is synthesised from two sources:
 
 1. *Real cloudiness and temperature* from NSRDB PSM v4 (2023, 30-min) at 40.53 N, 108.54 W,
-   2,168 m (a high-altitude semi-arid site; ``examples/data/nsrdb_psm4_2023_*.csv``, NREL's
-   NSRDB via pvlib's test data, BSD-3-Clause). Hourly means of the 30-min values give the
+   2,168 m (a high-altitude semi-arid site; ``examples/data/solar/nsrdb_psm4_2023_*.csv``, NREL's
+   NSRDB via pvlib test data, BSD-3-Clause). Hourly means of the 30-min values give the
    clear-sky index ``kt = GHI / GHI_clear`` (where ``GHI_clear > 20 W/m2``), the
    temperature and the wind speed (NSRDB's wind is at 2 m).
 2. *Geometry at Xining*: pvlib's solar position and Ineichen clear sky at Xining
@@ -46,7 +46,7 @@ import pvlib
 import yaml
 
 HERE = Path(__file__).parent
-SOURCE = HERE / "data" / "nsrdb_psm4_2023_lat40.53_lon-108.54.csv"
+SOURCE = HERE / "data" / "solar" / "nsrdb_psm4_2023_lat40.53_lon-108.54.csv"
 WEATHER = HERE / "data" / "xining_weather_2023.csv"
 SCENARIO = HERE / "xining_park.yaml"
 
