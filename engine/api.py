@@ -133,7 +133,7 @@ def optimize(
     timings["total_s"] = t4 - t0
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
-        hourly=parts["hourly"], jobs=parts["jobs"], timings=timings, mip_gap=out.mip_gap,
+        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"], timings=timings, mip_gap=out.mip_gap,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name,
     )

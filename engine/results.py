@@ -2,8 +2,9 @@
 
 Hourly columns are named ``<kind>.<name>/<quantity>_<unit>``: ``pv.<plant>/power_mw``,
 ``battery.<unit>/soc_mwh``, ``grid.<site>/import_mw``, ``datacenter.<site>/facility_mw``,
-``job.<job>/power_mw``, ``bus.<site>/unserved_mw``, ``trace.<site>/<source>_mw`` ...
-All numbers are MW (= MWh per hour), MWh, currency, t CO2.
+``datacenter.<site>/flexible_it_mw``, ``bus.<site>/unserved_mw``, ``trace.<site>/<source>_mw`` ...
+All numbers are MW (= MWh per hour), MWh, currency, t CO2. Per-job power is a long table
+(``Result.job_power``: job, time, power_mw, one row per hour inside the job's window).
 """
 from __future__ import annotations
 
@@ -43,7 +44,10 @@ class Result:
     hourly : pandas.DataFrame
         One column per flow on the scenario's tz-aware hourly index.
     jobs : pandas.DataFrame
-        Per job: site, window, energy required and delivered.
+        Per job: site, window, energy required and delivered, mean import price.
+    job_power : pandas.DataFrame
+        Long table of job power: ``job``, ``time``, ``power_mw`` for every hour inside each
+        job's window (see :meth:`job_power_mw` for one job as an hourly series).
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -59,6 +63,7 @@ class Result:
     hourly: pd.DataFrame
     jobs: pd.DataFrame
     timings: dict[str, float]
+    job_power: pd.DataFrame = field(default_factory=pd.DataFrame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
@@ -68,6 +73,15 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
     # ------------------------------------------------------------------ output
+    def job_power_mw(self, job: str) -> pd.Series:
+        """Hourly IT power of one job [MW] on the full index (zero outside its window)."""
+        if job not in set(self.jobs.get("job", [])):
+            raise KeyError(f"no job named {job!r}")
+        rows = self.job_power[self.job_power["job"] == job]
+        out = pd.Series(0.0, index=self.hourly.index, name=job)
+        out.loc[pd.DatetimeIndex(rows["time"])] = rows["power_mw"].to_numpy()
+        return out
+
     def summary(self) -> str:
         """A short text: status, objective, cost terms and KPIs."""
         lines = [f"scenario {self.scenario_name!r}: {self.status} (backend {self.backend})"]
@@ -109,12 +123,14 @@ class Result:
         }
 
     def to_parquet(self, directory: str | Path) -> Path:
-        """Write ``hourly.parquet``, ``jobs.parquet`` and ``summary.json`` into ``directory``."""
+        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet`` and ``summary.json``
+        into ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.hourly.to_parquet(out / "hourly.parquet")
         if len(self.jobs):
             self.jobs.to_parquet(out / "jobs.parquet")
+            self.job_power.to_parquet(out / "job_power.parquet")
         (out / "summary.json").write_text(json.dumps(self.summary_dict(), indent=1))
         return out
 
@@ -183,16 +199,18 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         emissions_t = float((imp * gmeta["emission_kg_per_mwh"]).sum() / 1000.0)
     jmeta = f.meta.get("job")
     jobs_df = pd.DataFrame()
+    job_power = pd.DataFrame({"job": pd.Series(dtype=str), "time": pd.Series(dtype=object),
+                              "power_mw": pd.Series(dtype=float)})
     if jmeta is not None:
         flex = val("job/power_mw")
+        job_of, t_of = jmeta["job_of"], jmeta["t_of"]
         J = len(jmeta["names"])
-        per_job = np.zeros((J, T))
-        per_job[jmeta["job_of"], jmeta["t_of"]] = flex
-        for j, name in enumerate(jmeta["names"]):
-            cols[f"job.{name}/power_mw"] = per_job[j]
-        np.add.at(tot["flex_it"], (jmeta["site"], jmeta["t_of"]), flex)
+        np.add.at(tot["flex_it"], (jmeta["site"], t_of), flex)
         jd = data.jobs
-        delivered = per_job.sum(axis=1)
+        delivered = np.bincount(job_of, weights=flex, minlength=J)
+        prices = np.array([sd.grid_import_price if sd.grid_import_price.size else np.zeros(T)
+                           for sd in data.sites])
+        paid = np.bincount(job_of, weights=flex * prices[jmeta["site"], t_of], minlength=J)
         jobs_df = pd.DataFrame({
             "job": jd.names,
             "site": [site_names[s] for s in jd.site],
@@ -201,7 +219,15 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
             "energy_mwh": jd.energy_mwh,
             "delivered_mwh": delivered,
             "max_power_mw": jd.max_power_mw,
-            "mean_price_per_mwh": _job_price(per_job, jd.site, data, delivered),
+            # energy-weighted grid import price over the job's hours (a diagnostic)
+            "mean_price_per_mwh": np.divide(paid, delivered, out=np.full(J, np.nan),
+                                            where=delivered > 0),
+        })
+        # long format: one row per in-window hour (a wide table would hold J x T mostly zeros)
+        job_power = pd.DataFrame({
+            "job": pd.Categorical.from_codes(job_of, categories=list(jmeta["names"])),
+            "time": data.index[t_of],
+            "power_mw": flex,
         })
     tot["unserved"] = val("bus/unserved_mw")
 
@@ -213,6 +239,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         if data.sites[s].site.datacenter is None:
             continue
         cols[f"datacenter.{name}/it_mw"] = it[s]
+        cols[f"datacenter.{name}/flexible_it_mw"] = tot["flex_it"][s]
         cols[f"datacenter.{name}/facility_mw"] = facility[s]
         cols[f"datacenter.{name}/pue"] = pue[s]
         cols[f"bus.{name}/unserved_mw"] = tot["unserved"][s]
@@ -292,15 +319,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         "job_completion": float(jobs_df["delivered_mwh"].sum() / jobs_df["energy_mwh"].sum())
         if len(jobs_df) and jobs_df["energy_mwh"].sum() > 0 else 1.0,
     })
-    return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": jobs_df}
-
-
-def _job_price(per_job: np.ndarray, job_site: np.ndarray, data, delivered: np.ndarray) -> np.ndarray:
-    """Energy-weighted grid import price over each job's consumption (a diagnostic)."""
-    prices = np.array([sd.grid_import_price if sd.grid_import_price.size else np.zeros(data.T)
-                       for sd in data.sites])
-    weighted = (per_job * prices[job_site]).sum(axis=1)
-    return np.divide(weighted, delivered, out=np.full(len(delivered), np.nan), where=delivered > 0)
+    return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": jobs_df,
+            "job_power": job_power}
 
 
 def empty_result(status: Status, scenario_name: str, backend: str, timings: dict,

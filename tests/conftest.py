@@ -113,7 +113,10 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW) ->
             demand += fac
         np.testing.assert_allclose(supply, demand, rtol=0, atol=atol)
     for job in sc.jobs:
-        p = h[f"job.{job.name}/power_mw"].to_numpy()
+        long = res.job_power[res.job_power["job"] == job.name]
+        hours = ((pd.DatetimeIndex(long["time"]) - h.index[0]) // pd.Timedelta(hours=1)).to_numpy()
+        assert np.all((hours >= job.release_h) & (hours < job.deadline_h))
+        p = res.job_power_mw(job.name).to_numpy()
         outside = np.ones(T, bool)
         outside[job.release_h:job.deadline_h] = False
         assert np.all(p[outside] == 0.0), f"job {job.name} runs outside its window"

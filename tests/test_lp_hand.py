@@ -67,7 +67,8 @@ def test_job_moves_to_cheap_hours_inside_its_window(backend):
     )
     res = engine.optimize(sc, backend=backend)
     assert res.objective == pytest.approx(32.0, rel=1e-9)
-    np.testing.assert_allclose(res.hourly["job.j/power_mw"], [0, 1, 0, 1, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(res.job_power_mw("j"), [0, 1, 0, 1, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(res.hourly["datacenter.s/flexible_it_mw"], [0, 1, 0, 1, 0, 0], atol=1e-9)
     check_invariants(sc, res)
 
 
