@@ -169,3 +169,22 @@ def test_both_pyomo_interfaces_agree():
     assert a.objective == pytest.approx(b.objective, rel=RTOL_OBJ)
     with pytest.raises(ValueError, match="pyomo_interface"):
         engine.optimize(sc, backend="pyomo", pyomo_interface="nl")
+
+
+@pytest.mark.parametrize("interface", ["standard_form", "persistent"])
+def test_hook_with_an_integer_variable_solves_as_a_mip(interface):
+    """A user's integer variable makes the model a MIP: grid import in hour 3 must come in
+    whole 0.75 MW blocks."""
+    sc = engine.Scenario.from_dict(base_dict())
+
+    def hook(model, comps):
+        import pyomo.environ as pe
+
+        model.blocks = pe.Var(domain=pe.NonNegativeIntegers, bounds=(0, 10))
+        model.blocky = pe.Constraint(expr=comps["grid/import_mw"][0, 3] == 0.75 * model.blocks)
+
+    res = engine.optimize(sc, backend="pyomo", model_hook=hook, pyomo_interface=interface)
+    assert res.status == engine.Status.OPTIMAL
+    imp = res.hourly["grid.s1/import_mw"].iloc[3]
+    assert imp / 0.75 == pytest.approx(round(imp / 0.75), abs=1e-6)
+    assert res.objective >= engine.optimize(sc).objective - 1e-6
