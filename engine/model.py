@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 
 Term = tuple[np.ndarray, "np.ndarray | float"]
 
@@ -165,9 +164,7 @@ class LinearModel:
             np.add.at(cost, cols, coef)
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
         cols = np.concatenate(self._cols) if self._cols else np.zeros(0, np.int64)
-        vals = cat(self._vals)
-        A = sp.csc_matrix((vals, (rows, cols)), shape=(self.n_rows, self.n_cols))
-        A.sum_duplicates()
+        A = CSC.from_triplets(rows, cols, cat(self._vals), (self.n_rows, self.n_cols))
         return ModelArrays(
             cost=cost,
             col_lb=cat(self._lb),
@@ -195,6 +192,54 @@ class LinearModel:
 
 
 @dataclass
+class CSC:
+    """A compressed-sparse-column matrix as three arrays (what HiGHS takes).
+
+    Built here with NumPy alone, so the solve path does not import SciPy (a few tenths of a
+    second per process); :meth:`to_scipy` gives a ``scipy.sparse.csc_matrix`` when wanted.
+    """
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+    @property
+    def nnz(self) -> int:
+        return int(self.data.size)
+
+    @classmethod
+    def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
+                      shape: tuple[int, int]) -> "CSC":
+        """Sort triplets by (column, row) and sum duplicates."""
+        n_rows, n_cols = shape
+        key = cols.astype(np.int64) * max(n_rows, 1) + rows
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        vals = vals[order]
+        if key.size:
+            first = np.concatenate(([True], key[1:] != key[:-1]))
+            if not first.all():
+                starts = np.flatnonzero(first)
+                vals = np.add.reduceat(vals, starts)
+                key = key[starts]
+        col_of = key // max(n_rows, 1)
+        indptr = np.zeros(n_cols + 1, dtype=np.int64)
+        np.cumsum(np.bincount(col_of, minlength=n_cols), out=indptr[1:])
+        return cls(indptr, (key - col_of * max(n_rows, 1)).astype(np.int64), vals, shape)
+
+    def to_scipy(self):
+        """The same matrix as ``scipy.sparse.csc_matrix``."""
+        import scipy.sparse as sp
+
+        return sp.csc_matrix((self.data, self.indices, self.indptr), shape=self.shape)
+
+    def tocsr(self):
+        """The same matrix as ``scipy.sparse.csr_matrix``."""
+        return self.to_scipy().tocsr()
+
+
+@dataclass
 class ModelArrays:
     """Solver-ready arrays: ``min cost @ x + offset`` s.t. ``row_lb <= A x <= row_ub``."""
 
@@ -204,7 +249,7 @@ class ModelArrays:
     integrality: np.ndarray
     row_lb: np.ndarray
     row_ub: np.ndarray
-    A: sp.csc_matrix
+    A: CSC
     offset: float
 
     @property

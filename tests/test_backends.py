@@ -188,3 +188,19 @@ def test_hook_with_an_integer_variable_solves_as_a_mip(interface):
     imp = res.hourly["grid.s1/import_mw"].iloc[3]
     assert imp / 0.75 == pytest.approx(round(imp / 0.75), abs=1e-6)
     assert res.objective >= engine.optimize(sc).objective - 1e-6
+
+
+def test_csc_builder_equals_scipy_and_sums_duplicates():
+    import scipy.sparse as sp
+
+    from engine.model import CSC
+
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 40, 500)
+    cols = rng.integers(0, 30, 500)  # many duplicate (row, col) pairs
+    vals = rng.normal(size=500)
+    ours = CSC.from_triplets(rows, cols, vals, (40, 30)).to_scipy()
+    ref = sp.csc_matrix((vals, (rows, cols)), shape=(40, 30))
+    np.testing.assert_allclose(ours.toarray(), ref.toarray(), atol=1e-12)
+    assert ours.has_sorted_indices
+    assert ours.nnz == len(set(zip(rows.tolist(), cols.tolist())))

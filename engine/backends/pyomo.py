@@ -153,7 +153,8 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     integ = np.fromiter((v.is_integer() for v in cols), bool, n) if is_mip else np.zeros(n, bool)
     c = np.asarray(info.c.todense()).ravel() if info.c.shape[0] else np.zeros(n)
     arrays = ModelArrays(cost=c, col_lb=lb, col_ub=ub, integrality=integ, row_lb=row_lb,
-                         row_ub=row_ub, A=sp.csc_matrix(info.A), offset=float(info.c_offset[0]))
+                         row_ub=row_ub, A=_csc(sp.csc_matrix(info.A)),
+                         offset=float(info.c_offset[0]))
     h = to_highs(arrays, options)
     t1 = time.perf_counter()
     h.run()
@@ -174,6 +175,13 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
         iterations=int(max(hinfo.simplex_iteration_count, 0) + max(hinfo.ipm_iteration_count, 0)),
         timings={"handover_s": t1 - t0, "run_s": t2 - t1},
     )
+
+
+def _csc(A) -> "CSC":
+    from engine.model import CSC
+
+    A.sum_duplicates()
+    return CSC(A.indptr, A.indices, A.data, A.shape)
 
 
 def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
