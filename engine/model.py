@@ -73,6 +73,11 @@ class LinearModel:
     _extra_cost: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
+    _arrays: "ModelArrays | None" = None
+
+    def _check_open(self) -> None:
+        if self._arrays is not None:
+            raise RuntimeError("the model is finalised (arrays() was called); build a new one")
 
     # ------------------------------------------------------------------ building
     def add_variables(
@@ -85,6 +90,7 @@ class LinearModel:
         integer: bool = False,
     ) -> VarGroup:
         """Add a group of variables; bounds and costs broadcast to ``shape``."""
+        self._check_open()
         if name in self.var_groups:
             raise ValueError(f"variable group {name!r} exists already")
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
@@ -100,6 +106,7 @@ class LinearModel:
 
     def add_cost(self, cols: np.ndarray, coef: float | np.ndarray) -> None:
         """Add ``coef`` to the objective coefficients of ``cols`` (accumulates)."""
+        self._check_open()
         cols = np.asarray(cols, dtype=np.int64)
         coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
         keep = cols >= 0
@@ -127,6 +134,7 @@ class LinearModel:
         lb, ub : float or array
             Row bounds, broadcast to ``shape``. Use equal values for equalities.
         """
+        self._check_open()
         if name in self.con_groups:
             raise ValueError(f"constraint group {name!r} exists already")
         shape = (int(shape),) if np.isscalar(shape) else tuple(int(s) for s in shape)
@@ -146,8 +154,9 @@ class LinearModel:
                 )
             vals = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
             keep = (cols >= 0) & (vals != 0.0)
-            self._rows.append(rows[keep])
-            self._cols.append(cols[keep])
+            # int32 halves the index memory; HiGHS takes int32 indices anyway
+            self._rows.append(rows[keep].astype(np.int32))
+            self._cols.append(cols[keep].astype(np.int32))
             self._vals.append(vals[keep])
         self._row_lb.append(np.broadcast_to(np.asarray(lb, dtype=np.float64), shape).ravel())
         self._row_ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), shape).ravel())
@@ -157,15 +166,26 @@ class LinearModel:
 
     # ------------------------------------------------------------------ arrays
     def arrays(self) -> "ModelArrays":
-        """Concatenate everything into solver-ready arrays (CSC matrix)."""
+        """Concatenate everything into solver-ready arrays (CSC matrix).
+
+        The first call finalises the model: the coefficient triplets move into the matrix
+        (halving peak memory) and later calls return the same arrays; groups can no longer
+        be added.
+        """
+        if self._arrays is not None:
+            return self._arrays
         cat = _cat_float
         cost = cat(self._cost).copy()
         for cols, coef in self._extra_cost:
             np.add.at(cost, cols, coef)
-        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
-        cols = np.concatenate(self._cols) if self._cols else np.zeros(0, np.int64)
-        A = CSC.from_triplets(rows, cols, cat(self._vals), (self.n_rows, self.n_cols))
-        return ModelArrays(
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int32)
+        cols = np.concatenate(self._cols) if self._cols else np.zeros(0, np.int32)
+        vals = cat(self._vals)
+        # the triplets live on only in the matrix: free them before it is built
+        self._rows, self._cols, self._vals = [], [], []
+        A = CSC.from_triplets(rows, cols, vals, (self.n_rows, self.n_cols))
+        del rows, cols, vals
+        self._arrays = ModelArrays(
             cost=cost,
             col_lb=cat(self._lb),
             col_ub=cat(self._ub),
@@ -175,6 +195,7 @@ class LinearModel:
             A=A,
             offset=self.offset,
         )
+        return self._arrays
 
     def group_of_row(self, row: int) -> tuple[str, tuple[int, ...]]:
         """Name of the constraint group holding ``row`` and the row's index inside it."""
@@ -211,22 +232,23 @@ class CSC:
     @classmethod
     def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
                       shape: tuple[int, int]) -> "CSC":
-        """Sort triplets by (column, row) and sum duplicates."""
+        """Sort triplets by (column, row) and sum duplicates; indices are int32 (HiGHS's)."""
         n_rows, n_cols = shape
-        key = cols.astype(np.int64) * max(n_rows, 1) + rows
-        order = np.argsort(key, kind="stable")
-        key = key[order]
+        order = np.lexsort((rows, cols))
+        rows = rows[order]
+        cols = cols[order]
         vals = vals[order]
-        if key.size:
-            first = np.concatenate(([True], key[1:] != key[:-1]))
-            if not first.all():
-                starts = np.flatnonzero(first)
+        del order
+        if rows.size > 1:
+            dup = (rows[1:] == rows[:-1]) & (cols[1:] == cols[:-1])
+            if dup.any():
+                starts = np.flatnonzero(np.concatenate(([True], ~dup)))
                 vals = np.add.reduceat(vals, starts)
-                key = key[starts]
-        col_of = key // max(n_rows, 1)
-        indptr = np.zeros(n_cols + 1, dtype=np.int64)
-        np.cumsum(np.bincount(col_of, minlength=n_cols), out=indptr[1:])
-        return cls(indptr, (key - col_of * max(n_rows, 1)).astype(np.int64), vals, shape)
+                rows = rows[starts]
+                cols = cols[starts]
+        indptr = np.zeros(n_cols + 1, dtype=np.int32)
+        np.cumsum(np.bincount(cols, minlength=n_cols), out=indptr[1:])
+        return cls(indptr, rows.astype(np.int32, copy=False), vals, shape)
 
     def to_scipy(self):
         """The same matrix as ``scipy.sparse.csc_matrix``."""

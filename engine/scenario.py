@@ -541,6 +541,20 @@ class Scenario(_Model):
                 f"{pmax:g} MW x {hours} h = {pmax * hours:g} MWh between release_h="
                 f"{job.release_h} and deadline_h={job.deadline_h}"
             )
+        # the IT capacity left by the inflexible load bounds the job too
+        inflex = dc.inflexible_it_mw
+        if inflex is None and dc.inflexible_utilization_fraction is not None:
+            inflex = np.multiply(dc.inflexible_utilization_fraction, dc.it_capacity_mw)
+        if inflex is not None:
+            window = np.broadcast_to(np.asarray(inflex, dtype=np.float64), (self.horizon_h,))[
+                job.release_h:job.deadline_h]
+            room = float(np.minimum(pmax, np.maximum(dc.it_capacity_mw - window, 0.0)).sum())
+            if energy > room * (1 + 1e-9) + 1e-12:
+                raise ValueError(
+                    f"{path}: job {job.name!r} needs {energy:g} MWh but the IT capacity left by "
+                    f"the inflexible load at site {site.name!r} allows at most {room:g} MWh "
+                    f"between release_h={job.release_h} and deadline_h={job.deadline_h}"
+                )
 
     # ---- derived quantities
     @property

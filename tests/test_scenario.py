@@ -52,6 +52,9 @@ def test_valid_small_scenario_builds(small_dict):
          "sites[0].grid.outage_hours: hours must be < horizon_h=24, got 30"),
         (lambda d: d["jobs"][0].update(energy_mwh=100.0),
          "jobs[0]: job 'train' needs 100 MWh but can draw at most 2 MW x 18 h = 36 MWh"),
+        (lambda d: d["sites"][0]["datacenter"].update(inflexible_utilization_fraction=0.9995),
+         "jobs[0]: job 'train' needs 10 MWh but the IT capacity left by the inflexible load at "
+         "site 's1' allows at most 0.036 MWh"),
         (lambda d: d["jobs"][0].update(deadline_h=2),
          "jobs[0].deadline_h must be > release_h, got deadline_h=2, release_h=2"),
         (lambda d: d["jobs"][0].update(sites=["nowhere"]),

@@ -56,7 +56,8 @@ def to_highs(arrays: ModelArrays, options: SolverOptions):
         A.shape[1], A.shape[0], A.nnz, int(highspy.MatrixFormat.kColwise),
         int(highspy.ObjSense.kMinimize), float(arrays.offset),
         arrays.cost, arrays.col_lb, arrays.col_ub, arrays.row_lb, arrays.row_ub,
-        A.indptr.astype(np.int32), A.indices.astype(np.int32), A.data, integrality,
+        A.indptr.astype(np.int32, copy=False), A.indices.astype(np.int32, copy=False), A.data,
+        integrality,
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model (passModel returned kError)")

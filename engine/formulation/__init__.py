@@ -106,8 +106,13 @@ class Formulation:
         self.costs.setdefault(term, []).append((cols.ravel(), coef.ravel(), constant))
 
     def collect(self, which: str) -> tuple[np.ndarray, np.ndarray]:
-        """Entries of the bus / fossil / facility collector as ``(S*T, k)`` row-aligned arrays."""
-        parts = {"bus": self._bus, "fossil": self._fossil, "facility": self._facility_var}[which]
+        """Entries of the bus / fossil / facility collector as ``(S*T, k)`` row-aligned arrays.
+
+        A collector is emptied as it is read: each is consumed by exactly one component.
+        """
+        attr = {"bus": "_bus", "fossil": "_fossil", "facility": "_facility_var"}[which]
+        parts = getattr(self, attr)
+        setattr(self, attr, [])  # each collector is read once (balance, policy): free it
         if not parts:
             return np.full((self.S * self.T, 1), -1, np.int64), np.zeros((self.S * self.T, 1))
         rows = np.concatenate([p[0] for p in parts])
