@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
         rows["raw"].append(raw)
         objectives["raw"] = raw["objective"]
 
-    med = lambda key, name: statistics.median(r[key] for r in rows[name])  # noqa: E731
+    med = lambda key, name: statistics.median(r[key] for r in rows[name])
     floor = med("run_s", "raw")
     print(f"scenario {sc.name}: {raw['cols']:,} columns, {raw['rows']:,} rows, {raw['nnz']:,} "
           f"non-zeros, {raw['mbytes']:.1f} MB of arrays; medians of {args.repeat} interleaved runs")
@@ -71,7 +71,7 @@ def main(argv=None) -> dict:
     print(f"{'HiGHS':<8}{'':>27}{floor:>9.3f}{'':>18}{1.0:>12.2f}x")
     spread = max(objectives.values()) - min(objectives.values())
     rel = spread / max(abs(v) for v in objectives.values())
-    print(f"objectives: " + ", ".join(f"{k} {v:,.4f}" for k, v in objectives.items())
+    print("objectives: " + ", ".join(f"{k} {v:,.4f}" for k, v in objectives.items())
           + f" (relative spread {rel:.1e})")
     if rel > 1e-6:
         raise SystemExit(f"backends disagree: relative spread {rel:.2e} > 1e-6")

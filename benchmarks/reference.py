@@ -104,7 +104,6 @@ def solve_linopy(T: int = 8760) -> dict:
     t0 = time.perf_counter()
     m = linopy.Model()
     time_ = pd.RangeIndex(T, name="t")
-    day = pd.RangeIndex(d.days, name="day")
     pv = m.add_variables(0, pd.Series(d.pv_avail_fraction * PV_MW, index=time_), name="pv")
     ch = m.add_variables(0, BATTERY_MW, coords=[time_], name="ch")
     dis = m.add_variables(0, BATTERY_MW, coords=[time_], name="dis")
@@ -123,7 +122,7 @@ def solve_linopy(T: int = 8760) -> dict:
     m.add_objective((pd.Series(d.price, index=time_) * imp).sum())
     t1 = time.perf_counter()
     # io_api="direct" hands linopy's matrices to highspy without an LP file: its fastest path
-    status, cond = m.solve("highs", io_api="direct", output_flag=False)
+    _, cond = m.solve("highs", io_api="direct", output_flag=False)
     t2 = time.perf_counter()
     return {"objective": float(m.objective.value), "build_s": t1 - t0, "solve_s": t2 - t1,
             "total_s": t2 - t0, "status": cond}
@@ -158,7 +157,7 @@ def solve_pypsa(T: int = 8760) -> dict:
         net.model.add_constraints(p.groupby(groups).sum() == DEFER_MWH, name="deferrable_daily")
 
     t1 = time.perf_counter()
-    status, cond = n.optimize(solver_name="highs", extra_functionality=daily_energy,
+    _, cond = n.optimize(solver_name="highs", extra_functionality=daily_energy,
                               solver_options={"output_flag": False}, log_to_console=False)
     t2 = time.perf_counter()
     return {"objective": float(n.objective), "build_s": t1 - t0, "solve_s": t2 - t1,

@@ -33,8 +33,9 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -156,7 +157,7 @@ def section_side_by_side(quick: bool, repeat: int) -> dict:
                 res = engine.optimize(sc, backend=backend)
                 runs.setdefault(f"wattbit {backend}", []).append(
                     {"objective": res.objective, "total_s": res.timings["total_s"]})
-            ph = engine_phases(lambda _T: sc, T)
+            ph = engine_phases(lambda _T, sc=sc: sc, T)
             runs.setdefault("HiGHS run()", []).append({"objective": ph["objective"],
                                                        "total_s": ph["run_s"]})
             if case == "reference" and not quick:

@@ -26,7 +26,17 @@ _LAZY = {
     "Status": "engine.results",
 }
 
-__all__ = ["ScenarioError", "SolverError", *_LAZY]
+__all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
+    "ScenarioError",
+    "SolverError",
+    "Scenario",
+    "load_scenario",
+    "optimize",
+    "export_lp",
+    "build_model",
+    "Result",
+    "Status",
+]
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize

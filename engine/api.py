@@ -4,16 +4,15 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Optional
 
 from engine.backends import BACKENDS, SolverOptions, solve
 from engine.data import prepare
 from engine.formulation import Formulation, build
 from engine.results import Result, empty_result, extract
 from engine.scenario import Scenario, load_scenario
-from engine.status import Status
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +51,11 @@ def optimize(
     scenario: Scenario | str | Path,
     backend: str = "highs",
     *,
-    model_hook: Optional[Callable[..., None]] = None,
-    time_limit_s: Optional[float] = None,
+    model_hook: Callable[..., None] | None = None,
+    time_limit_s: float | None = None,
     mip_rel_gap: float = 1e-4,
-    threads: Optional[int] = None,
-    highs_options: Optional[dict] = None,
+    threads: int | None = None,
+    highs_options: dict | None = None,
     solver_log: bool = False,
     pyomo_interface: str = "standard_form",
 ) -> Result:

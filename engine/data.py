@@ -76,7 +76,6 @@ def prepare(scenario: Scenario) -> ScenarioData:
         For features of later releases (cross-site jobs, non-preemptible jobs).
     """
     index = scenario.index
-    T = len(index)
     periods = index.tz_localize(None).to_period("M")
     month_codes, _ = pd.factorize(periods, sort=True)
     sites = [_prepare_site(s, index) for s in scenario.sites]

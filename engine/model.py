@@ -12,8 +12,8 @@ broadcasts to ``cols``. This keeps every formulation function free of loops over
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -73,7 +73,7 @@ class LinearModel:
     _extra_cost: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     n_cols: int = 0
     n_rows: int = 0
-    _arrays: "ModelArrays | None" = None
+    _arrays: ModelArrays | None = None
 
     def _check_open(self) -> None:
         if self._arrays is not None:
@@ -165,7 +165,7 @@ class LinearModel:
         return group
 
     # ------------------------------------------------------------------ arrays
-    def arrays(self) -> "ModelArrays":
+    def arrays(self) -> ModelArrays:
         """Concatenate everything into solver-ready arrays (CSC matrix).
 
         The first call finalises the model: the coefficient triplets move into the matrix
@@ -231,9 +231,9 @@ class CSC:
 
     @classmethod
     def from_triplets(cls, rows: np.ndarray, cols: np.ndarray, vals: np.ndarray,
-                      shape: tuple[int, int]) -> "CSC":
+                      shape: tuple[int, int]) -> CSC:
         """Sort triplets by (column, row) and sum duplicates; indices are int32 (HiGHS's)."""
-        n_rows, n_cols = shape
+        n_cols = shape[1]
         order = np.lexsort((rows, cols))
         rows = rows[order]
         cols = cols[order]

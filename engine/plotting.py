@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
 
 def plot_dispatch(result, path: str | Path | None = None, start_h: int = 0, hours: int = 168,
-                  site: Optional[str] = None):
+                  site: str | None = None):
     """Three panels: supply stack vs facility load, battery SOC, import price.
 
     Parameters

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,7 @@ import pandas as pd
 from engine.formulation import COST_TERMS, Formulation
 from engine.status import Status
 
-__all__ = ["Result", "Status", "TRACE_SOURCES", "CLEAN_SOURCES"]
+__all__ = ["CLEAN_SOURCES", "TRACE_SOURCES", "Result", "Status"]
 
 #: Original sources of the hourly traceability, in column order.
 TRACE_SOURCES = ("pv", "wind", "hydro", "grid_clean", "grid_fossil", "storage_initial", "unserved")
@@ -106,7 +106,7 @@ class Result:
 
     def summary_dict(self) -> dict[str, Any]:
         """Everything but the hourly table, as JSON-ready data."""
-        nan_none = lambda v: None if isinstance(v, float) and np.isnan(v) else v  # noqa: E731
+        nan_none = lambda v: None if isinstance(v, float) and np.isnan(v) else v
         return {
             "scenario": self.scenario_name,
             "status": str(self.status),
@@ -135,7 +135,7 @@ class Result:
         return out
 
     def plot(self, path: str | Path | None = None, start_h: int = 0, hours: int = 168,
-             site: Optional[str] = None):
+             site: str | None = None):
         """Dispatch plot of ``hours`` hours from ``start_h``: supply stack vs facility load,
         battery state of charge, grid import price. Returns the matplotlib figure."""
         from engine.plotting import plot_dispatch
@@ -151,7 +151,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     data = f.data
     T, S = f.T, f.S
     vg = f.model.var_groups
-    val = lambda name: x[vg[name].idx] if name in vg else None  # noqa: E731
+    val = lambda name: x[vg[name].idx] if name in vg else None
     cols: dict[str, np.ndarray] = {}
     site_names = [sd.site.name for sd in data.sites]
 
@@ -290,7 +290,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
             gpu_h += float(it[s].sum()) * 1000.0 / dc.it_power_per_gpu_kw
     caps = bmeta["energy_mwh"].sum() if bmeta is not None else 0.0
     renew = float(tot["pv"].sum() + tot["wind"].sum())
-    div = lambda a, b: a / b if b else float("nan")  # noqa: E731
+    div = lambda a, b: a / b if b else float("nan")
     kpis = pd.Series({
         "total_cost": total,
         "energy_cost": costs["energy"],

@@ -28,7 +28,7 @@ import math
 from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal, Optional
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -177,7 +177,7 @@ class PV(_Model):
 
     name: str
     capacity_mw: NonNeg = Field(description="DC nameplate power [MW]")
-    inverter_capacity_mw: Optional[NonNeg] = Field(
+    inverter_capacity_mw: NonNeg | None = Field(
         None, description="AC limit [MW]; default capacity_mw / 1.2"
     )
     tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
@@ -186,7 +186,7 @@ class PV(_Model):
     losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.14
     inverter_efficiency: Efficiency = 0.96
     albedo: Fraction = 0.25
-    availability_fraction: Optional[FractionSeries] = None
+    availability_fraction: FractionSeries | None = None
 
 
 #: A generic 3 MW-class turbine curve (fraction of rated power at sea-level density),
@@ -212,10 +212,10 @@ class Wind(_Model):
         default_factory=lambda: list(_DEFAULT_CURVE_FRACTION)
     )
     losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.10
-    availability_fraction: Optional[FractionSeries] = None
+    availability_fraction: FractionSeries | None = None
 
     @model_validator(mode="after")
-    def _check_curve(self) -> "Wind":
+    def _check_curve(self) -> Wind:
         s, f = self.curve_wind_speed_m_s, self.curve_power_fraction
         if len(s) != len(f) or len(s) < 2:
             raise ValueError(
@@ -238,11 +238,11 @@ class Hydro(_Model):
     name: str
     min_power_mw: Series = 0.0
     max_power_mw: Series
-    energy_budget_mwh: Optional[NonNeg] = None
+    energy_budget_mwh: NonNeg | None = None
     budget_period_h: Annotated[int, Field(ge=1)] = 24
 
     @model_validator(mode="after")
-    def _check(self) -> "Hydro":
+    def _check(self) -> Hydro:
         lo, hi = np.broadcast_arrays(self.min_power_mw, self.max_power_mw)
         if np.any(lo > hi + 1e-12):
             i = int(np.flatnonzero(np.atleast_1d(lo > hi))[0])
@@ -278,7 +278,7 @@ class Battery(_Model):
     terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
 
     @model_validator(mode="after")
-    def _check(self) -> "Battery":
+    def _check(self) -> Battery:
         if self.soc_min_fraction > self.soc_max_fraction:
             raise ValueError(
                 f"soc_min_fraction must be <= soc_max_fraction, got {self.soc_min_fraction} > "
@@ -325,7 +325,7 @@ class Cooling(_Model):
     pue_max: Annotated[float, Field(ge=1, le=3)] = 1.45
 
     @model_validator(mode="after")
-    def _check(self) -> "Cooling":
+    def _check(self) -> Cooling:
         if self.pue_max < self.pue_free_cooling:
             raise ValueError(
                 f"pue_max must be >= pue_free_cooling, got {self.pue_max} < {self.pue_free_cooling}"
@@ -345,10 +345,10 @@ class DataCenter(_Model):
 
     gpus: Annotated[int, Field(ge=0)]
     it_power_per_gpu_kw: Positive = 1.3
-    inflexible_it_mw: Optional[Series] = None
-    inflexible_utilization_fraction: Optional[FractionSeries] = None
+    inflexible_it_mw: Series | None = None
+    inflexible_utilization_fraction: FractionSeries | None = None
     cooling: Cooling = Field(default_factory=Cooling)
-    pue: Optional[_series_type(1.0, 3.0)] = None
+    pue: _series_type(1.0, 3.0) | None = None
     critical_load_fraction: Fraction = 0.5
 
     @property
@@ -357,7 +357,7 @@ class DataCenter(_Model):
         return self.gpus * self.it_power_per_gpu_kw / 1000.0
 
     @model_validator(mode="after")
-    def _check(self) -> "DataCenter":
+    def _check(self) -> DataCenter:
         if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
             raise ValueError(
                 "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
@@ -383,17 +383,17 @@ class Job(_Model):
     """
 
     name: str
-    energy_mwh: Optional[NonNeg] = None
-    gpu_hours: Optional[NonNeg] = None
+    energy_mwh: NonNeg | None = None
+    gpu_hours: NonNeg | None = None
     release_h: Annotated[int, Field(ge=0)] = 0
     deadline_h: Annotated[int, Field(ge=1)]
-    max_power_mw: Optional[Positive] = None
-    gpus: Optional[Annotated[int, Field(ge=1)]] = None
+    max_power_mw: Positive | None = None
+    gpus: Annotated[int, Field(ge=1)] | None = None
     preemptible: bool = True
     sites: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _check(self) -> "Job":
+    def _check(self) -> Job:
         if (self.energy_mwh is None) == (self.gpu_hours is None):
             raise ValueError("energy_mwh: give exactly one of energy_mwh and gpu_hours")
         if self.deadline_h <= self.release_h:
@@ -413,16 +413,16 @@ class Site(_Model):
     latitude_deg: Annotated[float, Field(ge=-90, le=90)]
     longitude_deg: Annotated[float, Field(ge=-180, le=180)]
     altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
-    weather: Optional[Weather] = None
+    weather: Weather | None = None
     pv: list[PV] = Field(default_factory=list)
     wind: list[Wind] = Field(default_factory=list)
     hydro: list[Hydro] = Field(default_factory=list)
     batteries: list[Battery] = Field(default_factory=list)
-    grid: Optional[Grid] = None
-    datacenter: Optional[DataCenter] = None
+    grid: Grid | None = None
+    datacenter: DataCenter | None = None
 
     @model_validator(mode="after")
-    def _check(self) -> "Site":
+    def _check(self) -> Site:
         for kind in ("pv", "wind", "hydro", "batteries"):
             names = [a.name for a in getattr(self, kind)]
             dup = {n for n in names if names.count(n) > 1}
@@ -473,7 +473,7 @@ class Scenario(_Model):
 
     # ---- validation across fields
     @model_validator(mode="after")
-    def _check(self) -> "Scenario":
+    def _check(self) -> Scenario:
         try:
             self.index  # noqa: B018  (parses start and timezone)
         except Exception as exc:  # pandas raises several types here
@@ -600,7 +600,7 @@ class Scenario(_Model):
 
     # ---- I/O
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], base_dir: str | Path | None = None) -> "Scenario":
+    def from_dict(cls, data: Mapping[str, Any], base_dir: str | Path | None = None) -> Scenario:
         """Validate a scenario from plain data (as read from YAML/JSON).
 
         Parameters

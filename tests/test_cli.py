@@ -8,8 +8,8 @@ import sys
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import EXAMPLES, base_dict
+
 from engine.cli import main
 
 

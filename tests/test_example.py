@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import pytest
+from conftest import EXAMPLES, check_invariants
 
 import engine
-from conftest import EXAMPLES, check_invariants
 
 
 @pytest.fixture(scope="module")

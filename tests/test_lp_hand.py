@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import check_invariants
 
 import engine
-from conftest import check_invariants
 
 BACKENDS = ["highs", "pyomo"]
 

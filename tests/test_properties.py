@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import numpy as np
+from conftest import check_invariants
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import engine
-from conftest import check_invariants
 
 
 @st.composite
 def scenarios(draw):
     T = draw(st.integers(1, 30))
-    floats = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)  # noqa: E731
-    series = lambda lo, hi: st.lists(floats(lo, hi), min_size=T, max_size=T)  # noqa: E731
+    floats = lambda lo, hi: st.floats(lo, hi, allow_nan=False, allow_infinity=False)
+    series = lambda lo, hi: st.lists(floats(lo, hi), min_size=T, max_size=T)
     site = {
         "name": "s",
         "latitude_deg": 36.6,

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from conftest import EXAMPLES, base_dict
 
 import engine
-from conftest import EXAMPLES, base_dict
 from engine.scenario import Battery
 
 

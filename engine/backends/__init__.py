@@ -9,8 +9,9 @@ Only this package imports highspy or Pyomo.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 import numpy as np
 
@@ -25,7 +26,7 @@ class SolveOutput:
     """What a backend returns."""
 
     status: Status
-    x: Optional[np.ndarray]
+    x: np.ndarray | None
     objective: float
     mip_gap: float = 0.0
     solver_status: str = ""
@@ -55,9 +56,9 @@ class SolverOptions:
         in bulk (fast, default), or Pyomo's persistent HiGHS interface.
     """
 
-    time_limit_s: Optional[float] = None
+    time_limit_s: float | None = None
     mip_rel_gap: float = 1e-4
-    threads: Optional[int] = None
+    threads: int | None = None
     highs_options: dict[str, Any] = field(default_factory=dict)
     log: bool = False
     pyomo_interface: str = "standard_form"
@@ -67,8 +68,8 @@ def solve(
     model: LinearModel,
     arrays: ModelArrays,
     backend: str = "highs",
-    options: Optional[SolverOptions] = None,
-    model_hook: Optional[Callable[..., None]] = None,
+    options: SolverOptions | None = None,
+    model_hook: Callable[..., None] | None = None,
 ) -> SolveOutput:
     """Solve a model with the named backend."""
     options = options or SolverOptions()

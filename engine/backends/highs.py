@@ -122,7 +122,7 @@ def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
     """Name the constraint groups (and hours) of an irreducible infeasible subsystem."""
     try:
         h.setOptionValue("output_flag", False)
-        status, iis = h.getIis()
+        _, iis = h.getIis()
         rows = list(iis.row_index_)
         cols = list(iis.col_index_)
     except Exception as exc:  # the IIS is a best effort; the status stands without it

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any, Callable, Optional
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def solve_pyomo(
     model: LinearModel,
     arrays: ModelArrays,
     options: SolverOptions,
-    model_hook: Optional[Callable[..., None]] = None,
+    model_hook: Callable[..., None] | None = None,
 ) -> SolveOutput:
     """Build the Pyomo model, run the hook, solve through the chosen Pyomo path."""
     from engine.backends.highs import new_highs
@@ -177,7 +178,7 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     )
 
 
-def _csc(A) -> "CSC":
+def _csc(A):
     from engine.model import CSC
 
     A.sum_duplicates()

@@ -10,8 +10,8 @@ the policy constraints. A new component is a new module added to ``COMPONENTS``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 

@@ -28,7 +28,7 @@ def add(f: Formulation) -> None:
     T = f.T
     site_of = np.array([s for s, _ in items], dtype=np.int64)
     bats = [b for _, b in items]
-    col = lambda attr: np.array([getattr(b, attr) for b in bats], dtype=np.float64)[:, None]  # noqa: E731
+    col = lambda attr: np.array([getattr(b, attr) for b in bats], dtype=np.float64)[:, None]
     E = col("energy_mwh")
     B = len(bats)
     ch = f.model.add_variables("battery/charge_mw", (B, T), ub=col("charge_power_mw"))

@@ -10,8 +10,6 @@ gensets later). Carbon pricing is a cost term of the emitting components.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from engine.formulation import Formulation
 
 

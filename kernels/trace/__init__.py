@@ -17,7 +17,7 @@ except ImportError as _exc:  # pragma: no cover - only without a build
 else:
     _IMPORT_ERROR = None
 
-__all__ = ["trace_mix", "trace_mix_reference", "compiled_available"]
+__all__ = ["compiled_available", "trace_mix", "trace_mix_reference"]
 
 
 def compiled_available() -> bool:
@@ -38,7 +38,7 @@ def trace_mix(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp):
         raise ImportError(
             "kernels.trace._tank is not built; run `pip install -e .`"
         ) from _IMPORT_ERROR
-    c = lambda a, nd: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(  # noqa: E731
+    c = lambda a, nd: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(
         np.shape(a) if nd is None else nd))
     direct = c(direct, None)
     T, K = direct.shape
