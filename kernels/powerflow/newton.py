@@ -1,0 +1,261 @@
+"""Batched Newton–Raphson AC power flow in polar form, compiled with Numba.
+
+One network, T snapshots of bus injections. The Jacobian is assembled straight
+into a fixed L+U pattern (:mod:`kernels.powerflow.symbolic`) and factorised in
+place without pivoting, so no sparse structure is rebuilt per iteration. The T
+snapshots are cut into one contiguous chunk per thread; inside a chunk each hour
+starts from the previous hour's solution (warm start), chunks run in parallel.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from kernels.powerflow.case import PowerFlowCase
+from kernels.powerflow.symbolic import NewtonPattern, newton_pattern
+
+__all__ = ["NewtonSolver", "solve_batch"]
+
+
+@nb.njit(cache=True, nogil=True)
+def _lu_factor(indptr, indices, diag, val, work):
+    """In-place LU (L unit lower, U upper) on a pattern that already holds all fill.
+
+    Row-by-row (IKJ) elimination; ``work`` maps a column to its position in the
+    current row. Returns False on a zero or non-finite pivot.
+    """
+    n = diag.shape[0]
+    for i in range(n):
+        for p in range(indptr[i], indptr[i + 1]):
+            work[indices[p]] = p
+        for p in range(indptr[i], diag[i]):
+            k = indices[p]
+            lik = val[p] / val[diag[k]]
+            val[p] = lik
+            for q in range(diag[k] + 1, indptr[k + 1]):
+                val[work[indices[q]]] -= lik * val[q]
+        piv = val[diag[i]]
+        if piv == 0.0 or not np.isfinite(piv):
+            return False
+    return True
+
+
+@nb.njit(cache=True, nogil=True)
+def _lu_solve(indptr, indices, diag, val, x):
+    """Solve (LU) x = b in place, ``x`` holding b on entry."""
+    n = diag.shape[0]
+    for i in range(n):
+        s = x[i]
+        for p in range(indptr[i], diag[i]):
+            s -= val[p] * x[indices[p]]
+        x[i] = s
+    for i in range(n - 1, -1, -1):
+        s = x[i]
+        for p in range(diag[i] + 1, indptr[i + 1]):
+            s -= val[p] * x[indices[p]]
+        x[i] = s / val[diag[i]]
+
+
+@nb.njit(cache=True, nogil=True)
+def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
+               lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter,
+               v, i_bus, f, lu_val, work):
+    """Newton–Raphson for one snapshot; ``vm``/``va`` are the start and the answer.
+
+    Returns (iterations, converged).
+    """
+    nbus = vm.shape[0]
+    it = 0
+    while True:
+        for i in range(nbus):
+            v[i] = vm[i] * complex(np.cos(va[i]), np.sin(va[i]))
+        for i in range(nbus):
+            acc = 0j
+            for p in range(y_indptr[i], y_indptr[i + 1]):
+                acc += y_data[p] * v[y_indices[p]]
+            i_bus[i] = acc
+        norm = 0.0
+        for i in range(nbus):
+            mis = v[i] * np.conj(i_bus[i]) - s_bus[i]
+            if var_va[i] >= 0:
+                f[var_va[i]] = mis.real
+                a = abs(mis.real)
+                if not a <= norm:  # also catches NaN
+                    norm = a
+            if var_vm[i] >= 0:
+                f[var_vm[i]] = mis.imag
+                a = abs(mis.imag)
+                if not a <= norm:
+                    norm = a
+        if not np.isfinite(norm):
+            return it, False
+        if norm < tol:
+            return it, True
+        if it >= max_iter:
+            return it, False
+        lu_val[:] = 0.0
+        for i in range(nbus):
+            if var_va[i] < 0:
+                continue  # slack bus: no equation
+            vi = v[i]
+            for p in range(y_indptr[i], y_indptr[i + 1]):
+                k = y_indices[p]
+                yv = y_data[p] * v[k]
+                # dS_i/dVa_k = -j V_i conj(Y_ik V_k);  dS_i/dVm_k = V_i conj(Y_ik V_k) / |V_k|
+                d_va = -1j * vi * np.conj(yv)
+                d_vm = vi * np.conj(yv) / vm[k]
+                q = pos[p, 0]
+                if q >= 0:
+                    lu_val[q] += d_va.real
+                q = pos[p, 1]
+                if q >= 0:
+                    lu_val[q] += d_vm.real
+                q = pos[p, 2]
+                if q >= 0:
+                    lu_val[q] += d_va.imag
+                q = pos[p, 3]
+                if q >= 0:
+                    lu_val[q] += d_vm.imag
+            # Diagonal terms from the bus current: j V_i conj(I_i) and conj(I_i) V_i/|V_i|.
+            d_va = 1j * vi * np.conj(i_bus[i])
+            d_vm = np.conj(i_bus[i]) * vi / vm[i]
+            q = diag_pos[i, 0]
+            if q >= 0:
+                lu_val[q] += d_va.real
+            q = diag_pos[i, 1]
+            if q >= 0:
+                lu_val[q] += d_vm.real
+            q = diag_pos[i, 2]
+            if q >= 0:
+                lu_val[q] += d_va.imag
+            q = diag_pos[i, 3]
+            if q >= 0:
+                lu_val[q] += d_vm.imag
+        if not _lu_factor(lu_indptr, lu_indices, lu_diag, lu_val, work):
+            return it, False
+        _lu_solve(lu_indptr, lu_indices, lu_diag, lu_val, f)
+        for i in range(nbus):
+            if var_va[i] >= 0:
+                va[i] -= f[var_va[i]]
+            if var_vm[i] >= 0:
+                vm[i] -= f[var_vm[i]]
+        it += 1
+
+
+@nb.njit(cache=True, parallel=True)
+def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
+                lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter, n_chunks,
+                vm_out, va_out, iterations, converged):
+    """Solve T snapshots; chunk c of the hours runs on its own thread.
+
+    Parameters
+    ----------
+    y_indptr, y_indices, y_data : ndarray
+        Ybus in CSR [pu].
+    s_bus : ndarray of complex, (T, nb)
+        Net injections per snapshot [pu].
+    vm0, va0 : ndarray of float, (nb,)
+        Start for the first hour of every chunk [pu, rad].
+    var_va ... diag_pos : ndarray
+        From :class:`~kernels.powerflow.symbolic.NewtonPattern`.
+    tol : float
+        Largest P/Q mismatch accepted [pu].
+    max_iter : int
+        Newton updates allowed per snapshot.
+    n_chunks : int
+        Number of contiguous chunks of hours run in parallel.
+    vm_out, va_out : ndarray of float, (T, nb)
+        Filled with the answer [pu, rad].
+    iterations : ndarray of int64, (T,)
+    converged : ndarray of bool, (T,)
+    """
+    n_t, nbus = s_bus.shape
+    n_var = lu_diag.shape[0]
+    nnz = lu_indices.shape[0]
+    for c in nb.prange(n_chunks):
+        start = (n_t * c) // n_chunks
+        stop = (n_t * (c + 1)) // n_chunks
+        v = np.empty(nbus, dtype=np.complex128)
+        i_bus = np.empty(nbus, dtype=np.complex128)
+        f = np.empty(n_var)
+        lu_val = np.empty(nnz)
+        work = np.empty(n_var, dtype=np.int64)
+        vm = vm0.copy()
+        va = va0.copy()
+        for t in range(start, stop):
+            it, ok = _solve_one(y_indptr, y_indices, y_data, s_bus[t], vm, va, var_va, var_vm,
+                                lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter,
+                                v, i_bus, f, lu_val, work)
+            vm_out[t] = vm
+            va_out[t] = va
+            iterations[t] = it
+            converged[t] = ok
+            if not ok:
+                # Do not warm-start the next hour from a failed one.
+                vm[:] = vm0
+                va[:] = va0
+
+
+class NewtonSolver:
+    """Newton–Raphson for one network and any number of injection snapshots.
+
+    The symbolic work (ordering, fill, scatter map) is done once here and reused.
+
+    Parameters
+    ----------
+    case : PowerFlowCase
+    tol : float
+        Convergence when the largest P/Q mismatch is below this [pu].
+    max_iter : int
+        Newton updates allowed per snapshot.
+    """
+
+    def __init__(self, case: PowerFlowCase, tol: float = 1e-10, max_iter: int = 20) -> None:
+        self.case = case
+        self.tol = float(tol)
+        self.max_iter = int(max_iter)
+        self.pattern: NewtonPattern = newton_pattern(case)
+        y = case.adm.ybus
+        self._y = (y.indptr.astype(np.int64), y.indices.astype(np.int64),
+                   y.data.astype(np.complex128))
+
+    def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
+              n_chunks: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve every row of ``s_bus``.
+
+        Parameters
+        ----------
+        s_bus : ndarray of complex, (T, nb) or (nb,)
+            Net injections [pu].
+        v0 : ndarray of complex, (nb,), optional
+            Start [pu]; the case's by default.
+        n_chunks : int, optional
+            Parallel chunks of hours; Numba's thread count by default. 1 gives a
+            fully sequential warm-started sweep through the hours.
+
+        Returns
+        -------
+        v : ndarray of complex, (T, nb) (or (nb,) for 1-D input)
+            Voltages [pu].
+        iterations : ndarray of int64, (T,)
+        converged : ndarray of bool, (T,)
+        """
+        s = np.ascontiguousarray(np.atleast_2d(s_bus), dtype=np.complex128)
+        n_t, nbus = s.shape
+        v0 = self.case.v0 if v0 is None else v0
+        if n_chunks is None:
+            n_chunks = nb.get_num_threads()
+        n_chunks = max(1, min(int(n_chunks), n_t))
+        vm = np.empty((n_t, nbus))
+        va = np.empty((n_t, nbus))
+        iters = np.zeros(n_t, dtype=np.int64)
+        conv = np.zeros(n_t, dtype=np.bool_)
+        p = self.pattern
+        solve_batch(*self._y, s, np.abs(v0), np.angle(v0), p.var_va, p.var_vm,
+                    p.lu_indptr, p.lu_indices, p.lu_diag, p.pos, p.diag_pos,
+                    self.tol, self.max_iter, n_chunks, vm, va, iters, conv)
+        v = vm * np.exp(1j * va)
+        if np.ndim(s_bus) == 1:
+            return v[0], iters, conv
+        return v, iters, conv
