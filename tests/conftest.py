@@ -1,0 +1,24 @@
+"""Shared fixtures for the power-flow tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine.network import Network, read_matpower
+
+CASES = Path(__file__).parent / "data" / "matpower"
+
+
+@pytest.fixture(scope="session")
+def read_case():
+    """Read a bundled MATPOWER case by name, once per session."""
+    cache: dict[str, Network] = {}
+
+    def read(name: str) -> Network:
+        if name not in cache:
+            cache[name] = read_matpower(CASES / f"{name}.m")
+        return cache[name]
+
+    return read
