@@ -90,16 +90,17 @@ class PowerFlowCase:
 
 
 def _check_array(name: str, a: np.ndarray, min_cols: int, used: tuple[int, ...]) -> np.ndarray:
-    """Shape check; NaN nowhere, and finite values in the columns power flow uses.
+    """Shape check, and finite values in the columns power flow uses.
 
-    Infinite limits (e.g. ``Qmax = Inf`` in PEGASE cases) are legitimate elsewhere.
+    Other columns are left alone: infinite limits (``Qmax = Inf`` in PEGASE cases)
+    are legitimate there, and unused fields may hold NaN.
     """
     a = np.asarray(a, dtype=np.float64)
     if a.ndim != 2 or a.shape[1] < min_cols:
         raise PowerFlowInputError(f"{name}: expected a 2-D array with >= {min_cols} columns, "
                                   f"got shape {a.shape}")
-    bad = np.isnan(a)
-    bad[:, list(used)] |= ~np.isfinite(a[:, list(used)])
+    bad = np.zeros(a.shape, dtype=bool)
+    bad[:, list(used)] = ~np.isfinite(a[:, list(used)])
     if bad.any():
         r, c = np.argwhere(bad)[0]
         raise PowerFlowInputError(f"{name}: invalid value {a[r, c]} at row {r}, column {c}")
