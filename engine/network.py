@@ -23,13 +23,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from kernels.powerflow import (
-    NewtonSolver,
-    PowerFlowInputError,
-    SweepSolver,
-    branch_losses_pu,
-    make_case,
-)
+from kernels.powerflow import NewtonSolver, PowerFlowInputError, SweepSolver, make_case
 from kernels.powerflow._idx import BUS_I, PD, QD
 from kernels.powerflow.case import PowerFlowCase
 
@@ -313,8 +307,20 @@ def _check_method(method: str) -> None:
         raise NetworkError(f"method: must be 'auto', 'nr' or 'sweep', got {method!r}")
 
 
-def _losses_mw(network: Network, v: np.ndarray) -> np.ndarray:
-    return branch_losses_pu(network._case(), v) * network.base_mva
+def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
+           n_threads: int | None) -> tuple[str, tuple[np.ndarray, ...]]:
+    """Run the chosen kernel on (T, nb) demand [pu]; returns the method used and
+    (vm [pu], va [rad], losses [pu], iterations, converged)."""
+    used, solver = network._solver(method)
+    case = network._case()
+    if used == "sweep":
+        import numba  # the sweep threads over chunks of hours like the Numba kernel
+
+        out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
+                                 n_threads=n_threads or numba.get_num_threads())
+    else:
+        out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_chunks=n_threads)
+    return used, out
 
 
 def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
@@ -334,11 +340,11 @@ def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
         ``converged`` is False, never an exception, when the solver fails to converge.
     """
     _check_method(method)
-    used, solver = network._solver(method)
-    v, iters, conv = solver.solve(network._case().s_bus())
-    return PowerFlowResult(converged=bool(conv[0]), iterations=int(iters[0]), vm_pu=np.abs(v),
-                           va_deg=np.rad2deg(np.angle(v)),
-                           losses_mw=float(_losses_mw(network, v)), method=used)
+    s_load = network._case().s_load[None, :]
+    used, (vm, va, losses, iters, conv) = _solve(network, method, s_load.real, s_load.imag, 1)
+    return PowerFlowResult(converged=bool(conv[0]), iterations=int(iters[0]), vm_pu=vm[0],
+                           va_deg=np.rad2deg(va[0]), losses_mw=float(losses[0]) * network.base_mva,
+                           method=used)
 
 
 def _check_loads(name: str, a: Any, n_bus: int) -> np.ndarray:
@@ -383,15 +389,8 @@ def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
         raise NetworkError(f"q_mvar: shape {q.shape} differs from p_mw's {p.shape}")
     if n_threads is not None and (int(n_threads) != n_threads or n_threads < 1):
         raise NetworkError(f"n_threads: must be a positive integer, got {n_threads!r}")
-    used, solver = network._solver(method)
-    case = network._case()
-    s_bus = case.s_bus((p + 1j * q) / network.base_mva)
-    if used == "sweep":
-        import numba
-
-        v, iters, conv = solver.solve(s_bus, n_threads=n_threads or numba.get_num_threads())
-    else:
-        v, iters, conv = solver.solve(s_bus, n_chunks=n_threads)
-    return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=np.abs(v),
-                                     va_deg=np.rad2deg(np.angle(v)),
-                                     losses_mw=_losses_mw(network, v), method=used)
+    base = network.base_mva
+    used, (vm, va, losses, iters, conv) = _solve(network, method, p / base, q / base, n_threads)
+    va *= 180.0 / np.pi  # in place: no second (T, nb) array
+    return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=vm, va_deg=va,
+                                     losses_mw=losses * base, method=used)

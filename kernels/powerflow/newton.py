@@ -19,22 +19,19 @@ __all__ = ["NewtonSolver", "solve_batch"]
 
 
 @nb.njit(cache=True, nogil=True)
-def _lu_factor(indptr, indices, diag, val, work):
-    """In-place LU (L unit lower, U upper) on a pattern that already holds all fill.
+def _lu_factor(diag, val, elim_l, elim_piv, elim_u, elim_ptr, elim_target):
+    """In-place LU (L unit lower, U upper) by the precomputed elimination steps.
 
-    Row-by-row (IKJ) elimination; ``work`` maps a column to its position in the
-    current row. Returns False on a zero or non-finite pivot.
+    Returns False on a zero or non-finite pivot.
     """
-    n = diag.shape[0]
-    for i in range(n):
-        for p in range(indptr[i], indptr[i + 1]):
-            work[indices[p]] = p
-        for p in range(indptr[i], diag[i]):
-            k = indices[p]
-            lik = val[p] / val[diag[k]]
-            val[p] = lik
-            for q in range(diag[k] + 1, indptr[k + 1]):
-                val[work[indices[q]]] -= lik * val[q]
+    for e in range(elim_l.shape[0]):
+        p = elim_l[e]
+        lik = val[p] / val[elim_piv[e]]
+        val[p] = lik
+        u = elim_u[e] - elim_ptr[e]
+        for j in range(elim_ptr[e], elim_ptr[e + 1]):
+            val[elim_target[j]] -= lik * val[u + j]
+    for i in range(diag.shape[0]):
         piv = val[diag[i]]
         if piv == 0.0 or not np.isfinite(piv):
             return False
@@ -59,8 +56,9 @@ def _lu_solve(indptr, indices, diag, val, x):
 
 @nb.njit(cache=True, nogil=True)
 def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
-               lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter,
-               v, i_bus, f, lu_val, work):
+               lu_indptr, lu_indices, lu_diag, pos, diag_pos,
+               elim_l, elim_piv, elim_u, elim_ptr, elim_target, tol, max_iter,
+               v, i_bus, f, lu_val):
     """Newton–Raphson for one snapshot; ``vm``/``va`` are the start and the answer.
 
     Returns (iterations, converged).
@@ -132,7 +130,7 @@ def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
             q = diag_pos[i, 3]
             if q >= 0:
                 lu_val[q] += d_vm.imag
-        if not _lu_factor(lu_indptr, lu_indices, lu_diag, lu_val, work):
+        if not _lu_factor(lu_diag, lu_val, elim_l, elim_piv, elim_u, elim_ptr, elim_target):
             return it, False
         _lu_solve(lu_indptr, lu_indices, lu_diag, lu_val, f)
         for i in range(nbus):
@@ -143,10 +141,25 @@ def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
         it += 1
 
 
+@nb.njit(cache=True, nogil=True)
+def _branch_losses(v, br_f, br_t, yff, yft, ytf, ytt):
+    """Sum over branches of Re(Vf conj(If) + Vt conj(It)) [pu]."""
+    out = 0.0
+    for b in range(br_f.shape[0]):
+        vf = v[br_f[b]]
+        vt = v[br_t[b]]
+        i_f = yff[b] * vf + yft[b] * vt
+        i_t = ytf[b] * vf + ytt[b] * vt
+        out += (vf * np.conj(i_f) + vt * np.conj(i_t)).real
+    return out
+
+
 @nb.njit(cache=True, parallel=True)
 def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
-                lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter, n_chunks,
-                vm_out, va_out, iterations, converged):
+                lu_indptr, lu_indices, lu_diag, pos, diag_pos,
+                elim_l, elim_piv, elim_u, elim_ptr, elim_target,
+                br_f, br_t, yff, yft, ytf, ytt, tol, max_iter, n_chunks,
+                vm_out, va_out, losses_out, iterations, converged):
     """Solve T snapshots; chunk c of the hours runs on its own thread.
 
     Parameters
@@ -157,8 +170,10 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
         Net injections per snapshot [pu].
     vm0, va0 : ndarray of float, (nb,)
         Start for the first hour of every chunk [pu, rad].
-    var_va ... diag_pos : ndarray
+    var_va ... elim_target : ndarray
         From :class:`~kernels.powerflow.symbolic.NewtonPattern`.
+    br_f, br_t, yff, yft, ytf, ytt : ndarray
+        End buses and the four admittances of each in-service branch [pu], for losses.
     tol : float
         Largest P/Q mismatch accepted [pu].
     max_iter : int
@@ -167,6 +182,8 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
         Number of contiguous chunks of hours run in parallel.
     vm_out, va_out : ndarray of float, (T, nb)
         Filled with the answer [pu, rad].
+    losses_out : ndarray of float, (T,)
+        Filled with branch losses [pu].
     iterations : ndarray of int64, (T,)
     converged : ndarray of bool, (T,)
     """
@@ -180,15 +197,17 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
         i_bus = np.empty(nbus, dtype=np.complex128)
         f = np.empty(n_var)
         lu_val = np.empty(nnz)
-        work = np.empty(n_var, dtype=np.int64)
         vm = vm0.copy()
         va = va0.copy()
         for t in range(start, stop):
             it, ok = _solve_one(y_indptr, y_indices, y_data, s_bus[t], vm, va, var_va, var_vm,
-                                lu_indptr, lu_indices, lu_diag, pos, diag_pos, tol, max_iter,
-                                v, i_bus, f, lu_val, work)
+                                lu_indptr, lu_indices, lu_diag, pos, diag_pos,
+                                elim_l, elim_piv, elim_u, elim_ptr, elim_target, tol, max_iter,
+                                v, i_bus, f, lu_val)
             vm_out[t] = vm
             va_out[t] = va
+            # v holds the voltages of the last mismatch evaluation, i.e. of (vm, va).
+            losses_out[t] = _branch_losses(v, br_f, br_t, yff, yft, ytf, ytt)
             iterations[t] = it
             converged[t] = ok
             if not ok:
@@ -200,7 +219,8 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
 class NewtonSolver:
     """Newton–Raphson for one network and any number of injection snapshots.
 
-    The symbolic work (ordering, fill, scatter map) is done once here and reused.
+    The symbolic work (ordering, fill, elimination steps, scatter map) is done once
+    here and reused by every iteration of every snapshot.
 
     Parameters
     ----------
@@ -219,20 +239,63 @@ class NewtonSolver:
         y = case.adm.ybus
         self._y = (y.indptr.astype(np.int64), y.indices.astype(np.int64),
                    y.data.astype(np.complex128))
+        adm = case.adm
+        rows = np.arange(len(adm.f))
+        # Per-branch admittances read back from Yf/Yt (entries (b, f_b) and (b, t_b)).
+        self._branches = (adm.f.astype(np.int64), adm.t.astype(np.int64),
+                          np.asarray(adm.yf[rows, adm.f]).ravel().astype(np.complex128),
+                          np.asarray(adm.yf[rows, adm.t]).ravel().astype(np.complex128),
+                          np.asarray(adm.yt[rows, adm.f]).ravel().astype(np.complex128),
+                          np.asarray(adm.yt[rows, adm.t]).ravel().astype(np.complex128))
 
-    def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
-              n_chunks: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Solve every row of ``s_bus``.
+    def solve_polar(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
+                    n_chunks: int | None = None,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Solve every row of ``s_bus``, the fast path.
 
         Parameters
         ----------
-        s_bus : ndarray of complex, (T, nb) or (nb,)
+        s_bus : ndarray of complex, (T, nb)
             Net injections [pu].
         v0 : ndarray of complex, (nb,), optional
-            Start [pu]; the case's by default.
+            Start of the first hour of each chunk [pu]; the case's by default.
         n_chunks : int, optional
             Parallel chunks of hours; Numba's thread count by default. 1 gives a
-            fully sequential warm-started sweep through the hours.
+            fully sequential warm-started pass through the hours.
+
+        Returns
+        -------
+        vm : ndarray (T, nb)
+            Voltage magnitudes [pu].
+        va : ndarray (T, nb)
+            Voltage angles [rad].
+        losses : ndarray (T,)
+            Branch losses [pu].
+        iterations : ndarray of int64 (T,)
+        converged : ndarray of bool (T,)
+        """
+        s = np.ascontiguousarray(s_bus, dtype=np.complex128)
+        n_t, nbus = s.shape
+        v0 = self.case.v0 if v0 is None else v0
+        if n_chunks is None:
+            n_chunks = nb.get_num_threads()
+        n_chunks = max(1, min(int(n_chunks), n_t))
+        vm = np.empty((n_t, nbus))
+        va = np.empty((n_t, nbus))
+        losses = np.empty(n_t)
+        iters = np.zeros(n_t, dtype=np.int64)
+        conv = np.zeros(n_t, dtype=np.bool_)
+        p = self.pattern
+        solve_batch(*self._y, s, np.abs(v0), np.angle(v0), p.var_va, p.var_vm,
+                    p.lu_indptr, p.lu_indices, p.lu_diag, p.pos, p.diag_pos,
+                    p.elim_l, p.elim_piv, p.elim_u, p.elim_ptr, p.elim_target,
+                    *self._branches, self.tol, self.max_iter, n_chunks,
+                    vm, va, losses, iters, conv)
+        return vm, va, losses, iters, conv
+
+    def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
+              n_chunks: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve every row of ``s_bus`` ((T, nb) or (nb,), complex [pu]).
 
         Returns
         -------
@@ -241,20 +304,7 @@ class NewtonSolver:
         iterations : ndarray of int64, (T,)
         converged : ndarray of bool, (T,)
         """
-        s = np.ascontiguousarray(np.atleast_2d(s_bus), dtype=np.complex128)
-        n_t, nbus = s.shape
-        v0 = self.case.v0 if v0 is None else v0
-        if n_chunks is None:
-            n_chunks = nb.get_num_threads()
-        n_chunks = max(1, min(int(n_chunks), n_t))
-        vm = np.empty((n_t, nbus))
-        va = np.empty((n_t, nbus))
-        iters = np.zeros(n_t, dtype=np.int64)
-        conv = np.zeros(n_t, dtype=np.bool_)
-        p = self.pattern
-        solve_batch(*self._y, s, np.abs(v0), np.angle(v0), p.var_va, p.var_vm,
-                    p.lu_indptr, p.lu_indices, p.lu_diag, p.pos, p.diag_pos,
-                    self.tol, self.max_iter, n_chunks, vm, va, iters, conv)
+        vm, va, _, iters, conv = self.solve_polar(np.atleast_2d(s_bus), v0, n_chunks)
         v = vm * np.exp(1j * va)
         if np.ndim(s_bus) == 1:
             return v[0], iters, conv

@@ -92,39 +92,75 @@ class SweepSolver:
         self.tol = float(tol)
         self.max_iter = int(max_iter)
 
-    def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
-              n_threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Solve every row of ``s_bus`` (net injections, (T, nb) or (nb,), [pu]).
+    def solve_polar(self, p_demand: np.ndarray, q_demand: np.ndarray,
+                    v0: np.ndarray | None = None, n_threads: int = 1,
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Solve T snapshots given net demand, the fast path.
 
-        ``n_threads`` > 1 splits the hours into contiguous chunks run on threads
-        (the Cython loop releases the GIL); each chunk warm-starts hour to hour.
+        Parameters
+        ----------
+        p_demand, q_demand : ndarray of float, (T, nb)
+            Net demand (load minus generation) per bus [pu].
+        v0 : ndarray of complex, (nb,), optional
+            Start of the first hour of each chunk [pu]; the case's by default.
+        n_threads : int
+            Contiguous chunks of hours run on threads (the Cython loop releases the
+            GIL); each chunk warm-starts hour to hour.
 
         Returns
         -------
-        v : ndarray of complex, (T, nb) or (nb,)
-        iterations : ndarray of int64, (T,)
-        converged : ndarray of bool, (T,)
+        vm : ndarray (T, nb)
+            Voltage magnitudes [pu].
+        va : ndarray (T, nb)
+            Voltage angles [rad].
+        losses : ndarray (T,)
+            Branch series losses [pu].
+        iterations : ndarray of int64 (T,)
+        converged : ndarray of bool (T,)
         """
-        s_load = np.ascontiguousarray(-np.atleast_2d(s_bus), dtype=np.complex128)
-        n_t, nbus = s_load.shape
-        v0 = np.ascontiguousarray(self.case.v0 if v0 is None else v0, dtype=np.complex128)
-        v = np.empty((n_t, nbus), dtype=np.complex128)
+        p = np.ascontiguousarray(p_demand, dtype=np.float64)
+        q = np.ascontiguousarray(q_demand, dtype=np.float64)
+        n_t, nbus = p.shape
+        v0 = self.case.v0 if v0 is None else v0
+        v0r = np.ascontiguousarray(v0.real, dtype=np.float64)
+        v0i = np.ascontiguousarray(v0.imag, dtype=np.float64)
+        vm = np.empty((n_t, nbus))
+        va = np.empty((n_t, nbus))
+        losses = np.empty(n_t)
         iters = np.zeros(n_t, dtype=np.int64)
         conv = np.zeros(n_t, dtype=np.uint8)
         fd = self.feeder
-        n_threads = max(1, min(int(n_threads), n_t))
+        zr, zi = np.ascontiguousarray(fd.z.real), np.ascontiguousarray(fd.z.imag)
+        gsh, bsh = np.ascontiguousarray(fd.ysh.real), np.ascontiguousarray(fd.ysh.imag)
 
         def run(a: int, b: int) -> None:
-            sweep_batch(fd.order, fd.parent, fd.z, fd.ysh, s_load[a:b], v0, self.tol,
-                        self.max_iter, v[a:b], iters[a:b], conv[a:b])
+            sweep_batch(fd.order, fd.parent, zr, zi, gsh, bsh, p[a:b], q[a:b], v0r, v0i,
+                        self.tol, self.max_iter, vm[a:b], va[a:b], losses[a:b], iters[a:b],
+                        conv[a:b])
 
+        n_threads = max(1, min(int(n_threads), n_t))
         if n_threads == 1:
             run(0, n_t)
         else:
             edges = [(n_t * c) // n_threads for c in range(n_threads + 1)]
             with ThreadPoolExecutor(n_threads) as ex:
                 list(ex.map(run, edges[:-1], edges[1:]))
-        conv = conv.astype(bool)
+        return vm, va, losses, iters, conv.astype(bool)
+
+    def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
+              n_threads: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve every row of ``s_bus`` (net injections, (T, nb) or (nb,), [pu]).
+
+        Returns
+        -------
+        v : ndarray of complex, (T, nb) or (nb,)
+            Voltages [pu].
+        iterations : ndarray of int64, (T,)
+        converged : ndarray of bool, (T,)
+        """
+        s = np.atleast_2d(s_bus)
+        vm, va, _, iters, conv = self.solve_polar(-s.real, -s.imag, v0, n_threads)
+        v = vm * np.exp(1j * va)
         if np.ndim(s_bus) == 1:
             return v[0], iters, conv
         return v, iters, conv

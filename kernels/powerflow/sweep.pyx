@@ -16,10 +16,7 @@ import numpy as np
 
 from kernels.powerflow.errors import NotRadialError
 
-cdef extern from "complex.h" nogil:
-    double creal(double complex)
-    double cimag(double complex)
-    double complex conj(double complex)
+from libc.math cimport atan2, sqrt
 
 
 def radial_order(Py_ssize_t n_bus, const long long[::1] f, const long long[::1] t,
@@ -101,32 +98,41 @@ def radial_order(Py_ssize_t n_bus, const long long[::1] f, const long long[::1] 
 
 
 cdef int _sweep_one(const long long[::1] order, const long long[::1] parent,
-                    const double complex[::1] z, const double complex[::1] ysh,
-                    const double complex[::1] s_load, double complex[::1] v,
-                    double complex[::1] cur, double tol, int max_iter,
-                    int *iterations) noexcept nogil:
-    """Solve one snapshot in place on ``v``; returns 1 when converged."""
-    cdef Py_ssize_t n = order.shape[0], k, i
+                    const double[::1] zr, const double[::1] zi,
+                    const double[::1] gsh, const double[::1] bsh,
+                    const double[::1] pd, const double[::1] qd,
+                    double[::1] vr, double[::1] vi, double[::1] cr, double[::1] ci,
+                    double tol, int max_iter, int *iterations) noexcept nogil:
+    """Solve one snapshot in place on (vr, vi); returns 1 when converged.
+
+    Real arithmetic throughout: C99 complex division carries inf/NaN special cases
+    that cost more than the whole rest of the sweep.
+    """
+    cdef Py_ssize_t n = order.shape[0], k, i, a
     cdef int it = 0
-    cdef double dmax, d, re, im
-    cdef double complex vnew
+    cdef double dmax, d, m, nr, ni
     while it < max_iter:
         for i in range(n):
-            # Current drawn at bus i: conj(S/V) for the load, y*V for the shunt.
-            cur[i] = conj(s_load[i] / v[i]) + ysh[i] * v[i]
+            # Current drawn at bus i: conj(S/V) = (P - jQ)(vr + j vi)/|V|^2, plus (G + jB) V.
+            m = vr[i] * vr[i] + vi[i] * vi[i]
+            cr[i] = (pd[i] * vr[i] + qd[i] * vi[i]) / m + gsh[i] * vr[i] - bsh[i] * vi[i]
+            ci[i] = (pd[i] * vi[i] - qd[i] * vr[i]) / m + gsh[i] * vi[i] + bsh[i] * vr[i]
         for k in range(n - 1, 0, -1):
             i = order[k]
-            cur[parent[i]] = cur[parent[i]] + cur[i]
+            a = parent[i]
+            cr[a] += cr[i]
+            ci[a] += ci[i]
         dmax = 0.0
         for k in range(1, n):
             i = order[k]
-            vnew = v[parent[i]] - z[i] * cur[i]
-            re = creal(vnew) - creal(v[i])
-            im = cimag(vnew) - cimag(v[i])
-            d = re * re + im * im
+            a = parent[i]
+            nr = vr[a] - (zr[i] * cr[i] - zi[i] * ci[i])
+            ni = vi[a] - (zr[i] * ci[i] + zi[i] * cr[i])
+            d = (nr - vr[i]) * (nr - vr[i]) + (ni - vi[i]) * (ni - vi[i])
             if not d <= dmax:  # NaN propagates as "not converged"
                 dmax = d
-            v[i] = vnew
+            vr[i] = nr
+            vi[i] = ni
         it += 1
         if dmax < tol * tol:
             iterations[0] = it
@@ -135,11 +141,35 @@ cdef int _sweep_one(const long long[::1] order, const long long[::1] parent,
     return 0
 
 
+cdef double _losses(const long long[::1] order, const long long[::1] parent,
+                    const double[::1] zr, const double[::1] gsh, const double[::1] bsh,
+                    const double[::1] pd, const double[::1] qd,
+                    const double[::1] vr, const double[::1] vi,
+                    double[::1] cr, double[::1] ci) noexcept nogil:
+    """Series losses sum(r |I|^2) with branch currents recomputed at the final voltages."""
+    cdef Py_ssize_t n = order.shape[0], k, i, a
+    cdef double m, out = 0.0
+    for i in range(n):
+        m = vr[i] * vr[i] + vi[i] * vi[i]
+        cr[i] = (pd[i] * vr[i] + qd[i] * vi[i]) / m + gsh[i] * vr[i] - bsh[i] * vi[i]
+        ci[i] = (pd[i] * vi[i] - qd[i] * vr[i]) / m + gsh[i] * vi[i] + bsh[i] * vr[i]
+    for k in range(n - 1, 0, -1):
+        i = order[k]
+        a = parent[i]
+        cr[a] += cr[i]
+        ci[a] += ci[i]
+        out += zr[i] * (cr[i] * cr[i] + ci[i] * ci[i])
+    return out
+
+
 def sweep_batch(const long long[::1] order, const long long[::1] parent,
-                const double complex[::1] z, const double complex[::1] ysh,
-                const double complex[:, ::1] s_load, const double complex[::1] v0,
-                double tol, int max_iter, double complex[:, ::1] v_out,
-                long long[::1] iterations, unsigned char[::1] converged):
+                const double[::1] zr, const double[::1] zi,
+                const double[::1] gsh, const double[::1] bsh,
+                const double[:, ::1] p_demand, const double[:, ::1] q_demand,
+                const double[::1] v0r, const double[::1] v0i,
+                double tol, int max_iter, double[:, ::1] vm_out, double[:, ::1] va_out,
+                double[::1] losses_out, long long[::1] iterations,
+                unsigned char[::1] converged):
     """Solve T snapshots of a radial feeder, each warm-started from the previous one.
 
     Releases the GIL for the whole loop, so callers may run chunks of hours on threads.
@@ -148,40 +178,49 @@ def sweep_batch(const long long[::1] order, const long long[::1] parent,
     ----------
     order, parent : ndarray of int64, (nb,)
         From :func:`radial_order`.
-    z : ndarray of complex, (nb,)
-        Series impedance of the branch from each bus's parent [pu] (root: unused).
-    ysh : ndarray of complex, (nb,)
-        Shunt admittance at each bus, half line charging included [pu].
-    s_load : ndarray of complex, (T, nb)
+    zr, zi : ndarray of float, (nb,)
+        Series resistance and reactance of the branch from each bus's parent [pu].
+    gsh, bsh : ndarray of float, (nb,)
+        Shunt conductance and susceptance at each bus, half line charging included [pu].
+    p_demand, q_demand : ndarray of float, (T, nb)
         Net demand (load minus generation) per bus [pu].
-    v0 : ndarray of complex, (nb,)
-        Start of the first snapshot; ``v0[root]`` is the slack voltage [pu].
+    v0r, v0i : ndarray of float, (nb,)
+        Start of the first snapshot; the root entry is the slack voltage [pu].
     tol : float
-        Largest voltage change between iterations accepted [pu].
+        Largest voltage change between sweeps accepted [pu].
     max_iter : int
         Sweeps allowed per snapshot.
-    v_out : ndarray of complex, (T, nb)
-        Filled with voltages [pu].
+    vm_out, va_out : ndarray of float, (T, nb)
+        Filled with voltage magnitudes [pu] and angles [rad].
+    losses_out : ndarray of float, (T,)
+        Filled with series losses [pu].
     iterations : ndarray of int64, (T,)
     converged : ndarray of uint8, (T,)
     """
-    cdef Py_ssize_t n_t = s_load.shape[0], n = order.shape[0], t, i
-    if s_load.shape[1] != n or v_out.shape[0] != n_t or v_out.shape[1] != n:
-        raise ValueError("sweep_batch: s_load and v_out must be (T, n_bus)")
-    v_np = np.empty(n, dtype=np.complex128)
-    cur_np = np.empty(n, dtype=np.complex128)
-    cdef double complex[::1] v = v_np, cur = cur_np
+    cdef Py_ssize_t n_t = p_demand.shape[0], n = order.shape[0], t, i
+    if (p_demand.shape[1] != n or q_demand.shape[0] != n_t or q_demand.shape[1] != n
+            or vm_out.shape[0] != n_t or vm_out.shape[1] != n
+            or va_out.shape[0] != n_t or va_out.shape[1] != n):
+        raise ValueError("sweep_batch: demand and output arrays must all be (T, n_bus)")
+    work = np.empty((4, n), dtype=np.float64)
+    cdef double[::1] vr = work[0], vi = work[1], cr = work[2], ci = work[3]
     cdef int it = 0, ok
     with nogil:
         for i in range(n):
-            v[i] = v0[i]
+            vr[i] = v0r[i]
+            vi[i] = v0i[i]
         for t in range(n_t):
-            ok = _sweep_one(order, parent, z, ysh, s_load[t], v, cur, tol, max_iter, &it)
+            ok = _sweep_one(order, parent, zr, zi, gsh, bsh, p_demand[t], q_demand[t],
+                            vr, vi, cr, ci, tol, max_iter, &it)
+            losses_out[t] = _losses(order, parent, zr, gsh, bsh, p_demand[t], q_demand[t],
+                                    vr, vi, cr, ci)
             for i in range(n):
-                v_out[t, i] = v[i]
+                vm_out[t, i] = sqrt(vr[i] * vr[i] + vi[i] * vi[i])
+                va_out[t, i] = atan2(vi[i], vr[i])
             iterations[t] = it
             converged[t] = ok
             if not ok:
                 # Do not warm-start the next hour from a failed one.
                 for i in range(n):
-                    v[i] = v0[i]
+                    vr[i] = v0r[i]
+                    vi[i] = v0i[i]

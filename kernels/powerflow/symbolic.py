@@ -42,6 +42,14 @@ class NewtonPattern:
         (Q_i, Va_k), (Q_i, Vm_k) in the L+U values, or -1.
     diag_pos : ndarray of int64, (nb, 4)
         The same four positions for (i, i), for the terms that involve the bus current.
+    elim_l, elim_piv, elim_u : ndarray of int64, (n_elim,)
+        The elimination steps of the LU factorisation, in order: step e divides the
+        L entry at ``elim_l[e]`` by the pivot at ``elim_piv[e]`` and subtracts it times
+        the U row starting at ``elim_u[e]`` from the positions in
+        ``elim_target[elim_ptr[e]:elim_ptr[e + 1]]``.
+    elim_ptr, elim_target : ndarray of int64
+        See above. Precomputing these replaces the column look-ups of a general
+        sparse LU by straight indexed loops.
     """
 
     n_var: int
@@ -52,6 +60,11 @@ class NewtonPattern:
     lu_diag: np.ndarray
     pos: np.ndarray
     diag_pos: np.ndarray
+    elim_l: np.ndarray
+    elim_piv: np.ndarray
+    elim_u: np.ndarray
+    elim_ptr: np.ndarray
+    elim_target: np.ndarray
 
 
 def minimum_degree(nodes: np.ndarray, adj: list[set[int]]) -> tuple[list[int], dict[int, set[int]]]:
@@ -157,5 +170,19 @@ def newton_pattern(case: PowerFlowCase) -> NewtonPattern:
     for i in range(nb):
         diag_pos[i] = (at(var_va[i], var_va[i]), at(var_va[i], var_vm[i]),
                        at(var_vm[i], var_va[i]), at(var_vm[i], var_vm[i]))
+    # Row-by-row (IKJ) elimination on the filled pattern, recorded once.
+    elim_l, elim_piv, elim_u, elim_ptr, elim_target = [], [], [], [0], []
+    for i in range(n_var):
+        for p in range(lu_indptr[i], lu_diag[i]):
+            k = int(lu_indices[p])
+            elim_l.append(p)
+            elim_piv.append(lu_diag[k])
+            elim_u.append(lu_diag[k] + 1)
+            elim_target.extend(where[i][int(c)]
+                               for c in lu_indices[lu_diag[k] + 1:lu_indptr[k + 1]])
+            elim_ptr.append(len(elim_target))
+    as64 = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
     return NewtonPattern(n_var=n_var, var_va=var_va, var_vm=var_vm, lu_indptr=lu_indptr,
-                         lu_indices=lu_indices, lu_diag=lu_diag, pos=pos, diag_pos=diag_pos)
+                         lu_indices=lu_indices, lu_diag=lu_diag, pos=pos, diag_pos=diag_pos,
+                         elim_l=as64(elim_l), elim_piv=as64(elim_piv), elim_u=as64(elim_u),
+                         elim_ptr=as64(elim_ptr), elim_target=as64(elim_target))
