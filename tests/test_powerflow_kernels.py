@@ -188,3 +188,21 @@ def test_energy_balance_and_solver_agreement(read_case, scale, q_scale):
     slack_p = s_inj[case.ref[0]].real
     assert slack_p == pytest.approx(load.real.sum() + branch_losses_pu(case, v_nr), abs=1e-9)
     assert branch_losses_pu(case, v_nr) >= 0.0
+
+
+@pytest.mark.parametrize("name", ["case69", "case1354pegase"])
+def test_in_kernel_losses_equal_reference(read_case, name):
+    """Losses computed inside the kernels equal sum(Re(Sf + St)) from Yf, Yt in SciPy."""
+    net = read_case(name)
+    case = _case(net)
+    s_bus = case.s_bus(_scaled_loads(case, 3, seed=5))
+    solvers = [NewtonSolver(case)]
+    if name in RADIAL:
+        solvers.append(SweepSolver(case, net.bus, net.branch))
+    for solver in solvers:
+        v, _, _ = solver.solve(s_bus)
+        if isinstance(solver, NewtonSolver):
+            _, _, losses, _, _ = solver.solve_polar(s_bus)
+        else:
+            _, _, losses, _, _ = solver.solve_polar(-s_bus.real, -s_bus.imag)
+        np.testing.assert_allclose(losses, branch_losses_pu(case, v), rtol=1e-9, atol=1e-12)

@@ -91,6 +91,14 @@ class SweepSolver:
         self.feeder = make_feeder(case, bus, branch)
         self.tol = float(tol)
         self.max_iter = int(max_iter)
+        fd = self.feeder
+        # The kernel keeps its state in tree order: position k is bus order[k].
+        position = np.empty_like(fd.order)
+        position[fd.order] = np.arange(len(fd.order))
+        self._up = np.ascontiguousarray(position[np.maximum(fd.parent[fd.order], 0)])
+        z, ysh = fd.z[fd.order], fd.ysh[fd.order]
+        self._tree_arrays = tuple(np.ascontiguousarray(a, dtype=np.float64)
+                                  for a in (z.real, z.imag, ysh.real, ysh.imag))
 
     def solve_polar(self, p_demand: np.ndarray, q_demand: np.ndarray,
                     v0: np.ndarray | None = None, n_threads: int = 1,
@@ -122,19 +130,18 @@ class SweepSolver:
         q = np.ascontiguousarray(q_demand, dtype=np.float64)
         n_t, nbus = p.shape
         v0 = self.case.v0 if v0 is None else v0
-        v0r = np.ascontiguousarray(v0.real, dtype=np.float64)
-        v0i = np.ascontiguousarray(v0.imag, dtype=np.float64)
+        fd = self.feeder
+        v0r = np.ascontiguousarray(v0.real[fd.order], dtype=np.float64)
+        v0i = np.ascontiguousarray(v0.imag[fd.order], dtype=np.float64)
         vm = np.empty((n_t, nbus))
         va = np.empty((n_t, nbus))
         losses = np.empty(n_t)
         iters = np.zeros(n_t, dtype=np.int64)
         conv = np.zeros(n_t, dtype=np.uint8)
-        fd = self.feeder
-        zr, zi = np.ascontiguousarray(fd.z.real), np.ascontiguousarray(fd.z.imag)
-        gsh, bsh = np.ascontiguousarray(fd.ysh.real), np.ascontiguousarray(fd.ysh.imag)
+        zr, zi, gsh, bsh = self._tree_arrays
 
         def run(a: int, b: int) -> None:
-            sweep_batch(fd.order, fd.parent, zr, zi, gsh, bsh, p[a:b], q[a:b], v0r, v0i,
+            sweep_batch(fd.order, self._up, zr, zi, gsh, bsh, p[a:b], q[a:b], v0r, v0i,
                         self.tol, self.max_iter, vm[a:b], va[a:b], losses[a:b], iters[a:b],
                         conv[a:b])
 

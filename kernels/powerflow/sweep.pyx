@@ -97,7 +97,7 @@ def radial_order(Py_ssize_t n_bus, const long long[::1] f, const long long[::1] 
     return order_np, parent_np, pbranch_np
 
 
-cdef int _sweep_one(const long long[::1] order, const long long[::1] parent,
+cdef int _sweep_one(const long long[::1] order, const long long[::1] up,
                     const double[::1] zr, const double[::1] zi,
                     const double[::1] gsh, const double[::1] bsh,
                     const double[::1] pd, const double[::1] qd,
@@ -105,34 +105,36 @@ cdef int _sweep_one(const long long[::1] order, const long long[::1] parent,
                     double tol, int max_iter, int *iterations) noexcept nogil:
     """Solve one snapshot in place on (vr, vi); returns 1 when converged.
 
-    Real arithmetic throughout: C99 complex division carries inf/NaN special cases
-    that cost more than the whole rest of the sweep.
+    State arrays are in tree order (position k holds bus ``order[k]``, ``up[k] < k``
+    is the position of its parent), so the sweeps run over contiguous memory;
+    only the demand is read through ``order``. Real arithmetic throughout: C99
+    complex division carries inf/NaN special cases that cost more than the rest.
     """
-    cdef Py_ssize_t n = order.shape[0], k, i, a
+    cdef Py_ssize_t n = order.shape[0], k, a
     cdef int it = 0
-    cdef double dmax, d, m, nr, ni
+    cdef double dmax, d, inv_m, nr, ni, p, q
     while it < max_iter:
-        for i in range(n):
-            # Current drawn at bus i: conj(S/V) = (P - jQ)(vr + j vi)/|V|^2, plus (G + jB) V.
-            m = vr[i] * vr[i] + vi[i] * vi[i]
-            cr[i] = (pd[i] * vr[i] + qd[i] * vi[i]) / m + gsh[i] * vr[i] - bsh[i] * vi[i]
-            ci[i] = (pd[i] * vi[i] - qd[i] * vr[i]) / m + gsh[i] * vi[i] + bsh[i] * vr[i]
+        for k in range(n):
+            # Current drawn at the bus: conj(S/V) = (P - jQ)(vr + j vi)/|V|^2, plus (G + jB) V.
+            p = pd[order[k]]
+            q = qd[order[k]]
+            inv_m = 1.0 / (vr[k] * vr[k] + vi[k] * vi[k])
+            cr[k] = (p * vr[k] + q * vi[k]) * inv_m + gsh[k] * vr[k] - bsh[k] * vi[k]
+            ci[k] = (p * vi[k] - q * vr[k]) * inv_m + gsh[k] * vi[k] + bsh[k] * vr[k]
         for k in range(n - 1, 0, -1):
-            i = order[k]
-            a = parent[i]
-            cr[a] += cr[i]
-            ci[a] += ci[i]
+            a = up[k]
+            cr[a] += cr[k]
+            ci[a] += ci[k]
         dmax = 0.0
         for k in range(1, n):
-            i = order[k]
-            a = parent[i]
-            nr = vr[a] - (zr[i] * cr[i] - zi[i] * ci[i])
-            ni = vi[a] - (zr[i] * ci[i] + zi[i] * cr[i])
-            d = (nr - vr[i]) * (nr - vr[i]) + (ni - vi[i]) * (ni - vi[i])
+            a = up[k]
+            nr = vr[a] - (zr[k] * cr[k] - zi[k] * ci[k])
+            ni = vi[a] - (zr[k] * ci[k] + zi[k] * cr[k])
+            d = (nr - vr[k]) * (nr - vr[k]) + (ni - vi[k]) * (ni - vi[k])
             if not d <= dmax:  # NaN propagates as "not converged"
                 dmax = d
-            vr[i] = nr
-            vi[i] = ni
+            vr[k] = nr
+            vi[k] = ni
         it += 1
         if dmax < tol * tol:
             iterations[0] = it
@@ -141,28 +143,29 @@ cdef int _sweep_one(const long long[::1] order, const long long[::1] parent,
     return 0
 
 
-cdef double _losses(const long long[::1] order, const long long[::1] parent,
+cdef double _losses(const long long[::1] order, const long long[::1] up,
                     const double[::1] zr, const double[::1] gsh, const double[::1] bsh,
                     const double[::1] pd, const double[::1] qd,
                     const double[::1] vr, const double[::1] vi,
                     double[::1] cr, double[::1] ci) noexcept nogil:
     """Series losses sum(r |I|^2) with branch currents recomputed at the final voltages."""
-    cdef Py_ssize_t n = order.shape[0], k, i, a
-    cdef double m, out = 0.0
-    for i in range(n):
-        m = vr[i] * vr[i] + vi[i] * vi[i]
-        cr[i] = (pd[i] * vr[i] + qd[i] * vi[i]) / m + gsh[i] * vr[i] - bsh[i] * vi[i]
-        ci[i] = (pd[i] * vi[i] - qd[i] * vr[i]) / m + gsh[i] * vi[i] + bsh[i] * vr[i]
+    cdef Py_ssize_t n = order.shape[0], k, a
+    cdef double inv_m, p, q, out = 0.0
+    for k in range(n):
+        p = pd[order[k]]
+        q = qd[order[k]]
+        inv_m = 1.0 / (vr[k] * vr[k] + vi[k] * vi[k])
+        cr[k] = (p * vr[k] + q * vi[k]) * inv_m + gsh[k] * vr[k] - bsh[k] * vi[k]
+        ci[k] = (p * vi[k] - q * vr[k]) * inv_m + gsh[k] * vi[k] + bsh[k] * vr[k]
     for k in range(n - 1, 0, -1):
-        i = order[k]
-        a = parent[i]
-        cr[a] += cr[i]
-        ci[a] += ci[i]
-        out += zr[i] * (cr[i] * cr[i] + ci[i] * ci[i])
+        a = up[k]
+        cr[a] += cr[k]
+        ci[a] += ci[k]
+        out += zr[k] * (cr[k] * cr[k] + ci[k] * ci[k])
     return out
 
 
-def sweep_batch(const long long[::1] order, const long long[::1] parent,
+def sweep_batch(const long long[::1] order, const long long[::1] up,
                 const double[::1] zr, const double[::1] zi,
                 const double[::1] gsh, const double[::1] bsh,
                 const double[:, ::1] p_demand, const double[:, ::1] q_demand,
@@ -176,28 +179,31 @@ def sweep_batch(const long long[::1] order, const long long[::1] parent,
 
     Parameters
     ----------
-    order, parent : ndarray of int64, (nb,)
-        From :func:`radial_order`.
+    order : ndarray of int64, (nb,)
+        Tree order from :func:`radial_order`; position k holds bus ``order[k]``.
+    up : ndarray of int64, (nb,)
+        Tree position of the parent of position k (``up[k] < k``; ``up[0]`` unused).
     zr, zi : ndarray of float, (nb,)
-        Series resistance and reactance of the branch from each bus's parent [pu].
+        Series resistance and reactance of the branch feeding each position [pu].
     gsh, bsh : ndarray of float, (nb,)
-        Shunt conductance and susceptance at each bus, half line charging included [pu].
+        Shunt conductance and susceptance at each position, half line charging
+        included [pu].
     p_demand, q_demand : ndarray of float, (T, nb)
-        Net demand (load minus generation) per bus [pu].
+        Net demand (load minus generation) per bus, in the case's bus order [pu].
     v0r, v0i : ndarray of float, (nb,)
-        Start of the first snapshot; the root entry is the slack voltage [pu].
+        Start of the first snapshot, in tree order; position 0 is the slack [pu].
     tol : float
         Largest voltage change between sweeps accepted [pu].
     max_iter : int
         Sweeps allowed per snapshot.
     vm_out, va_out : ndarray of float, (T, nb)
-        Filled with voltage magnitudes [pu] and angles [rad].
+        Filled with voltage magnitudes [pu] and angles [rad], in the case's bus order.
     losses_out : ndarray of float, (T,)
         Filled with series losses [pu].
     iterations : ndarray of int64, (T,)
     converged : ndarray of uint8, (T,)
     """
-    cdef Py_ssize_t n_t = p_demand.shape[0], n = order.shape[0], t, i
+    cdef Py_ssize_t n_t = p_demand.shape[0], n = order.shape[0], t, i, b
     if (p_demand.shape[1] != n or q_demand.shape[0] != n_t or q_demand.shape[1] != n
             or vm_out.shape[0] != n_t or vm_out.shape[1] != n
             or va_out.shape[0] != n_t or va_out.shape[1] != n):
@@ -210,13 +216,14 @@ def sweep_batch(const long long[::1] order, const long long[::1] parent,
             vr[i] = v0r[i]
             vi[i] = v0i[i]
         for t in range(n_t):
-            ok = _sweep_one(order, parent, zr, zi, gsh, bsh, p_demand[t], q_demand[t],
+            ok = _sweep_one(order, up, zr, zi, gsh, bsh, p_demand[t], q_demand[t],
                             vr, vi, cr, ci, tol, max_iter, &it)
-            losses_out[t] = _losses(order, parent, zr, gsh, bsh, p_demand[t], q_demand[t],
+            losses_out[t] = _losses(order, up, zr, gsh, bsh, p_demand[t], q_demand[t],
                                     vr, vi, cr, ci)
             for i in range(n):
-                vm_out[t, i] = sqrt(vr[i] * vr[i] + vi[i] * vi[i])
-                va_out[t, i] = atan2(vi[i], vr[i])
+                b = order[i]
+                vm_out[t, b] = sqrt(vr[i] * vr[i] + vi[i] * vi[i])
+                va_out[t, b] = atan2(vi[i], vr[i])
             iterations[t] = it
             converged[t] = ok
             if not ok:
