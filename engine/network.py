@@ -16,16 +16,20 @@ applied in :attr:`Network.conversions`. Any other executable statement raises
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from kernels.powerflow import NewtonSolver, PowerFlowInputError, SweepSolver, make_case
+from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
 from kernels.powerflow._idx import BUS_I, PD, QD
 from kernels.powerflow.case import PowerFlowCase
+
+if TYPE_CHECKING:
+    from kernels.powerflow.newton import NewtonSolver
 
 __all__ = [
     "NetworkError",
@@ -101,6 +105,9 @@ class Network:
             if method == "sweep":
                 raise NetworkError(f"network {self.name!r}: {s}") from s
         if "nr" not in self._solvers:
+            # Imported here so that sweep-only callers never import Numba.
+            from kernels.powerflow.newton import NewtonSolver
+
             self._solvers["nr"] = NewtonSolver(case)
         return "nr", self._solvers["nr"]
 
@@ -307,6 +314,14 @@ def _check_method(method: str) -> None:
         raise NetworkError(f"method: must be 'auto', 'nr' or 'sweep', got {method!r}")
 
 
+def _n_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
            n_threads: int | None) -> tuple[str, tuple[np.ndarray, ...]]:
     """Run the chosen kernel on (T, nb) demand [pu]; returns the method used and
@@ -314,10 +329,8 @@ def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
     used, solver = network._solver(method)
     case = network._case()
     if used == "sweep":
-        import numba  # the sweep threads over chunks of hours like the Numba kernel
-
         out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
-                                 n_threads=n_threads or numba.get_num_threads())
+                                 n_threads=n_threads or _n_cores())
     else:
         out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_chunks=n_threads)
     return used, out
@@ -375,7 +388,8 @@ def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
     method : {"auto", "nr", "sweep"}
         As in :func:`run_powerflow`.
     n_threads : int, optional
-        Parallel chunks of hours; all of Numba's threads by default. Within a
+        Parallel chunks of hours; by default Numba's thread count (Newton) or the
+        available cores (sweep). Within a
         chunk each hour starts from the previous hour's solution.
 
     Returns

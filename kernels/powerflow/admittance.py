@@ -7,9 +7,9 @@ batched solvers reuse it for every snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from kernels.powerflow._idx import (
     BR_B,
@@ -25,6 +25,9 @@ from kernels.powerflow._idx import (
     TAP,
 )
 from kernels.powerflow.errors import PowerFlowInputError
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,19 @@ def external_to_internal(numbers: np.ndarray, lookup: dict[int, int], what: str)
     return out
 
 
+def branch_ends(bus: np.ndarray, branch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """0-based from/to bus of each in-service branch, and its row in ``branch``.
+
+    NumPy only: the radial sweep needs the topology but not Ybus, and skipping
+    SciPy's import keeps its first call in a fresh process fast.
+    """
+    lookup = bus_index(bus)
+    on = np.flatnonzero(branch[:, BR_STATUS] != 0)
+    f = external_to_internal(branch[on, F_BUS], lookup, "branch F_BUS")
+    t = external_to_internal(branch[on, T_BUS], lookup, "branch T_BUS")
+    return f, t, on
+
+
 def make_admittance(base_mva: float, bus: np.ndarray, branch: np.ndarray) -> Admittance:
     """Assemble Ybus, Yf and Yt from MATPOWER arrays.
 
@@ -100,12 +116,11 @@ def make_admittance(base_mva: float, bus: np.ndarray, branch: np.ndarray) -> Adm
     -------
     Admittance
     """
+    import scipy.sparse as sp  # deferred: see branch_ends
+
     nb = bus.shape[0]
-    lookup = bus_index(bus)
-    on = np.flatnonzero(branch[:, BR_STATUS] != 0)
+    f, t, on = branch_ends(bus, branch)
     br = branch[on]
-    f = external_to_internal(br[:, F_BUS], lookup, "branch F_BUS")
-    t = external_to_internal(br[:, T_BUS], lookup, "branch T_BUS")
     z = br[:, BR_R] + 1j * br[:, BR_X]
     if np.any(z == 0):
         k = int(on[np.flatnonzero(z == 0)[0]])

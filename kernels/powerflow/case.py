@@ -6,10 +6,10 @@ every snapshot and only swap the bus injections.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
-import scipy.sparse as sp
 
 from kernels.powerflow._idx import (
     BR_B,
@@ -39,6 +39,7 @@ from kernels.powerflow._idx import (
 )
 from kernels.powerflow.admittance import (
     Admittance,
+    branch_ends,
     bus_index,
     external_to_internal,
     make_admittance,
@@ -54,8 +55,10 @@ class PowerFlowCase:
     ----------
     base_mva : float
         System base [MVA].
-    adm : Admittance
-        Ybus, Yf, Yt and the in-service branch ends.
+    f, t : ndarray of int
+        0-based from/to bus of each in-service branch.
+    branch_index : ndarray of int
+        Row of each in-service branch in the ``branch`` array.
     ref, pv, pq : ndarray of int
         0-based indices of the slack, PV and PQ buses. A bus typed PV in the
         case but with no in-service generator is solved as PQ (it has nothing
@@ -71,13 +74,22 @@ class PowerFlowCase:
     """
 
     base_mva: float
-    adm: Admittance
+    f: np.ndarray
+    t: np.ndarray
+    branch_index: np.ndarray
     ref: np.ndarray
     pv: np.ndarray
     pq: np.ndarray
     s_gen: np.ndarray
     s_load: np.ndarray
     v0: np.ndarray
+    bus: np.ndarray = field(repr=False)
+    branch: np.ndarray = field(repr=False)
+
+    @cached_property
+    def adm(self) -> Admittance:
+        """Ybus, Yf and Yt, built (with SciPy) on first use; the sweep never needs them."""
+        return make_admittance(self.base_mva, self.bus, self.branch)
 
     @property
     def n_bus(self) -> int:
@@ -129,7 +141,11 @@ def make_case(base_mva: float, bus: np.ndarray, gen: np.ndarray,
     gen = _check_array("gen", gen, 10, (GEN_BUS, PG, QG, VG, GEN_STATUS))
     branch = _check_array("branch", branch, 11,
                           (F_BUS, T_BUS, BR_R, BR_X, BR_B, TAP, SHIFT, BR_STATUS))
-    adm = make_admittance(base_mva, bus, branch)
+    f, t, br_on = branch_ends(bus, branch)
+    z = branch[br_on, BR_R] + 1j * branch[br_on, BR_X]
+    if np.any(z == 0):
+        k = int(br_on[np.flatnonzero(z == 0)[0]])
+        raise PowerFlowInputError(f"branch: row {k} has zero impedance (r = x = 0)")
     nb = bus.shape[0]
     lookup = bus_index(bus)
 
@@ -164,8 +180,8 @@ def make_case(base_mva: float, bus: np.ndarray, gen: np.ndarray,
     mag = np.abs(v0[vg_bus])
     mag[mag == 0] = 1.0
     v0[vg_bus] = on[first, VG] * v0[vg_bus] / mag
-    return PowerFlowCase(base_mva=float(base_mva), adm=adm, ref=ref, pv=pv, pq=pq,
-                         s_gen=s_gen, s_load=s_load, v0=v0)
+    return PowerFlowCase(base_mva=float(base_mva), f=f, t=t, branch_index=br_on, ref=ref, pv=pv,
+                         pq=pq, s_gen=s_gen, s_load=s_load, v0=v0, bus=bus, branch=branch)
 
 
 def branch_losses_pu(case: PowerFlowCase, v: np.ndarray) -> np.ndarray:
@@ -189,9 +205,3 @@ def branch_losses_pu(case: PowerFlowCase, v: np.ndarray) -> np.ndarray:
     st = vt[adm.t] * np.conj(adm.yt @ vt)
     out = (sf + st).real.sum(axis=0)
     return out[0] if np.ndim(v) == 1 else out
-
-
-def _as_csr(m: sp.spmatrix) -> sp.csr_matrix:
-    m = sp.csr_matrix(m)
-    m.sort_indices()
-    return m

@@ -40,13 +40,13 @@ class DCModel:
 
 def make_dc(case: PowerFlowCase, branch: np.ndarray) -> DCModel:
     """Build the DC matrices from the in-service branches of ``branch``."""
-    br = branch[case.adm.branch_index]
+    br = branch[case.branch_index]
     if np.any(br[:, BR_X] == 0):
         raise PowerFlowInputError("branch: DC power flow needs x != 0 on every in-service branch")
     tap = np.where(br[:, TAP] == 0, 1.0, br[:, TAP])
     b = 1.0 / (br[:, BR_X] * tap)
     nl, nb = len(b), case.n_bus
-    f, t = case.adm.f, case.adm.t
+    f, t = case.f, case.t
     rows = np.concatenate([np.arange(nl), np.arange(nl)])
     cft = sp.csr_matrix((np.concatenate([np.ones(nl), -np.ones(nl)]),
                          (rows, np.concatenate([f, t]))), (nl, nb))

@@ -21,7 +21,7 @@ class Feeder:
     ----------
     order, parent, parent_branch : ndarray of int64, (nb,)
         Breadth-first bus order from the root, each bus's parent bus and the
-        in-service branch (index into ``case.adm.f``) linking it to its parent.
+        in-service branch (index into ``case.f``) linking it to its parent.
     z : ndarray of complex, (nb,)
         Series impedance of each bus's parent branch [pu]; 0 at the root.
     ysh : ndarray of complex, (nb,)
@@ -50,15 +50,14 @@ def make_feeder(case: PowerFlowCase, bus: np.ndarray, branch: np.ndarray) -> Fee
         raise PowerFlowInputError(
             f"sweep: {case.pv.size} PV bus(es) (first: bus index {case.pv[0]}); the sweep models "
             "constant-power buses only, use Newton-Raphson (method='nr')")
-    adm = case.adm
-    br = branch[adm.branch_index]
+    br = branch[case.branch_index]
     tap = br[:, TAP]
     if np.any((tap != 0) & (tap != 1)) or np.any(br[:, SHIFT] != 0):
         raise PowerFlowInputError("sweep: off-nominal tap or phase shift in a branch; use "
                                   "Newton-Raphson (method='nr')")
     root = int(case.ref[0])
-    order, parent, pbranch = radial_order(case.n_bus, adm.f.astype(np.int64),
-                                          adm.t.astype(np.int64), root)
+    order, parent, pbranch = radial_order(case.n_bus, case.f.astype(np.int64),
+                                          case.t.astype(np.int64), root)
     nb = case.n_bus
     z = np.zeros(nb, dtype=np.complex128)
     child = order[1:]
@@ -66,8 +65,8 @@ def make_feeder(case: PowerFlowCase, bus: np.ndarray, branch: np.ndarray) -> Fee
     ysh = (bus[:, GS] + 1j * bus[:, BS]) / case.base_mva
     half_b = 0.5j * br[:, BR_B]
     ysh = ysh.astype(np.complex128)
-    np.add.at(ysh, adm.f, half_b)
-    np.add.at(ysh, adm.t, half_b)
+    np.add.at(ysh, case.f, half_b)
+    np.add.at(ysh, case.t, half_b)
     return Feeder(order=order, parent=parent, parent_branch=pbranch, z=z, ysh=ysh)
 
 
