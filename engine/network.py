@@ -16,7 +16,6 @@ applied in :attr:`Network.conversions`. Any other executable statement raises
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
 from kernels.powerflow._idx import BUS_I, PD, QD
 from kernels.powerflow.case import PowerFlowCase
+from kernels.powerflow.threads import available_cores
 
 if TYPE_CHECKING:
     from kernels.powerflow.newton import NewtonSolver
@@ -314,14 +314,6 @@ def _check_method(method: str) -> None:
         raise NetworkError(f"method: must be 'auto', 'nr' or 'sweep', got {method!r}")
 
 
-def _n_cores() -> int:
-    """Cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
            n_threads: int | None) -> tuple[str, tuple[np.ndarray, ...]]:
     """Run the chosen kernel on (T, nb) demand [pu]; returns the method used and
@@ -330,7 +322,7 @@ def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
     case = network._case()
     if used == "sweep":
         out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
-                                 n_threads=n_threads or _n_cores())
+                                 n_threads=n_threads or available_cores())
     else:
         out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_chunks=n_threads)
     return used, out
@@ -388,8 +380,8 @@ def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
     method : {"auto", "nr", "sweep"}
         As in :func:`run_powerflow`.
     n_threads : int, optional
-        Parallel chunks of hours; by default Numba's thread count (Newton) or the
-        available cores (sweep). Within a
+        Chunks of hours solved in parallel on threads; one per available core by
+        default. Within a
         chunk each hour starts from the previous hour's solution.
 
     Returns

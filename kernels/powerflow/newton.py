@@ -13,6 +13,7 @@ import numba as nb
 import numpy as np
 
 from kernels.powerflow.case import PowerFlowCase
+from kernels.powerflow.threads import available_cores, run_chunks
 from kernels.powerflow.symbolic import NewtonPattern, newton_pattern
 
 __all__ = ["NewtonSolver", "solve_batch"]
@@ -154,13 +155,17 @@ def _branch_losses(v, br_f, br_t, yff, yft, ytf, ytt):
     return out
 
 
-@nb.njit(cache=True, parallel=True)
+@nb.njit(cache=True, nogil=True)
 def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
                 lu_indptr, lu_indices, lu_diag, pos, diag_pos,
                 elim_l, elim_piv, elim_u, elim_ptr, elim_target,
-                br_f, br_t, yff, yft, ytf, ytt, tol, max_iter, n_chunks,
+                br_f, br_t, yff, yft, ytf, ytt, tol, max_iter,
                 vm_out, va_out, losses_out, iterations, converged):
-    """Solve T snapshots; chunk c of the hours runs on its own thread.
+    """Solve T snapshots in order, each warm-started from the previous one.
+
+    Releases the GIL: :class:`NewtonSolver` runs contiguous chunks of hours on
+    threads. (Threads rather than ``prange``: a ``parallel=True`` function takes
+    several times longer to compile, which every fresh cache pays.)
 
     Parameters
     ----------
@@ -178,8 +183,6 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
         Largest P/Q mismatch accepted [pu].
     max_iter : int
         Newton updates allowed per snapshot.
-    n_chunks : int
-        Number of contiguous chunks of hours run in parallel.
     vm_out, va_out : ndarray of float, (T, nb)
         Filled with the answer [pu, rad].
     losses_out : ndarray of float, (T,)
@@ -188,32 +191,27 @@ def solve_batch(y_indptr, y_indices, y_data, s_bus, vm0, va0, var_va, var_vm,
     converged : ndarray of bool, (T,)
     """
     n_t, nbus = s_bus.shape
-    n_var = lu_diag.shape[0]
-    nnz = lu_indices.shape[0]
-    for c in nb.prange(n_chunks):
-        start = (n_t * c) // n_chunks
-        stop = (n_t * (c + 1)) // n_chunks
-        v = np.empty(nbus, dtype=np.complex128)
-        i_bus = np.empty(nbus, dtype=np.complex128)
-        f = np.empty(n_var)
-        lu_val = np.empty(nnz)
-        vm = vm0.copy()
-        va = va0.copy()
-        for t in range(start, stop):
-            it, ok = _solve_one(y_indptr, y_indices, y_data, s_bus[t], vm, va, var_va, var_vm,
-                                lu_indptr, lu_indices, lu_diag, pos, diag_pos,
-                                elim_l, elim_piv, elim_u, elim_ptr, elim_target, tol, max_iter,
-                                v, i_bus, f, lu_val)
-            vm_out[t] = vm
-            va_out[t] = va
-            # v holds the voltages of the last mismatch evaluation, i.e. of (vm, va).
-            losses_out[t] = _branch_losses(v, br_f, br_t, yff, yft, ytf, ytt)
-            iterations[t] = it
-            converged[t] = ok
-            if not ok:
-                # Do not warm-start the next hour from a failed one.
-                vm[:] = vm0
-                va[:] = va0
+    v = np.empty(nbus, dtype=np.complex128)
+    i_bus = np.empty(nbus, dtype=np.complex128)
+    f = np.empty(lu_diag.shape[0])
+    lu_val = np.empty(lu_indices.shape[0])
+    vm = vm0.copy()
+    va = va0.copy()
+    for t in range(n_t):
+        it, ok = _solve_one(y_indptr, y_indices, y_data, s_bus[t], vm, va, var_va, var_vm,
+                            lu_indptr, lu_indices, lu_diag, pos, diag_pos,
+                            elim_l, elim_piv, elim_u, elim_ptr, elim_target, tol, max_iter,
+                            v, i_bus, f, lu_val)
+        vm_out[t] = vm
+        va_out[t] = va
+        # v holds the voltages of the last mismatch evaluation, i.e. of (vm, va).
+        losses_out[t] = _branch_losses(v, br_f, br_t, yff, yft, ytf, ytt)
+        iterations[t] = it
+        converged[t] = ok
+        if not ok:
+            # Do not warm-start the next hour from a failed one.
+            vm[:] = vm0
+            va[:] = va0
 
 
 class NewtonSolver:
@@ -260,8 +258,8 @@ class NewtonSolver:
         v0 : ndarray of complex, (nb,), optional
             Start of the first hour of each chunk [pu]; the case's by default.
         n_chunks : int, optional
-            Parallel chunks of hours; Numba's thread count by default. 1 gives a
-            fully sequential warm-started pass through the hours.
+            Contiguous chunks of hours run on threads (the kernel releases the GIL);
+            one per available core by default. 1 gives a single warm-started pass.
 
         Returns
         -------
@@ -278,7 +276,7 @@ class NewtonSolver:
         n_t, nbus = s.shape
         v0 = self.case.v0 if v0 is None else v0
         if n_chunks is None:
-            n_chunks = nb.get_num_threads()
+            n_chunks = available_cores()
         n_chunks = max(1, min(int(n_chunks), n_t))
         vm = np.empty((n_t, nbus))
         va = np.empty((n_t, nbus))
@@ -286,11 +284,16 @@ class NewtonSolver:
         iters = np.zeros(n_t, dtype=np.int64)
         conv = np.zeros(n_t, dtype=np.bool_)
         p = self.pattern
-        solve_batch(*self._y, s, np.abs(v0), np.angle(v0), p.var_va, p.var_vm,
-                    p.lu_indptr, p.lu_indices, p.lu_diag, p.pos, p.diag_pos,
-                    p.elim_l, p.elim_piv, p.elim_u, p.elim_ptr, p.elim_target,
-                    *self._branches, self.tol, self.max_iter, n_chunks,
-                    vm, va, losses, iters, conv)
+        vm0, va0 = np.abs(v0), np.angle(v0)
+
+        def run(a: int, b: int) -> None:
+            solve_batch(*self._y, s[a:b], vm0, va0, p.var_va, p.var_vm,
+                        p.lu_indptr, p.lu_indices, p.lu_diag, p.pos, p.diag_pos,
+                        p.elim_l, p.elim_piv, p.elim_u, p.elim_ptr, p.elim_target,
+                        *self._branches, self.tol, self.max_iter,
+                        vm[a:b], va[a:b], losses[a:b], iters[a:b], conv[a:b])
+
+        run_chunks(run, n_t, n_chunks)
         return vm, va, losses, iters, conv
 
     def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -11,6 +10,7 @@ from kernels.powerflow._idx import BR_B, BR_R, BR_X, GS, BS, SHIFT, TAP
 from kernels.powerflow.case import PowerFlowCase
 from kernels.powerflow.errors import PowerFlowInputError
 from kernels.powerflow.sweep import radial_order, sweep_batch
+from kernels.powerflow.threads import run_chunks
 
 
 @dataclass(frozen=True)
@@ -144,13 +144,7 @@ class SweepSolver:
                         self.tol, self.max_iter, vm[a:b], va[a:b], losses[a:b], iters[a:b],
                         conv[a:b])
 
-        n_threads = max(1, min(int(n_threads), n_t))
-        if n_threads == 1:
-            run(0, n_t)
-        else:
-            edges = [(n_t * c) // n_threads for c in range(n_threads + 1)]
-            with ThreadPoolExecutor(n_threads) as ex:
-                list(ex.map(run, edges[:-1], edges[1:]))
+        run_chunks(run, n_t, n_threads)
         return vm, va, losses, iters, conv.astype(bool)
 
     def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
