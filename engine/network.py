@@ -32,8 +32,8 @@ if TYPE_CHECKING:
     from kernels.powerflow.newton import NewtonSolver
 
 __all__ = [
-    "NetworkError",
     "Network",
+    "NetworkError",
     "PowerFlowResult",
     "TimeSeriesPowerFlowResult",
     "read_matpower",

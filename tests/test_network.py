@@ -12,8 +12,6 @@ from engine.network import (
     run_powerflow_timeseries,
 )
 
-from conftest import CASES
-
 
 def test_distribution_case_units_converted(read_case):
     net = read_case("case33bw")
@@ -36,7 +34,7 @@ def test_read_case118_equals_pypower_arrays(read_case):
     # Columns power flow uses. MATPOWER 8 marks branches 86-87 and 68-116 as transformers
     # with tap 1 where PYPOWER's older copy has tap 0 (both mean ratio 1), and it dropped
     # the 9900 MVA placeholder ratings, so ratings are not compared.
-    tap = lambda b: np.where(b[:, 8] == 0, 1.0, b[:, 8])  # noqa: E731
+    tap = lambda b: np.where(b[:, 8] == 0, 1.0, b[:, 8])
     np.testing.assert_array_equal(net.branch[:, :5], ppc["branch"][:, :5])
     np.testing.assert_array_equal(tap(net.branch), tap(ppc["branch"]))
     np.testing.assert_array_equal(net.branch[:, 9:11], ppc["branch"][:, 9:11])

@@ -13,8 +13,8 @@ import numba as nb
 import numpy as np
 
 from kernels.powerflow.case import PowerFlowCase
-from kernels.powerflow.threads import available_cores, run_chunks
 from kernels.powerflow.symbolic import NewtonPattern, newton_pattern
+from kernels.powerflow.threads import available_cores, run_chunks
 
 __all__ = ["NewtonSolver", "solve_batch"]
 

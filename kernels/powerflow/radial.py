@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels.powerflow._idx import BR_B, BR_R, BR_X, GS, BS, SHIFT, TAP
+from kernels.powerflow._idx import BR_B, BR_R, BR_X, BS, GS, SHIFT, TAP
 from kernels.powerflow.case import PowerFlowCase
 from kernels.powerflow.errors import PowerFlowInputError
 from kernels.powerflow.sweep import radial_order, sweep_batch

@@ -84,7 +84,7 @@ def minimum_degree(nodes: np.ndarray, adj: list[set[int]]) -> tuple[list[int], d
         For each node, its neighbours in the elimination graph when it is
         eliminated, i.e. the fill-in pattern of its row of U.
     """
-    alive = set(int(n) for n in nodes)
+    alive = {int(n) for n in nodes}
     g = {n: adj[n] & alive for n in alive}
     heap = [(len(g[n]), n) for n in alive]
     heapq.heapify(heap)
@@ -181,7 +181,7 @@ def newton_pattern(case: PowerFlowCase) -> NewtonPattern:
             elim_target.extend(where[i][int(c)]
                                for c in lu_indices[lu_diag[k] + 1:lu_indptr[k + 1]])
             elim_ptr.append(len(elim_target))
-    as64 = lambda x: np.asarray(x, dtype=np.int64)  # noqa: E731
+    as64 = lambda x: np.asarray(x, dtype=np.int64)
     return NewtonPattern(n_var=n_var, var_va=var_va, var_vm=var_vm, lu_indptr=lu_indptr,
                          lu_indices=lu_indices, lu_diag=lu_diag, pos=pos, diag_pos=diag_pos,
                          elim_l=as64(elim_l), elim_piv=as64(elim_piv), elim_u=as64(elim_u),
