@@ -320,11 +320,11 @@ def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
     (vm [pu], va [rad], losses [pu], iterations, converged)."""
     used, solver = network._solver(method)
     case = network._case()
-    if used == "sweep":
+    if isinstance(solver, SweepSolver):
         out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
                                  n_threads=n_threads or available_cores())
     else:
-        out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_chunks=n_threads)
+        out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_threads=n_threads)
     return used, out
 
 

@@ -62,11 +62,11 @@ def _scaled_loads(case, n_t: int, seed: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["case33bw", "case118", "case1354pegase"])
-@pytest.mark.parametrize("n_chunks", [1, 2])
-def test_newton_batch_equals_single_solves(read_case, name, n_chunks):
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_newton_batch_equals_single_solves(read_case, name, n_threads):
     case = _case(read_case(name))
     s_bus = case.s_bus(_scaled_loads(case, 12, seed=1))
-    v, _, ok = NewtonSolver(case).solve(s_bus, n_chunks=n_chunks)
+    v, _, ok = NewtonSolver(case).solve(s_bus, n_threads=n_threads)
     assert ok.all()
     for t in range(len(s_bus)):
         v_ref, _, ok_ref = newton_ref(case, s_bus[t])
@@ -97,7 +97,7 @@ def test_nonconvergence_reported_per_snapshot(read_case, solver_name):
     s_bus = case.s_bus(loads)
     if solver_name == "nr":
         solver = NewtonSolver(case)
-        v, _, ok = solver.solve(s_bus, n_chunks=1)
+        v, _, ok = solver.solve(s_bus, n_threads=1)
     else:
         solver = SweepSolver(case, net.bus, net.branch)
         v, _, ok = solver.solve(s_bus, n_threads=1)

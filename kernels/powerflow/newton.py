@@ -247,7 +247,7 @@ class NewtonSolver:
                           np.asarray(adm.yt[rows, adm.t]).ravel().astype(np.complex128))
 
     def solve_polar(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
-                    n_chunks: int | None = None,
+                    n_threads: int | None = None,
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Solve every row of ``s_bus``, the fast path.
 
@@ -257,7 +257,7 @@ class NewtonSolver:
             Net injections [pu].
         v0 : ndarray of complex, (nb,), optional
             Start of the first hour of each chunk [pu]; the case's by default.
-        n_chunks : int, optional
+        n_threads : int, optional
             Contiguous chunks of hours run on threads (the kernel releases the GIL);
             one per available core by default. 1 gives a single warm-started pass.
 
@@ -275,9 +275,9 @@ class NewtonSolver:
         s = np.ascontiguousarray(s_bus, dtype=np.complex128)
         n_t, nbus = s.shape
         v0 = self.case.v0 if v0 is None else v0
-        if n_chunks is None:
-            n_chunks = available_cores()
-        n_chunks = max(1, min(int(n_chunks), n_t))
+        if n_threads is None:
+            n_threads = available_cores()
+        n_threads = max(1, min(int(n_threads), n_t))
         vm = np.empty((n_t, nbus))
         va = np.empty((n_t, nbus))
         losses = np.empty(n_t)
@@ -293,11 +293,11 @@ class NewtonSolver:
                         *self._branches, self.tol, self.max_iter,
                         vm[a:b], va[a:b], losses[a:b], iters[a:b], conv[a:b])
 
-        run_chunks(run, n_t, n_chunks)
+        run_chunks(run, n_t, n_threads)
         return vm, va, losses, iters, conv
 
     def solve(self, s_bus: np.ndarray, v0: np.ndarray | None = None,
-              n_chunks: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+              n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve every row of ``s_bus`` ((T, nb) or (nb,), complex [pu]).
 
         Returns
@@ -307,7 +307,7 @@ class NewtonSolver:
         iterations : ndarray of int64, (T,)
         converged : ndarray of bool, (T,)
         """
-        vm, va, _, iters, conv = self.solve_polar(np.atleast_2d(s_bus), v0, n_chunks)
+        vm, va, _, iters, conv = self.solve_polar(np.atleast_2d(s_bus), v0, n_threads)
         v = vm * np.exp(1j * va)
         if np.ndim(s_bus) == 1:
             return v[0], iters, conv

@@ -110,7 +110,7 @@ def newton_pattern(case: PowerFlowCase) -> NewtonPattern:
     ybus = case.adm.ybus
     nb = case.n_bus
     indptr, indices = ybus.indptr, ybus.indices
-    adj = [set() for _ in range(nb)]
+    adj: list[set[int]] = [set() for _ in range(nb)]
     for i in range(nb):
         for k in indices[indptr[i]:indptr[i + 1]]:
             if k != i:
@@ -171,7 +171,11 @@ def newton_pattern(case: PowerFlowCase) -> NewtonPattern:
         diag_pos[i] = (at(var_va[i], var_va[i]), at(var_va[i], var_vm[i]),
                        at(var_vm[i], var_va[i]), at(var_vm[i], var_vm[i]))
     # Row-by-row (IKJ) elimination on the filled pattern, recorded once.
-    elim_l, elim_piv, elim_u, elim_ptr, elim_target = [], [], [], [0], []
+    elim_l: list[int] = []
+    elim_piv: list[int] = []
+    elim_u: list[int] = []
+    elim_ptr: list[int] = [0]
+    elim_target: list[int] = []
     for i in range(n_var):
         for p in range(lu_indptr[i], lu_diag[i]):
             k = int(lu_indices[p])
