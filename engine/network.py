@@ -62,6 +62,13 @@ class Network:
         MATPOWER arrays, already converted to MW/MVAr and per unit.
     conversions : tuple of str
         Unit conversions the reader applied (empty for a plain case).
+
+    Notes
+    -----
+    The arrays are copied and made read-only on construction: solvers built for a
+    network are cached on it, so its data must not change underneath them. To vary
+    demand use :func:`run_powerflow_timeseries`; to change the grid build a new
+    ``Network``.
     """
 
     name: str
@@ -71,6 +78,12 @@ class Network:
     branch: np.ndarray
     conversions: tuple[str, ...] = ()
     _solvers: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("bus", "gen", "branch"):
+            a = np.array(getattr(self, name), dtype=np.float64)  # a private copy
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
 
     @property
     def n_bus(self) -> int:

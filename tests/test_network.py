@@ -104,6 +104,13 @@ def test_timeseries_equals_per_snapshot_solves(read_case, method):
         assert ts.losses_mw[t] == pytest.approx(one.losses_mw, abs=1e-9)
 
 
+def test_network_arrays_are_read_only(read_case):
+    """Solvers are cached per network, so its arrays must not change under them."""
+    net = read_case("case33bw")
+    with pytest.raises(ValueError, match="read-only"):
+        net.bus[1, 2] = 5.0
+
+
 def test_timeseries_bad_input_named(read_case):
     net = read_case("case33bw")
     good = np.tile(net.bus[:, 2], (3, 1))
