@@ -1,4 +1,9 @@
-"""Shared fixtures for the power-flow tests."""
+"""Shared fixtures for the power-flow tests.
+
+On the ``powerflow`` branch ``engine`` has no ``__init__.py`` (the main branch owns it),
+so ``engine`` imports as a namespace package: run ``python -m pytest`` from the
+repository root, which puts the root on ``sys.path``.
+"""
 
 from __future__ import annotations
 
