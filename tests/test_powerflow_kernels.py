@@ -206,3 +206,10 @@ def test_in_kernel_losses_equal_reference(read_case, name):
         else:
             _, _, losses, _, _ = solver.solve_polar(-s_bus.real, -s_bus.imag)
         np.testing.assert_allclose(losses, branch_losses_pu(case, v), rtol=1e-9, atol=1e-12)
+
+
+def test_warm_up_leaves_the_kernel_compiled():
+    from kernels.powerflow.newton import solve_batch, warm_up
+
+    assert warm_up() > 0.0
+    assert solve_batch.signatures  # compiled (or loaded from cache) for real use
