@@ -127,3 +127,22 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW) ->
     trace = h.filter(regex=r"^trace\.[^/]+/(?!via_battery)").to_numpy().sum(axis=1)
     fac_all = h.filter(regex=r"^datacenter\.[^/]+/facility_mw$").to_numpy().sum(axis=1)
     np.testing.assert_allclose(trace, fac_all, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------- power flow
+MATPOWER_CASES = ROOT / "tests" / "data" / "matpower"
+
+
+@pytest.fixture(scope="session")
+def read_case():
+    """Read a bundled MATPOWER case by name, once per session."""
+    from engine.network import Network, read_matpower
+
+    cache: dict[str, Network] = {}
+
+    def read(name: str) -> Network:
+        if name not in cache:
+            cache[name] = read_matpower(MATPOWER_CASES / f"{name}.m")
+        return cache[name]
+
+    return read

@@ -1,0 +1,415 @@
+"""Networks for the AC check of a dispatch: MATPOWER import and power flow.
+
+``read_matpower`` parses a MATPOWER ``.m`` case file without MATLAB;
+``run_powerflow`` solves one snapshot and ``run_powerflow_timeseries`` solves T
+snapshots of bus demand with the compiled kernels in :mod:`kernels.powerflow`.
+
+MATPOWER's distribution cases (``case33bw``, ``case69``, ...) give R and X in
+ohms and loads in kW, and convert them with MATLAB statements at the end of the
+file. The reader recognises exactly those statements (the ``idx_bus``/``idx_brch``
+index definitions, ``Vbase = mpc.bus(1, BASE_KV) * 1e3``, ``Sbase = mpc.baseMVA * 1e6``,
+the division of ``mpc.branch(:, [BR_R BR_X])`` by ``Vbase^2 / Sbase`` and of
+``mpc.bus(:, [PD, QD])`` by ``1e3``), applies them in file order, and lists what it
+applied in :attr:`Network.conversions`. Any other executable statement raises
+:class:`NetworkError` naming its line: a case is never half-converted silently.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
+from kernels.powerflow._idx import BUS_I, PD, QD
+from kernels.powerflow.case import PowerFlowCase
+from kernels.powerflow.threads import available_cores
+
+if TYPE_CHECKING:
+    from kernels.powerflow.newton import NewtonSolver
+
+__all__ = [
+    "Network",
+    "NetworkError",
+    "PowerFlowResult",
+    "TimeSeriesPowerFlowResult",
+    "read_matpower",
+    "run_powerflow",
+    "run_powerflow_timeseries",
+]
+
+Method = Literal["auto", "nr", "sweep"]
+
+
+class NetworkError(ValueError):
+    """A network or its power-flow input is invalid; the message names the field and value."""
+
+
+@dataclass(frozen=True)
+class Network:
+    """A power network in MATPOWER form (per-unit base, MW/MVAr, degrees).
+
+    Attributes
+    ----------
+    name : str
+        Case name (the file's stem).
+    base_mva : float
+        System base [MVA].
+    bus, gen, branch : ndarray of float
+        MATPOWER arrays, already converted to MW/MVAr and per unit.
+    conversions : tuple of str
+        Unit conversions the reader applied (empty for a plain case).
+
+    Notes
+    -----
+    The arrays are copied and made read-only on construction: solvers built for a
+    network are cached on it, so its data must not change underneath them. To vary
+    demand use :func:`run_powerflow_timeseries`; to change the grid build a new
+    ``Network``.
+    """
+
+    name: str
+    base_mva: float
+    bus: np.ndarray
+    gen: np.ndarray
+    branch: np.ndarray
+    conversions: tuple[str, ...] = ()
+    _solvers: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in ("bus", "gen", "branch"):
+            a = np.array(getattr(self, name), dtype=np.float64)  # a private copy
+            a.setflags(write=False)
+            object.__setattr__(self, name, a)
+
+    @property
+    def n_bus(self) -> int:
+        """Number of buses."""
+        return int(self.bus.shape[0])
+
+    @property
+    def bus_numbers(self) -> np.ndarray:
+        """External bus numbers (``BUS_I``) in the case's bus order."""
+        return self.bus[:, BUS_I].astype(np.int64)
+
+    def _case(self) -> PowerFlowCase:
+        if "case" not in self._solvers:
+            try:
+                self._solvers["case"] = make_case(self.base_mva, self.bus, self.gen, self.branch)
+            except PowerFlowInputError as exc:
+                raise NetworkError(f"network {self.name!r}: {exc}") from exc
+        return self._solvers["case"]
+
+    def _solver(self, method: Method) -> tuple[str, NewtonSolver | SweepSolver]:
+        """The solver for ``method``, built once per network (symbolic work reused)."""
+        case = self._case()
+        if method in ("auto", "sweep"):
+            if "sweep" not in self._solvers:
+                try:
+                    self._solvers["sweep"] = SweepSolver(case, self.bus, self.branch)
+                except PowerFlowInputError as exc:
+                    self._solvers["sweep"] = exc
+            s = self._solvers["sweep"]
+            if not isinstance(s, Exception):
+                return "sweep", s
+            if method == "sweep":
+                raise NetworkError(f"network {self.name!r}: {s}") from s
+        if "nr" not in self._solvers:
+            # Imported here so that sweep-only callers never import Numba.
+            from kernels.powerflow.newton import NewtonSolver
+
+            self._solvers["nr"] = NewtonSolver(case)
+        return "nr", self._solvers["nr"]
+
+
+@dataclass(frozen=True)
+class PowerFlowResult:
+    """One power-flow solution.
+
+    Attributes
+    ----------
+    converged : bool
+    iterations : int
+        Newton updates or sweeps done.
+    vm_pu : ndarray (nb,)
+        Voltage magnitudes [pu], in the case's bus order.
+    va_deg : ndarray (nb,)
+        Voltage angles [degree].
+    losses_mw : float
+        Active losses of all in-service branches [MW].
+    method : str
+        ``"nr"`` or ``"sweep"``.
+    """
+
+    converged: bool
+    iterations: int
+    vm_pu: np.ndarray
+    va_deg: np.ndarray
+    losses_mw: float
+    method: str
+
+
+@dataclass(frozen=True)
+class TimeSeriesPowerFlowResult:
+    """T power-flow solutions of one network.
+
+    Attributes
+    ----------
+    converged : ndarray of bool (T,)
+    iterations : ndarray of int (T,)
+    vm_pu, va_deg : ndarray (T, nb)
+        Voltage magnitudes [pu] and angles [degree], columns in the case's bus order.
+    losses_mw : ndarray (T,)
+        Active branch losses per snapshot [MW].
+    method : str
+    """
+
+    converged: np.ndarray
+    iterations: np.ndarray
+    vm_pu: np.ndarray
+    va_deg: np.ndarray
+    losses_mw: np.ndarray
+    method: str
+
+
+# --------------------------------------------------------------------------- reader
+
+_NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+_KNOWN_IDX = re.compile(r"^\[[A-Z_,]+\]=idx_(bus|brch|gen|cost)$")
+# Normalised (whitespace removed) statements the distribution cases use to convert units.
+_VBASE = "Vbase=mpc.bus(1,BASE_KV)*1e3"
+_SBASE = "Sbase=mpc.baseMVA*1e6"
+_OHMS = "mpc.branch(:,[BR_RBR_X])=mpc.branch(:,[BR_RBR_X])/(Vbase^2/Sbase)"
+_KW = "mpc.bus(:,[PD,QD])=mpc.bus(:,[PD,QD])/1e3"
+
+
+def _strip_comment(line: str) -> str:
+    """Drop a MATLAB ``%`` comment, leaving ``%`` inside quoted strings alone."""
+    quoted = False
+    for k, ch in enumerate(line):
+        if ch == "'":
+            quoted = not quoted
+        elif ch == "%" and not quoted:
+            return line[:k]
+    return line
+
+
+def _parse_matrix(body: str, name: str, path: Path, line_no: int) -> np.ndarray:
+    rows = []
+    for raw in re.split(r"[;\n]", body):
+        tokens = [tok for tok in re.split(r"[\s,]+", raw.strip()) if tok]
+        if not tokens:
+            continue
+        try:
+            rows.append([float(tok) for tok in tokens])
+        except ValueError:
+            raise NetworkError(f"{path.name}: mpc.{name} (from line {line_no}): "
+                               f"non-numeric entry in row {raw.strip()!r}") from None
+    widths = {len(r) for r in rows}
+    if len(widths) > 1:
+        raise NetworkError(f"{path.name}: mpc.{name} (from line {line_no}): rows have "
+                           f"different lengths {sorted(widths)}")
+    return np.array(rows, dtype=np.float64)
+
+
+def read_matpower(path: str | Path) -> Network:
+    """Read a MATPOWER case file (format version 2).
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.m`` file defining ``mpc.baseMVA``, ``mpc.bus``, ``mpc.gen`` and ``mpc.branch``.
+
+    Returns
+    -------
+    Network
+        Arrays in MW/MVAr and per unit, after the file's own unit conversions
+        (see the module docstring and :attr:`Network.conversions`).
+
+    Raises
+    ------
+    NetworkError
+        If a required field is missing or malformed, or the file contains MATLAB
+        code the reader does not know how to apply.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NetworkError(f"path: cannot read MATPOWER case {str(path)!r}: {exc}") from exc
+    lines = [_strip_comment(ln) for ln in text.splitlines()]
+    fields: dict[str, Any] = {}
+    scalars: dict[str, float] = {}
+    conversions: list[str] = []
+    k = 0
+    while k < len(lines):
+        line = lines[k].strip()
+        line_no = k + 1
+        k += 1
+        if not line or line.startswith("function"):
+            continue
+        m = re.match(r"^mpc\.(\w+)\s*=\s*([\[{])(.*)$", line)
+        if m:
+            name, opener, rest = m.groups()
+            closer = "]" if opener == "[" else "}"
+            body = [rest]
+            while closer not in body[-1]:
+                if k >= len(lines):
+                    raise NetworkError(f"{path.name}: mpc.{name} (from line {line_no}) "
+                                       f"has no closing {closer!r}")
+                body.append(lines[k])
+                k += 1
+            joined = "\n".join(body)
+            if opener == "[":
+                fields[name] = _parse_matrix(joined[: joined.index("]")], name, path, line_no)
+            continue  # cell arrays (bus names) are not needed for power flow
+        # Plain statement; MATLAB continues lines ending in "...".
+        stmt = line
+        while stmt.endswith("...") and k < len(lines):
+            stmt = stmt[:-3] + lines[k].strip()
+            k += 1
+        norm = re.sub(r"\s+", "", stmt).rstrip(";")
+        m = re.match(r"^mpc\.(\w+)=(.+)$", norm)
+        if m and (m.group(2).startswith("'") or _NUMBER.match(m.group(2))):
+            fields[m.group(1)] = m.group(2).strip("'")
+            continue
+        if _KNOWN_IDX.match(norm):
+            continue
+        try:
+            bus = fields["bus"]
+            branch = fields["branch"]
+        except KeyError:
+            bus = branch = None
+        if norm == _VBASE and bus is not None:
+            scalars["Vbase"] = bus[0, 9] * 1e3
+            continue
+        if norm == _SBASE and "baseMVA" in fields:
+            scalars["Sbase"] = float(fields["baseMVA"]) * 1e6
+            continue
+        if norm == _OHMS and branch is not None and {"Vbase", "Sbase"} <= scalars.keys():
+            zbase = scalars["Vbase"] ** 2 / scalars["Sbase"]
+            branch[:, 2:4] /= zbase
+            conversions.append(f"branch R, X: ohm -> pu (Zbase = {zbase:.6g} ohm)")
+            continue
+        if norm == _KW and bus is not None:
+            bus[:, [PD, QD]] /= 1e3
+            conversions.append("bus Pd, Qd: kW/kVAr -> MW/MVAr")
+            continue
+        raise NetworkError(f"{path.name}: line {line_no}: unsupported MATLAB statement "
+                           f"{stmt.strip()!r}; only MATPOWER's own unit conversions are applied")
+
+    for name in ("baseMVA", "bus", "gen", "branch"):
+        if name not in fields:
+            raise NetworkError(f"{path.name}: mpc.{name} is missing")
+    try:
+        base_mva = float(fields["baseMVA"])
+    except ValueError:
+        raise NetworkError(f"{path.name}: mpc.baseMVA must be a number, "
+                           f"got {fields['baseMVA']!r}") from None
+    for name, cols in (("bus", 13), ("gen", 10), ("branch", 11)):
+        a = fields[name]
+        if a.ndim != 2 or a.shape[1] < cols:
+            raise NetworkError(f"{path.name}: mpc.{name} needs >= {cols} columns, "
+                               f"got shape {a.shape}")
+    if str(fields.get("version", "2")) != "2":
+        raise NetworkError(f"{path.name}: mpc.version must be '2', got {fields['version']!r}")
+    return Network(name=path.stem, base_mva=base_mva, bus=fields["bus"], gen=fields["gen"],
+                   branch=fields["branch"], conversions=tuple(conversions))
+
+
+# --------------------------------------------------------------------------- power flow
+
+def _check_method(method: str) -> None:
+    if method not in ("auto", "nr", "sweep"):
+        raise NetworkError(f"method: must be 'auto', 'nr' or 'sweep', got {method!r}")
+
+
+def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
+           n_threads: int | None) -> tuple[str, tuple[np.ndarray, ...]]:
+    """Run the chosen kernel on (T, nb) demand [pu]; returns the method used and
+    (vm [pu], va [rad], losses [pu], iterations, converged)."""
+    used, solver = network._solver(method)
+    case = network._case()
+    if isinstance(solver, SweepSolver):
+        out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
+                                 n_threads=n_threads or available_cores())
+    else:
+        out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_threads=n_threads)
+    return used, out
+
+
+def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
+    """Solve the AC power flow of ``network`` with its own loads.
+
+    Parameters
+    ----------
+    network : Network
+    method : {"auto", "nr", "sweep"}
+        ``"sweep"``: backward/forward sweep (radial feeders without PV buses or
+        off-nominal taps); ``"nr"``: Newton–Raphson (any network); ``"auto"``:
+        the sweep where it applies, else Newton–Raphson.
+
+    Returns
+    -------
+    PowerFlowResult
+        ``converged`` is False, never an exception, when the solver fails to converge.
+    """
+    _check_method(method)
+    s_load = network._case().s_load[None, :]
+    used, (vm, va, losses, iters, conv) = _solve(network, method, s_load.real, s_load.imag, 1)
+    return PowerFlowResult(converged=bool(conv[0]), iterations=int(iters[0]), vm_pu=vm[0],
+                           va_deg=np.rad2deg(va[0]), losses_mw=float(losses[0]) * network.base_mva,
+                           method=used)
+
+
+def _check_loads(name: str, a: Any, n_bus: int) -> np.ndarray:
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != n_bus or a.shape[0] == 0:
+        raise NetworkError(f"{name}: expected shape (T, {n_bus}) with T >= 1 (one column per "
+                           f"bus), got {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        t, b = np.argwhere(bad)[0]
+        raise NetworkError(f"{name}: value {a[t, b]} at snapshot {t}, bus column {b} is not "
+                           "finite")
+    return a
+
+
+def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
+                             method: Method = "auto",
+                             n_threads: int | None = None) -> TimeSeriesPowerFlowResult:
+    """Solve T snapshots of bus demand on one network.
+
+    Parameters
+    ----------
+    network : Network
+    p_mw, q_mvar : array_like (T, nb)
+        Demand per snapshot and bus [MW], [MVAr], positive for consumption, columns
+        in the case's bus order. They replace the case's Pd and Qd; generator set
+        points stay as in the case (the slack takes up the difference).
+    method : {"auto", "nr", "sweep"}
+        As in :func:`run_powerflow`.
+    n_threads : int, optional
+        Chunks of hours solved in parallel on threads; one per available core by
+        default. Within a
+        chunk each hour starts from the previous hour's solution.
+
+    Returns
+    -------
+    TimeSeriesPowerFlowResult
+    """
+    _check_method(method)
+    p = _check_loads("p_mw", p_mw, network.n_bus)
+    q = _check_loads("q_mvar", q_mvar, network.n_bus)
+    if p.shape != q.shape:
+        raise NetworkError(f"q_mvar: shape {q.shape} differs from p_mw's {p.shape}")
+    if n_threads is not None and (int(n_threads) != n_threads or n_threads < 1):
+        raise NetworkError(f"n_threads: must be a positive integer, got {n_threads!r}")
+    base = network.base_mva
+    used, (vm, va, losses, iters, conv) = _solve(network, method, p / base, q / base, n_threads)
+    va *= 180.0 / np.pi  # in place: no second (T, nb) array
+    return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=vm, va_deg=va,
+                                     losses_mw=losses * base, method=used)
