@@ -21,8 +21,8 @@ Term = tuple[np.ndarray, "np.ndarray | float"]
 
 
 @dataclass(frozen=True)
-class VarGroup:
-    """A block of consecutive columns ``start .. start + size`` with an N-d shape."""
+class Group:
+    """A block of consecutive indices ``start .. start + size`` with an N-d shape."""
 
     name: str
     start: int
@@ -34,21 +34,16 @@ class VarGroup:
 
     @property
     def idx(self) -> np.ndarray:
-        """Column indices, shaped like the group."""
+        """The block's indices (columns or rows), shaped like the group."""
         return np.arange(self.start, self.start + self.size, dtype=np.int64).reshape(self.shape)
 
 
-@dataclass(frozen=True)
-class ConGroup:
-    """A block of consecutive rows ``start .. start + size`` with an N-d shape."""
+class VarGroup(Group):
+    """A block of columns."""
 
-    name: str
-    start: int
-    shape: tuple[int, ...]
 
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
+class ConGroup(Group):
+    """A block of rows."""
 
 
 @dataclass
