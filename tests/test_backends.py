@@ -204,3 +204,19 @@ def test_csc_builder_equals_scipy_and_sums_duplicates():
     np.testing.assert_allclose(ours.toarray(), ref.toarray(), atol=1e-12)
     assert ours.has_sorted_indices
     assert ours.nnz == len(set(zip(rows.tolist(), cols.tolist())))
+
+
+@pytest.mark.parametrize("interface", ["standard_form", "persistent"])
+def test_unbounded_hook_is_reported_unbounded(interface):
+    """A user's variable with a negative cost and no upper bound makes the model unbounded."""
+    sc = engine.Scenario.from_dict(base_dict())
+
+    def hook(model, comps):
+        import pyomo.environ as pe
+
+        model.free_money = pe.Var(domain=pe.NonNegativeReals)
+        model.objective.expr = model.objective.expr - model.free_money
+
+    res = engine.optimize(sc, backend="pyomo", model_hook=hook, pyomo_interface=interface)
+    assert res.status == engine.Status.UNBOUNDED
+    assert res.hourly.empty

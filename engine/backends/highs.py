@@ -82,19 +82,32 @@ def map_status(h) -> Status:
         return Status.OPTIMAL
     if ms == S.kInfeasible:
         return Status.INFEASIBLE
-    if ms in (S.kUnbounded, S.kUnboundedOrInfeasible):
-        # HiGHS reports "unbounded or infeasible" when presolve cannot tell which
-        return Status.UNBOUNDED if ms == S.kUnbounded else Status.INFEASIBLE
+    if ms == S.kUnbounded:
+        return Status.UNBOUNDED
+    if ms == S.kUnboundedOrInfeasible:
+        # presolve could not tell which; run_definite() re-solves without it first
+        return Status.INFEASIBLE
     if ms in (S.kTimeLimit, S.kIterationLimit, S.kSolutionLimit, S.kInterrupt):
         return Status.TIME_LIMIT
     return Status.ERROR
+
+
+def run_definite(h) -> None:
+    """``h.run()``; when presolve ends in "unbounded or infeasible", run again without
+    presolve so that the status says which."""
+    import highspy
+
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        h.setOptionValue("presolve", "off")
+        h.run()
 
 
 def solve_highs(model: LinearModel, arrays: ModelArrays, options: SolverOptions) -> SolveOutput:
     t0 = time.perf_counter()
     h = to_highs(arrays, options)
     t1 = time.perf_counter()
-    h.run()
+    run_definite(h)
     t2 = time.perf_counter()
     status = map_status(h)
     info = h.getInfo()

@@ -137,7 +137,7 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     import scipy.sparse as sp
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    from engine.backends.highs import map_status, to_highs
+    from engine.backends.highs import map_status, run_definite, to_highs
     from engine.model import ModelArrays
 
     t0 = time.perf_counter()
@@ -158,7 +158,7 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
                          offset=float(info.c_offset[0]))
     h = to_highs(arrays, options)
     t1 = time.perf_counter()
-    h.run()
+    run_definite(h)
     t2 = time.perf_counter()
     status = map_status(h)
     hinfo = h.getInfo()
