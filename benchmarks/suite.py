@@ -141,12 +141,19 @@ def _peer(name: str, T: int) -> dict | None:
 
 
 def section_side_by_side(quick: bool, repeat: int) -> dict:
+    """Each tool from a scenario in memory to results, interleaved.
+
+    Ratios are medians of per-repeat ratios: wattbit's against its *own* HiGHS ``run()``
+    inside the same call (the identical matrix and options, so the ratio is pure overhead
+    and immune to the machine's drift), the peers against the floor and against wattbit
+    measured next to them.
+    """
     import logging
     import warnings
 
     import engine
 
-    print("\n== side by side (seconds from scenario in memory to results; medians) ==")
+    print("\n== side by side (seconds from scenario in memory to results) ==")
     out: dict[str, dict] = {}
     cases = [("reference", 168 if quick else 8760)] + ([] if quick else [("xining_annual", 8760)])
     for case, T in cases:
@@ -156,7 +163,8 @@ def section_side_by_side(quick: bool, repeat: int) -> dict:
             for backend in ("highs", "pyomo"):
                 res = engine.optimize(sc, backend=backend)
                 runs.setdefault(f"wattbit {backend}", []).append(
-                    {"objective": res.objective, "total_s": res.timings["total_s"]})
+                    {"objective": res.objective, "total_s": res.timings["total_s"],
+                     "own_run_s": res.timings["solve_s"]})
             ph = engine_phases(lambda _T, sc=sc: sc, T)
             runs.setdefault("HiGHS run()", []).append({"objective": ph["objective"],
                                                        "total_s": ph["run_s"]})
@@ -169,19 +177,28 @@ def section_side_by_side(quick: bool, repeat: int) -> dict:
                         if r is not None:
                             runs.setdefault(peer, []).append(r)
                     logging.disable(logging.NOTSET)
-        floor = _median(runs["HiGHS run()"], "total_s")
         objs = {k: v[0]["objective"] for k, v in runs.items()}
         ref = objs["HiGHS run()"]
-        print(f"{case} (T={T}):")
+        floor = runs["HiGHS run()"]
+        wb = runs["wattbit highs"]
+        print(f"{case} (T={T}), medians of {repeat}:")
+        print(f"  {'':<16}{'seconds':>9}{'/ own run':>11}{'/ floor':>9}{'/ wattbit':>11}   objective")
+        table = {}
         for k, v in runs.items():
             t = _median(v, "total_s")
-            print(f"  {k:<16}{t:>9.3f} s {t / floor:>8.2f}x floor   objective {v[0]['objective']:,.4f}")
+            own = (statistics.median(r["total_s"] / r["own_run_s"] for r in v)
+                   if "own_run_s" in v[0] else float("nan"))
+            to_floor = statistics.median(r["total_s"] / f["total_s"] for r, f in zip(v, floor))
+            to_wb = statistics.median(w["total_s"] / r["total_s"] for r, w in zip(v, wb))
+            table[k] = {"median_s": t, "per_own_run": own, "per_floor": to_floor,
+                        "wattbit_over_this": to_wb, "objective": v[0]["objective"]}
+            own_s = f"{own:>10.2f}x" if own == own else f"{'':>11}"
+            print(f"  {k:<16}{t:>9.3f}{own_s}{to_floor:>8.2f}x{to_wb:>10.2f}x   {v[0]['objective']:,.4f}")
+        print("  (/ wattbit: wattbit highs time over this row's time, so 0.5 means wattbit takes half)")
         bad = {k: o for k, o in objs.items() if abs(o - ref) > RTOL * max(1.0, abs(ref))}
         if bad:
             raise SystemExit(f"objectives disagree with HiGHS on {case}: {bad} vs {ref}")
-        out[case] = {k: {"median_s": _median(v, "total_s"), "objective": v[0]["objective"]}
-                     for k, v in runs.items()}
-        out[case]["floor_s"] = floor
+        out[case] = table
     return out
 
 
@@ -208,11 +225,14 @@ print(h.getInfo().objective_function_value)
 
 
 def section_processes(repeat: int) -> dict:
+    from benchmarks.reference import save_reference_data
     from engine.api import build_model
 
     print("\n== whole processes (wall seconds, medians of interleaved runs) ==")
     py = sys.executable
     tmp = Path(tempfile.mkdtemp(prefix="wattbit-bench-"))
+    # the reference processes read the same arrays instead of each running pvlib
+    ref_npz = save_reference_data(tmp / "reference.npz", 8760)
     a = build_model(EXAMPLE).model.arrays()
     np.savez(tmp / "m.npz", n=np.array(a.A.shape), c=a.cost, cl=a.col_lb, cu=a.col_ub,
              rl=a.row_lb, ru=a.row_ub, off=np.array(a.offset), p=a.A.indptr.astype(np.int32),
@@ -239,20 +259,24 @@ def section_processes(repeat: int) -> dict:
         cmds[f"{peer} (reference)"] = [py, "-m", "benchmarks.reference", peer, "8760"]
     cmds["wattbit (reference)"] = [py, "-m", "benchmarks.reference", "wattbit", "8760"]
     times: dict[str, list[float]] = {k: [] for k in cmds}
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "WATTBIT_REFERENCE_NPZ": str(ref_npz)}
     for _ in range(repeat):
         for k, c in cmds.items():
             times[k].append(_wall(c, env))
     med = {k: statistics.median(v) for k, v in times.items()}
-    raw = med["raw highspy (annual)"]
+
+    def ratio(a: str, b: str) -> float:  # median of per-repeat ratios of adjacent runs
+        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+
     for k, v in med.items():
-        ratio = f"{v / raw:6.2f}x raw highspy" if "(annual)" in k or "plot" in k else ""
-        print(f"  {k:<24}{v:>8.3f} s   {ratio}")
-    if "linopy (reference)" in med:
-        w = med["wattbit (reference)"]
-        for peer in ("linopy", "pypsa"):
-            if f"{peer} (reference)" in med:
-                print(f"  wattbit / {peer} (reference process): {w / med[f'{peer} (reference)']:.2f}")
+        extra = ""
+        if k in ("wattbit run (annual)", "wattbit run + plot"):
+            extra = f"{ratio(k, 'raw highspy (annual)'):6.2f}x raw highspy process"
+        print(f"  {k:<24}{v:>8.3f} s   {extra}")
+    for peer in ("linopy", "pypsa"):
+        if f"{peer} (reference)" in med:
+            print(f"  wattbit / {peer} (reference process): "
+                  f"{ratio('wattbit (reference)', f'{peer} (reference)'):.2f}")
     return med
 
 
