@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -192,7 +193,7 @@ def section_side_by_side(quick: bool, repeat: int) -> dict:
             to_wb = statistics.median(w["total_s"] / r["total_s"] for r, w in zip(v, wb))
             table[k] = {"median_s": t, "per_own_run": own, "per_floor": to_floor,
                         "wattbit_over_this": to_wb, "objective": v[0]["objective"]}
-            own_s = f"{own:>10.2f}x" if own == own else f"{'':>11}"
+            own_s = f"{own:>10.2f}x" if not math.isnan(own) else " " * 11
             print(f"  {k:<16}{t:>9.3f}{own_s}{to_floor:>8.2f}x{to_wb:>10.2f}x   {v[0]['objective']:,.4f}")
         print("  (/ wattbit: wattbit highs time over this row's time, so 0.5 means wattbit takes half)")
         bad = {k: o for k, o in objs.items() if abs(o - ref) > RTOL * max(1.0, abs(ref))}

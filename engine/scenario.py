@@ -633,7 +633,8 @@ class Scenario(_Model):
         """Write the scenario as YAML (to ``path`` if given) and return the text."""
         import yaml
 
-        text = yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None, width=120)
+        text = yaml.dump(self.to_dict(), Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                         sort_keys=False, default_flow_style=None, width=120)
         if path is not None:
             Path(path).write_text(text)
         return text
@@ -671,7 +672,8 @@ def load_scenario(path: str | Path) -> Scenario:
         else:
             import yaml
 
-            data = yaml.safe_load(text)
+            # libyaml's C loader parses the example ~10x faster than the pure-Python one
+            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception as exc:
         raise ScenarioError(f"cannot parse scenario file {str(path)!r}: {exc}") from None
     return Scenario.from_dict(data, base_dir=path.parent)
