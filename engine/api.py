@@ -136,6 +136,8 @@ def optimize(
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name,
     )
+    # the AC check of a network scenario needs the asset-to-bus mapping it was solved with
+    res.extra["scenario"] = sc
     if backend == "highs" and abs(res.costs.sum() - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
         log.warning("cost terms %.6f do not add up to the objective %.6f", res.costs.sum(),
                     res.objective)
