@@ -174,6 +174,37 @@ def lindistflow_v_sq(att: Attachment, p_mw: np.ndarray, q_mvar: np.ndarray) -> n
     return v0 - (p_mw @ r.T + q_mvar @ x.T) / base
 
 
+def lindistflow_flows(att: Attachment, p_mw: np.ndarray, q_mvar: np.ndarray) -> np.ndarray:
+    """Lossless apparent power [MVA] into each in-service branch, from its parent side.
+
+    The flow into a branch is the demand of every bus below it (LinDistFlow without
+    losses). Returns (T, n_branches) in the order of the case's in-service branches;
+    0 for a branch the radial tree does not use.
+    """
+    net = att.network
+    feeder = net.feeder()
+    below = _below(net)  # (nb, nb): row b = buses below the branch feeding b
+    child = feeder.order[1:]
+    out = np.zeros((p_mw.shape[0], net.branch_ratings_mva().size))
+    flows = (p_mw + 1j * q_mvar) @ below[child].T  # (T, n_children)
+    out[:, feeder.parent_branch[child]] = np.abs(flows)
+    return out
+
+
+def _below(network: Network) -> np.ndarray:
+    """``below[b, j] = 1`` when bus ``j`` is fed through the branch feeding bus ``b``
+    (``j`` in ``b``'s subtree, ``b`` included); cached on the network."""
+    if "below" not in network._solvers:
+        feeder = network.feeder()
+        nb = feeder.order.shape[0]
+        path = np.zeros((nb, nb))  # path[j, b]: branch feeding b lies on root -> j
+        for j in feeder.order[1:]:  # setup over buses, not hours; parents come first
+            path[j] = path[feeder.parent[j]]
+            path[j, j] = 1.0
+        network._solvers["below"] = path.T.copy()
+    return network._solvers["below"]
+
+
 def _sensitivities(network: Network) -> tuple[float, np.ndarray, np.ndarray]:
     """LinDistFlow sensitivities around the no-load point, cached on the network."""
     if "lindistflow" not in network._solvers:
@@ -412,7 +443,7 @@ def _check(att: Attachment, p: np.ndarray, q: np.ndarray, index: pd.Index, metho
 #: Extra tightening [pu^2] where a voltage limit was violated, on top of the observed
 #: error, so that a round does not stop a hair short of the limit again.
 V_SQ_SAFETY = 2e-4
-#: Extra relative tightening of an overloaded branch's rating.
+#: Extra tightening of an overloaded branch, as a fraction of its rating.
 RATING_SAFETY = 2e-3
 
 
@@ -428,8 +459,9 @@ def network_rounds(res: Result, scenario: Scenario, data: Any, max_rounds: int,
       the AC result seen so far (``v_lin - |V_ac|^2`` for the lower limit, the opposite for
       the upper one; never negative, never shrinking), plus ``V_SQ_SAFETY`` where the limit
       was violated;
-    * an overloaded branch's rating in that hour shrinks by its overshoot (times
-      ``1 - RATING_SAFETY``);
+    * the branch margins likewise become the largest excess of the AC apparent power over
+      the lossless LinDistFlow flow seen so far [MVA], plus ``RATING_SAFETY`` times the
+      rating where a branch was overloaded;
     * the site's share of the AC losses (losses with the site's dispatch minus those of
       the background loads alone) becomes a fixed demand at the site's bus balance;
 
@@ -514,12 +546,18 @@ def _tighten(data: Any, s: int, att: Attachment, c: NetworkCheck,
     hi = np.maximum(adj.get("v_hi_margin", np.zeros((nb, T))),
                     np.maximum(err_hi, 0.0).T + V_SQ_SAFETY * above.T)
     adj["v_lo_margin"], adj["v_hi_margin"] = lo, hi
-    load = c.loading_pct.to_numpy()  # (T, nl)
-    scale = adj.get("line_scale", np.ones((load.shape[1], T)))
-    with np.errstate(invalid="ignore"):
-        over = np.nan_to_num(load, nan=0.0).T > 100.0 + LOADING_TOL_PCT
-    shrink = np.where(over, 100.0 / np.where(over, load.T, 100.0) * (1.0 - RATING_SAFETY), 1.0)
-    adj["line_scale"] = scale * shrink
+    # branches: the AC apparent power against the lossless flow of LinDistFlow [MVA]
+    rating = att.network.branch_ratings_mva()
+    rated = np.isfinite(rating)
+    if rated.any():
+        s_ac = c.loading_pct.to_numpy()[:, rated] / 100.0 * rating[rated]  # (T, n_rated)
+        s_lin = np.abs(lindistflow_flows(att, c.p_mw, c.q_mvar)[:, rated])
+        err = np.where(ok, np.nan_to_num(s_ac - s_lin, nan=0.0), 0.0)
+        over = (c.loading_pct.to_numpy()[:, rated] > 100.0 + LOADING_TOL_PCT) | ~ok
+        margin = adj.get("line_margin_mva", np.zeros((rating.size, T)))
+        margin[rated] = np.maximum(margin[rated], np.maximum(err, 0.0).T
+                                   + RATING_SAFETY * rating[rated][:, None] * over.T)
+        adj["line_margin_mva"] = margin
     if s not in base_losses:
         # losses the background loads cause on their own are not the site's to pay for
         if att.background_p_mw.any() or att.background_q_mvar.any():

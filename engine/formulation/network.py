@@ -20,15 +20,15 @@ load ``PUE * inflexible IT``) go to the right-hand sides. For every non-slack bu
 
 For every branch with a rating ``r`` [MVA], the lossless flow into the subtree below it,
 ``P = sum of demand below``, ``Q`` likewise, is kept inside the regular octagon inscribed
-in the circle ``P^2 + Q^2 <= (r s[b, t])^2`` (8 rows; conservative by at most
+in the circle ``P^2 + Q^2 <= (r - m_b[b, t])^2`` (8 rows; conservative by at most
 ``1 - cos(pi/8)``, 7.6 %)::
 
-    cos(a_m) P + sin(a_m) Q <= r s[b, t] cos(pi/8),   a_m = m pi / 4, m = 0..7
+    cos(a_m) P + sin(a_m) Q <= (r - m_b[b, t]) cos(pi/8),   a_m = m pi / 4, m = 0..7
 
-``m_lo``, ``m_hi`` [pu^2] and ``s`` are 0, 0 and 1 on a first solve. The rounds of
+The margins ``m_lo``, ``m_hi`` [pu^2] and ``m_b`` [MVA] are 0 on a first solve. The rounds of
 :func:`engine.optimize` (``network_rounds``) set them from the AC check: the margins are
 the largest error of LinDistFlow against the AC power flow seen so far at each bus and
-hour, and ``s`` shrinks by the overshoot of a branch found overloaded. They also add the
+hour (for branches: AC apparent power minus the lossless flow). They also add the
 site's share of the AC losses (AC losses with the site minus those of the background
 loads alone) to the site's demand through :func:`add_losses`.
 
@@ -112,19 +112,8 @@ def _dispatch_entries(f: Formulation, s: int, att) -> list[tuple[np.ndarray, np.
     return out
 
 
-def _paths(feeder) -> np.ndarray:
-    """``path[j, b] = 1`` when the branch feeding bus ``b`` lies on root -> ``j``, i.e. when
-    ``j`` is in the subtree below that branch."""
-    nb = feeder.order.shape[0]
-    path = np.zeros((nb, nb))
-    for j in feeder.order[1:]:  # setup over buses, not hours; parents come first
-        path[j] = path[feeder.parent[j]]
-        path[j, j] = 1.0
-    return path
-
-
 def _add_site(f: Formulation, s: int) -> None:
-    from engine.netcheck import _sensitivities, attach
+    from engine.netcheck import _below, _sensitivities, attach
 
     T = f.T
     sd = f.data.sites[s]
@@ -185,14 +174,14 @@ def _add_site(f: Formulation, s: int) -> None:
     meta = {"buses": buses, "monitored": mon, "branches": pbranch[rated]}
     if rated.any():
         child, pbranch = child[rated], pbranch[rated]
-        below = _paths(feeder)[:, child].T  # (B, nb): bus j is below branch b
+        below = _below(net)[child]  # (B, nb): bus j is below branch b
         Bn = child.size
         P_c = below @ p_const  # (B, T) constant demand below each branch
         Q_c = below @ q_const
         in_sub = below[:, buses]  # (B, K)
-        scale = adj.get("line_scale", np.ones((rating.size, T)))[pbranch]  # (B, T)
+        margin = adj.get("line_margin_mva", np.zeros((rating.size, T)))[pbranch]  # (B, T)
         cos, sin = np.cos(_ANGLES), np.sin(_ANGLES)
-        r = rating[pbranch][:, None, None] * np.cos(np.pi / 8) * scale[:, None, :]
+        r = (rating[pbranch][:, None, None] - margin[:, None, :]) * np.cos(np.pi / 8)
         ub = r - cos[None, :, None] * P_c[:, None, :] - sin[None, :, None] * Q_c[:, None, :]
         # the variable part of P is -sum(p_inj below), of Q -sum(q_inj below)
         cols_l = np.concatenate([np.broadcast_to(p_inj.idx.T[None, None], (Bn, 8, T, K)),
