@@ -140,7 +140,7 @@ class Network:
         NetworkError
             If the network is not a radial feeder the sweep can model.
         """
-        used, solver = self._solver("sweep")
+        _, solver = self._solver("sweep")
         assert isinstance(solver, SweepSolver)
         return solver.feeder
 
