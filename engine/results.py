@@ -54,8 +54,9 @@ class Result:
         Relative MIP gap (0 for LPs).
     diagnosis : str
         For an infeasible model: the constraint groups and hours in conflict.
-    network_check : NetworkCheck or None
-        AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``).
+    network_check : NetworkCheck, dict or None
+        AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``);
+        a dict by site position when several sites have a network.
     network_rounds : pandas.DataFrame or None
         One row per solve of the network rounds: objective, violations, margins.
     """
@@ -112,8 +113,10 @@ class Result:
             lines.append("  network rounds:")
             lines.extend("    " + ln for ln in self.network_rounds.to_string(
                 index=False, float_format=lambda v: f"{v:,.4f}").splitlines())
-        if self.network_check is not None:
-            lines.append("  " + self.network_check.summary().replace("\n", "\n  "))
+        checks = self.network_check
+        if checks is not None:
+            for c in (checks.values() if isinstance(checks, dict) else [checks]):
+                lines.append("  " + c.summary().replace("\n", "\n  "))
         return "\n".join(lines)
 
     def summary_dict(self) -> dict[str, Any]:
@@ -134,8 +137,10 @@ class Result:
             "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
-            **({"network_check": {"passed": self.network_check.passed,
-                                  "violations": self.network_check.counts()}}
+            **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
+                                  for c in (self.network_check.values()
+                                            if isinstance(self.network_check, dict)
+                                            else [self.network_check])}}
                if self.network_check is not None else {}),
         }
 

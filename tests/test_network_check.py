@@ -233,3 +233,17 @@ def test_example_runs_from_the_cli(tmp_path, capsys):
     assert "network rounds:" in out and "PASSED" in out
     assert (tmp_path / "network_vm_pu.parquet").is_file()
     assert (tmp_path / "network_violations.csv").read_text().startswith("hour,time,kind")
+
+
+def test_pyomo_backend_gives_the_same_rounds():
+    sc = engine.Scenario.from_dict(net_dict(constraints="lindistflow"))
+    a = engine.optimize(sc, network_rounds=5)
+    b = engine.optimize(sc, backend="pyomo", network_rounds=5)
+    assert b.objective == pytest.approx(a.objective, rel=1e-6)
+    assert len(b.network_rounds) == len(a.network_rounds)
+
+
+def test_network_block_round_trips():
+    sc = engine.Scenario.from_dict(net_dict(constraints="lindistflow", wind_bus={}))
+    again = engine.Scenario.from_dict(yaml.safe_load(sc.to_yaml()))
+    assert again == sc and again.sites[0].network.constraints == "lindistflow"
