@@ -149,7 +149,14 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         if out.x is None:
             timings["extract_s"] = 0.0
             timings["total_s"] = time.perf_counter() - t0
-            res = empty_result(out.status, sc.name, backend, timings, out.diagnosis,
+            diagnosis = out.diagnosis
+            if any(s.network is not None and s.network.constraints == "lindistflow"
+                   for s in sc.sites):
+                from engine.netcheck import background_hint
+
+                hint = background_hint(sc)
+                diagnosis = f"{diagnosis}; {hint}" if diagnosis and hint else diagnosis or hint
+            res = empty_result(out.status, sc.name, backend, timings, diagnosis,
                                out.solver_status, out.iterations)
             res.extra["scenario"] = sc
             return res

@@ -568,3 +568,31 @@ def _tighten(data: Any, s: int, att: Attachment, c: NetworkCheck,
             base_losses[s] = 0.0
     adj["losses_mw"] = np.where(c.converged.to_numpy(), c.losses_mw.to_numpy() - base_losses[s],
                                 adj.get("losses_mw", np.zeros(T)))
+
+
+def background_hint(scenario: Scenario) -> str:
+    """Why LinDistFlow limits might be infeasible: the voltages of the background loads alone.
+
+    For each site with ``constraints: lindistflow``, the AC power flow of the case's own
+    (scaled) loads with no site assets; if that already breaks the voltage limits, no
+    dispatch can satisfy them. Returns an empty string when nothing is found.
+    """
+    notes = []
+    for site in scenario.sites:
+        if site.network is None or site.network.constraints != "lindistflow":
+            continue
+        att = attach(site)
+        pf = run_powerflow_timeseries(att.network, att.background_p_mw[None, :],
+                                      att.background_q_mvar[None, :])
+        vm = pf.vm_pu[0]
+        low = vm < att.vmin_pu - VOLTAGE_TOL_PU
+        high = vm > att.vmax_pu + VOLTAGE_TOL_PU
+        if low.any() or high.any():
+            b = int(np.argmin(np.where(low, vm - att.vmin_pu, np.inf))) if low.any() else \
+                int(np.argmax(np.where(high, vm - att.vmax_pu, -np.inf)))
+            notes.append(f"site {site.name!r}: the feeder's background loads alone put bus "
+                         f"{int(att.network.bus_numbers[b])} at {vm[b]:.4f} pu, outside "
+                         f"[{att.vmin_pu[b]:.3g}, {att.vmax_pu[b]:.3g}] pu: no dispatch can "
+                         "meet the network limits (lower scale_load or scale_impedance, or "
+                         "widen vmin_pu/vmax_pu)")
+    return "; ".join(notes)

@@ -247,3 +247,13 @@ def test_network_block_round_trips():
     sc = engine.Scenario.from_dict(net_dict(constraints="lindistflow", wind_bus={}))
     again = engine.Scenario.from_dict(yaml.safe_load(sc.to_yaml()))
     assert again == sc and again.sites[0].network.constraints == "lindistflow"
+
+
+def test_unreachable_limits_say_why():
+    """A feeder whose own loads already break the limits makes the LP infeasible; the
+    diagnosis says so instead of leaving the user with HiGHS's words alone."""
+    sc = engine.Scenario.from_dict(net_dict(constraints="lindistflow", scale_impedance=3.0))
+    res = engine.optimize(sc, network_rounds=3)
+    assert res.status == engine.Status.INFEASIBLE
+    assert "background loads alone put bus 18 at 0.66" in res.diagnosis
+    assert res.network_rounds["status"].tolist() == ["infeasible"]
