@@ -21,6 +21,7 @@ losses, and every violation of the voltage limits and branch ratings.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,8 @@ class Attachment:
         The case after the scenario's modifications (:func:`load_site_network`).
     site : str
         Site name.
+    spec : SiteNetwork
+        The site's ``network`` block.
     terms : list of (column, bus position, sign, tan_phi)
         Each hourly-table column that moves demand at a bus: demand changes by
         ``sign * column`` [MW] and reactive demand by ``sign * column * tan_phi`` [MVAr].
@@ -448,7 +451,7 @@ RATING_SAFETY = 2e-3
 
 
 def network_rounds(res: Result, scenario: Scenario, data: Any, max_rounds: int,
-                   resolve: Any) -> Result:
+                   resolve: Callable[[Any], Result]) -> Result:
     """Solve, check with AC power flow, tighten and re-solve until the check passes.
 
     Round 0 is the solve already done. After each solve every site with a network is
