@@ -24,6 +24,8 @@ _LAZY = {
     "build_model": "engine.api",
     "Result": "engine.results",
     "Status": "engine.results",
+    "check_network": "engine.netcheck",
+    "NetworkCheck": "engine.netcheck",
 }
 
 __all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
@@ -36,10 +38,13 @@ __all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
     "build_model",
     "Result",
     "Status",
+    "check_network",
+    "NetworkCheck",
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize
+    from engine.netcheck import NetworkCheck, check_network
     from engine.results import Result, Status
     from engine.scenario import Scenario, load_scenario
 

@@ -58,6 +58,7 @@ def optimize(
     highs_options: dict | None = None,
     solver_log: bool = False,
     pyomo_interface: str = "standard_form",
+    network_rounds: int = 0,
 ) -> Result:
     """Optimize a scenario: dispatch of every asset and every job, hour by hour.
 
@@ -85,12 +86,20 @@ def optimize(
     pyomo_interface : {"standard_form", "persistent"}
         With ``backend="pyomo"``: reach HiGHS through Pyomo's standard-form compiler (fast,
         default) or through Pyomo's persistent HiGHS interface.
+    network_rounds : int
+        For a scenario with a site ``network``: after the solve, check the dispatch with
+        the AC power flow and, while it finds violations, tighten the LinDistFlow limits
+        by the observed linearisation error, add the AC losses to the site's demand and
+        re-solve, at most this many times (see :func:`engine.netcheck.network_rounds`).
+        0 (default): solve once, no AC check.
 
     Returns
     -------
     Result
         Status, objective, cost terms, KPIs, hourly table, jobs and timings. An infeasible
-        model returns a result with status ``infeasible`` and a ``diagnosis``.
+        model returns a result with status ``infeasible`` and a ``diagnosis``. With
+        ``network_rounds``, ``network_check`` holds the AC check of the returned dispatch
+        and ``network_rounds`` one row per solve.
 
     Raises
     ------
@@ -101,6 +110,8 @@ def optimize(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if model_hook is not None and backend != "pyomo":
         raise ValueError("model_hook needs backend='pyomo'")
+    if network_rounds < 0 or int(network_rounds) != network_rounds:
+        raise ValueError(f"network_rounds must be a non-negative integer, got {network_rounds!r}")
     t0 = time.perf_counter()
     sc = _as_scenario(scenario)
     options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
@@ -108,6 +119,20 @@ def optimize(
                             pyomo_interface=pyomo_interface)
     with _gc_paused():
         data = prepare(sc)
+    res = _solve_data(sc, data, t0, backend, options, model_hook)
+    if network_rounds:
+        from engine.netcheck import network_rounds as run_rounds
+
+        res = run_rounds(res, sc, data, int(network_rounds),
+                         lambda d: _solve_data(sc, d, time.perf_counter(), backend, options,
+                                               model_hook))
+    return res
+
+
+def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOptions,
+                model_hook: Callable[..., None] | None) -> Result:
+    """Build, solve and extract one prepared scenario (one round of :func:`optimize`)."""
+    with _gc_paused():
         t1 = time.perf_counter()
         f = build(data)
         arrays = f.model.arrays()
@@ -124,8 +149,17 @@ def optimize(
         if out.x is None:
             timings["extract_s"] = 0.0
             timings["total_s"] = time.perf_counter() - t0
-            return empty_result(out.status, sc.name, backend, timings, out.diagnosis,
-                                out.solver_status, out.iterations)
+            diagnosis = out.diagnosis
+            if any(s.network is not None and s.network.constraints == "lindistflow"
+                   for s in sc.sites):
+                from engine.netcheck import background_hint
+
+                hint = background_hint(sc)
+                diagnosis = f"{diagnosis}; {hint}" if diagnosis and hint else diagnosis or hint
+            res = empty_result(out.status, sc.name, backend, timings, diagnosis,
+                               out.solver_status, out.iterations)
+            res.extra["scenario"] = sc
+            return res
         parts = extract(f, out.x)
         t4 = time.perf_counter()
     timings["extract_s"] = t4 - t3
@@ -136,6 +170,8 @@ def optimize(
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name,
     )
+    # the AC check of a network scenario needs the asset-to-bus mapping it was solved with
+    res.extra["scenario"] = sc
     if backend == "highs" and abs(res.costs.sum() - res.objective) > 1e-6 * max(1.0, abs(res.objective)):
         log.warning("cost terms %.6f do not add up to the objective %.6f", res.costs.sum(),
                     res.objective)

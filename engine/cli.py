@@ -1,7 +1,10 @@
 """Command line: ``wattbit run | validate | export | bench``.
 
 ``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
-``DIR/summary.json`` and ``DIR/dispatch.png``. Exit codes: 0 optimal (or a time-limited
+``DIR/summary.json`` and ``DIR/dispatch.png``. For a scenario with a site ``network`` it
+also checks the dispatch with the AC power flow (and re-solves with tightened LinDistFlow
+limits, ``--network-rounds``), prints the check and writes ``DIR/network_vm_pu.parquet``
+and ``DIR/network_violations.csv``. Exit codes: 0 optimal (or a time-limited
 solution), 1 no solution (infeasible, unbounded, solver error), 2 invalid input.
 """
 from __future__ import annotations
@@ -27,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
                      help="first hour of the plotted week (default 0)")
     run.add_argument("--plot-hours", type=int, default=168, metavar="H")
     run.add_argument("--solver-log", action="store_true", help="print HiGHS's log")
+    run.add_argument("--network-rounds", type=int, default=5, metavar="N",
+                     help="for a scenario with a site network: AC-check the dispatch and "
+                          "re-solve with tightened LinDistFlow limits at most N times "
+                          "(default 5; 0 = solve once, AC check only)")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
     bench = sub.add_parser("bench", help="run the benchmark suite (see benchmarks/suite.py)")
@@ -78,9 +85,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from engine.api import optimize
+    from engine.scenario import load_scenario
 
-    res = optimize(args.scenario, backend=args.backend, time_limit_s=args.time_limit,
-                   solver_log=args.solver_log)
+    if args.network_rounds < 0:
+        print(f"error: --network-rounds must be >= 0, got {args.network_rounds}", file=sys.stderr)
+        return 2
+    sc = load_scenario(args.scenario)
+    networked = any(s.network is not None for s in sc.sites)
+    # rounds re-solve; 0 rounds still runs the AC check once (a round-0-only loop)
+    res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
+                   solver_log=args.solver_log,
+                   network_rounds=args.network_rounds if networked else 0)
+    if networked and args.network_rounds == 0 and res.status.has_solution:
+        from engine.netcheck import check_network
+
+        res.network_check = check_network(res, sc)
     print(res.summary())
     out = res.to_parquet(args.out)
     written = [out / "summary.json"]
@@ -92,6 +111,13 @@ def _run(args: argparse.Namespace) -> int:
             fig = res.plot(out / "dispatch.png", start_h=args.plot_start, hours=args.plot_hours)
             plt.close(fig)
             written.append(out / "dispatch.png")
+    chk = res.network_check
+    if chk is not None and not isinstance(chk, dict):
+        vm = chk.vm_pu.copy()
+        vm.columns = vm.columns.astype(str)
+        vm.to_parquet(out / "network_vm_pu.parquet")
+        chk.violations.to_csv(out / "network_violations.csv", index=False)
+        written += [out / "network_vm_pu.parquet", out / "network_violations.csv"]
     print("wrote " + ", ".join(str(p) for p in written))
     return 0 if res.status.has_solution else 1
 

@@ -61,6 +61,9 @@ class ScenarioData:
     n_months: int
     sites: list[SiteData]
     jobs: JobData
+    #: Per site position: corrections of the network model from earlier AC checks
+    #: (see :mod:`engine.formulation.network`); empty for a first solve.
+    network_adjust: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @property
     def T(self) -> int:

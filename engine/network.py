@@ -24,18 +24,21 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
-from kernels.powerflow._idx import BUS_I, PD, QD
+from kernels.powerflow._idx import BR_R, BR_X, BUS_I, PD, QD, RATE_A, VMAX, VMIN
 from kernels.powerflow.case import PowerFlowCase
 from kernels.powerflow.threads import available_cores
 
 if TYPE_CHECKING:
+    from engine.scenario import SiteNetwork
     from kernels.powerflow.newton import NewtonSolver
+    from kernels.powerflow.radial import Feeder
 
 __all__ = [
     "Network",
     "NetworkError",
     "PowerFlowResult",
     "TimeSeriesPowerFlowResult",
+    "load_site_network",
     "read_matpower",
     "run_powerflow",
     "run_powerflow_timeseries",
@@ -94,6 +97,52 @@ class Network:
     def bus_numbers(self) -> np.ndarray:
         """External bus numbers (``BUS_I``) in the case's bus order."""
         return self.bus[:, BUS_I].astype(np.int64)
+
+    @property
+    def slack(self) -> int:
+        """Position (0-based, in the case's bus order) of the slack bus."""
+        return int(self._case().ref[0])
+
+    def bus_position(self, number: int) -> int:
+        """0-based position of external bus ``number``.
+
+        Raises
+        ------
+        NetworkError
+            If the case has no such bus.
+        """
+        hit = np.flatnonzero(self.bus_numbers == int(number))
+        if hit.size == 0:
+            raise NetworkError(f"bus: {number} is not a bus of case {self.name!r}")
+        return int(hit[0])
+
+    def voltage_limits(self, vmin_pu: float | None = None,
+                       vmax_pu: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper voltage limits per bus [pu]; the case's ``VMIN``/``VMAX`` unless
+        given. The slack's limits are open (its voltage is a set point, not a result)."""
+        lo = self.bus[:, VMIN].copy() if vmin_pu is None else np.full(self.n_bus, float(vmin_pu))
+        hi = self.bus[:, VMAX].copy() if vmax_pu is None else np.full(self.n_bus, float(vmax_pu))
+        lo[self.slack], hi[self.slack] = 0.0, np.inf
+        return lo, hi
+
+    def branch_ratings_mva(self) -> np.ndarray:
+        """``RATE_A`` of each in-service branch [MVA] (order of ``_case().f``); ``inf`` where
+        the case gives 0 (MATPOWER's "unlimited")."""
+        rate = self.branch[self._case().branch_index, RATE_A].astype(np.float64)
+        rate[rate <= 0] = np.inf
+        return rate
+
+    def feeder(self) -> Feeder:
+        """The radial tree of the network (for LinDistFlow).
+
+        Raises
+        ------
+        NetworkError
+            If the network is not a radial feeder the sweep can model.
+        """
+        _, solver = self._solver("sweep")
+        assert isinstance(solver, SweepSolver)
+        return solver.feeder
 
     def _case(self) -> PowerFlowCase:
         if "case" not in self._solvers:
@@ -413,3 +462,50 @@ def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
     va *= 180.0 / np.pi  # in place: no second (T, nb) array
     return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=vm, va_deg=va,
                                      losses_mw=losses * base, method=used)
+
+
+# --------------------------------------------------------------------------- site attachment
+
+_SITE_NETWORKS: dict[tuple, Network] = {}
+
+
+def load_site_network(spec: SiteNetwork) -> Network:
+    """The network a scenario's ``sites[i].network`` block describes.
+
+    Reads ``spec.case`` and applies the block's modifications: branch R and X times
+    ``scale_impedance``; the case's own loads times ``scale_load`` (or removed when
+    ``background_load`` is false); ``RATE_A = default_rating_mva`` where the case gives 0.
+    Cached per (file, modification time, modifications), so validation, formulation and
+    the AC check share one network and its compiled solvers.
+
+    Raises
+    ------
+    NetworkError
+        If the case cannot be read or parsed.
+    """
+    path = Path(spec.case).resolve()
+    try:
+        mtime = path.stat().st_mtime_ns
+    except OSError as exc:
+        raise NetworkError(f"path: cannot read MATPOWER case {str(path)!r}: {exc}") from exc
+    scale_load = spec.scale_load if spec.background_load else 0.0
+    key = (str(path), mtime, scale_load, spec.scale_impedance, spec.default_rating_mva)
+    if key not in _SITE_NETWORKS:
+        base = read_matpower(path)
+        bus = base.bus.copy()
+        bus[:, [PD, QD]] *= scale_load
+        branch = base.branch.copy()
+        branch[:, [BR_R, BR_X]] *= spec.scale_impedance
+        notes = list(base.conversions)
+        if scale_load != 1.0:
+            notes.append(f"bus Pd, Qd x {scale_load:g} (scenario)")
+        if spec.scale_impedance != 1.0:
+            notes.append(f"branch R, X x {spec.scale_impedance:g} (scenario)")
+        if spec.default_rating_mva is not None:
+            unrated = branch[:, RATE_A] <= 0
+            branch[unrated, RATE_A] = spec.default_rating_mva
+            notes.append(f"RATE_A = {spec.default_rating_mva:g} MVA on {int(unrated.sum())} "
+                         "unrated branches (scenario)")
+        _SITE_NETWORKS[key] = Network(name=base.name, base_mva=base.base_mva, bus=bus,
+                                      gen=base.gen, branch=branch, conversions=tuple(notes))
+    return _SITE_NETWORKS[key]

@@ -54,6 +54,11 @@ class Result:
         Relative MIP gap (0 for LPs).
     diagnosis : str
         For an infeasible model: the constraint groups and hours in conflict.
+    network_check : NetworkCheck, dict or None
+        AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``);
+        a dict by site position when several sites have a network.
+    network_rounds : pandas.DataFrame or None
+        One row per solve of the network rounds: objective, violations, margins.
     """
 
     status: Status
@@ -71,6 +76,8 @@ class Result:
     diagnosis: str = ""
     scenario_name: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+    network_check: Any = None
+    network_rounds: pd.DataFrame | None = None
 
     # ------------------------------------------------------------------ output
     def job_power_mw(self, job: str) -> pd.Series:
@@ -102,6 +109,14 @@ class Result:
         lines.append(
             "  times [s]: " + ", ".join(f"{k[:-2]} {v:.3f}" for k, v in t.items())
         )
+        if self.network_rounds is not None:
+            lines.append("  network rounds:")
+            lines.extend("    " + ln for ln in self.network_rounds.to_string(
+                index=False, float_format=lambda v: f"{v:,.4f}").splitlines())
+        checks = self.network_check
+        if checks is not None:
+            for c in (checks.values() if isinstance(checks, dict) else [checks]):
+                lines.append("  " + c.summary().replace("\n", "\n  "))
         return "\n".join(lines)
 
     def summary_dict(self) -> dict[str, Any]:
@@ -120,6 +135,13 @@ class Result:
             "kpis": {k: nan_none(float(v)) for k, v in self.kpis.items()},
             "timings": {k: float(v) for k, v in self.timings.items()},
             "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
+            **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
+               if self.network_rounds is not None else {}),
+            **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
+                                  for c in (self.network_check.values()
+                                            if isinstance(self.network_check, dict)
+                                            else [self.network_check])}}
+               if self.network_check is not None else {}),
         }
 
     def to_parquet(self, directory: str | Path) -> Path:
@@ -270,6 +292,10 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
                 cols[f"trace.{name}/via_battery_mw"] = via
         clean_facility[s] = attributed[:, [TRACE_SOURCES.index(c) for c in CLEAN_SOURCES]].sum(1)
 
+    lmeta = f.meta.get("network_losses")
+    if lmeta is not None:
+        for i, s in enumerate(lmeta["site"]):
+            cols[f"network.{site_names[s]}/losses_mw"] = val("network/losses_mw")[i]
     hourly = pd.DataFrame(cols, index=data.index)
     hourly.index.name = "time"
 

@@ -105,6 +105,9 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW) ->
                 assert np.abs(exp[out]).max() <= ATOL_BOUND
             supply += imp
             demand += exp
+        if f"network.{s}/losses_mw" in h:
+            # network rounds withdraw the site's share of the AC losses at its bus
+            demand += h[f"network.{s}/losses_mw"].to_numpy()
         if site.datacenter is not None:
             fac = h[f"datacenter.{s}/facility_mw"].to_numpy()
             it = h[f"datacenter.{s}/it_mw"].to_numpy()
