@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from engine.errors import ScenarioError
 from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
 from kernels.powerflow._idx import BR_R, BR_X, BUS_I, PD, QD, RATE_A, VMAX, VMIN
 from kernels.powerflow.case import PowerFlowCase
@@ -47,8 +48,12 @@ __all__ = [
 Method = Literal["auto", "nr", "sweep"]
 
 
-class NetworkError(ValueError):
-    """A network or its power-flow input is invalid; the message names the field and value."""
+class NetworkError(ScenarioError):
+    """A network or its power-flow input is invalid; the message names the field and value.
+
+    A :class:`~engine.errors.ScenarioError` (and so a ``ValueError``): bad input is one kind
+    of error for a caller, whichever part of the engine found it.
+    """
 
 
 @dataclass(frozen=True)
