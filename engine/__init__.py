@@ -24,6 +24,8 @@ _LAZY = {
     "build_model": "engine.api",
     "Result": "engine.results",
     "Status": "engine.results",
+    "rolling_optimize": "engine.rolling",
+    "RollingResult": "engine.rolling",
 }
 
 __all__ = ["ScenarioError", "SolverError", *_LAZY]
@@ -31,6 +33,7 @@ __all__ = ["ScenarioError", "SolverError", *_LAZY]
 if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize
     from engine.results import Result, Status
+    from engine.rolling import RollingResult, rolling_optimize
     from engine.scenario import Scenario, load_scenario
 
 
