@@ -613,51 +613,44 @@ class _RollingRun:
         facility = pue * (inflex + flex_site)
         pv = self.act_pv[:, hrs]
         wind = self.act_wind[:, hrs]
-        ren = np.zeros((S, n))
-        np.add.at(ren, wm.pv_site, pv)
-        np.add.at(ren, wm.wind_site, wind)
-        firm = np.zeros((S, n))
-        np.add.at(firm, wm.hydro_site, hydro)
-        np.add.at(firm, wm.bat_site, dis - ch)
-        deficit = facility - firm - ren  # > 0: must import or shed; < 0: surplus
-        G = wm.grid_site.size
-        imp_cap = np.zeros((S, n))
-        exp_cap = np.zeros((S, n))
-        worth = np.zeros((S, n), bool)
-        if G:
-            up = self.g_up[:, hrs]
-            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
-            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
-            w = np.zeros((S, n))
-            np.add.at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
-            worth = w > 0
-        short = np.maximum(deficit, 0.0)
-        imp_s = np.minimum(short, imp_cap)
-        unserved = short - imp_s
-        surplus = np.maximum(-deficit, 0.0)
-        exp_s = np.where(worth, np.minimum(surplus, exp_cap), 0.0)
-        curtail = np.minimum(surplus - exp_s, ren)
-        left = surplus - exp_s - curtail  # discharge nobody could take
-        if np.any(left > _TOL) and B:
-            # reduce discharge at that site pro rata (rare: a planned discharge into a load
-            # that did not come, with export full and renewables fully curtailed)
+        bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        recompute = soc_plan is None
+        if B and np.any((bal["unserved"] > _TOL)[wm.bat_site] & (ch > 0)):
+            # a battery would be charging while load is shed: its controller stops charging
+            ch_site = np.zeros((S, n))
+            np.add.at(ch_site, wm.bat_site, ch)
+            cut = np.divide(np.minimum(bal["unserved"], ch_site), ch_site,
+                            out=np.zeros_like(ch_site), where=ch_site > 0)
+            ch = ch * (1.0 - cut[wm.bat_site])
+            recompute = True
+        if B and np.any(bal["left"] > _TOL):
+            # planned discharge into a load that did not come, export full and renewables
+            # fully curtailed: discharge less
             dis_site = np.zeros((S, n))
             np.add.at(dis_site, wm.bat_site, dis)
-            cut = np.divide(np.minimum(left, dis_site), dis_site, out=np.zeros_like(left),
-                            where=dis_site > 0)
+            cut = np.divide(np.minimum(bal["left"], dis_site), dis_site,
+                            out=np.zeros_like(dis_site), where=dis_site > 0)
             dis = dis * (1.0 - cut[wm.bat_site])
-            soc_plan = None
-        frac = np.divide(curtail, ren, out=np.zeros_like(ren), where=ren > 0)
-        pv_r = pv * (1.0 - frac[wm.pv_site])
-        wind_r = wind * (1.0 - frac[wm.wind_site])
-        # SOC: the plan's values follow the dynamics from soc_in; recompute if dis changed
+            recompute = True
+        if B and recompute:
+            # SOC from its dynamics; where less charging would take it below its minimum,
+            # discharge only down to the minimum (step hours, B values each: not model building)
+            soc_plan = np.empty((B, n))
+            s = self.soc.copy()
+            for t in range(n):
+                nxt = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - dis[:, t] / wm.bat_eta_d
+                low = nxt < wm.bat_soc_min
+                if low.any():
+                    room = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - wm.bat_soc_min
+                    dis[low, t] = np.clip(room[low] * wm.bat_eta_d[low], 0.0, dis[low, t])
+                    nxt = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - dis[:, t] / wm.bat_eta_d
+                soc_plan[:, t] = nxt
+                s = nxt
+            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        imp_s, exp_s, unserved = bal["imp"], bal["exp"], bal["unserved"]
+        pv_r, wind_r = bal["pv"], bal["wind"]
+        G = wm.grid_site.size
         if B:
-            if soc_plan is None:
-                soc_plan = np.empty((B, n))
-                s = self.soc.copy()
-                for t in range(n):  # B x step values once per window, not model building
-                    s = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - dis[:, t] / wm.bat_eta_d
-                    soc_plan[:, t] = s
             self.soc = soc_plan[:, -1].copy()
         r = self.r
         r["pv"][:, hrs] = pv_r
@@ -686,6 +679,38 @@ class _RollingRun:
         if alpha > 0 and wm.matching == "annual":
             fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
             self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
+
+    def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
+        """Close each site-hour: import then shed a shortfall; export (if worth it) then
+        curtail a surplus. ``left`` is surplus that neither could absorb."""
+        wm = self.wm
+        S, n = facility.shape
+        ren = np.zeros((S, n))
+        np.add.at(ren, wm.pv_site, pv)
+        np.add.at(ren, wm.wind_site, wind)
+        firm = np.zeros((S, n))
+        np.add.at(firm, wm.hydro_site, hydro)
+        np.add.at(firm, wm.bat_site, dis - ch)
+        deficit = facility - firm - ren  # > 0: import or shed; < 0: surplus
+        imp_cap = np.zeros((S, n))
+        exp_cap = np.zeros((S, n))
+        worth = np.zeros((S, n), bool)
+        if wm.grid_site.size:
+            up = self.g_up[:, hrs]
+            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
+            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
+            w = np.zeros((S, n))
+            np.add.at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
+            worth = w > 0
+        short = np.maximum(deficit, 0.0)
+        imp = np.minimum(short, imp_cap)
+        surplus = np.maximum(-deficit, 0.0)
+        exp = np.where(worth, np.minimum(surplus, exp_cap), 0.0)
+        curtail = np.minimum(surplus - exp, ren)
+        frac = np.divide(curtail, ren, out=np.zeros_like(ren), where=ren > 0)
+        return {"imp": imp, "unserved": short - imp, "exp": exp,
+                "left": surplus - exp - curtail,
+                "pv": pv * (1.0 - frac[wm.pv_site]), "wind": wind * (1.0 - frac[wm.wind_site])}
 
     # --------------------------------------------------------------------- the loop
     def loop(self, progress: bool = False, on_progress=None, verify_every: int = 0) -> None:
