@@ -1,7 +1,9 @@
 """Command line: ``wattbit run | validate | export | bench``.
 
 ``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
-``DIR/summary.json`` and ``DIR/dispatch.png``. Exit codes: 0 optimal (or a time-limited
+``DIR/summary.json`` and ``DIR/dispatch.png``; with ``--rolling 48/24`` it operates the
+scenario over a receding horizon (:func:`engine.rolling_optimize`, a progress bar on stderr)
+and also writes ``DIR/windows.parquet``. Exit codes: 0 optimal (or a time-limited
 solution), 1 no solution (infeasible, unbounded, solver error), 2 invalid input.
 """
 from __future__ import annotations
@@ -27,6 +29,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="first hour of the plotted week (default 0)")
     run.add_argument("--plot-hours", type=int, default=168, metavar="H")
     run.add_argument("--solver-log", action="store_true", help="print HiGHS's log")
+    run.add_argument("--rolling", type=_window_step, default=None, metavar="W/S",
+                     help="rolling horizon: plan W hours, commit S hours per window (e.g. 48/24)")
+    run.add_argument("--forecaster", default="holt_winters",
+                     choices=("holt_winters", "seasonal_naive", "persistence", "perfect"),
+                     help="forecasts of the rolling windows (default holt_winters)")
+    run.add_argument("--no-voi", action="store_true",
+                     help="with --rolling: skip the perfect-forecast and annual comparison runs")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
     bench = sub.add_parser("bench", help="run the benchmark suite (see benchmarks/suite.py)")
@@ -37,6 +47,19 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("scenario", type=Path)
     exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
     return p
+
+
+def _window_step(text: str) -> tuple[int, int]:
+    """Parse ``W/S`` (hours) for ``--rolling``."""
+    try:
+        w, s = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rolling must be WINDOW/STEP in hours, e.g. 48/24, got {text!r}") from None
+    if w < 1 or s < 1 or w < s:
+        raise argparse.ArgumentTypeError(
+            f"--rolling needs 1 <= STEP <= WINDOW, got window {w} h, step {s} h")
+    return w, s
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -77,13 +100,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from engine.api import optimize
+    if args.rolling is not None:
+        if args.backend != "highs":
+            print("error: --rolling runs on the highs backend only", file=sys.stderr)
+            return 2
+        from engine.rolling import rolling_optimize
 
-    res = optimize(args.scenario, backend=args.backend, time_limit_s=args.time_limit,
-                   solver_log=args.solver_log)
+        window_h, step_h = args.rolling
+        res = rolling_optimize(args.scenario, window_h, step_h, args.forecaster,
+                               progress=not args.no_progress,
+                               value_of_information=not args.no_voi)
+    else:
+        from engine.api import optimize
+
+        res = optimize(args.scenario, backend=args.backend, time_limit_s=args.time_limit,
+                       solver_log=args.solver_log)
     print(res.summary())
     out = res.to_parquet(args.out)
     written = [out / "summary.json"]
+    if (out / "windows.parquet").exists() and args.rolling is not None:
+        written.append(out / "windows.parquet")
     if res.status.has_solution:
         written.insert(0, out / "hourly.parquet")
         if not args.no_plot:
