@@ -440,6 +440,9 @@ class _RollingRun:
         }
         self.records: list[dict] = []
         self._name = ("callable" if callable(forecaster) else str(forecaster))
+        #: when a list, each window appends (WindowNumbers, changed coefficient positions):
+        #: what benchmarks.rolling replays against bare highspy
+        self.capture: Optional[list] = None
         # actual (known) arrays by asset, (n, T)
         self.act_pv = np.array([y for sd in data.sites for y in sd.pv_avail_mw]).reshape(-1, T)
         self.act_wind = np.array([y for sd in data.sites for y in sd.wind_avail_mw]).reshape(-1, T)
@@ -737,7 +740,11 @@ class _RollingRun:
                     solver.update(nums.col_lb, nums.col_ub, nums.cost, nums.row_lb, nums.row_ub,
                                   self.wm.coef_rows[changed], self.wm.coef_cols[changed],
                                   nums.coef_vals[changed])
+                    if self.capture is not None:
+                        self.capture.append((nums, changed))
                 prev_coef = nums.coef_vals
+                if self.capture is not None and k == 0:
+                    self.capture.append((nums, None))
                 t1 = time.perf_counter()
                 out = solver.run()
                 rec = {"origin_h": o, "forecast": "warmup" if o < self.warmup else self._name,
