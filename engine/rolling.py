@@ -426,6 +426,11 @@ class _RollingRun:
         B = len(wm.bats)
         self.soc = np.array([b.initial_soc_fraction * b.energy_mwh for b in wm.bats])
         self.soc0 = self.soc.copy()
+        # end-of-window SOC target: the scenario's initial SOC unless its rule is "free"
+        self.soc_target = np.array([b.initial_soc_fraction * b.energy_mwh
+                                    if b.terminal != "free" else b.soc_min_fraction * b.energy_mwh
+                                    for b in wm.bats])
+        self.soc_equal = np.array([b.terminal == "equal_initial" for b in wm.bats], bool)
         self.remaining = jobs.energy_mwh.astype(np.float64).copy()
         self.slot_job = np.full(self.slot_site.size, -1, np.int64)
         G = wm.grid_site.size
@@ -485,8 +490,7 @@ class _RollingRun:
         G = wm.grid_site.size
         # battery terminal target, lowered to what full-power charging can reach
         final = o + W >= T
-        target = np.array([b.initial_soc_fraction * b.energy_mwh if b.terminal != "free"
-                           else b.soc_min_fraction * b.energy_mwh for b in wm.bats])
+        target = self.soc_target
         keep = wm.bat_keep
         geo = np.where(keep < 1.0, (1.0 - keep ** n_real) / np.where(keep < 1.0, 1.0 - keep, 1.0),
                        float(n_real))
@@ -495,7 +499,7 @@ class _RollingRun:
         term_lb = np.minimum(target, reach * (1.0 - 1e-9))
         term_ub = np.full(len(wm.bats), np.inf)
         if final:
-            eq = np.array([b.terminal == "equal_initial" for b in wm.bats], bool)
+            eq = self.soc_equal
             term_ub[eq] = np.maximum(target[eq], term_lb[eq])
         # month slots
         month = self._pad(self.data.month, o)

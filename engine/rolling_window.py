@@ -287,6 +287,10 @@ class WindowModel:
         self.coef_rows = (np.concatenate(dyn_rows) if dyn_rows else np.zeros(0)).astype(np.int64)
         self.coef_cols = (np.concatenate(dyn_cols) if dyn_cols else np.zeros(0)).astype(np.int64)
 
+        # slices of every group, computed once: numbers() runs per window
+        self._cs = {k: (v.start, v.start + v.size, v.shape) for k, v in g.items()}
+        self._rs = {v.name: (v.start, v.start + v.size, v.shape) for v in m.con_groups.values()}
+
         # the template: structure and static numbers; per-window numbers overwrite these
         self.template = m.arrays()
         A = self.template.A
@@ -310,14 +314,16 @@ class WindowModel:
         rub = np.zeros(r)
         v = w.valid.astype(np.float64)
 
+        cs, rs = self._cs, self._rs
+
         def put(arr: np.ndarray, name: str, values) -> None:
-            grp = g[name]
-            arr[grp.start:grp.start + grp.size] = np.broadcast_to(values, grp.shape).ravel()
+            a, b, shape = cs[name]
+            arr[a:b].reshape(shape)[...] = values
 
         def put_rows(lo: np.ndarray, hi: np.ndarray, grp, lo_v, hi_v) -> None:
-            sl = slice(grp.start, grp.start + grp.size)
-            lo[sl] = np.broadcast_to(lo_v, grp.shape).ravel()
-            hi[sl] = np.broadcast_to(hi_v, grp.shape).ravel()
+            a, b, shape = rs[grp.name]
+            lo[a:b].reshape(shape)[...] = lo_v
+            hi[a:b].reshape(shape)[...] = hi_v
 
         for kind, avail in (("pv", w.pv_avail_mw), ("wind", w.wind_avail_mw)):
             if kind in g:
@@ -401,5 +407,5 @@ class WindowModel:
 
     def value(self, x: np.ndarray, name: str) -> np.ndarray:
         """Values of one variable group, shaped like the group."""
-        grp = self.g[name]
-        return x[grp.start:grp.start + grp.size].reshape(grp.shape)
+        a, b, shape = self._cs[name]
+        return x[a:b].reshape(shape)
