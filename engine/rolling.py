@@ -12,20 +12,26 @@
    each job's remaining energy carried in. The model is built and handed to HiGHS once;
    each window changes bounds, costs, right-hand sides and the PUE / fossil-share matrix
    coefficients in place and re-solves from the previous basis.
-3. **Commit** the first ``step_h`` hours of the plan: battery charge/discharge, hydro and
-   job power are fixed as planned.
-4. **Realise** them against the actual data, hour by hour in vectorised form:
+3. **Commit** the first ``step_h`` hours of the plan: job power and hydro as planned; the
+   battery's charge/discharge schedule as planned, with the one real-time deviation below.
+4. **Realise** them against the actual data (vectorised over sites and hours, except the
+   battery deviation, which steps through the committed hours because SOC couples them):
 
    * job power is cut pro rata where the actual inflexible load leaves less IT headroom
-     than planned (the cut stays in the job's remaining energy);
+     than planned (the cut stays in the job's remaining energy and may make a job late);
    * facility load is actual PUE × (actual inflexible load + realised job power);
-   * a shortfall (load + charging − discharge − hydro − actual PV/wind > 0) is imported
-     from the grid up to its limit (0 in outages) and the rest is unserved energy;
+   * where the site would import more than the plan's monthly peak (with a demand
+     charge; else more than the import limit) or shed load, the battery first charges less
+     and then discharges more, within its power and SOC limits (a local controller's
+     peak shaving; the committed schedule is otherwise kept). Where even curtailing all
+     PV and wind and exporting to the limit leaves a surplus, it discharges less. The
+     SOC is kept at or above its minimum (discharge reduced, or a little charging against
+     self-discharge);
+   * the remaining shortfall (load + charging − discharge − hydro − actual PV/wind > 0) is
+     imported from the grid up to its limit (0 in outages); the rest is unserved energy;
    * a surplus is exported up to the export limit when exporting is worth it
      (export price > − curtailment penalty), the rest is curtailed from PV and wind pro
-     rata to their availability; if even curtailing all of them leaves a surplus (planned
-     discharge into a load that did not come), the discharge is reduced and the SOC
-     recomputed from its dynamics.
+     rata to their availability.
 
 Rolling treatment of what couples hours beyond a window (this is where the rolling
 result differs from the annual LP, by design):
@@ -621,44 +627,30 @@ class _RollingRun:
         pv = self.act_pv[:, hrs]
         wind = self.act_wind[:, hrs]
         bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
-        recompute = soc_plan is None
-        if B and np.any((bal["unserved"] > _TOL)[wm.bat_site] & (ch > 0)):
-            # a battery would be charging while load is shed: its controller stops charging
-            ch_site = np.zeros((S, n))
-            np.add.at(ch_site, wm.bat_site, ch)
-            cut = np.divide(np.minimum(bal["unserved"], ch_site), ch_site,
-                            out=np.zeros_like(ch_site), where=ch_site > 0)
-            ch = ch * (1.0 - cut[wm.bat_site])
-            recompute = True
-        if B and np.any(bal["left"] > _TOL):
-            # planned discharge into a load that did not come, export full and renewables
-            # fully curtailed: discharge less
-            dis_site = np.zeros((S, n))
-            np.add.at(dis_site, wm.bat_site, dis)
-            cut = np.divide(np.minimum(bal["left"], dis_site), dis_site,
-                            out=np.zeros_like(dis_site), where=dis_site > 0)
-            dis = dis * (1.0 - cut[wm.bat_site])
-            recompute = True
-        if B and recompute:
-            # SOC from its dynamics; where less charging would take it below its minimum,
-            # discharge only down to the minimum (step hours, B values each: not model building)
-            soc_plan = np.empty((B, n))
-            s = self.soc.copy()
-            for t in range(n):
-                nxt = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - dis[:, t] / wm.bat_eta_d
-                low = nxt < wm.bat_soc_min
-                if low.any():
-                    room = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - wm.bat_soc_min
-                    dis[low, t] = np.clip(room[low] * wm.bat_eta_d[low], 0.0, dis[low, t])
-                    nxt = wm.bat_keep * s + wm.bat_eta_c * ch[:, t] - dis[:, t] / wm.bat_eta_d
-                soc_plan[:, t] = nxt
-                s = nxt
-            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
-        imp_s, exp_s, unserved = bal["imp"], bal["exp"], bal["unserved"]
-        pv_r, wind_r = bal["pv"], bal["wind"]
         G = wm.grid_site.size
+        # import the plan allows in each hour: its monthly peak (with a demand charge), else the
+        # import limit. Above that, the battery deviates from its schedule (charges less, then
+        # discharges more) before the site sheds load or raises the month's peak
+        cap = np.full((S, n), np.inf)
+        if G:
+            if wm.has_peak and x is not None:
+                peak_plan = wm.value(x, "peak")  # (G, M)
+                slot = np.maximum(inp.month_slot[:n], 0)
+                cap[wm.grid_site] = np.minimum(peak_plan[:, slot] + 1e-9,
+                                               wm.imax[:, None] * self.g_up[:, hrs])
+            else:
+                cap[wm.grid_site] = wm.imax[:, None] * self.g_up[:, hrs]
+        else:
+            cap[:] = 0.0
+        over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
+        if B and (soc_plan is None or np.any(over > _TOL) or np.any(bal["left"] > _TOL)):
+            ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
+                                                         cap)
+            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if B:
             self.soc = soc_plan[:, -1].copy()
+        imp_s, exp_s, unserved = bal["imp"], bal["exp"], bal["unserved"]
+        pv_r, wind_r = bal["pv"], bal["wind"]
         r = self.r
         r["pv"][:, hrs] = pv_r
         r["wind"][:, hrs] = wind_r
@@ -686,6 +678,77 @@ class _RollingRun:
         if alpha > 0 and wm.matching == "annual":
             fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
             self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
+
+    def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap):
+        """Hour by hour through the committed hours (B values each): the battery follows its
+        schedule except that it charges less and then discharges more (within power and SOC)
+        where the site would otherwise import above ``cap`` or shed load, and discharges
+        less where nobody can take the energy (export full, renewables fully curtailed).
+        Returns the realised charge, discharge and SOC, shaped (B, n)."""
+        wm = self.wm
+        S, n = facility.shape
+        ch = ch.copy()
+        dis = dis.copy()
+        B = ch.shape[0]
+        bs = wm.bat_site
+        keep, eta_c, eta_d = wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d
+        base = np.zeros((S, n))  # supply other than batteries, minus facility load
+        np.add.at(base, wm.pv_site, pv)
+        np.add.at(base, wm.wind_site, wind)
+        np.add.at(base, wm.hydro_site, hydro)
+        base -= facility
+        imp_cap = np.zeros((S, n))
+        exp_cap = np.zeros((S, n))
+        if wm.grid_site.size:
+            up = self.g_up[:, hrs]
+            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
+            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
+        limit = np.minimum(cap, imp_cap)
+        ren = np.zeros((S, n))
+        np.add.at(ren, wm.pv_site, pv)
+        np.add.at(ren, wm.wind_site, wind)
+        soc = np.empty((B, n))
+        s = self.soc.copy()
+
+        def site_sum(v: np.ndarray) -> np.ndarray:
+            out = np.zeros(S)
+            np.add.at(out, bs, v)
+            return out
+
+        def share(need: np.ndarray, room: np.ndarray) -> np.ndarray:
+            # split each site's need over its batteries pro rata to their room
+            tot = site_sum(room)
+            f = np.divide(np.minimum(need, tot), tot, out=np.zeros(S), where=tot > 0)
+            return room * f[bs]
+
+        for t in range(n):
+            net = base[:, t] + site_sum(dis[:, t] - ch[:, t])  # > 0 surplus, < 0 shortfall
+            excess = np.maximum(-net - limit[:, t], 0.0)
+            if np.any(excess > _TOL):
+                cut = share(excess, ch[:, t])
+                ch[:, t] -= cut
+                excess -= site_sum(cut)
+                room_e = np.maximum(keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
+                                    - wm.bat_soc_min, 0.0) * eta_d
+                room = np.minimum(wm.bat_pdis - dis[:, t], room_e)
+                dis[:, t] += share(excess, np.maximum(room, 0.0))
+            spare = net - exp_cap[:, t] - ren[:, t]  # surplus beyond export and curtailment
+            if np.any(spare > _TOL):
+                dis[:, t] -= share(spare, dis[:, t])
+            nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
+            low = nxt < wm.bat_soc_min
+            if low.any():  # less charging than planned: discharge only down to the minimum
+                room = keep * s + eta_c * ch[:, t] - wm.bat_soc_min
+                dis[low, t] = np.clip(room[low] * eta_d[low], 0.0, dis[low, t])
+                nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
+                low = nxt < wm.bat_soc_min
+                if low.any():  # self-discharge alone: charge just enough to stay at the minimum
+                    ch[low, t] = np.minimum(ch[low, t] + (wm.bat_soc_min[low] - nxt[low])
+                                            / eta_c[low], wm.bat_pch[low])
+                    nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
+            soc[:, t] = nxt
+            s = nxt
+        return ch, dis, soc
 
     def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
         """Close each site-hour: import then shed a shortfall; export (if worth it) then
