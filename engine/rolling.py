@@ -436,6 +436,7 @@ class _RollingRun:
         self.soc_target = np.array([b.initial_soc_fraction * b.energy_mwh
                                     if b.terminal != "free" else b.soc_min_fraction * b.energy_mwh
                                     for b in wm.bats])
+        self._bat_incidence = (wm.bat_site[None, :] == np.arange(S)[:, None]).astype(float)
         self.soc_equal = np.array([b.terminal == "equal_initial" for b in wm.bats], bool)
         self.remaining = jobs.energy_mwh.astype(np.float64).copy()
         self.slot_job = np.full(self.slot_site.size, -1, np.int64)
@@ -644,8 +645,10 @@ class _RollingRun:
             cap[:] = 0.0
         over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
         if B and (soc_plan is None or np.any(over > _TOL) or np.any(bal["left"] > _TOL)):
+            need = (over > _TOL) | (bal["left"] > _TOL)
+            first = 0 if soc_plan is None else int(np.argmax(need.any(axis=0)))
             ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
-                                                         cap)
+                                                         cap, soc_plan, first)
             bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if B:
             self.soc = soc_plan[:, -1].copy()
@@ -679,11 +682,13 @@ class _RollingRun:
             fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
             self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
 
-    def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap):
+    def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
+                            soc_plan: Optional[np.ndarray], first: int):
         """Hour by hour through the committed hours (B values each): the battery follows its
         schedule except that it charges less and then discharges more (within power and SOC)
         where the site would otherwise import above ``cap`` or shed load, and discharges
         less where nobody can take the energy (export full, renewables fully curtailed).
+        Hours before ``first`` keep the plan (``soc_plan``) unchanged.
         Returns the realised charge, discharge and SOC, shaped (B, n)."""
         wm = self.wm
         S, n = facility.shape
@@ -709,11 +714,13 @@ class _RollingRun:
         np.add.at(ren, wm.wind_site, wind)
         soc = np.empty((B, n))
         s = self.soc.copy()
+        if first > 0:
+            soc[:, :first] = soc_plan[:, :first]
+            s = soc_plan[:, first - 1].copy()
+        inc = self._bat_incidence  # (S, B): sums over a site's batteries as a product
 
         def site_sum(v: np.ndarray) -> np.ndarray:
-            out = np.zeros(S)
-            np.add.at(out, bs, v)
-            return out
+            return inc @ v
 
         def share(need: np.ndarray, room: np.ndarray) -> np.ndarray:
             # split each site's need over its batteries pro rata to their room
@@ -721,10 +728,10 @@ class _RollingRun:
             f = np.divide(np.minimum(need, tot), tot, out=np.zeros(S), where=tot > 0)
             return room * f[bs]
 
-        for t in range(n):
+        for t in range(first, n):
             net = base[:, t] + site_sum(dis[:, t] - ch[:, t])  # > 0 surplus, < 0 shortfall
             excess = np.maximum(-net - limit[:, t], 0.0)
-            if np.any(excess > _TOL):
+            if excess.max() > _TOL:
                 cut = share(excess, ch[:, t])
                 ch[:, t] -= cut
                 excess -= site_sum(cut)
@@ -733,7 +740,7 @@ class _RollingRun:
                 room = np.minimum(wm.bat_pdis - dis[:, t], room_e)
                 dis[:, t] += share(excess, np.maximum(room, 0.0))
             spare = net - exp_cap[:, t] - ren[:, t]  # surplus beyond export and curtailment
-            if np.any(spare > _TOL):
+            if spare.max() > _TOL:
                 dis[:, t] -= share(spare, dis[:, t])
             nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
             low = nxt < wm.bat_soc_min
