@@ -436,7 +436,6 @@ class _RollingRun:
         self.soc_target = np.array([b.initial_soc_fraction * b.energy_mwh
                                     if b.terminal != "free" else b.soc_min_fraction * b.energy_mwh
                                     for b in wm.bats])
-        self._bat_incidence = (wm.bat_site[None, :] == np.arange(S)[:, None]).astype(float)
         self.soc_equal = np.array([b.terminal == "equal_initial" for b in wm.bats], bool)
         self.remaining = jobs.energy_mwh.astype(np.float64).copy()
         self.slot_job = np.full(self.slot_site.size, -1, np.int64)
@@ -684,22 +683,20 @@ class _RollingRun:
 
     def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
                             soc_plan: Optional[np.ndarray], first: int):
-        """Hour by hour through the committed hours (B values each): the battery follows its
-        schedule except that it charges less and then discharges more (within power and SOC)
-        where the site would otherwise import above ``cap`` or shed load, and discharges
-        less where nobody can take the energy (export full, renewables fully curtailed).
-        Hours before ``first`` keep the plan (``soc_plan``) unchanged.
-        Returns the realised charge, discharge and SOC, shaped (B, n)."""
+        """Battery through the committed hours: the schedule, except that it charges less and
+        then discharges more (within power and SOC) where the site would otherwise import
+        above ``cap`` or shed load, and discharges less where nobody can take the energy
+        (export full, renewables fully curtailed); SOC kept at or above its minimum. Hours
+        before ``first`` keep the plan. The hour-by-hour loop is the compiled kernel
+        :func:`kernels.dispatch.battery_redispatch`. Returns charge, discharge, SOC (B, n)."""
+        from kernels.dispatch import battery_redispatch
+
         wm = self.wm
         S, n = facility.shape
-        ch = ch.copy()
-        dis = dis.copy()
-        B = ch.shape[0]
-        bs = wm.bat_site
-        keep, eta_c, eta_d = wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d
         base = np.zeros((S, n))  # supply other than batteries, minus facility load
         np.add.at(base, wm.pv_site, pv)
         np.add.at(base, wm.wind_site, wind)
+        ren = base.copy()
         np.add.at(base, wm.hydro_site, hydro)
         base -= facility
         imp_cap = np.zeros((S, n))
@@ -708,54 +705,10 @@ class _RollingRun:
             up = self.g_up[:, hrs]
             np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
             np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
-        limit = np.minimum(cap, imp_cap)
-        ren = np.zeros((S, n))
-        np.add.at(ren, wm.pv_site, pv)
-        np.add.at(ren, wm.wind_site, wind)
-        soc = np.empty((B, n))
-        s = self.soc.copy()
-        if first > 0:
-            soc[:, :first] = soc_plan[:, :first]
-            s = soc_plan[:, first - 1].copy()
-        inc = self._bat_incidence  # (S, B): sums over a site's batteries as a product
-
-        def site_sum(v: np.ndarray) -> np.ndarray:
-            return inc @ v
-
-        def share(need: np.ndarray, room: np.ndarray) -> np.ndarray:
-            # split each site's need over its batteries pro rata to their room
-            tot = site_sum(room)
-            f = np.divide(np.minimum(need, tot), tot, out=np.zeros(S), where=tot > 0)
-            return room * f[bs]
-
-        for t in range(first, n):
-            net = base[:, t] + site_sum(dis[:, t] - ch[:, t])  # > 0 surplus, < 0 shortfall
-            excess = np.maximum(-net - limit[:, t], 0.0)
-            if excess.max() > _TOL:
-                cut = share(excess, ch[:, t])
-                ch[:, t] -= cut
-                excess -= site_sum(cut)
-                room_e = np.maximum(keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
-                                    - wm.bat_soc_min, 0.0) * eta_d
-                room = np.minimum(wm.bat_pdis - dis[:, t], room_e)
-                dis[:, t] += share(excess, np.maximum(room, 0.0))
-            spare = net - exp_cap[:, t] - ren[:, t]  # surplus beyond export and curtailment
-            if spare.max() > _TOL:
-                dis[:, t] -= share(spare, dis[:, t])
-            nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
-            low = nxt < wm.bat_soc_min
-            if low.any():  # less charging than planned: discharge only down to the minimum
-                room = keep * s + eta_c * ch[:, t] - wm.bat_soc_min
-                dis[low, t] = np.clip(room[low] * eta_d[low], 0.0, dis[low, t])
-                nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
-                low = nxt < wm.bat_soc_min
-                if low.any():  # self-discharge alone: charge just enough to stay at the minimum
-                    ch[low, t] = np.minimum(ch[low, t] + (wm.bat_soc_min[low] - nxt[low])
-                                            / eta_c[low], wm.bat_pch[low])
-                    nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
-            soc[:, t] = nxt
-            s = nxt
-        return ch, dis, soc
+        soc = np.zeros_like(ch) if soc_plan is None else soc_plan
+        return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
+                                  self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
+                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
 
     def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
         """Close each site-hour: import then shed a shortfall; export (if worth it) then
