@@ -79,7 +79,6 @@ import pandas as pd
 
 from engine.backends import SolverOptions
 from engine.data import ScenarioData, prepare
-from engine.errors import ScenarioError
 from engine.formulation import build
 from engine.results import Result, extract
 from engine.rolling_window import WindowInputs, WindowModel
@@ -134,7 +133,7 @@ class RollingResult(Result):
         if len(self.windows):
             w = self.windows
             out["windows"] = {
-                "count": int(len(w)),
+                "count": len(w),
                 "not_optimal": int((w["status"] != "optimal").sum()),
                 "median_solve_s": float(w["solve_s"].median()),
                 "median_iterations": float(w["iterations"].median()),
@@ -218,7 +217,6 @@ def _forecasts(series: _Series, origins: np.ndarray, W: int,
     """
     Y = series.Y
     n, T = Y.shape
-    O = origins.size
     pad = np.zeros((n, T + W))
     pad[:, :T] = Y
     take = origins[:, None] + np.arange(W)[None, :]  # (O, W)

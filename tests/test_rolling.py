@@ -198,3 +198,15 @@ def test_unattainable_green_floor_is_reported_not_met_by_shedding_load():
     assert roll.kpis["unserved_mwh"] == 0.0
     assert roll.kpis["green_share"] < 0.57 - 1e-3
     assert roll.kpis["green_slack_last_window_mwh"] > 1.0
+
+
+def test_progress_bar_and_callback(capsys):
+    sc = scenario(rolling_dict(96))
+    calls: list[tuple[int, int, int]] = []
+    roll = engine.rolling_optimize(sc, 48, 24, "persistence", progress=True,
+                                   on_progress=lambda k, n, rec: calls.append(
+                                       (k, n, rec["origin_h"])),
+                                   value_of_information=False)
+    assert calls == [(1, 4, 0), (2, 4, 24), (3, 4, 48), (4, 4, 72)]
+    assert "4/4" in capsys.readouterr().err
+    assert roll.settings["window_h"] == 48 and "rolling: window 48 h" in roll.summary()
