@@ -49,7 +49,10 @@ result differs from the annual LP, by design):
   none for ``free``), lowered where charging at full power could not reach it. The window
   holding the last hour applies the scenario's rule exactly (``equal_initial`` fixes it).
 * **Demand charge**: the monthly peak variable of each month in the window has the peak
-  already realised in that month as its lower bound; only raising it costs.
+  already realised in that month as its lower bound (optionally also a fraction of the
+  previous month's peak, ``peak_baseline_fraction``); only raising it costs. The annual LP
+  knows each month's final peak from the start and uses it all month; a window does not,
+  so early in a month it pays for energy to keep the peak low.
 * **Annual green-share floor**: applied per window as
   ``fossil_window <= (1 − α) facility_window + bank`` where the bank is the cumulative
   realised allowance ``(1 − α) facility − fossil`` of all committed hours (a surplus early
@@ -290,6 +293,7 @@ def rolling_optimize(
     warmup_h: Optional[int] = None,
     job_value_per_mwh: Optional[float] = None,
     green_penalty_per_mwh: Optional[float] = None,
+    peak_baseline_fraction: float = 0.0,
     value_of_information: bool = True,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
@@ -325,6 +329,12 @@ def rolling_optimize(
     green_penalty_per_mwh : float, optional
         Price of the green-share slack [currency/MWh]; default a quarter of the value of
         lost load, so that no load is shed to meet the floor.
+    peak_baseline_fraction : float, default 0.0
+        With a demand charge, each month's peak variable is bounded below by the peak already
+        realised in that month and by this fraction of the previous month's realised peak
+        [-], in [0, 1]. 0 is the plain peak-so-far rule. A positive value stops the first
+        windows of a month from buying expensive energy to keep a peak low that the month
+        will exceed anyway; 1 ratchets peaks up month after month.
     value_of_information : bool, default True
         Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
         and report the realised cost against both.
@@ -352,8 +362,10 @@ def rolling_optimize(
     T = data.T
     warmup = _check_args(T, window_h, step_h, forecaster, warmup_h)
     _unsupported(data)
+    if not 0.0 <= peak_baseline_fraction <= 1.0:
+        raise ValueError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
-                      green_penalty_per_mwh, highs_options or {})
+                      green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction))
     t_prep = time.perf_counter()
     run.forecast()
     t_fc = time.perf_counter()
@@ -368,6 +380,7 @@ def rolling_optimize(
             perfect = rolling_optimize(sc, window_h, step_h, "perfect", warmup_h=0,
                                        job_value_per_mwh=job_value_per_mwh,
                                        green_penalty_per_mwh=green_penalty_per_mwh,
+                                       peak_baseline_fraction=peak_baseline_fraction,
                                        value_of_information=False, highs_options=highs_options)
             voi["perfect_forecast_rolling_cost"] = float(perfect.objective)
         else:
@@ -393,10 +406,11 @@ class _RollingRun:
 
     def __init__(self, data: ScenarioData, W: int, step: int, forecaster, warmup: int,
                  job_value: Optional[float], green_penalty: Optional[float],
-                 highs_options: dict) -> None:
+                 highs_options: dict, peak_baseline: float = 0.0) -> None:
         self.data = data
         self.W, self.step, self.forecaster, self.warmup = W, step, forecaster, warmup
         self.job_value = job_value
+        self.peak_baseline = peak_baseline
         sc = data.scenario
         T = data.T
         self.T = T
@@ -514,6 +528,11 @@ class _RollingRun:
         peak_lb = np.zeros((G, M))
         ok = months < self.data.n_months
         peak_lb[:, ok] = self.peak[:, months[ok]]
+        if self.peak_baseline:
+            prev = months - 1
+            has = ok & (prev >= 0)
+            peak_lb[:, has] = np.maximum(peak_lb[:, has],
+                                         self.peak_baseline * self.peak[:, prev[has]])
         # jobs into slots
         slot_ub, must, remaining, reward = self._slots(o, n_real, pue, price, k)
         return WindowInputs(
@@ -854,5 +873,6 @@ class _RollingRun:
                       "forecaster": self._name,
                       "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
                       "green_penalty_per_mwh": self.green_penalty,
+                      "peak_baseline_fraction": self.peak_baseline,
                       "job_slots": int(self.slot_site.size),
                       "month_slots": self.n_month_slots})

@@ -55,6 +55,9 @@ def test_bad_arguments_name_the_field():
         engine.rolling_optimize(sc, forecaster="crystal_ball", value_of_information=False)
     with pytest.raises(ValueError, match=r"'holt_winters' needs warmup_h=336 h.*horizon_h=48"):
         engine.rolling_optimize(sc, forecaster="holt_winters", value_of_information=False)
+    with pytest.raises(ValueError, match=r"peak_baseline_fraction must be in \[0, 1\], got 1.5"):
+        engine.rolling_optimize(sc, forecaster="perfect", peak_baseline_fraction=1.5,
+                                value_of_information=False)
     with pytest.raises(ValueError, match="step_h must be a positive integer"):
         engine.rolling_optimize(sc, window_h=24, step_h=0, value_of_information=False)
 
@@ -154,7 +157,6 @@ def test_no_leakage_from_data_after_an_origin(forecaster):
     _assert_no_leak(rolling_dict(168, seed=2), 96, forecaster)
 
 
-@pytest.mark.slow
 def test_no_leakage_holt_winters():
     # Holt-Winters fits on the first 336 h; c = 408 >= 336 + 48
     _assert_no_leak(rolling_dict(24 * 21, seed=4), 408, "holt_winters")
