@@ -42,8 +42,10 @@ result differs from the annual LP, by design):
   (``job_value_per_mwh``; default the median over the window of the forecast marginal grid
   cost, PUE × (import price + carbon price × emission factor)), so that the controller runs
   jobs in hours cheaper than a typical hour and does not procrastinate. A shortfall
-  against the minimum is allowed at the value of lost load so that every window stays
-  feasible; it is reported.
+  against the minimum is allowed at the value of lost load (per MWh of IT energy) so that
+  every window stays feasible. Realised costs hold no term for late job energy (the annual
+  LP has none: it cannot leave a job unfinished); it is reported as
+  ``kpis["job_shortfall_mwh"]`` and must be read next to the cost.
 * **Battery**: the SOC at the end of every window must be back to the scenario's terminal
   target (``initial_soc_fraction × energy`` for ``at_least_initial`` / ``equal_initial``;
   none for ``free``), lowered where charging at full power could not reach it. The window

@@ -62,6 +62,64 @@ def test_bad_arguments_name_the_field():
         engine.rolling_optimize(sc, window_h=24, step_h=0, value_of_information=False)
 
 
+def _two_sites() -> dict:
+    d = rolling_dict(72)
+    s2 = copy.deepcopy(d["sites"][0])
+    s2["name"], s2["pv"][0]["name"], s2["batteries"][0]["name"] = "s2", "pv2", "b2"
+    s2["grid"]["demand_charge_per_mw_month"] = 0.0
+    d["sites"].append(s2)
+    d["jobs"][1]["sites"] = ["s2"]
+    d["jobs"][0]["sites"] = d["jobs"][2]["sites"] = ["s1"]
+    return d
+
+
+def _variant(name: str) -> dict:
+    d = rolling_dict(72)
+    site = d["sites"][0]
+    if name == "two_sites":
+        return _two_sites()
+    if name == "no_battery":
+        site["batteries"] = []
+    elif name == "no_jobs":
+        d["jobs"] = []
+    elif name == "wind_hydro_equal_terminal":
+        site["wind"] = [{"name": "w", "capacity_mw": 3.0, "availability_fraction": 0.4}]
+        site["hydro"] = [{"name": "h", "min_power_mw": 0.2, "max_power_mw": 1.0}]
+        site["batteries"][0]["terminal"] = "equal_initial"
+    elif name == "hourly_green":
+        d["policy"].update(green_share_min_fraction=0.3, green_matching="hourly")
+    return d
+
+
+@pytest.mark.parametrize("name", ["two_sites", "no_battery", "no_jobs",
+                                  "wind_hydro_equal_terminal", "hourly_green"])
+def test_one_window_equals_the_annual_lp_across_components(name):
+    sc = scenario(_variant(name))
+    opt = engine.optimize(sc)
+    roll = engine.rolling_optimize(sc, 72, 72, "perfect", value_of_information=False)
+    np.testing.assert_allclose(roll.objective, opt.objective, rtol=RTOL_OBJ)
+    # and a rolling run of the same scenario: in place = rebuilt, physics hold
+    roll = engine.rolling_optimize(sc, 48, 24, "persistence", value_of_information=False,
+                                   verify_every=1)
+    assert np.all(roll.windows["rebuild_objective_diff"] <= RTOL_OBJ)
+    check_invariants(sc, roll)
+
+
+def test_without_a_grid_a_job_runs_late_rather_than_shed_load():
+    # the annual LP must finish every job, so it sheds inflexible load to power them; a
+    # window may leave job energy undone at the value of lost load per MWh of IT energy,
+    # which is cheaper than shedding PUE x that. Realised costs hold no term for late job
+    # energy (the annual LP has none): it is reported as job_shortfall_mwh
+    d = rolling_dict(72)
+    d["sites"][0]["grid"] = None
+    d["sites"][0]["batteries"][0]["terminal"] = "free"
+    sc = scenario(d)
+    opt = engine.optimize(sc)
+    roll = engine.rolling_optimize(sc, 72, 72, "perfect", value_of_information=False)
+    assert roll.kpis["job_shortfall_mwh"] > 1.0
+    assert roll.kpis["unserved_mwh"] < opt.kpis["unserved_mwh"]
+
+
 def test_one_window_over_the_horizon_is_the_annual_lp():
     # window = step = horizon with perfect forecasts: the window model must reproduce the
     # formulation's optimum (an independent check of the window physics and costs)
