@@ -270,3 +270,17 @@ def test_progress_bar_and_callback(capsys):
     assert calls == [(1, 4, 0), (2, 4, 24), (3, 4, 48), (4, 4, 72)]
     assert "4/4" in capsys.readouterr().err
     assert roll.settings["window_h"] == 48 and "rolling: window 48 h" in roll.summary()
+
+
+@pytest.mark.slow
+def test_xining_year_rolling_end_to_end():
+    from conftest import EXAMPLES
+
+    sc = engine.load_scenario(EXAMPLES / "xining_park.yaml")
+    roll = engine.rolling_optimize(sc, 48, 24, "holt_winters", verify_every=73)
+    check_invariants(sc, roll)
+    assert len(roll.windows) == 365 and (roll.windows["status"] == "optimal").all()
+    assert roll.windows["rebuild_objective_diff"].dropna().max() <= RTOL_OBJ
+    voi = roll.value_of_information
+    assert voi["perfect_forecast_rolling_cost"] >= voi["annual_optimum_cost"] * (1 - RTOL_OBJ)
+    assert voi["realised_cost"] >= voi["annual_optimum_cost"] * (1 - RTOL_OBJ)
