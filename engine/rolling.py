@@ -4,7 +4,9 @@
 ``o = 0, step_h, 2 step_h, ...``:
 
 1. **Forecast** PV and wind availability, inflexible IT load, PUE and the grid import price
-   for hours ``[o, o + window_h)`` from data *before* ``o`` only. All origins are forecast
+   for hours ``[o, o + window_h)`` from data *before* ``o`` only (Holt–Winters: parameters
+   fitted on the warm-up period on the error of 1..48-h forecasts; a daily season for the
+   weather-driven PV, wind and PUE, daily and weekly seasons for load and price). All origins are forecast
    up front in one call of the rolling-origin kernels of :mod:`kernels.forecast`, then
    sliced per window. Export price, emission factor, clean share, grid outages and hydro
    limits are taken as known (contracts and schedules).
@@ -244,10 +246,18 @@ def _forecasts(series: _Series, origins: np.ndarray, W: int,
     elif forecaster == "holt_winters":
         from kernels.forecast import fit_holt_winters, hw_rolling
 
-        # parameters and initial states from the warm-up period only: no later data
+        # parameters and initial states from the warm-up period only: no later data. Weather
+        # driven series (PV, wind, PUE) get a daily season only: they have no weekly cycle,
+        # and a weekly season estimated from two weeks froze the January PV profile (mean
+        # error -2.0 MW over the Xining year, against -0.01 MW with the daily season alone)
         train = Y[:, :warmup_h]
-        models = [fit_holt_winters(y, horizon=min(W, 48), step=24) for y in train]
-        out[:, fc, :] = hw_rolling(Y, models, o_fc, W)
+        weekly = np.zeros(n, bool)
+        weekly[np.concatenate([series.inflex, series.price])] = True
+        for rows, period2 in ((np.flatnonzero(weekly), 168), (np.flatnonzero(~weekly), None)):
+            if rows.size:
+                models = [fit_holt_winters(train[i], period2=period2, horizon=min(W, 48), step=24)
+                          for i in rows]
+                out[rows[:, None], fc[None, :], :] = hw_rolling(Y[rows], models, o_fc, W)
     else:  # pragma: no cover - checked by the caller
         raise ValueError(forecaster)
     np.clip(out, series.lo[:, None, None], series.hi[:, None, None], out=out)
