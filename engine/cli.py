@@ -4,7 +4,9 @@
 ``DIR/summary.json`` and ``DIR/dispatch.png``. For a scenario with a site ``network`` it
 also checks the dispatch with the AC power flow (and re-solves with tightened LinDistFlow
 limits, ``--network-rounds``), prints the check and writes ``DIR/network_vm_pu.parquet``
-and ``DIR/network_violations.csv``. Exit codes: 0 optimal (or a time-limited
+and ``DIR/network_violations.csv``. With ``--rolling 48/24`` it operates the scenario over
+a receding horizon (:func:`engine.rolling_optimize`, a progress bar on stderr) and also
+writes ``DIR/windows.parquet``. Exit codes: 0 optimal (or a time-limited
 solution), 1 no solution (infeasible, unbounded, solver error), 2 invalid input.
 """
 from __future__ import annotations
@@ -34,6 +36,14 @@ def _parser() -> argparse.ArgumentParser:
                      help="for a scenario with a site network: AC-check the dispatch and "
                           "re-solve with tightened LinDistFlow limits at most N times "
                           "(default 5; 0 = solve once, AC check only)")
+    run.add_argument("--rolling", type=_window_step, default=None, metavar="W/S",
+                     help="rolling horizon: plan W hours, commit S hours per window (e.g. 48/24)")
+    run.add_argument("--forecaster", default="holt_winters",
+                     choices=("holt_winters", "seasonal_naive", "persistence", "perfect"),
+                     help="forecasts of the rolling windows (default holt_winters)")
+    run.add_argument("--no-voi", action="store_true",
+                     help="with --rolling: skip the perfect-forecast and annual comparison runs")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
     bench = sub.add_parser("bench", help="run the benchmark suite (see benchmarks/suite.py)")
@@ -44,6 +54,19 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("scenario", type=Path)
     exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
     return p
+
+
+def _window_step(text: str) -> tuple[int, int]:
+    """Parse ``W/S`` (hours) for ``--rolling``."""
+    try:
+        w, s = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--rolling must be WINDOW/STEP in hours, e.g. 48/24, got {text!r}") from None
+    if w < 1 or s < 1 or w < s:
+        raise argparse.ArgumentTypeError(
+            f"--rolling needs 1 <= STEP <= WINDOW, got window {w} h, step {s} h")
+    return w, s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,7 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from engine.api import optimize
     from engine.scenario import load_scenario
 
     if args.network_rounds < 0:
@@ -92,17 +114,36 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     sc = load_scenario(args.scenario)
     networked = any(s.network is not None for s in sc.sites)
-    # rounds re-solve; 0 rounds still runs the AC check once (a round-0-only loop)
-    res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
-                   solver_log=args.solver_log,
-                   network_rounds=args.network_rounds if networked else 0)
-    if networked and args.network_rounds == 0 and res.status.has_solution:
-        from engine.netcheck import check_network
+    if args.rolling is not None:
+        if args.backend != "highs":
+            print("error: --rolling runs on the highs backend only", file=sys.stderr)
+            return 2
+        if networked:
+            print("error: --rolling does not take a site network yet; run without --rolling",
+                  file=sys.stderr)
+            return 2
+        from engine.rolling import rolling_optimize
 
-        res.network_check = check_network(res, sc)
+        window_h, step_h = args.rolling
+        res = rolling_optimize(sc, window_h, step_h, args.forecaster,
+                               progress=not args.no_progress,
+                               value_of_information=not args.no_voi)
+    else:
+        from engine.api import optimize
+
+        # rounds re-solve; 0 rounds still runs the AC check once (a round-0-only loop)
+        res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
+                       solver_log=args.solver_log,
+                       network_rounds=args.network_rounds if networked else 0)
+        if networked and args.network_rounds == 0 and res.status.has_solution:
+            from engine.netcheck import check_network
+
+            res.network_check = check_network(res, sc)
     print(res.summary())
     out = res.to_parquet(args.out)
     written = [out / "summary.json"]
+    if (out / "windows.parquet").exists() and args.rolling is not None:
+        written.append(out / "windows.parquet")
     if res.status.has_solution:
         written.insert(0, out / "hourly.parquet")
         if not args.no_plot:

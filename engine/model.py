@@ -245,6 +245,10 @@ class CSC:
         np.cumsum(np.bincount(cols, minlength=n_cols), out=indptr[1:])
         return cls(indptr, rows.astype(np.int32, copy=False), vals, shape)
 
+    def copy(self) -> CSC:
+        """A copy with its own arrays."""
+        return CSC(self.indptr.copy(), self.indices.copy(), self.data.copy(), self.shape)
+
     def to_scipy(self):
         """The same matrix as ``scipy.sparse.csc_matrix``."""
         import scipy.sparse as sp

@@ -71,3 +71,27 @@ def test_console_script_on_the_annual_example(tmp_path):
     h = pd.read_parquet(out / "hourly.parquet")
     assert len(h) == 8760
     assert (out / "dispatch.png").exists()
+
+
+def test_run_rolling_writes_windows_too(tmp_path, capsys):
+    d = base_dict(96)
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(d))
+    out = tmp_path / "roll"
+    assert main(["run", str(path), "--out", str(out), "--rolling", "48/24",
+                 "--forecaster", "seasonal_naive", "--no-voi", "--no-plot"]) == 0
+    text = capsys.readouterr().out
+    assert "rolling: window 48 h, step 24 h, forecaster 'seasonal_naive'" in text
+    w = pd.read_parquet(out / "windows.parquet")
+    assert list(w["origin_h"]) == [0, 24, 48, 72]
+    assert len(pd.read_parquet(out / "hourly.parquet")) == 96
+    s = json.loads((out / "summary.json").read_text())
+    assert s["rolling"]["window_h"] == 48 and s["windows"]["count"] == 4
+
+
+def test_run_rolling_rejects_a_bad_window(tmp_path, capsys):
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(base_dict(48)))
+    with pytest.raises(SystemExit):
+        main(["run", str(path), "--rolling", "12/24"])
+    assert "--rolling needs 1 <= STEP <= WINDOW, got window 12 h, step 24 h" in capsys.readouterr().err

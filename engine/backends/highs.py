@@ -156,3 +156,85 @@ def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
     if bounds:
         text += f"; with the bounds of {sorted(bounds)}"
     return text
+
+
+class PersistentHighs:
+    """One HiGHS instance kept alive across re-solves of a model whose structure is fixed.
+
+    A rolling horizon solves the same window model many times with new numbers. Passing
+    the model once and changing bounds, costs, right-hand sides and a few coefficients in
+    place lets HiGHS start each solve from the previous optimal basis (warm start) instead
+    of from scratch, and avoids rebuilding the matrix.
+
+    Parameters
+    ----------
+    arrays : ModelArrays
+        The model with its first numbers; the sparsity pattern of ``arrays.A`` is final
+        (a coefficient may later change value, including to 0, but no entry is added).
+    options : SolverOptions
+        Solver options, as for :func:`to_highs`.
+    """
+
+    def __init__(self, arrays: ModelArrays, options: SolverOptions) -> None:
+        if arrays.is_mip:
+            raise ValueError("PersistentHighs: warm-started re-solves are for LPs only")
+        self.h = to_highs(arrays, options)
+        self.n_cols = arrays.A.shape[1]
+        self.n_rows = arrays.A.shape[0]
+        self._all_cols = np.arange(self.n_cols, dtype=np.int32)
+        self._all_rows = np.arange(self.n_rows, dtype=np.int32)
+
+    def update(
+        self,
+        col_lb: np.ndarray,
+        col_ub: np.ndarray,
+        cost: np.ndarray,
+        row_lb: np.ndarray,
+        row_ub: np.ndarray,
+        coef_rows: np.ndarray | None = None,
+        coef_cols: np.ndarray | None = None,
+        coef_vals: np.ndarray | None = None,
+    ) -> None:
+        """Replace every column bound, cost and row bound, and the given coefficients.
+
+        Bounds and costs go to HiGHS in three bulk calls; HiGHS offers no bulk call for
+        matrix coefficients, so those go one ``changeCoeff`` each (callers pass only the
+        ones whose value changed).
+
+        Parameters
+        ----------
+        col_lb, col_ub, cost : numpy.ndarray, shape (n_cols,)
+            Column bounds and objective coefficients.
+        row_lb, row_ub : numpy.ndarray, shape (n_rows,)
+            Row bounds.
+        coef_rows, coef_cols, coef_vals : numpy.ndarray, optional
+            Matrix entries to set, ``A[coef_rows[i], coef_cols[i]] = coef_vals[i]``; each must
+            be an entry of the original sparsity pattern.
+        """
+        h = self.h
+        h.changeColsBounds(self.n_cols, self._all_cols, col_lb, col_ub)
+        h.changeColsCost(self.n_cols, self._all_cols, cost)
+        h.changeRowsBounds(self.n_rows, self._all_rows, row_lb, row_ub)
+        if coef_rows is not None and len(coef_rows):
+            change = h.changeCoeff
+            for r, c, v in zip(coef_rows.tolist(), coef_cols.tolist(), coef_vals.tolist()):
+                change(r, c, v)
+
+    def run(self) -> SolveOutput:
+        """Solve from the current basis; the solution, objective and simplex iterations."""
+        t0 = time.perf_counter()
+        self.h.run()
+        t1 = time.perf_counter()
+        status = map_status(self.h)
+        info = self.h.getInfo()
+        x = None
+        if status.has_solution and info.primal_solution_status == 2:
+            x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        return SolveOutput(
+            status=status,
+            x=x,
+            objective=float(info.objective_function_value) if x is not None else float("nan"),
+            solver_status=self.h.modelStatusToString(self.h.getModelStatus()),
+            iterations=int(max(info.simplex_iteration_count, 0)),
+            timings={"run_s": t1 - t0},
+        )

@@ -1,0 +1,254 @@
+"""Benchmark: the rolling year of the Xining example against bare warm-started highspy.
+
+Run ``python -m benchmarks.rolling [--repeats R] [--rebuild-every K] [--forecaster F]``.
+
+Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at a time
+(365 windows), Holt–Winters forecasts by default.
+
+* **controller**: :class:`engine.rolling._RollingRun` ``loop()`` — per window: slice the
+  forecasts, assign jobs to slots, compute every bound / cost / right-hand side, hand the
+  changes to HiGHS in place (bulk ``changeColsBounds`` / ``changeColsCost`` /
+  ``changeRowsBounds``, ``changeCoeff`` for changed PUE and fossil-share coefficients),
+  re-solve from the previous basis, read the solution, realise the committed hours against
+  the actual data and carry SOC, job progress, monthly peak and green bank forward.
+  Forecasts are made once before the loop and timed separately (``forecast_s``).
+* **raw highspy loop** (the floor): the same window matrices, replayed. A controller run
+  records each window's numbers; the raw loop passes the first window's model to a fresh
+  ``highspy.Highs`` and then, per window, makes exactly the same bulk calls and
+  ``changeCoeff`` calls, ``run()`` and reads ``col_value`` — solver work with no controller.
+* **cold rebuild** (contrast): per window, build the window's ``LinearModel`` from
+  scratch, turn it into arrays, pass it to a new ``highspy.Highs`` and solve cold. Timed
+  on every ``K``-th window (default 5) and reported per window.
+
+``--voi`` instead reports the value of information of the Xining year: realised cost with
+Holt–Winters, seasonal naive and persistence forecasts, against perfect-forecast rolling and
+the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms.
+
+Repeats are interleaved (controller, raw, rebuild, controller, ...) and medians reported,
+since this machine's speed drifts between runs. Iteration counts of controller and raw loop
+must agree (same problems, same warm starts): the benchmark checks that.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIO = REPO / "examples" / "xining_park.yaml"
+
+
+def _new_run(data, forecaster: str, window_h: int, step_h: int):
+    from engine.rolling import FORECASTERS, _RollingRun
+
+    return _RollingRun(data, window_h, step_h, forecaster, FORECASTERS[forecaster], None, None,
+                       {})
+
+
+def controller(data, forecaster: str, window_h: int, step_h: int, fc=None) -> dict[str, Any]:
+    """One timed controller loop; returns timings, iterations and the captured numbers."""
+    run = _new_run(data, forecaster, window_h, step_h)
+    t0 = time.perf_counter()
+    if fc is None:
+        run.forecast()
+    else:
+        run.fc = fc
+    t1 = time.perf_counter()
+    run.capture = []
+    gc.disable()
+    try:
+        t2 = time.perf_counter()
+        run.loop()
+        t3 = time.perf_counter()
+    finally:
+        gc.enable()
+    its = [r["iterations"] for r in run.records]
+    objs = [r["objective"] for r in run.records]
+    return {"forecast_s": t1 - t0, "loop_s": t3 - t2, "iterations": its, "objectives": objs,
+            "capture": run.capture, "wm": run.wm, "fc": run.fc, "run": run}
+
+
+def raw_loop(wm, capture) -> dict[str, Any]:
+    """Replay the captured window numbers on bare highspy (warm-started)."""
+    import highspy
+
+    from engine.backends.highs import new_highs
+
+    first = wm.arrays(capture[0][0])
+    ncol, nrow = first.A.shape[1], first.A.shape[0]
+    cols = np.arange(ncol, dtype=np.int32)
+    rows = np.arange(nrow, dtype=np.int32)
+    coef_rows = wm.coef_rows.tolist()
+    coef_cols = wm.coef_cols.tolist()
+    # arguments prepared before the clock starts: the floor is HiGHS's own work
+    steps = []
+    for nums, changed in capture[1:]:
+        ch = [] if changed is None else [(coef_rows[i], coef_cols[i], float(nums.coef_vals[i]))
+                                         for i in changed.tolist()]
+        steps.append((nums.col_lb, nums.col_ub, nums.cost, nums.row_lb, nums.row_ub, ch))
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        h = new_highs()
+        h.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = ncol, nrow
+        lp.col_cost_, lp.col_lower_, lp.col_upper_ = first.cost, first.col_lb, first.col_ub
+        lp.row_lower_, lp.row_upper_ = first.row_lb, first.row_ub
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = first.A.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = first.A.indices.astype(np.int32)
+        lp.a_matrix_.value_ = first.A.data
+        h.passModel(lp)
+        h.run()
+        x = h.getSolution().col_value
+        its = [h.getInfo().simplex_iteration_count]
+        objs = [h.getInfo().objective_function_value]
+        for col_lb, col_ub, cost, row_lb, row_ub, ch in steps:
+            h.changeColsBounds(ncol, cols, col_lb, col_ub)
+            h.changeColsCost(ncol, cols, cost)
+            h.changeRowsBounds(nrow, rows, row_lb, row_ub)
+            for r, c, v in ch:
+                h.changeCoeff(r, c, v)
+            h.run()
+            x = h.getSolution().col_value  # noqa: F841 - reading it is part of the work
+            info = h.getInfo()
+            its.append(info.simplex_iteration_count)
+            objs.append(info.objective_function_value)
+        t1 = time.perf_counter()
+    finally:
+        gc.enable()
+    return {"loop_s": t1 - t0, "iterations": its, "objectives": objs}
+
+
+def cold_rebuild(run, capture, every: int) -> dict[str, Any]:
+    """Per sampled window: build the window model from scratch, pass it, solve cold."""
+    from engine.backends import SolverOptions
+    from engine.backends.highs import to_highs
+    from engine.rolling_window import WindowModel
+
+    picks = list(range(0, len(capture) - 1, every))
+    times, its = [], []
+    gc.disable()
+    try:
+        for k in picks:
+            nums = capture[k + 1 if k else 0][0]
+            t0 = time.perf_counter()
+            wm = WindowModel(run.data, run.W, run.slot_site, run.n_month_slots, run.green_penalty)
+            h = to_highs(wm.arrays(nums), SolverOptions())
+            h.run()
+            h.getSolution()
+            times.append(time.perf_counter() - t0)
+            its.append(h.getInfo().simplex_iteration_count)
+    finally:
+        gc.enable()
+    return {"per_window_s": times, "iterations": its}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.rolling", description=__doc__.split(
+        "\n")[0])
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--rebuild-every", type=int, default=5)
+    p.add_argument("--forecaster", default="holt_winters")
+    p.add_argument("--window", type=int, default=48)
+    p.add_argument("--step", type=int, default=24)
+    p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--voi", action="store_true", help="value of information instead of speed")
+    args = p.parse_args(argv)
+    if args.voi:
+        return value_of_information(args.window, args.step, args.json)
+
+    import engine
+    from engine.data import prepare
+
+    data = prepare(engine.load_scenario(SCENARIO))
+    warm = controller(data, args.forecaster, args.window, args.step)  # compile, caches
+    fc = warm["fc"]
+    n_win = len(warm["iterations"])
+    ctl_s, raw_s, reb_s, fc_s = [], [], [], [warm["forecast_s"]]
+    for r in range(args.repeats):
+        c = controller(data, args.forecaster, args.window, args.step, fc=fc)
+        w = raw_loop(c["wm"], c["capture"])
+        b = cold_rebuild(c["run"], c["capture"], args.rebuild_every)
+        if c["iterations"] != w["iterations"]:
+            raise AssertionError("controller and raw loop disagree on simplex iterations")
+        np.testing.assert_allclose(c["objectives"], w["objectives"], rtol=1e-9, atol=1e-6)
+        ctl_s.append(c["loop_s"])
+        raw_s.append(w["loop_s"])
+        reb_s.append(statistics.median(b["per_window_s"]))
+        reb_its = b["iterations"]
+    its = np.array(c["iterations"])
+    ctl = statistics.median(ctl_s) / n_win
+    raw = statistics.median(raw_s) / n_win
+    reb = statistics.median(reb_s)
+    out = {
+        "scenario": SCENARIO.name, "windows": n_win, "window_h": args.window,
+        "step_h": args.step, "forecaster": args.forecaster, "repeats": args.repeats,
+        "forecast_once_s": fc_s[0],
+        "controller_ms_per_window": 1e3 * ctl,
+        "raw_highspy_ms_per_window": 1e3 * raw,
+        "ratio_controller_to_raw": ctl / raw,
+        "cold_rebuild_ms_per_window": 1e3 * reb,
+        "ratio_rebuild_to_controller": reb / ctl,
+        "simplex_iterations_median": float(np.median(its)),
+        "simplex_iterations_mean": float(its.mean()),
+        "simplex_iterations_first_window": int(its[0]),
+        "cold_simplex_iterations_median": float(np.median(reb_its)),
+        "controller_loop_s_all": ctl_s, "raw_loop_s_all": raw_s,
+    }
+    print(f"rolling year of {SCENARIO.name}: {n_win} windows x {args.window} h "
+          f"(commit {args.step} h), forecaster {args.forecaster}, {args.repeats} interleaved "
+          f"repeats, medians")
+    print(f"  forecasts, all origins, once     {1e3 * fc_s[0]:9.1f} ms (incl. HW fitting)")
+    print(f"  controller                        {1e3 * ctl:9.3f} ms/window")
+    print(f"  raw warm-started highspy loop     {1e3 * raw:9.3f} ms/window")
+    print(f"  ratio controller / raw            {ctl / raw:9.2f} x   (target <= 2.5)")
+    print(f"  cold rebuild + solve per window   {1e3 * reb:9.3f} ms/window "
+          f"({reb / ctl:.1f} x the controller)")
+    print(f"  simplex iterations per window     median {np.median(its):.0f}, mean "
+          f"{its.mean():.1f}, first (cold) {its[0]}; cold rebuild median "
+          f"{np.median(reb_its):.0f}")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    return out
+
+
+def value_of_information(window_h: int, step_h: int, json_path: Path | None) -> dict[str, Any]:
+    """Realised cost per forecaster against perfect-forecast rolling and the annual optimum."""
+    import engine
+
+    sc = engine.load_scenario(SCENARIO)
+    annual = engine.optimize(sc)
+    rows: dict[str, dict[str, Any]] = {"annual optimum (perfect foresight)": {
+        "total": annual.objective, **annual.costs.to_dict(),
+        "green_share": annual.kpis["green_share"], "peak_import_mw": annual.kpis["peak_import_mw"],
+        "job_shortfall_mwh": 0.0}}
+    for fc in ("perfect", "holt_winters", "seasonal_naive", "persistence"):
+        r = engine.rolling_optimize(sc, window_h, step_h, fc, value_of_information=False)
+        rows[f"rolling {window_h}/{step_h}, {fc}"] = {
+            "total": r.objective, **r.costs.to_dict(), "green_share": r.kpis["green_share"],
+            "peak_import_mw": r.kpis["peak_import_mw"],
+            "job_shortfall_mwh": r.kpis["job_shortfall_mwh"]}
+    base = annual.objective
+    print(f"value of information, {SCENARIO.name}, window {window_h} h, step {step_h} h "
+          f"(currency {sc.currency})")
+    print(f"  {'':44s}{'total':>14s}{'vs annual':>10s}{'energy':>13s}{'export':>13s}"
+          f"{'demand':>12s}{'green':>7s}{'peak MW':>8s}{'late MWh':>9s}")
+    for name, r in rows.items():
+        print(f"  {name:44s}{r['total']:14,.0f}{r['total'] / base - 1:10.1%}{r['energy']:13,.0f}"
+              f"{r['export_revenue']:13,.0f}{r['demand_charge']:12,.0f}{r['green_share']:7.3f}"
+              f"{r['peak_import_mw']:8.2f}{r['job_shortfall_mwh']:9.1f}")
+    if json_path:
+        json_path.write_text(json.dumps(rows, indent=1))
+    return rows
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
