@@ -135,7 +135,7 @@ def _run(args: argparse.Namespace) -> int:
         res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
                        solver_log=args.solver_log,
                        network_rounds=args.network_rounds if networked else 0)
-        if networked and args.network_rounds == 0 and res.status.has_solution:
+        if networked and args.network_rounds == 0 and res.has_solution:
             from engine.netcheck import check_network
 
             res.network_check = check_network(res, sc)
@@ -144,7 +144,7 @@ def _run(args: argparse.Namespace) -> int:
     written = [out / "summary.json"]
     if (out / "windows.parquet").exists() and args.rolling is not None:
         written.append(out / "windows.parquet")
-    if res.status.has_solution:
+    if res.has_solution:
         written.insert(0, out / "hourly.parquet")
         if not args.no_plot:
             import matplotlib.pyplot as plt
@@ -160,7 +160,7 @@ def _run(args: argparse.Namespace) -> int:
         chk.violations.to_csv(out / "network_violations.csv", index=False)
         written += [out / "network_vm_pu.parquet", out / "network_violations.csv"]
     print("wrote " + ", ".join(str(p) for p in written))
-    return 0 if res.status.has_solution else 1
+    return 0 if res.has_solution else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

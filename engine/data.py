@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from engine.forecast import pue_from_temperature, pv_power_mw, wind_power_mw
+from engine.forecast.cache import cached_pv, pv_key
 from engine.scenario import Scenario, Site
 
 
@@ -108,7 +109,8 @@ def _prepare_site(site: Site, index: pd.DatetimeIndex) -> SiteData:
     pv = [
         full(p.availability_fraction, T) * p.capacity_mw
         if p.availability_fraction is not None
-        else pv_power_mw(p, w, site, index)
+        else cached_pv(pv_key(p, w, site, index), len(index),
+                       lambda p=p: pv_power_mw(p, w, site, index))
         for p in site.pv
     ]
     wind = [

@@ -352,7 +352,7 @@ def check_network(result: Result, network_or_scenario: Network | Scenario | None
     att = attach(st, vmin_pu, vmax_pu)
     if isinstance(network_or_scenario, Network):
         att = _replace_network(att, network_or_scenario)
-    if not result.status.has_solution:
+    if not result.has_solution:
         raise ScenarioError(f"result: status {result.status}, there is no dispatch to check")
     p, q = bus_demand(result.hourly, att)
     t1 = time.perf_counter()
@@ -495,7 +495,7 @@ def network_rounds(res: Result, scenario: Scenario, data: Any, max_rounds: int,
     rows = []
     base_losses: dict[int, float] = {}
     for k in range(max_rounds + 1):
-        if not res.status.has_solution:
+        if not res.has_solution:
             rows.append({"round": k, "status": str(res.status), "objective": float("nan"),
                          "violations": -1, "hours_violated": -1, "min_vm_pu": float("nan"),
                          "max_vm_pu": float("nan"), "losses_mwh": float("nan"),

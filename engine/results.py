@@ -79,6 +79,12 @@ class Result:
     network_check: Any = None
     network_rounds: pd.DataFrame | None = None
 
+    @property
+    def has_solution(self) -> bool:
+        """Whether primal values came back: optimal, or a feasible point at a time limit (a
+        time limit reached before any feasible point has none)."""
+        return self.status.has_solution and not self.hourly.empty
+
     # ------------------------------------------------------------------ output
     def job_power_mw(self, job: str) -> pd.Series:
         """Hourly IT power of one job [MW] on the full index (zero outside its window)."""
@@ -94,7 +100,7 @@ class Result:
         lines = [f"scenario {self.scenario_name!r}: {self.status} (backend {self.backend})"]
         if self.diagnosis:
             lines.append(f"  diagnosis: {self.diagnosis}")
-        if not self.status.has_solution:
+        if not self.has_solution:
             return "\n".join(lines)
         lines.append(f"  objective     {self.objective:,.2f}")
         if self.mip_gap:
@@ -307,7 +313,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     # KPIs
     it_mwh = float(it.sum())
     fac_mwh = float(facility.sum())
-    fossil = float(tot["grid_fossil"].sum())
+    # shed load is not green: the share is of the facility's demand, as the floor's is
+    fossil = float(tot["grid_fossil"].sum() + tot["unserved"].sum())
     total = float(costs.sum())
     gpu_h = 0.0
     for s, sd in enumerate(data.sites):

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +11,9 @@ import pandas as pd
 import pytest
 
 import engine
+
+# the PV availability cache of the test session lives in a temporary folder, not in ~/.cache
+os.environ.setdefault("WATTBIT_CACHE_DIR", tempfile.mkdtemp(prefix="wattbit-test-cache-"))
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

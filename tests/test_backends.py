@@ -133,6 +133,19 @@ def test_time_limit_status_is_mapped():
     sc = engine.Scenario.from_dict(base_dict(T=72))
     res = engine.optimize(sc, highs_options={"simplex_iteration_limit": 1, "presolve": "off"})
     assert res.status == engine.Status.TIME_LIMIT
+    assert not res.has_solution and res.hourly.empty and np.isnan(res.objective)
+
+
+def test_cli_time_limit_without_a_solution_exits_1(tmp_path, capsys):
+    import yaml
+
+    from engine.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(base_dict(T=72)))
+    # a zero time limit stops HiGHS before any feasible point
+    assert main(["run", str(path), "--out", str(tmp_path / "r"), "--time-limit", "0"]) == 1
+    assert "time_limit" in capsys.readouterr().out
 
 
 def test_kpis_consistent_with_hourly():

@@ -218,3 +218,44 @@ def test_infeasible_returns_status_and_diagnosis():
     assert "(0, 1)" in res.diagnosis  # site 0, hour 1
     assert "infeasible" in res.summary()
     assert np.isnan(res.objective)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_full_battery_does_not_burn_surplus_against_a_curtailment_penalty(backend):
+    """One hour: 5 MW of PV, 1 MW of load, no grid, a full battery (2 MW, efficiencies 0.9),
+    curtailment penalty 7 per MWh.
+
+    The battery cannot store more, so 4 MW must be curtailed: cost 28. An LP without the
+    charge/discharge binary would charge 2 and discharge 1.62 in the same hour, burning
+    0.38 MW in losses, for 28 - 7 x 0.38 = 25.34.
+    """
+    sc = one_site(
+        1,
+        dc={"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 1.0},
+        pv=[{"name": "pv", "capacity_mw": 5.0, "availability_fraction": 1.0}],
+        batteries=[{"name": "b", "energy_mwh": 4, "charge_power_mw": 2, "discharge_power_mw": 2,
+                    "charge_efficiency": 0.9, "discharge_efficiency": 0.9,
+                    "soc_max_fraction": 1.0, "initial_soc_fraction": 1.0, "terminal": "free"}],
+        policy={"curtailment_penalty_per_mwh": 7.0},
+    )
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(28.0, rel=1e-9)
+    h = res.hourly
+    assert min(h["battery.b/charge_mw"].iloc[0], h["battery.b/discharge_mw"].iloc[0]) <= 1e-9
+    check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_no_buying_to_sell_back_in_the_same_hour(backend):
+    """1 MW of load; import at 30, export at 50, both up to 10 MW. Buying 10 and selling 9
+    would "earn" 150; the import/export binary leaves the honest answer: import 1, cost 30."""
+    sc = one_site(
+        1,
+        dc={"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 1.0},
+        grid={"import_max_mw": 10, "export_max_mw": 10, "import_price_per_mwh": 30.0,
+              "export_price_per_mwh": 50.0},
+    )
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(30.0, rel=1e-9)
+    assert res.hourly["grid.s/export_mw"].iloc[0] == pytest.approx(0.0, abs=1e-9)
+    check_invariants(sc, res)

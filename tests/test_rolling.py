@@ -248,12 +248,14 @@ def test_value_of_information_is_reported(tmp_path):
 
 
 def test_unattainable_green_floor_is_reported_not_met_by_shedding_load():
-    # here the annual LP meets a 57 % floor only by shedding load at the value of lost load;
-    # the rolling controller's floor is soft (slack at green_penalty_per_mwh < VOLL), so it
-    # serves the load and the realised year falls short of the floor, visibly
+    # a 57 % floor is out of reach here; shed load does not count as green, so the annual LP
+    # is infeasible and says which constraint; the rolling controller's floor is soft (slack
+    # at green_penalty_per_mwh < VOLL), so it serves the load and the realised year falls
+    # short of the floor, visibly
     sc = scenario(rolling_dict(120, green_share_min_fraction=0.57))
     opt = engine.optimize(sc)
-    assert opt.kpis["unserved_mwh"] > 1.0
+    assert opt.status == engine.Status.INFEASIBLE
+    assert "policy/green_share" in opt.diagnosis
     roll = engine.rolling_optimize(sc, 48, 24, "perfect", value_of_information=False)
     assert roll.kpis["unserved_mwh"] == 0.0
     assert roll.kpis["green_share"] < 0.57 - 1e-3

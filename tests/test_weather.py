@@ -72,3 +72,38 @@ def test_pv_power_matches_pvlib_modelchain_pvwatts():
 def test_pue_model():
     pue = pue_from_temperature(np.array([-10.0, 12.0, 22.0, 60.0]), 12.0, 1.12, 0.012, 1.45)
     np.testing.assert_allclose(pue, [1.12, 1.12, 1.24, 1.45])
+
+
+def test_pv_cache_hit_equals_compute_and_key_follows_inputs(tmp_path, monkeypatch):
+    from engine.forecast import cache
+
+    monkeypatch.setenv("WATTBIT_CACHE_DIR", str(tmp_path))
+    idx = pd.date_range("2023-06-21 00:00", periods=24, freq="h", tz="Asia/Shanghai")
+    site = Site(name="x", latitude_deg=36.62, longitude_deg=101.78, altitude_m=2275.0)
+    ghi = np.clip(900 * np.sin((np.arange(24) - 6) / 12 * np.pi), 0, None)
+    w = Weather(ghi=ghi, dni=ghi * 0.8, dhi=ghi * 0.15, temp_air=15.0, wind_speed=2.0)
+    pv = PV(name="p", capacity_mw=10.0)
+    calls = []
+
+    def compute():
+        calls.append(1)
+        return pv_power_mw(pv, w, site, idx)
+
+    key = cache.pv_key(pv, w, site, idx)
+    first = cache.cached_pv(key, 24, compute)
+    again = cache.cached_pv(key, 24, compute)
+    assert len(calls) == 1  # the second came from disk
+    np.testing.assert_array_equal(first, again)
+    # any input that changes the physics changes the key; the name does not
+    w2 = Weather(ghi=ghi * 0.5, dni=ghi * 0.4, dhi=ghi * 0.15, temp_air=15.0, wind_speed=2.0)
+    assert cache.pv_key(pv, w2, site, idx) != key
+    assert cache.pv_key(PV(name="p", capacity_mw=10.0, tilt_deg=20.0), w, site, idx) != key
+    assert cache.pv_key(PV(name="other", capacity_mw=10.0), w, site, idx) == key
+    # a damaged entry is recomputed, not trusted
+    (tmp_path / "pv" / f"{key}.npy").write_bytes(b"garbage")
+    np.testing.assert_array_equal(cache.cached_pv(key, 24, compute), first)
+    assert len(calls) == 2
+    monkeypatch.setenv("WATTBIT_CACHE", "0")
+    assert cache.cache_dir() is None
+    cache.cached_pv(key, 24, compute)
+    assert len(calls) == 3

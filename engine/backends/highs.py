@@ -141,7 +141,7 @@ def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
     except Exception as exc:  # the IIS is a best effort; the status stands without it
         return f"(no infeasibility diagnosis: {exc})"
     if not rows and not cols:
-        return "HiGHS found no irreducible infeasible subsystem"
+        return _relaxation_diagnosis(h, model)
     by_group: dict[str, list[tuple[int, ...]]] = {}
     for r in rows:
         name, where = model.group_of_row(int(r))
@@ -156,6 +156,31 @@ def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
     if bounds:
         text += f"; with the bounds of {sorted(bounds)}"
     return text
+
+
+def _relaxation_diagnosis(h, model: LinearModel, budget_s: float = 30.0) -> str:
+    """When HiGHS gives no IIS: find a constraint group whose removal alone makes the model
+    feasible (policy and job groups first, as the likeliest), within a time budget."""
+    import highspy
+
+    groups = sorted(model.con_groups.values(),
+                    key=lambda g: (not g.name.startswith(("policy/", "job/", "network/")), g.start))
+    t0 = time.perf_counter()
+    h.setOptionValue("presolve", "on")
+    lp = h.getLp()
+    lo, hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    for g in groups:
+        if time.perf_counter() - t0 > budget_s:
+            break
+        idx = np.arange(g.start, g.start + g.size, dtype=np.int32)
+        h.changeRowsBounds(g.size, idx, np.full(g.size, -np.inf), np.full(g.size, np.inf))
+        h.run()
+        feasible = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        h.changeRowsBounds(g.size, idx, lo[idx], hi[idx])
+        if feasible:
+            return (f"no irreducible subsystem from HiGHS; the model becomes feasible when "
+                    f"{g.name} is dropped, so it cannot be met together with the rest")
+    return "HiGHS found no irreducible infeasible subsystem, and no single group explains it"
 
 
 class PersistentHighs:

@@ -9,9 +9,14 @@ For battery ``b`` and hour ``t`` (``Δ = 1 h``)::
     terminal: soc[b, T-1] >= soc0_b ("at_least_initial"), = soc0_b ("equal_initial")
     cost: c_deg_b * (ch + dis)
 
-``dis - ch`` is injected at the site bus. Simultaneous charge and discharge is not
-excluded by a binary: with non-negative prices it is never optimal except to burn surplus
-that could otherwise be curtailed for free, which wastes nothing of value.
+``dis - ch`` is injected at the site bus.
+
+Charging and discharging in the same hour burns ``(1 - η_c η_d)`` of the energy cycled. The
+LP does that whenever wasting energy pays: a curtailment penalty (losses instead of
+curtailment) or a negative price (paid to consume). Only then (DESIGN: "a binary ... only
+when prices can go negative") a binary ``u[b, t]`` forbids it, making the model a MILP::
+
+    ch[b, t] <= Pch_b u[b, t],   dis[b, t] <= Pdis_b (1 - u[b, t])
 """
 from __future__ import annotations
 
@@ -56,6 +61,13 @@ def add(f: Formulation) -> None:
                 f"battery/terminal_{kind}", int(sel.sum()), [(soc.idx[sel, -1], 1.0)],
                 lb=lb, ub=lb if upper is None else upper,
             )
+    if _wasting_can_pay(f):
+        pch, pdis = col("charge_power_mw"), col("discharge_power_mw")
+        u = f.model.add_variables("battery/charging", (B, T), lb=0.0, ub=1.0, integer=True)
+        f.model.add_constraints("battery/charge_if_charging", (B, T),
+                                [(ch.idx, 1.0), (u.idx, -pch)], ub=0.0)
+        f.model.add_constraints("battery/discharge_if_not_charging", (B, T),
+                                [(dis.idx, 1.0), (u.idx, pdis)], ub=np.broadcast_to(pdis, (B, T)))
     f.inject(dis.idx, site_of, 1.0)
     f.inject(ch.idx, site_of, -1.0)
     c_deg = col("degradation_cost_per_mwh")
@@ -68,3 +80,15 @@ def add(f: Formulation) -> None:
         "discharge_efficiency": col("discharge_efficiency")[:, 0],
         "self_discharge_per_h": col("self_discharge_per_h")[:, 0],
     }
+
+
+def _wasting_can_pay(f: Formulation) -> bool:
+    """Whether burning energy in battery losses can lower the objective."""
+    if f.data.scenario.policy.curtailment_penalty_per_mwh > 0:
+        return True
+    return any(
+        (sd.grid_import_price.size and sd.grid_import_price.min() < 0)
+        or (sd.grid_export_price.size and sd.site.grid.export_max_mw > 0
+            and sd.grid_export_price.min() < 0)
+        for sd in f.data.sites
+    )

@@ -10,7 +10,9 @@ For the grid of site ``s`` and hour ``t``::
           + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
     fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
 
-``imp - exp`` is injected at the site bus.
+``imp - exp`` is injected at the site bus. Where the export price exceeds the import price
+in some hour, a binary ``v[s, t]`` (``imp <= Imax v``, ``exp <= Emax (1 - v)``) stops the LP
+from buying and selling at once; otherwise the model stays an LP.
 """
 from __future__ import annotations
 
@@ -37,7 +39,16 @@ def add(f: Formulation) -> None:
     if np.any(emax > 0):
         exp = f.model.add_variables("grid/export_mw", (G, T), ub=emax * up)
         f.inject(exp.idx, site_of, -1.0)
-        f.cost("export_revenue", exp.idx, -np.array([sd.grid_export_price for _, sd in sites]))
+        price_exp = np.array([sd.grid_export_price for _, sd in sites])
+        f.cost("export_revenue", exp.idx, -price_exp)
+        if np.any((price_exp > price_imp) & (emax > 0)):
+            # buying to sell back at a higher price in the same hour would be an LP "profit";
+            # a binary (MILP) lets each hour either import or export
+            v = f.model.add_variables("grid/importing", (G, T), lb=0.0, ub=1.0, integer=True)
+            f.model.add_constraints("grid/import_if_importing", (G, T),
+                                    [(imp.idx, 1.0), (v.idx, -imax * up)], ub=0.0)
+            f.model.add_constraints("grid/export_if_not_importing", (G, T),
+                                    [(exp.idx, 1.0), (v.idx, emax * up)], ub=emax * up)
     rate = np.array([g.demand_charge_per_mw_month for g in grids])
     if np.any(rate > 0):
         M = f.data.n_months

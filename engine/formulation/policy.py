@@ -5,8 +5,8 @@ With ``α = green_share_min_fraction`` and facility load ``F = PUE * IT``:
 * annual matching: ``sum_{s,t} fossil[s, t] <= (1 - α) * sum_{s,t} F[s, t]``
 * hourly (24/7) matching: ``fossil[s, t] <= (1 - α) * F[s, t]`` for every site and hour.
 
-Fossil energy is what the components declared (grid import times its non-clean share;
-gensets later). Carbon pricing is a cost term of the emitting components.
+Fossil energy is what the components declared (grid import times its non-clean share,
+unserved load; gensets later). Carbon pricing is a cost term of the emitting components.
 """
 from __future__ import annotations
 
