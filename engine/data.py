@@ -74,10 +74,8 @@ class ScenarioData:
 def prepare(scenario: Scenario) -> ScenarioData:
     """Derive availability, PUE and all series arrays of a scenario.
 
-    Raises
-    ------
-    NotImplementedError
-        For features of later releases (cross-site jobs, non-preemptible jobs).
+    Features of later releases (cross-site jobs, non-preemptible jobs) are refused when the
+    scenario is validated.
     """
     index = scenario.index
     periods = index.tz_localize(None).to_period("M")
@@ -85,12 +83,6 @@ def prepare(scenario: Scenario) -> ScenarioData:
     sites = [_prepare_site(s, index) for s in scenario.sites]
     site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
     jobs = scenario.jobs
-    for k, job in enumerate(jobs):
-        if not job.preemptible:
-            raise NotImplementedError(
-                f"jobs[{k}] ({job.name!r}) is non-preemptible: that needs integer variables, "
-                "which come with the MILP release; set preemptible: true for now"
-            )
     jd = JobData(
         names=[j.name for j in jobs],
         site=np.array([site_pos[scenario.job_site(j).name] for j in jobs], dtype=np.int64),

@@ -223,7 +223,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         np.add.at(tot["exp"], gmeta["site"], exp)
         np.add.at(tot["grid_clean"], gmeta["site"], imp * gmeta["clean_share"])
         np.add.at(tot["grid_fossil"], gmeta["site"], imp * (1.0 - gmeta["clean_share"]))
-        peak_import = float(imp.max()) if imp.size else 0.0
+        # coincident peak of all sites' imports (one site: that site's peak)
+        peak_import = float(imp.sum(axis=0).max()) if imp.size else 0.0
         emissions_t = float((imp * gmeta["emission_kg_per_mwh"]).sum() / 1000.0)
     jmeta = f.meta.get("job")
     jobs_df = pd.DataFrame()

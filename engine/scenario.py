@@ -137,12 +137,26 @@ def _short(value: Any) -> str:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True)
+    # validate_assignment: a batch that edits a validated scenario in place gets the same
+    # checks (field and model level) as a new one
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True, validate_default=True,
+                              validate_assignment=True)
 
     def __init__(self, **data: Any) -> None:
         try:
             super().__init__(**data)
         except ValidationError as exc:
+            raise _to_scenario_error(exc) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        old = self.__dict__.get(name)
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as exc:
+            # a model-level check fails after pydantic has stored the value: put it back, so
+            # a rejected edit leaves the object as valid as it was
+            if name in self.__dict__:
+                self.__dict__[name] = old
             raise _to_scenario_error(exc) from None
 
 
@@ -244,6 +258,26 @@ class Hydro(_Model):
 
     @model_validator(mode="after")
     def _check(self) -> Hydro:
+        if self.energy_budget_mwh is not None:
+            lo_arr = np.atleast_1d(np.asarray(self.min_power_mw, dtype=np.float64))
+            if lo_arr.size == 1:
+                need = float(lo_arr[0]) * self.budget_period_h
+            else:
+                n = lo_arr.size // self.budget_period_h * self.budget_period_h
+                blocks = lo_arr[:n].reshape(-1, self.budget_period_h).sum(axis=1)
+                need = float(blocks.max()) if blocks.size else 0.0
+            if need > self.energy_budget_mwh * (1 + 1e-9):
+                raise ValueError(
+                    f"min_power_mw must fit the energy budget: it needs {need:g} MWh in a "
+                    f"{self.budget_period_h}-h period, energy_budget_mwh is "
+                    f"{self.energy_budget_mwh:g}"
+                )
+        if np.ndim(self.min_power_mw) and np.ndim(self.max_power_mw) and (
+                np.size(self.min_power_mw) != np.size(self.max_power_mw)):
+            raise ValueError(
+                f"min_power_mw and max_power_mw must have the same length, got "
+                f"{np.size(self.min_power_mw)} and {np.size(self.max_power_mw)}"
+            )
         lo, hi = np.broadcast_arrays(self.min_power_mw, self.max_power_mw)
         if np.any(lo > hi + 1e-12):
             i = int(np.flatnonzero(np.atleast_1d(lo > hi))[0])
@@ -651,6 +685,11 @@ class Scenario(_Model):
         hosts = [s for s in self.sites if s.datacenter is not None]
         if not hosts:
             raise ValueError(f"{path}: no site has a datacenter to run job {job.name!r}")
+        if not job.preemptible:
+            raise NotImplementedError(
+                f"{path}.preemptible: job {job.name!r} is non-preemptible, which needs integer "
+                "variables of the MILP release; set preemptible: true for now"
+            )
         site = self.job_site(job)
         dc = site.datacenter
         if dc is None:
@@ -866,11 +905,17 @@ def _tile(spec: Mapping, path: tuple, ctx: dict) -> np.ndarray:
         raise ScenarioError(f"{where}: a {kind} profile needs an integer horizon_h, got {T!r}")
     try:
         start = pd.Timestamp(ctx["start"])
+        tz = ctx["tz"] or "UTC"
+        start = start.tz_localize(tz) if start.tzinfo is None else start.tz_convert(tz)
+        local = pd.date_range(start, periods=T, freq="h")
     except Exception:
-        raise ScenarioError(f"start: cannot parse {ctx['start']!r} as a time") from None
-    # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles)
-    offset = start.hour + (24 * start.dayofweek if period == 168 else 0)
-    return pattern[(np.arange(T) + offset) % period]
+        raise ScenarioError(
+            f"start/timezone: cannot build the hours of {ctx['start']!r} in {ctx['tz']!r}"
+        ) from None
+    # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles); the
+    # phase follows the local clock, so a profile stays on its hours across DST changes
+    phase = local.hour.to_numpy() + (24 * local.dayofweek.to_numpy() if period == 168 else 0)
+    return pattern[phase % period]
 
 
 def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
@@ -878,7 +923,10 @@ def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
     file = base_dir / str(spec["csv"])
     if not file.is_file():
         raise ScenarioError(f"{where}.csv: file {str(file)!r} does not exist")
-    frame = pd.read_csv(file, comment="#")
+    try:
+        frame = pd.read_csv(file, comment="#")
+    except Exception as exc:  # pandas raises several parser errors
+        raise ScenarioError(f"{where}.csv: cannot read {str(file)!r}: {exc}") from None
     if "column" in spec:
         col = spec["column"]
         if col not in frame.columns:
@@ -886,9 +934,20 @@ def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
                 f"{where}.column: {col!r} is not a column of {str(file)!r}; columns are "
                 f"{list(frame.columns)}"
             )
-        return frame[col].to_numpy(dtype=np.float64)
-    # a whole frame (e.g. weather): every column whose name is not a time stamp
-    return {c: frame[c].to_numpy(dtype=np.float64) for c in frame.columns if c not in ("time",)}
+        cols = [col]
+    else:
+        # a whole frame (e.g. weather): every column but the time stamp
+        cols = [c for c in frame.columns if c != "time"]
+    out = {}
+    for c in cols:
+        try:
+            out[c] = frame[c].to_numpy(dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ScenarioError(
+                f"{where}: column {c!r} of {str(file)!r} is not numeric (a time column must be "
+                f"named 'time'), first value {frame[c].iloc[0]!r}"
+            ) from None
+    return out[spec["column"]] if "column" in spec else out
 
 
 def _to_scenario_error(exc: ValidationError) -> ScenarioError:

@@ -172,3 +172,45 @@ def test_asset_names_unique_across_sites():
     second["name"] = "s2"
     d["sites"].append(second)
     assert "sites[1].pv[0].name: 'pv' is used at another site too" in _err(d)
+
+
+def test_editing_a_validated_scenario_is_validated_too(small_dict):
+    sc = engine.Scenario.from_dict(small_dict)
+    with pytest.raises(engine.ScenarioError, match=r"energy_mwh: must be >= 0.0, got -5"):
+        sc.sites[0].batteries[0].energy_mwh = -5
+    with pytest.raises(engine.ScenarioError, match=r"initial_soc_fraction must be in"):
+        sc.sites[0].batteries[0].soc_min_fraction = 0.99
+    # a rejected edit leaves the scenario as it was
+    assert sc.sites[0].batteries[0].soc_min_fraction == 0.1
+    assert sc.sites[0].batteries[0].energy_mwh == 8.0
+
+
+def test_non_numeric_csv_column_and_non_preemptible_job(tmp_path):
+    d = base_dict()
+    pd.DataFrame({"timestamp": [f"h{i}" for i in range(24)], "ghi": np.zeros(24)}).to_csv(
+        tmp_path / "w.csv", index=False)
+    d["sites"][0]["weather"] = {"csv": "w.csv"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(d))
+    with pytest.raises(engine.ScenarioError, match=r"column 'timestamp' .* is not numeric"):
+        engine.load_scenario(tmp_path / "s.yaml")
+    d = base_dict()
+    d["jobs"][0]["preemptible"] = False
+    with pytest.raises(NotImplementedError, match=r"jobs\[0\].preemptible"):
+        engine.Scenario.from_dict(d)
+
+
+def test_hydro_floor_must_fit_its_budget():
+    d = base_dict()
+    d["sites"][0]["hydro"] = [{"name": "h", "min_power_mw": 1.0, "max_power_mw": 2.0,
+                               "energy_budget_mwh": 12.0, "budget_period_h": 24}]
+    assert "sites[0].hydro[0].min_power_mw must fit the energy budget: it needs 24 MWh" in _err(d)
+
+
+def test_daily_profile_follows_the_local_clock():
+    """start given in UTC, scenario in Asia/Shanghai (UTC+8): hour 0 is 08:00 local."""
+    d = base_dict()
+    d["start"] = "2023-06-01T00:00Z"
+    d["sites"][0]["grid"]["import_price_per_mwh"] = {"daily": list(range(24))}
+    sc = engine.Scenario.from_dict(d)
+    assert sc.sites[0].grid.import_price_per_mwh[0] == 8.0
+    assert sc.index[0].hour == 8

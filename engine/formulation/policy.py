@@ -10,6 +10,8 @@ unserved load; gensets later). Carbon pricing is a cost term of the emitting com
 """
 from __future__ import annotations
 
+import numpy as np
+
 from engine.formulation import Formulation
 
 
@@ -29,9 +31,14 @@ def add(f: Formulation) -> None:
             ub=(1 - alpha) * fixed.sum(),
         )
     else:
+        # one row per hour at every site with a data center; a site without one has no
+        # facility load to match, and its imports are counted at no site's hour
+        has_dc = np.array([sd.site.datacenter is not None for sd in f.data.sites])
+        fc, fv, lc, lv = (a.reshape(S, T, -1)[has_dc] for a in (fc, fv, lc, lv))
+        fixed = fixed.reshape(S, T)[has_dc]
+        S = int(has_dc.sum())
         f.model.add_constraints(
             "policy/green_share_hourly", (S, T),
-            [(fc.reshape(S, T, -1), fv.reshape(S, T, -1)),
-             (lc.reshape(S, T, -1), -(1 - alpha) * lv.reshape(S, T, -1))],
-            ub=((1 - alpha) * fixed).reshape(S, T),
+            [(fc, fv), (lc, -(1 - alpha) * lv)],
+            ub=(1 - alpha) * fixed,
         )
