@@ -139,6 +139,9 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         t2 = time.perf_counter()
         out = solve(f.model, arrays, backend=backend, options=options, model_hook=model_hook)
         t3 = time.perf_counter()
+        # the solver copied what it needed; results need only the groups and x
+        del arrays
+        f.model.release_arrays()
         # hand-over to the solver (passModel / Pyomo build) counts as build time
         handover = out.timings.get("handover_s", 0.0)
         timings = {

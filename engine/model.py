@@ -167,6 +167,8 @@ class LinearModel:
         (halving peak memory) and later calls return the same arrays; groups can no longer
         be added.
         """
+        if self._arrays is _RELEASED:
+            raise RuntimeError("the model's arrays were released after the solve; build again")
         if self._arrays is not None:
             return self._arrays
         cat = _cat_float
@@ -191,6 +193,12 @@ class LinearModel:
             offset=self.offset,
         )
         return self._arrays
+
+    def release_arrays(self) -> None:
+        """Drop the solver arrays once a solver holds its own copy (lowers peak memory while
+        results are extracted); the groups stay, so results and diagnoses still work."""
+        if self._arrays is not None:
+            self._arrays = _RELEASED
 
     def group_of_row(self, row: int) -> tuple[str, tuple[int, ...]]:
         """Name of the constraint group holding ``row`` and the row's index inside it."""
@@ -285,6 +293,9 @@ class ModelArrays:
             sum(a.nbytes for a in (self.cost, self.col_lb, self.col_ub, self.row_lb, self.row_ub))
             + A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
         )
+
+
+_RELEASED = object()  # marks a model whose arrays were handed over and dropped
 
 
 def _cat_float(parts: list[np.ndarray]) -> np.ndarray:
