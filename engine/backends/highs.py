@@ -103,32 +103,37 @@ def run_definite(h) -> None:
         h.run()
 
 
+def read_outcome(h, is_mip: bool, timings: dict[str, float], diagnosis: str = "") -> SolveOutput:
+    """Status, primal values (when a feasible point exists), objective, gap and iterations of
+    a HiGHS instance that has run: the one place a backend reads them."""
+    status = map_status(h)
+    info = h.getInfo()
+    x = None
+    if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
+    # a time limit before any feasible point keeps status time_limit with x None
+    return SolveOutput(
+        status=status,
+        x=x,
+        objective=float(info.objective_function_value) if x is not None else float("nan"),
+        mip_gap=float(info.mip_gap) if is_mip and x is not None else 0.0,
+        solver_status=h.modelStatusToString(h.getModelStatus()),
+        iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
+        timings=timings,
+        diagnosis=diagnosis,
+    )
+
+
 def solve_highs(model: LinearModel, arrays: ModelArrays, options: SolverOptions) -> SolveOutput:
     t0 = time.perf_counter()
     h = to_highs(arrays, options)
     t1 = time.perf_counter()
     run_definite(h)
     t2 = time.perf_counter()
-    status = map_status(h)
-    info = h.getInfo()
-    x = None
-    if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
-        x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    elif status == Status.TIME_LIMIT:
-        status = Status.TIME_LIMIT  # no feasible point found in time; x stays None
-    obj = float(info.objective_function_value) if x is not None else float("nan")
-    gap = float(info.mip_gap) if arrays.is_mip and x is not None else 0.0
-    diagnosis = diagnose_infeasible(h, model) if status == Status.INFEASIBLE else ""
-    return SolveOutput(
-        status=status,
-        x=x,
-        objective=obj,
-        mip_gap=gap,
-        solver_status=h.modelStatusToString(h.getModelStatus()),
-        iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
-        timings={"handover_s": t1 - t0, "run_s": t2 - t1},
-        diagnosis=diagnosis,
-    )
+    out = read_outcome(h, arrays.is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    if out.status == Status.INFEASIBLE:
+        out.diagnosis = diagnose_infeasible(h, model)
+    return out
 
 
 def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:

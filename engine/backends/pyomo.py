@@ -137,7 +137,7 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     import scipy.sparse as sp
     from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
-    from engine.backends.highs import map_status, run_definite, to_highs
+    from engine.backends.highs import read_outcome, run_definite, to_highs
     from engine.model import ModelArrays
 
     t0 = time.perf_counter()
@@ -160,22 +160,11 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     t1 = time.perf_counter()
     run_definite(h)
     t2 = time.perf_counter()
-    status = map_status(h)
-    hinfo = h.getInfo()
-    x = None
-    obj = float("nan")
-    if status.has_solution and hinfo.primal_solution_status == 2:
-        x = np.asarray(h.getSolution().col_value)
-        for v, val in zip(cols, x.tolist()):
+    out = read_outcome(h, arrays.is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    if out.x is not None:
+        for v, val in zip(cols, out.x.tolist()):
             v.set_value(val, skip_validation=True)
-        obj = float(hinfo.objective_function_value)
-    return SolveOutput(
-        status=status, x=x, objective=obj,
-        mip_gap=float(hinfo.mip_gap) if arrays.is_mip and x is not None else 0.0,
-        solver_status=h.modelStatusToString(h.getModelStatus()),
-        iterations=int(max(hinfo.simplex_iteration_count, 0) + max(hinfo.ipm_iteration_count, 0)),
-        timings={"handover_s": t1 - t0, "run_s": t2 - t1},
-    )
+    return out
 
 
 def _csc(A):
