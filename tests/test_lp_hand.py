@@ -204,7 +204,8 @@ def test_outage_battery_rides_through_or_load_is_lost(backend):
     check_invariants(sc2, res2)
 
 
-def test_infeasible_returns_status_and_diagnosis():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_infeasible_returns_status_and_diagnosis(backend):
     """Hydro must run at 5 MW with 1 MW of load, no export and no storage: nothing can absorb
     the surplus, so the balance cannot close."""
     sc = one_site(
@@ -212,7 +213,7 @@ def test_infeasible_returns_status_and_diagnosis():
         dc={"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 1.0},
         hydro=[{"name": "h", "min_power_mw": [0, 5, 0], "max_power_mw": 5.0}],
     )
-    res = engine.optimize(sc)
+    res = engine.optimize(sc, backend=backend)
     assert res.status == engine.Status.INFEASIBLE
     assert "bus/balance" in res.diagnosis
     assert "(0, 1)" in res.diagnosis  # site 0, hour 1

@@ -164,7 +164,30 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
     if out.x is not None:
         for v, val in zip(cols, out.x.tolist()):
             v.set_value(val, skip_validation=True)
+    elif out.status == Status.INFEASIBLE:
+        out.diagnosis = _pyomo_diagnosis(h, info.rows)
     return out
+
+
+def _pyomo_diagnosis(h, rows, max_items: int = 8) -> str:
+    """The IIS in the Pyomo model's own names (the compiler reorders rows, so the engine's
+    row-to-group map does not apply); group names as in the highs backend."""
+    try:
+        _, iis = h.getIis()
+        idx = list(iis.row_index_)
+    except Exception as exc:  # the IIS is a best effort; the status stands without it
+        return f"(no infeasibility diagnosis: {exc})"
+    if not idx:
+        return "HiGHS found no irreducible infeasible subsystem"
+    by_comp: dict[str, list] = {}
+    for r in idx:
+        con = rows[int(r)][0]
+        name = con.parent_component().name.replace("__", "/")
+        by_comp.setdefault(name, []).append(con.index())
+    parts = [f"{name} at {', '.join(str(k) for k in keys[:6])}"
+             + (f" and {len(keys) - 6} more" if len(keys) > 6 else "")
+             for name, keys in list(by_comp.items())[:max_items]]
+    return "conflicting constraints: " + "; ".join(parts)
 
 
 def _csc(A):
