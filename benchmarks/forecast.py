@@ -78,36 +78,11 @@ def models_for(Y: np.ndarray) -> list[HoltWinters]:
     return out
 
 
-def statsmodels_rolling(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> np.ndarray:
-    """Re-forecast with statsmodels at every origin (fixed parameters, known initial states)."""
+def _statsmodels_fit(y: np.ndarray, m: HoltWinters):
+    """statsmodels' additive Holt-Winters with our fixed parameters and initial states."""
     from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-    out = np.empty((origins.size, HORIZON))
-    for k, o in enumerate(origins):
-        res = ExponentialSmoothing(
-            y[:o],
-            trend="add",
-            seasonal="add",
-            seasonal_periods=24,
-            initialization_method="known",
-            initial_level=m.level0,
-            initial_trend=m.trend0,
-            initial_seasonal=m.season1,
-        ).fit(
-            smoothing_level=m.alpha,
-            smoothing_trend=m.beta,
-            smoothing_seasonal=m.gamma,
-            optimized=False,
-        )
-        out[k] = res.forecast(HORIZON)
-    return out
-
-
-def statsmodels_simulate(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> np.ndarray:
-    """Fit once, then a zero-error 48-step path from the state at each origin."""
-    from statsmodels.tsa.holtwinters import ExponentialSmoothing
-
-    res = ExponentialSmoothing(
+    return ExponentialSmoothing(
         y,
         trend="add",
         seasonal="add",
@@ -122,6 +97,20 @@ def statsmodels_simulate(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> 
         smoothing_seasonal=m.gamma,
         optimized=False,
     )
+
+
+def statsmodels_rolling(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> np.ndarray:
+    """Re-forecast with statsmodels at every origin (fixed parameters, known initial states)."""
+    out = np.empty((origins.size, HORIZON))
+    for k, o in enumerate(origins):
+        res = _statsmodels_fit(y[:o], m)
+        out[k] = res.forecast(HORIZON)
+    return out
+
+
+def statsmodels_simulate(y: np.ndarray, m: HoltWinters, origins: np.ndarray) -> np.ndarray:
+    """Fit once, then a zero-error 48-step path from the state at each origin."""
+    res = _statsmodels_fit(y, m)
     zero = np.zeros((HORIZON, 1))
     out = np.empty((origins.size, HORIZON))
     for k, o in enumerate(origins):
