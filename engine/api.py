@@ -135,13 +135,13 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     with _gc_paused():
         t1 = time.perf_counter()
         f = build(data)
-        arrays = f.model.arrays()
+        f.model.arrays()
         t2 = time.perf_counter()
-        out = solve(f.model, arrays, backend=backend, options=options, model_hook=model_hook)
+        # the solver copies what it needs and the arrays are dropped before the solution is
+        # read: results need only the groups and x
+        out = solve(f.model, backend=backend, options=options, model_hook=model_hook,
+                    release_arrays=True)
         t3 = time.perf_counter()
-        # the solver copied what it needed; results need only the groups and x
-        del arrays
-        f.model.release_arrays()
         # hand-over to the solver (passModel / Pyomo build) counts as build time
         handover = out.timings.get("handover_s", 0.0)
         timings = {

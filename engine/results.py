@@ -179,7 +179,12 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     data = f.data
     T, S = f.T, f.S
     vg = f.model.var_groups
-    val = lambda name: x[vg[name].idx] if name in vg else None
+
+    def val(name: str) -> np.ndarray | None:
+        """A group's values as a view of ``x`` (groups are consecutive columns)."""
+        g = vg.get(name)
+        return None if g is None else x[g.start:g.start + g.size].reshape(g.shape)
+
     cols: dict[str, np.ndarray] = {}
     site_names = [sd.site.name for sd in data.sites]
 
@@ -298,18 +303,25 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
                                               out=np.zeros(T), where=direct.sum(1) + tot["dis"][s] > 1e-12)
                 cols[f"trace.{name}/via_battery_mw"] = via
         clean_facility[s] = attributed[:, [TRACE_SOURCES.index(c) for c in CLEAN_SOURCES]].sum(1)
+        del direct, mix, attributed  # (T, sources) each: not kept while the table is built
 
     lmeta = f.meta.get("network_losses")
     if lmeta is not None:
         for i, s in enumerate(lmeta["site"]):
             cols[f"network.{site_names[s]}/losses_mw"] = val("network/losses_mw")[i]
-    hourly = pd.DataFrame(cols, index=data.index)
+    # one (columns, hours) block filled column by column while the dict lets go of each
+    # array: pandas takes the block as it is, so the table is never held twice
+    names = list(cols)
+    block = np.empty((len(names), T))
+    for j, name in enumerate(names):
+        block[j] = cols.pop(name)
+    hourly = pd.DataFrame(block.T, index=data.index, columns=names, copy=False)
     hourly.index.name = "time"
 
     # costs
     costs = pd.Series({t: 0.0 for t in COST_TERMS}, dtype=float)
     for term, parts in f.costs.items():
-        costs[term] = sum(float(coef @ x[c]) + const for c, coef, const in parts)
+        costs[term] = sum(float(np.sum(x[c] * coef)) + const for c, coef, const in parts)
 
     # KPIs
     it_mwh = float(it.sum())

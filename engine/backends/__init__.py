@@ -66,21 +66,33 @@ class SolverOptions:
 
 def solve(
     model: LinearModel,
-    arrays: ModelArrays,
+    arrays: ModelArrays | None = None,
     backend: str = "highs",
     options: SolverOptions | None = None,
     model_hook: Callable[..., None] | None = None,
+    *,
+    release_arrays: bool = False,
 ) -> SolveOutput:
-    """Solve a model with the named backend."""
+    """Solve a model with the named backend.
+
+    ``arrays`` defaults to ``model.arrays()``. ``release_arrays=True`` drops the model's
+    arrays once the solver holds its own copy (lower peak memory while the solution is
+    read and the results are built); the model's groups stay usable.
+    """
     options = options or SolverOptions()
     if backend == "highs":
         if model_hook is not None:
             raise ValueError("model_hook needs backend='pyomo'")
         from engine.backends.highs import solve_highs
 
-        return solve_highs(model, arrays, options)
+        # the arrays are not bound here, so that solve_highs can let them go
+        return solve_highs(model, arrays, options, release_arrays=release_arrays)
     if backend == "pyomo":
         from engine.backends.pyomo import solve_pyomo
 
-        return solve_pyomo(model, arrays, options, model_hook)
+        out = solve_pyomo(model, model.arrays() if arrays is None else arrays, options,
+                          model_hook)
+        if release_arrays:
+            model.release_arrays()
+        return out
     raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")

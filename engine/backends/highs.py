@@ -124,13 +124,24 @@ def read_outcome(h, is_mip: bool, timings: dict[str, float], diagnosis: str = ""
     )
 
 
-def solve_highs(model: LinearModel, arrays: ModelArrays, options: SolverOptions) -> SolveOutput:
+def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverOptions,
+                release_arrays: bool = False) -> SolveOutput:
+    """Solve with highspy. ``arrays=None`` takes ``model.arrays()``; with
+    ``release_arrays`` the model's arrays are dropped as soon as HiGHS holds its own copy,
+    so that they are gone before the solution is read (pass ``arrays=None`` then, so that
+    no caller keeps them alive)."""
     t0 = time.perf_counter()
+    if arrays is None:
+        arrays = model.arrays()
+    is_mip = arrays.is_mip
     h = to_highs(arrays, options)
+    if release_arrays:
+        del arrays
+        model.release_arrays()
     t1 = time.perf_counter()
     run_definite(h)
     t2 = time.perf_counter()
-    out = read_outcome(h, arrays.is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    out = read_outcome(h, is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
     return out

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from engine.data import ScenarioData
-from engine.model import LinearModel, grouped
+from engine.model import LinearModel
 
 #: Cost categories, in reporting order.
 COST_TERMS = (
@@ -61,10 +61,18 @@ class Formulation:
     def S(self) -> int:
         return len(self.data.sites)
 
-    def _rows(self, site_of: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """Row id ``site * T + t`` of every entry of an ``(n, T)`` column array."""
-        site_of = np.asarray(site_of, dtype=np.int64).reshape(-1, 1)
-        return site_of * self.T + np.arange(self.T)[None, :] + 0 * cols
+    def _rows(self, site_of: np.ndarray, cols: np.ndarray,
+              t_of: np.ndarray | None = None) -> np.ndarray:
+        """Row ``site * T + t`` of every entry: of an ``(n, T)`` column array with
+        ``site_of`` of shape ``(n,)``, or of flat entries with ``t_of`` given."""
+        site_of = np.asarray(site_of, dtype=np.int64)
+        if t_of is not None:
+            return (site_of * self.T + np.asarray(t_of)).astype(np.int32)
+        if site_of.size and np.all(site_of == site_of.flat[0]):
+            # every entry at one site: one row of hours broadcasts to all (the model keeps
+            # rows unexpanded, like coefficients)
+            site_of = site_of.flat[:1]
+        return (site_of.reshape(-1, 1) * self.T + np.arange(self.T)[None, :]).astype(np.int32)
 
     def inject(self, cols: np.ndarray, site_of: np.ndarray, coef: float | np.ndarray = 1.0,
                t_of: np.ndarray | None = None) -> None:
@@ -73,52 +81,42 @@ class Formulation:
         ``cols`` is ``(n, T)`` with ``site_of`` of shape ``(n,)``, or flat entries with
         ``site_of`` and ``t_of`` of the same shape. Withdrawals use a negative ``coef``.
         """
-        cols = np.asarray(cols)
-        if t_of is None:
-            rows = self._rows(site_of, cols)
-        else:
-            rows = np.asarray(site_of, dtype=np.int64) * self.T + np.asarray(t_of)
-        coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
-        self._bus.append((rows.ravel(), cols.ravel(), coef.ravel()))
+        self._bus.append((cols, coef, self._rows(site_of, cols, t_of)))
 
     def fossil(self, cols: np.ndarray, site_of: np.ndarray, coef: np.ndarray | float) -> None:
         """Declare ``coef * x[cols]`` (``(n, T)``) as fossil energy for the green-share floor."""
-        cols = np.asarray(cols)
-        coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
-        self._fossil.append((self._rows(site_of, cols).ravel(), cols.ravel(), coef.ravel()))
+        self._fossil.append((cols, coef, self._rows(site_of, cols)))
 
     def facility(self, cols: np.ndarray, site_of: np.ndarray, t_of: np.ndarray,
                  coef: np.ndarray) -> None:
         """Declare flat entries ``coef * x[cols]`` as variable facility load."""
-        rows = np.asarray(site_of, dtype=np.int64) * self.T + np.asarray(t_of)
-        self._facility_var.append((rows.ravel(), np.asarray(cols).ravel(),
-                                   np.broadcast_to(coef, np.shape(cols)).ravel()))
+        self._facility_var.append((cols, coef, self._rows(site_of, cols, t_of)))
 
     def cost(self, term: str, cols: np.ndarray, coef: float | np.ndarray,
              constant: float = 0.0) -> None:
-        """Add ``sum(coef * x[cols]) + constant`` to the objective under a named term."""
+        """Add ``sum(coef * x[cols]) + constant`` to the objective under a named term
+        (``coef`` broadcasts to ``cols``)."""
         if term not in COST_TERMS:
             raise ValueError(f"unknown cost term {term!r}")
-        cols = np.asarray(cols, dtype=np.int64)
-        coef = np.broadcast_to(np.asarray(coef, dtype=np.float64), cols.shape)
+        # int32 halves what the cost records keep until the results are priced
+        cols = np.asarray(cols).astype(np.int32)
+        coef = np.asarray(coef, dtype=np.float64)
         self.model.add_cost(cols, coef)
         self.model.offset += constant
-        self.costs.setdefault(term, []).append((cols.ravel(), coef.ravel(), constant))
+        # the same (unexpanded) arrays as the model's: results price each term with them
+        self.costs.setdefault(term, []).append((cols, coef, constant))
 
-    def collect(self, which: str) -> tuple[np.ndarray, np.ndarray]:
-        """Entries of the bus / fossil / facility collector as ``(S*T, k)`` row-aligned arrays.
+    def collect(self, which: str) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The bus / fossil / facility collector's entries as constraint terms
+        ``(cols, coef, rows)`` with ``rows = site * T + t`` (explicit rows: nothing padded,
+        coefficients kept as given).
 
         A collector is emptied as it is read: each is consumed by exactly one component.
         """
         attr = {"bus": "_bus", "fossil": "_fossil", "facility": "_facility_var"}[which]
         parts = getattr(self, attr)
         setattr(self, attr, [])  # each collector is read once (balance, policy): free it
-        if not parts:
-            return np.full((self.S * self.T, 1), -1, np.int64), np.zeros((self.S * self.T, 1))
-        rows = np.concatenate([p[0] for p in parts])
-        cols = np.concatenate([p[1] for p in parts])
-        coef = np.concatenate([p[2] for p in parts])
-        return grouped(rows, self.S * self.T, cols, coef)
+        return parts
 
     def fixed_facility_mw(self) -> np.ndarray:
         """Facility load that is a parameter (PUE x inflexible IT), shape ``(S, T)``."""

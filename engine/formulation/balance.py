@@ -21,9 +21,6 @@ def add(f: Formulation) -> None:
     # load that is shed is not green load: it counts against the green-share floor, so the
     # floor can never be met by shedding
     f.fossil(unserved.idx, np.arange(S), 1.0)
-    cols, coef = f.collect("bus")
     rhs = f.fixed_facility_mw()
-    f.model.add_constraints(
-        "bus/balance", (S, T), [(cols.reshape(S, T, -1), coef.reshape(S, T, -1)),
-                                (unserved.idx, 1.0)], lb=rhs, ub=rhs,
-    )
+    f.model.add_constraints("bus/balance", (S, T), [*f.collect("bus"), (unserved.idx, 1.0)],
+                            lb=rhs, ub=rhs)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 
 from engine.formulation import Formulation
-from engine.model import grouped
 
 
 def add(f: Formulation) -> None:
@@ -28,17 +27,13 @@ def add(f: Formulation) -> None:
     site_of = jobs.site[job_of]
     flex = f.model.add_variables("job/power_mw", job_of.size, ub=jobs.max_power_mw[job_of])
     cols = flex.idx
-    e_cols, e_coef = grouped(job_of, J, cols, 1.0)
-    f.model.add_constraints("job/energy", J, [(e_cols, e_coef)], lb=jobs.energy_mwh,
+    f.model.add_constraints("job/energy", J, [(cols, 1.0, job_of)], lb=jobs.energy_mwh,
                             ub=jobs.energy_mwh)
     # IT capacity, one row per (site with jobs, hour)
-    S = f.S
-    cap_cols, cap_coef = grouped(site_of * T + t_of, S * T, cols, 1.0)
     head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites])  # (S, T)
-    used = np.zeros(S * T, bool)
-    used[site_of * T + t_of] = True
-    f.model.add_constraints("datacenter/it_capacity", int(used.sum()),
-                            [(cap_cols[used], cap_coef[used])], ub=head.ravel()[used])
+    used, row_of = np.unique(site_of * T + t_of, return_inverse=True)
+    f.model.add_constraints("datacenter/it_capacity", used.size, [(cols, 1.0, row_of)],
+                            ub=head.ravel()[used])
     pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
     f.inject(cols, site_of, -pue, t_of=t_of)
     f.facility(cols, site_of, t_of, pue)

@@ -20,25 +20,30 @@ def add(f: Formulation) -> None:
     alpha = pol.green_share_min_fraction
     if alpha <= 0:
         return
-    S, T = f.S, f.T
-    fc, fv = f.collect("fossil")
-    lc, lv = f.collect("facility")
-    fixed = f.fixed_facility_mw().ravel()
+    T = f.T
+    # fossil energy minus (1 - α) x the variable facility load, per collected term
+    terms = f.collect("fossil") + [(c, -(1 - alpha) * np.asarray(v), r)
+                                   for c, v, r in f.collect("facility")]
+    fixed = f.fixed_facility_mw()
     if pol.green_matching == "annual":
         f.model.add_constraints(
-            "policy/green_share_annual", 1,
-            [(fc.reshape(1, -1), fv.reshape(1, -1)), (lc.reshape(1, -1), -(1 - alpha) * lv.reshape(1, -1))],
+            "policy/green_share_annual", 1, [(c, v, np.zeros_like(r)) for c, v, r in terms],
             ub=(1 - alpha) * fixed.sum(),
         )
     else:
         # one row per hour at every site with a data center; a site without one has no
         # facility load to match, and its imports are counted at no site's hour
         has_dc = np.array([sd.site.datacenter is not None for sd in f.data.sites])
-        fc, fv, lc, lv = (a.reshape(S, T, -1)[has_dc] for a in (fc, fv, lc, lv))
-        fixed = fixed.reshape(S, T)[has_dc]
-        S = int(has_dc.sum())
+        # row site * T + t -> row (rank of the site among those with a data center) * T + t
+        rank = np.cumsum(has_dc) - 1
+
+        def at_dc_sites(cols, coef, rows):
+            sel = has_dc[rows // T]
+            coef = np.broadcast_to(coef, np.shape(cols))[sel]
+            rows = rows[sel]
+            return np.asarray(cols)[sel], coef, rank[rows // T] * T + rows % T
+
         f.model.add_constraints(
-            "policy/green_share_hourly", (S, T),
-            [(fc, fv), (lc, -(1 - alpha) * lv)],
-            ub=(1 - alpha) * fixed,
+            "policy/green_share_hourly", (int(has_dc.sum()), T),
+            [at_dc_sites(*t) for t in terms], ub=(1 - alpha) * fixed[has_dc],
         )
