@@ -260,3 +260,25 @@ def test_no_buying_to_sell_back_in_the_same_hour(backend):
     assert res.objective == pytest.approx(30.0, rel=1e-9)
     assert res.hourly["grid.s/export_mw"].iloc[0] == pytest.approx(0.0, abs=1e-9)
     check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_it_capacity_binds_only_where_jobs_can_exceed_it(backend):
+    """1 MW of IT capacity, no inflexible load, prices 1, 2, 10. Job A needs 1 MWh in
+    [0, 2), job B 1 MWh in [0, 3), each at most 1 MW.
+
+    Without the capacity both would run in hour 0 (cost 2). With it only 1 MW fits in an
+    hour, so one job runs in hour 0 (1) and the other in hour 1 (2): optimum 3. Hours 0 and
+    1 get a capacity row (both jobs could reach 2 MW there); hour 2, where only B can run,
+    gets none (B's 1 MW bound already implies it).
+    """
+    sc = one_site(
+        3, grid={"import_max_mw": 10, "import_price_per_mwh": [1, 2, 10]},
+        jobs=[{"name": "a", "energy_mwh": 1, "release_h": 0, "deadline_h": 2, "max_power_mw": 1},
+              {"name": "b", "energy_mwh": 1, "release_h": 0, "deadline_h": 3, "max_power_mw": 1}],
+    )
+    assert engine.build_model(sc).model.con_groups["datacenter/it_capacity"].size == 2
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(3.0, rel=1e-9)
+    np.testing.assert_allclose(res.hourly["datacenter.s/it_mw"], [1, 1, 0], atol=1e-9)
+    check_invariants(sc, res)

@@ -29,11 +29,18 @@ def add(f: Formulation) -> None:
     cols = flex.idx
     f.model.add_constraints("job/energy", J, [(cols, 1.0, job_of)], lb=jobs.energy_mwh,
                             ub=jobs.energy_mwh)
-    # IT capacity, one row per (site with jobs, hour)
-    head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites])  # (S, T)
-    used, row_of = np.unique(site_of * T + t_of, return_inverse=True)
-    f.model.add_constraints("datacenter/it_capacity", used.size, [(cols, 1.0, row_of)],
-                            ub=head.ravel()[used])
+    # IT capacity, one row per (site, hour) where the jobs' power bounds could exceed it: a
+    # row their bounds already imply cannot bind, so it is not written (a presolve HiGHS
+    # would otherwise repeat on every solve)
+    head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites]).ravel()
+    slot = site_of * T + t_of
+    reach = np.bincount(slot, weights=jobs.max_power_mw[job_of], minlength=head.size)
+    binding = reach > head
+    sel = binding[slot]
+    if sel.any():
+        used, row_of = np.unique(slot[sel], return_inverse=True)
+        f.model.add_constraints("datacenter/it_capacity", used.size,
+                                [(cols[sel], 1.0, row_of)], ub=head[used])
     pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
     f.inject(cols, site_of, -pue, t_of=t_of)
     f.facility(cols, site_of, t_of, pue)
