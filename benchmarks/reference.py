@@ -88,27 +88,39 @@ def save_reference_data(path: Path, T: int = 8760) -> Path:
     return path
 
 
-def reference_scenario(T: int = 8760):
-    """The reference problem as a wattbit :class:`~engine.Scenario`."""
+def reference_scenario(T: int = 8760, sites: int = 1):
+    """The reference problem as a wattbit :class:`~engine.Scenario`; with ``sites > 1``,
+    that many copies of the site, each with its own daily jobs (the multi-site size of the
+    sweep; the peers are compared on one site only)."""
     import engine
 
     d = reference_data(T)
-    return engine.Scenario.from_dict({
-        "name": f"reference_{T}h", "start": "2023-01-01 00:00", "timezone": "Asia/Shanghai",
-        "horizon_h": T,
-        "sites": [{
-            "name": "site", "latitude_deg": 36.62, "longitude_deg": 101.78, "altitude_m": 2275.0,
-            "pv": [{"name": "pv", "capacity_mw": PV_MW, "availability_fraction": d.pv_avail_fraction}],
-            "batteries": [{"name": "bess", "energy_mwh": BATTERY_MWH, "charge_power_mw": BATTERY_MW,
+
+    def site(name: str) -> dict:
+        tag = "" if sites == 1 else f"@{name}"  # asset names are unique across sites
+        return {
+            "name": name, "latitude_deg": 36.62, "longitude_deg": 101.78, "altitude_m": 2275.0,
+            "pv": [{"name": f"pv{tag}", "capacity_mw": PV_MW,
+                    "availability_fraction": d.pv_avail_fraction}],
+            "batteries": [{"name": f"bess{tag}", "energy_mwh": BATTERY_MWH,
+                           "charge_power_mw": BATTERY_MW,
                            "discharge_power_mw": BATTERY_MW, "charge_efficiency": ETA,
                            "discharge_efficiency": ETA, "soc_min_fraction": 0.0,
                            "initial_soc_fraction": 0.5, "terminal": "equal_initial"}],
             "grid": {"import_max_mw": IMPORT_MW, "import_price_per_mwh": d.price},
             "datacenter": {"gpus": 10_000, "it_power_per_gpu_kw": 1.3, "pue": 1.0,
                            "inflexible_it_mw": d.inflexible_mw},
-        }],
-        "jobs": [{"name": f"day{k}", "energy_mwh": DEFER_MWH, "release_h": 24 * k,
-                  "deadline_h": 24 * (k + 1), "max_power_mw": DEFER_MW} for k in range(d.days)],
+        }
+
+    names = ["site"] if sites == 1 else [f"site{i}" for i in range(sites)]
+    return engine.Scenario.from_dict({
+        "name": f"reference_{T}h" + (f"_{sites}sites" if sites > 1 else ""),
+        "start": "2023-01-01 00:00", "timezone": "Asia/Shanghai", "horizon_h": T,
+        "sites": [site(n) for n in names],
+        "jobs": [{"name": f"day{k}" + (f"@{n}" if sites > 1 else ""), "energy_mwh": DEFER_MWH,
+                  "release_h": 24 * k, "deadline_h": 24 * (k + 1), "max_power_mw": DEFER_MW,
+                  **({"sites": [n]} if sites > 1 else {})}
+                 for n in names for k in range(d.days)],
     })
 
 
