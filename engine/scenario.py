@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -42,7 +42,11 @@ from pydantic import (
     model_validator,
 )
 
+from engine._clock import hour_clock
 from engine.errors import ScenarioError, format_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "PV",
@@ -76,7 +80,10 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None) -> floa
                 f"must be a number or a series; a mapping {sorted(value)!r} is only understood in "
                 "files as {daily: [...]}, {weekly: [...]} or {csv: path, column: name}"
             )
-        if isinstance(value, pd.Series):
+        # pandas is imported only if a value may be a Series: without it in sys.modules
+        # nothing can be one, and the solve path stays free of pandas' import time
+        pd = sys.modules.get("pandas")
+        if pd is not None and isinstance(value, pd.Series):
             if isinstance(value.index, pd.DatetimeIndex) and len(value) > 1:
                 steps = value.index.to_series().diff().iloc[1:]
                 off = steps != pd.Timedelta(hours=1)
@@ -632,7 +639,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         try:
-            self.index  # noqa: B018  (parses start and timezone)
+            hour_clock(self.start, self.timezone, self.horizon_h)  # parses start and timezone
         except Exception as exc:  # pandas raises several types here
             raise ValueError(
                 f"start/timezone: cannot build an hourly index from start={self.start!r}, "
@@ -721,12 +728,8 @@ class Scenario(_Model):
     # ---- derived quantities
     @property
     def index(self) -> pd.DatetimeIndex:
-        """The hourly, tz-aware time index of the horizon."""
-        start = pd.Timestamp(self.start)
-        start = start.tz_localize(self.timezone) if start.tzinfo is None else start.tz_convert(
-            self.timezone
-        )
-        return pd.date_range(start, periods=self.horizon_h, freq="h")
+        """The hourly, tz-aware time index of the horizon (imports pandas)."""
+        return hour_clock(self.start, self.timezone, self.horizon_h).index
 
     def job_site(self, job: Job) -> Site:
         """The one site a job runs at (multi-site placement is a later release)."""
@@ -904,17 +907,14 @@ def _tile(spec: Mapping, path: tuple, ctx: dict) -> np.ndarray:
     if not isinstance(T, int) or T < 1:
         raise ScenarioError(f"{where}: a {kind} profile needs an integer horizon_h, got {T!r}")
     try:
-        start = pd.Timestamp(ctx["start"])
-        tz = ctx["tz"] or "UTC"
-        start = start.tz_localize(tz) if start.tzinfo is None else start.tz_convert(tz)
-        local = pd.date_range(start, periods=T, freq="h")
+        clock = hour_clock(ctx["start"], ctx["tz"] or "UTC", T)
     except Exception:
         raise ScenarioError(
             f"start/timezone: cannot build the hours of {ctx['start']!r} in {ctx['tz']!r}"
         ) from None
     # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles); the
     # phase follows the local clock, so a profile stays on its hours across DST changes
-    phase = local.hour.to_numpy() + (24 * local.dayofweek.to_numpy() if period == 168 else 0)
+    phase = clock.hour_of_day() + (24 * clock.weekday() if period == 168 else 0)
     return pattern[phase % period]
 
 
@@ -923,6 +923,8 @@ def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
     file = base_dir / str(spec["csv"])
     if not file.is_file():
         raise ScenarioError(f"{where}.csv: file {str(file)!r} does not exist")
+    import pandas as pd
+
     try:
         frame = pd.read_csv(file, comment="#")
     except Exception as exc:  # pandas raises several parser errors
