@@ -15,9 +15,10 @@ not finished initialising. Neither can happen here because, while the thread imp
 the main thread holds no import lock and imports nothing that these modules import:
 
 * :func:`start` is called between ``build`` and the solve; from there until HiGHS returns,
-  the main thread imports only highspy (at its first solve), which shares no module with
-  pandas or pyarrow (``tests/test_lazy_pandas.py`` checks that), and then sits in
-  ``run()``, a C call without the GIL.
+  the main thread imports only ``engine.backends.highs`` and highspy (at its first
+  solve), which share no module with pandas or pyarrow (``tests/test_lazy_pandas.py``
+  checks that, and the same for what the main thread imports while pyarrow.parquet is
+  still importing), and then sits in ``run()``, a C call without the GIL.
 * after the solve, the main thread's ``import pandas`` finds the module being initialised
   by the thread and waits for that module's lock: it gets the finished module, never a
   partial one.
