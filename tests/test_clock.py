@@ -170,3 +170,26 @@ def test_scenario_index_and_month_numbers_of_prepared_data(small_dict):
     assert str(idx[167])[:16] == str(idx[168])[:16] == "2024-10-31 23:00"
     np.testing.assert_array_equal(data.month, codes)
     assert data.n_months == 2 and data.T == 24 * 14
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_zoneinfo_clock_equals_pandas_with_zoneinfo(monkeypatch, tz):
+    """Under pandas 3 zones are zoneinfo objects: the clock's zoneinfo path (offsets read
+    through ``astimezone``, gaps and overlaps found by ``fold``) against pandas given the
+    same ZoneInfo objects (the installed pandas may use pytz for names)."""
+    import zoneinfo
+
+    monkeypatch.setattr(_clock, "_pandas_uses_pytz", lambda: False)
+    zone = dt.timezone.utc if tz == "UTC" else zoneinfo.ZoneInfo(tz)
+    # pandas converts zoneinfo zones element by element: long horizons only from two starts
+    cases = [(start, T) for start in STARTS for T in (1, 25, 2000)] + [
+        ("2023-03-25 22:00", 3 * 8784 + 7), ("2037-12-31 00:00", 2 * 8784)]
+    for start, T in cases:
+        try:
+            idx = reference(start, zone, T)
+        except Exception:  # noqa: BLE001  (a start in a DST gap or overlap)
+            assert _fast_clock(start, tz, T) is None
+            continue
+        clock = _fast_clock(start, tz, T)
+        assert clock is not None and type(clock.tzinfo) is type(zone)
+        assert_clock_equals(clock, idx)
