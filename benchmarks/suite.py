@@ -231,17 +231,18 @@ def _wall(cmd: list[str], env: dict | None = None) -> float:
     return time.perf_counter() - t0
 
 
+#: The floor process: numpy + highspy, the saved matrix through the array overload of
+#: ``passModel`` (the call engine/backends/highs.py ``to_highs`` makes; filling a ``HighsLp``
+#: field by field costs more), then ``run()``.
 RAW_HIGHS = """
 import sys, numpy as np, highspy
 z = np.load(sys.argv[1])
 h = highspy.Highs(); h.setOptionValue("output_flag", False)
-lp = highspy.HighsLp()
-lp.num_col_, lp.num_row_ = int(z["n"][1]), int(z["n"][0])
-lp.col_cost_, lp.col_lower_, lp.col_upper_ = z["c"], z["cl"], z["cu"]
-lp.row_lower_, lp.row_upper_, lp.offset_ = z["rl"], z["ru"], float(z["off"])
-lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = z["p"], z["i"], z["v"]
-h.passModel(lp); h.run()
+m, n = int(z["n"][0]), int(z["n"][1])
+h.passModel(n, m, len(z["v"]), int(highspy.MatrixFormat.kColwise),
+            int(highspy.ObjSense.kMinimize), float(z["off"]), z["c"], z["cl"], z["cu"],
+            z["rl"], z["ru"], z["p"], z["i"], z["v"], np.zeros(n, dtype=np.int32))
+h.run()
 print(h.getInfo().objective_function_value)
 """
 

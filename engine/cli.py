@@ -129,8 +129,11 @@ def _run(args: argparse.Namespace) -> int:
                                progress=not args.no_progress,
                                value_of_information=not args.no_voi)
     else:
+        from engine import _background
         from engine.api import optimize
 
+        # res.to_parquet needs pyarrow.parquet: import it with pandas during the solve
+        _background.also_prefetch("pyarrow.parquet")
         # rounds re-solve; 0 rounds still runs the AC check once (a round-0-only loop)
         res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
                        solver_log=args.solver_log,

@@ -6,13 +6,18 @@ The formulation reads only these arrays (and scalar parameters of the scenario o
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from engine._clock import HourClock, hour_clock
 from engine.forecast import pue_from_temperature, pv_power_mw, wind_power_mw
 from engine.forecast.cache import cached_pv, pv_key
 from engine.scenario import Scenario, Site
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 
 def full(value, T: int) -> np.ndarray:
@@ -54,10 +59,15 @@ class JobData:
 
 @dataclass
 class ScenarioData:
-    """Everything the formulation needs, as arrays."""
+    """Everything the formulation needs, as arrays.
+
+    The hours are held as an :class:`~engine._clock.HourClock` (NumPy); the pandas
+    :attr:`index` is built on first use, so preparing and building a model does not
+    import pandas.
+    """
 
     scenario: Scenario
-    index: pd.DatetimeIndex
+    clock: HourClock
     month: np.ndarray  # month number (0-based, consecutive) of each hour
     n_months: int
     sites: list[SiteData]
@@ -66,9 +76,14 @@ class ScenarioData:
     #: (see :mod:`engine.formulation.network`); empty for a first solve.
     network_adjust: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
+    @cached_property
+    def index(self) -> pd.DatetimeIndex:
+        """The hourly, tz-aware time index (the scenario's; built, with pandas, on first use)."""
+        return self.clock.index
+
     @property
     def T(self) -> int:
-        return len(self.index)
+        return self.clock.T
 
 
 def prepare(scenario: Scenario) -> ScenarioData:
@@ -77,10 +92,9 @@ def prepare(scenario: Scenario) -> ScenarioData:
     Features of later releases (cross-site jobs, non-preemptible jobs) are refused when the
     scenario is validated.
     """
-    index = scenario.index
-    periods = index.tz_localize(None).to_period("M")
-    month_codes, _ = pd.factorize(periods, sort=True)
-    sites = [_prepare_site(s, index) for s in scenario.sites]
+    clock = hour_clock(scenario.start, scenario.timezone, scenario.horizon_h)
+    month_codes, n_months = clock.month_codes()
+    sites = [_prepare_site(s, clock) for s in scenario.sites]
     site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
     jobs = scenario.jobs
     jd = JobData(
@@ -91,18 +105,18 @@ def prepare(scenario: Scenario) -> ScenarioData:
         energy_mwh=np.array([scenario.job_energy_mwh(j) for j in jobs], dtype=np.float64),
         max_power_mw=np.array([scenario.job_max_power_mw(j) for j in jobs], dtype=np.float64),
     )
-    return ScenarioData(scenario, index, month_codes.astype(np.int64), int(month_codes.max()) + 1,
-                        sites, jd)
+    return ScenarioData(scenario, clock, month_codes, n_months, sites, jd)
 
 
-def _prepare_site(site: Site, index: pd.DatetimeIndex) -> SiteData:
-    T = len(index)
+def _prepare_site(site: Site, clock: HourClock) -> SiteData:
+    T = clock.T
     w = site.weather
     pv = [
         full(p.availability_fraction, T) * p.capacity_mw
         if p.availability_fraction is not None
-        else cached_pv(pv_key(p, w, site, index), len(index),
-                       lambda p=p: pv_power_mw(p, w, site, index))
+        # pvlib (and pandas) only on a cache miss
+        else cached_pv(pv_key(p, w, site, clock), T,
+                       lambda p=p: pv_power_mw(p, w, site, clock.index))
         for p in site.pv
     ]
     wind = [

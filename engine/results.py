@@ -11,13 +11,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from engine.formulation import COST_TERMS, Formulation
 from engine.status import Status
+
+# pandas (0.4-0.6 s to import) is imported inside the functions that build frames, so
+# that the path to the solve does not wait for it (see engine/_background.py)
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
 
 __all__ = ["CLEAN_SOURCES", "TRACE_SOURCES", "Result", "Status"]
 
@@ -68,7 +78,7 @@ class Result:
     hourly: pd.DataFrame
     jobs: pd.DataFrame
     timings: dict[str, float]
-    job_power: pd.DataFrame = field(default_factory=pd.DataFrame)
+    job_power: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
@@ -88,6 +98,8 @@ class Result:
     # ------------------------------------------------------------------ output
     def job_power_mw(self, job: str) -> pd.Series:
         """Hourly IT power of one job [MW] on the full index (zero outside its window)."""
+        import pandas as pd
+
         if job not in set(self.jobs.get("job", [])):
             raise KeyError(f"no job named {job!r}")
         rows = self.job_power[self.job_power["job"] == job]
@@ -174,6 +186,8 @@ class Result:
 # ---------------------------------------------------------------------- extraction
 def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     """Hourly table, costs, KPIs and jobs from a primal solution, all vectorised."""
+    import pandas as pd
+
     from kernels.trace import trace_mix
 
     data = f.data
@@ -372,6 +386,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
 def empty_result(status: Status, scenario_name: str, backend: str, timings: dict,
                  diagnosis: str = "", solver_status: str = "", iterations: int = 0) -> Result:
     """A result without a solution (infeasible, unbounded, error)."""
+    import pandas as pd
+
     return Result(
         status=status, objective=float("nan"), costs=pd.Series(dtype=float),
         kpis=pd.Series(dtype=float), hourly=pd.DataFrame(), jobs=pd.DataFrame(),

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -42,7 +42,11 @@ from pydantic import (
     model_validator,
 )
 
+from engine._clock import hour_clock
 from engine.errors import ScenarioError, format_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 __all__ = [
     "PV",
@@ -76,7 +80,10 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None) -> floa
                 f"must be a number or a series; a mapping {sorted(value)!r} is only understood in "
                 "files as {daily: [...]}, {weekly: [...]} or {csv: path, column: name}"
             )
-        if isinstance(value, pd.Series):
+        # pandas is imported only if a value may be a Series: without it in sys.modules
+        # nothing can be one, and the solve path stays free of pandas' import time
+        pd = sys.modules.get("pandas")
+        if pd is not None and isinstance(value, pd.Series):
             if isinstance(value.index, pd.DatetimeIndex) and len(value) > 1:
                 steps = value.index.to_series().diff().iloc[1:]
                 off = steps != pd.Timedelta(hours=1)
@@ -632,7 +639,7 @@ class Scenario(_Model):
     @model_validator(mode="after")
     def _check(self) -> Scenario:
         try:
-            self.index  # noqa: B018  (parses start and timezone)
+            hour_clock(self.start, self.timezone, self.horizon_h)  # parses start and timezone
         except Exception as exc:  # pandas raises several types here
             raise ValueError(
                 f"start/timezone: cannot build an hourly index from start={self.start!r}, "
@@ -721,12 +728,8 @@ class Scenario(_Model):
     # ---- derived quantities
     @property
     def index(self) -> pd.DatetimeIndex:
-        """The hourly, tz-aware time index of the horizon."""
-        start = pd.Timestamp(self.start)
-        start = start.tz_localize(self.timezone) if start.tzinfo is None else start.tz_convert(
-            self.timezone
-        )
-        return pd.date_range(start, periods=self.horizon_h, freq="h")
+        """The hourly, tz-aware time index of the horizon (imports pandas)."""
+        return hour_clock(self.start, self.timezone, self.horizon_h).index
 
     def job_site(self, job: Job) -> Site:
         """The one site a job runs at (multi-site placement is a later release)."""
@@ -904,17 +907,14 @@ def _tile(spec: Mapping, path: tuple, ctx: dict) -> np.ndarray:
     if not isinstance(T, int) or T < 1:
         raise ScenarioError(f"{where}: a {kind} profile needs an integer horizon_h, got {T!r}")
     try:
-        start = pd.Timestamp(ctx["start"])
-        tz = ctx["tz"] or "UTC"
-        start = start.tz_localize(tz) if start.tzinfo is None else start.tz_convert(tz)
-        local = pd.date_range(start, periods=T, freq="h")
+        clock = hour_clock(ctx["start"], ctx["tz"] or "UTC", T)
     except Exception:
         raise ScenarioError(
             f"start/timezone: cannot build the hours of {ctx['start']!r} in {ctx['tz']!r}"
         ) from None
     # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles); the
     # phase follows the local clock, so a profile stays on its hours across DST changes
-    phase = local.hour.to_numpy() + (24 * local.dayofweek.to_numpy() if period == 168 else 0)
+    phase = clock.hour_of_day() + (24 * clock.weekday() if period == 168 else 0)
     return pattern[phase % period]
 
 
@@ -923,6 +923,94 @@ def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
     file = base_dir / str(spec["csv"])
     if not file.is_file():
         raise ScenarioError(f"{where}.csv: file {str(file)!r} does not exist")
+    columns = _read_csv_fast(file, spec.get("column"), "column" in spec)
+    if columns is None:
+        columns = _read_csv_pandas(spec, file, where)
+    return columns[spec["column"]] if "column" in spec else columns
+
+
+#: Characters of the plain decimal numbers the fast CSV reader takes (no spaces, NaN or inf).
+_NUMBER_CHARS = b"0123456789.+-eE"
+#: The fast reader takes numbers of at most 15 characters (so at most 15 digits: an exact
+#: integer mantissa in a double) with an exponent of at most 7 in magnitude (so, with at
+#: most 14 decimals, a power of ten up to 10**22, exact in a double). pandas' C parser
+#: (``float_precision="high"``) then scales the exact mantissa once by an exact power of
+#: ten, which is correctly rounded, as Python's ``float()`` is: both give the same double.
+_MAX_NUMBER_CHARS = 15
+_MAX_EXPONENT = 7
+
+
+def _read_csv_fast(file: Path, column: Any, one: bool) -> dict[str, np.ndarray] | None:
+    """The numeric columns of a plain CSV file without pandas, or None to leave it to pandas.
+
+    Reads exactly what ``pd.read_csv(file, comment="#")`` gives for the files it accepts:
+    UTF-8 without BOM (line ends ``\\n``, ``\\r\\n`` or ``\\r``, which Python's universal
+    newlines read as pandas does), comma-separated, no quotes, ``#`` only at the start
+    of whole-line comments, a header of distinct non-empty names without surrounding
+    spaces, every row with the header's number of fields, and the columns wanted made of
+    plain decimal numbers (see ``_MAX_NUMBER_CHARS``). Anything else -- and every error --
+    goes to pandas, which keeps today's parsing and messages.
+
+    Parameters
+    ----------
+    file : Path
+        The CSV file.
+    column : Any
+        The column wanted when ``one``; ignored otherwise.
+    one : bool
+        One column (``{csv, column}``) or every column but ``time`` (a whole table).
+    """
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    if '"' in text or text.startswith("\ufeff"):
+        return None
+    lines = [ln for ln in text.split("\n") if ln and ln[0] != "#"]
+    if len(lines) < 2:
+        return None
+    body = "\n".join(lines[1:])
+    if "#" in body:
+        return None
+    header = lines[0].split(",")
+    if len(set(header)) != len(header) or any(not h or h != h.strip() for h in header):
+        return None
+    if one:
+        if not isinstance(column, str) or column not in header:
+            return None
+        wanted = [column]
+    else:
+        wanted = [c for c in header if c != "time"]
+    n = len(header)
+    if any(ln.count(",") != n - 1 for ln in lines[1:]):
+        return None  # pandas pads short rows with NaN and may index by a long row's first
+    # every row has n fields, so field j of row i is flat[i * n + j]
+    flat = body.replace("\n", ",").split(",")
+    out = {}
+    for c in wanted:
+        tokens = flat[header.index(c)::n]
+        joined = "\n".join(tokens).encode("utf-8")
+        if joined.translate(None, _NUMBER_CHARS + b"\n") or \
+                max(map(len, tokens)) > _MAX_NUMBER_CHARS:
+            return None
+        try:
+            values = np.fromiter(map(float, tokens), dtype=np.float64, count=len(tokens))
+            if b"e" in joined or b"E" in joined:
+                exps = [int(t.lower().partition("e")[2]) for t in tokens if "e" in t.lower()]
+                if max(map(abs, exps)) > _MAX_EXPONENT:
+                    return None
+        except ValueError:  # "1e", "1.2.3", "" ...: not a number; pandas says so
+            return None
+        if np.signbit(values[values == 0.0]).any():
+            return None  # pandas reads an all-integer column's "-0" as +0.0
+        out[c] = values
+    return out
+
+
+def _read_csv_pandas(spec: Mapping, file: Path, where: str) -> dict[str, np.ndarray]:
+    """Today's reader: ``pd.read_csv(file, comment="#")``, with its errors."""
+    import pandas as pd
+
     try:
         frame = pd.read_csv(file, comment="#")
     except Exception as exc:  # pandas raises several parser errors
@@ -947,7 +1035,7 @@ def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
                 f"{where}: column {c!r} of {str(file)!r} is not numeric (a time column must be "
                 f"named 'time'), first value {frame[c].iloc[0]!r}"
             ) from None
-    return out[spec["column"]] if "column" in spec else out
+    return out
 
 
 def _to_scenario_error(exc: ValidationError) -> ScenarioError:

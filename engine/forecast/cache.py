@@ -16,9 +16,14 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+from engine._clock import HourClock
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +48,29 @@ def _pvlib_version() -> str:
         return "absent"
 
 
-def pv_key(pv, weather, site, index: pd.DatetimeIndex) -> str:
-    """Content key of one plant's availability."""
+def pv_key(pv, weather, site, index: HourClock | pd.DatetimeIndex) -> str:
+    """Content key of one plant's availability.
+
+    Parameters
+    ----------
+    pv, weather, site
+        The plant, its site's weather and the site (scenario objects).
+    index : HourClock or pandas.DatetimeIndex
+        The hours: the scenario's clock (no pandas needed) or the same hours as a tz-aware
+        index; both give the same key. The hours enter as the first hour with its UTC
+        offset, the zone's name and the count, which fix every instant and local label.
+    """
+    if isinstance(index, HourClock):
+        hours = [index.first_label, index.tz_label, index.T]
+    else:
+        hours = [str(index[0]), str(index.tz), len(index)]
     h = hashlib.sha256()
     meta = {
         "kind": "pv-v1",
         "pvlib": _pvlib_version(),
         "pv": pv.model_dump(mode="json", exclude={"name", "availability_fraction"}),
         "site": [site.latitude_deg, site.longitude_deg, site.altitude_m],
-        "index": [str(index[0]), str(index.tz), len(index)],
+        "index": hours,
     }
     h.update(json.dumps(meta, sort_keys=True).encode())
     for name in ("ghi", "dni", "dhi", "temp_air", "wind_speed"):

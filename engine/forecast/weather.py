@@ -5,8 +5,12 @@ comes from pvlib and is computed once per site; it is not re-implemented here.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
 
 #: Standard sea-level air density of power curves (IEC 61400-12-1) [kg/m^3].
 RHO_STANDARD = 1.225
@@ -48,6 +52,7 @@ def pv_power_mw(pv, weather, site, index: pd.DatetimeIndex) -> np.ndarray:
     glass/polymer), PVWatts DC (``gamma_pdc_per_c``), system losses, PVWatts inverter
     clipped at ``inverter_capacity_mw``.
     """
+    import pandas as pd
     import pvlib
 
     T = len(index)
