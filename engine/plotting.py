@@ -20,10 +20,9 @@ def plot_dispatch(result, path: str | Path | None = None, start_h: int = 0, hour
     site : str, optional
         Site name (default: the first site with a data center).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # a Figure of its own, not pyplot's: no GUI backend is chosen and the caller's pyplot
+    # state (e.g. a notebook's inline backend) is left alone; savefig renders with Agg
+    from matplotlib.figure import Figure
 
     h = result.hourly.iloc[start_h:start_h + hours]
     if h.empty:
@@ -31,8 +30,8 @@ def plot_dispatch(result, path: str | Path | None = None, start_h: int = 0, hour
     sites = [c.split("/")[0].split(".", 1)[1] for c in h.columns if c.startswith("datacenter.")
              and c.endswith("/facility_mw")]
     site = site or (sites[0] if sites else None)
-    fig, axes = plt.subplots(3, 1, figsize=(12, 8), sharex=True,
-                             gridspec_kw={"height_ratios": [3, 1.2, 1.2]})
+    fig = Figure(figsize=(12, 8))
+    axes = fig.subplots(3, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.2, 1.2]})
     ax = axes[0]
     stack, labels = [], []
     for prefix, label in (("hydro.", "hydro"), ("wind.", "wind"), ("pv.", "PV")):

@@ -121,11 +121,13 @@ def test_timings_and_result_outputs(tmp_path):
                 "emissions_t", "cue_kg_per_kwh", "curtailment_mwh", "unserved_mwh",
                 "peak_import_mw", "battery_cycles", "cost_per_gpu_hour"):
         assert key in res.kpis.index
-    fig = res.plot(tmp_path / "d.png", hours=24)
-    assert (tmp_path / "d.png").stat().st_size > 10_000
     import matplotlib.pyplot as plt
 
-    plt.close(fig)
+    figures_before = plt.get_fignums()
+    fig = res.plot(tmp_path / "d.png", hours=24)
+    assert (tmp_path / "d.png").stat().st_size > 10_000
+    assert len(fig.axes) == 3
+    assert plt.get_fignums() == figures_before  # pyplot's state is the caller's own
 
 
 def test_time_limit_status_is_mapped():

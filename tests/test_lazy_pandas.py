@@ -119,8 +119,10 @@ def new_modules(scenario, action: str, before: tuple[str, ...] = (), env=None) -
 def test_main_thread_imports_nothing_the_prefetch_imports(tmp_path):
     """While the thread imports pandas, the main thread imports highspy (the solve) and,
     on a short solve, the trace kernel of extract; while it imports pyarrow.parquet, the
-    main thread builds the result tables and the summary. Neither may share a module with
-    what the thread imports (else the two threads could wait on each other's imports)."""
+    main thread builds the result tables and the summary; while it imports the plot's
+    matplotlib modules, the main thread writes the Parquet files. Neither may share a
+    module with what the thread imports (else the two threads could wait on each other's
+    imports)."""
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(base_dict(48)))
     env = {"WATTBIT_CACHE_DIR": str(tmp_path / "cache")}
@@ -137,6 +139,16 @@ def test_main_thread_imports_nothing_the_prefetch_imports(tmp_path):
         path, "import engine; r = engine.optimize(sc); r.summary(); r.summary_dict()",
         before=("pandas", "highspy", "kernels.trace"), env=env)
     assert not main_after & thread_parquet, sorted(main_after & thread_parquet)
+
+    # then the plot's modules (the CLI without --no-plot), while the main thread builds the
+    # tables and writes the Parquet files
+    thread_plot = new_modules(path, "import matplotlib.figure, matplotlib.backends.backend_agg",
+                              before=("pandas", "pyarrow.parquet"), env=env)
+    assert "matplotlib.figure" in thread_plot
+    main_writing = new_modules(
+        path, f"import engine; r = engine.optimize(sc); r.summary(); r.to_parquet({str(tmp_path / 'o')!r})",
+        before=("pandas", "pyarrow.parquet", "highspy", "kernels.trace"), env=env)
+    assert not main_writing & thread_plot, sorted(main_writing & thread_plot)
 
 
 @contextmanager
