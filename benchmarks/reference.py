@@ -22,6 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
+# linopy's and PyPSA's progress bars (tqdm) would interleave with the benchmark's tables;
+# tqdm reads this when it is first imported, which happens after this module
+os.environ.setdefault("TQDM_DISABLE", "1")
+
 ROOT = Path(__file__).resolve().parents[1]
 
 PV_MW = 30.0
