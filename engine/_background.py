@@ -67,12 +67,20 @@ def start(modules: Iterable[str] | None = None) -> threading.Thread | None:
     """
     names = list(DEFAULT_MODULES) + _extra if modules is None else list(modules)
     missing = [m for m in names if m not in sys.modules]
-    if not missing or (os.cpu_count() or 1) < 2:
+    if not missing or _usable_cpus() < 2:
         return None
     thread = threading.Thread(target=_import_all, args=(missing,), name="wattbit-prefetch",
                               daemon=True)
     thread.start()
     return thread
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (a container's affinity, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform (macOS, Windows)
+        return os.cpu_count() or 1
 
 
 def _import_all(names: list[str]) -> None:

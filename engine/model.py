@@ -125,7 +125,9 @@ class LinearModel:
         """Add ``coef`` to the objective coefficients of ``cols`` (accumulates; ``cols < 0``
         are skipped)."""
         self._check_open()
-        cols = np.asarray(cols, dtype=np.int64)
+        cols = np.asarray(cols)
+        if cols.size and not np.issubdtype(cols.dtype, np.integer):
+            raise ValueError(f"add_cost: cols must be integer column indices, got {cols.dtype}")
         self._extra_cost.append((cols, _broadcastable(coef, cols.shape, "add_cost: coef")))
 
     def add_constraints(

@@ -88,7 +88,7 @@ def test_wattbit_run_imports_no_pandas_before_the_solve(cli_run):
     assert seen["code"] == 0
     assert not seen["pandas_before_solve"] and not seen["pyarrow_before_solve"]
     assert seen["modules"] == ["pandas", "pyarrow.parquet"]
-    assert seen["thread"] == ((os.cpu_count() or 1) >= 2)
+    assert seen["thread"] == (_background._usable_cpus() >= 2)
 
 
 # modules a fresh process imports at each step, after loading, preparing and building
@@ -197,12 +197,12 @@ def test_wattbit_run_writes_the_hourly_table_of_the_pandas_reading(cli_run):
 # ------------------------------------------------------------------------- the helper
 def test_prefetch_does_nothing_when_imported_or_on_one_core(monkeypatch):
     assert _background.start(["pandas", "numpy"]) is None  # both imported already
-    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.setattr(_background, "_usable_cpus", lambda: 1)
     assert _background.start(["wattbit_no_such_module"]) is None
 
 
 def test_failed_prefetch_leaves_the_error_to_the_main_thread(monkeypatch):
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(_background, "_usable_cpus", lambda: 2)
     thread = _background.start(["wattbit_no_such_module", "json"])
     assert thread is not None
     thread.join(10)
@@ -220,3 +220,9 @@ def test_cli_registers_pyarrow_for_the_prefetch(tmp_path, monkeypatch, capsys):
     path.write_text(yaml.safe_dump(base_dict()))
     assert main(["run", str(path), "--out", str(tmp_path / "r"), "--no-plot"]) == 0
     assert _background._extra == ["pyarrow.parquet"]
+
+
+def test_usable_cpus_follow_the_affinity_mask():
+    if not hasattr(os, "sched_getaffinity"):
+        pytest.skip("no CPU affinity on this platform")
+    assert _background._usable_cpus() == len(os.sched_getaffinity(0))

@@ -106,3 +106,24 @@ def test_bad_groups_name_the_group(bad, match):
     g = m.add_variables("x", 3)
     with pytest.raises(ValueError, match=match):
         bad(m, g)
+
+
+def test_hourly_floor_takes_fossil_terms_of_several_units_at_one_site():
+    """The collectors keep (1, T) rows when every unit of a term is at one site; the hourly
+    green floor must broadcast them to the term's (n, T) columns (as a genset component
+    declaring two units at one site will)."""
+    import engine
+    from conftest import base_dict
+    from engine.data import prepare
+    from engine.formulation import Formulation, policy
+
+    d = base_dict(24)
+    d["policy"] = {"green_share_min_fraction": 0.5, "green_matching": "hourly"}
+    f = Formulation(prepare(engine.Scenario.from_dict(d)))
+    units = f.model.add_variables("test/fossil_units_mw", (2, f.T), ub=1.0)
+    f.fossil(units.idx, np.array([0, 0]), np.array([[1.0], [0.5]]))
+    policy.add(f)
+    g = f.model.con_groups["policy/green_share_hourly"]
+    A = f.model.arrays().A.to_scipy().tocsr()[g.start:g.start + g.size]
+    np.testing.assert_array_equal(A[:, units.idx[0]].toarray(), np.eye(f.T))
+    np.testing.assert_array_equal(A[:, units.idx[1]].toarray(), 0.5 * np.eye(f.T))

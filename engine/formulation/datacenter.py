@@ -3,7 +3,10 @@
 IT load ``it[s, t] = inflex[s, t] + sum_j flex[j, t]`` with ``0 <= flex[j, t] <= Pmax_j``
 only for ``release_j <= t < deadline_j`` (no variable exists outside the window, so no
 job can run there), ``sum_t flex[j, t] = E_j`` (every job finishes by its deadline) and
-``it[s, t] <= IT capacity``. Facility power ``PUE[s, t] * it[s, t]`` (PUE a parameter,
+``it[s, t] <= IT capacity`` (group ``datacenter/it_capacity``, written only for the
+(site, hour) slots where the jobs' maximum powers could exceed the room left by the
+inflexible load; elsewhere the bounds imply it, and with no such slot the group is absent).
+Facility power ``PUE[s, t] * it[s, t]`` (PUE a parameter,
 so the model stays linear) is withdrawn from the site bus; its inflexible part is the
 right-hand side of the balance.
 """

@@ -38,6 +38,7 @@ def add(f: Formulation) -> None:
         rank = np.cumsum(has_dc) - 1
 
         def at_dc_sites(cols, coef, rows):
+            rows = np.broadcast_to(rows, np.shape(cols))  # collectors keep (1, T) rows
             sel = has_dc[rows // T]
             coef = np.broadcast_to(coef, np.shape(cols))[sel]
             rows = rows[sel]
