@@ -55,6 +55,20 @@ def _lu_solve(indptr, indices, diag, val, x):
         x[i] = s / val[diag[i]]
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _scatter(lu_val, slots, d_va, d_vm):
+    """Add dP/dVa, dP/dVm, dQ/dVa, dQ/dVm (real and imaginary parts of ``d_va``, ``d_vm``)
+    at their LU slots; a slot ``< 0`` is a derivative the reduced Jacobian does not hold."""
+    if slots[0] >= 0:
+        lu_val[slots[0]] += d_va.real
+    if slots[1] >= 0:
+        lu_val[slots[1]] += d_vm.real
+    if slots[2] >= 0:
+        lu_val[slots[2]] += d_va.imag
+    if slots[3] >= 0:
+        lu_val[slots[3]] += d_vm.imag
+
+
 @nb.njit(cache=True, nogil=True)
 def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
                lu_indptr, lu_indices, lu_diag, pos, diag_pos,
@@ -104,33 +118,11 @@ def _solve_one(y_indptr, y_indices, y_data, s_bus, vm, va, var_va, var_vm,
                 # dS_i/dVa_k = -j V_i conj(Y_ik V_k);  dS_i/dVm_k = V_i conj(Y_ik V_k) / |V_k|
                 d_va = -1j * vi * np.conj(yv)
                 d_vm = vi * np.conj(yv) / vm[k]
-                q = pos[p, 0]
-                if q >= 0:
-                    lu_val[q] += d_va.real
-                q = pos[p, 1]
-                if q >= 0:
-                    lu_val[q] += d_vm.real
-                q = pos[p, 2]
-                if q >= 0:
-                    lu_val[q] += d_va.imag
-                q = pos[p, 3]
-                if q >= 0:
-                    lu_val[q] += d_vm.imag
+                _scatter(lu_val, pos[p], d_va, d_vm)
             # Diagonal terms from the bus current: j V_i conj(I_i) and conj(I_i) V_i/|V_i|.
             d_va = 1j * vi * np.conj(i_bus[i])
             d_vm = np.conj(i_bus[i]) * vi / vm[i]
-            q = diag_pos[i, 0]
-            if q >= 0:
-                lu_val[q] += d_va.real
-            q = diag_pos[i, 1]
-            if q >= 0:
-                lu_val[q] += d_vm.real
-            q = diag_pos[i, 2]
-            if q >= 0:
-                lu_val[q] += d_va.imag
-            q = diag_pos[i, 3]
-            if q >= 0:
-                lu_val[q] += d_vm.imag
+            _scatter(lu_val, diag_pos[i], d_va, d_vm)
         if not _lu_factor(lu_diag, lu_val, elim_l, elim_piv, elim_u, elim_ptr, elim_target):
             return it, False
         _lu_solve(lu_indptr, lu_indices, lu_diag, lu_val, f)

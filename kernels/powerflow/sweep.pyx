@@ -97,6 +97,22 @@ def radial_order(Py_ssize_t n_bus, const long long[::1] f, const long long[::1] 
     return order_np, parent_np, pbranch_np
 
 
+cdef inline void _injections(const long long[::1] order, const double[::1] gsh,
+                             const double[::1] bsh, const double[::1] pd,
+                             const double[::1] qd, const double[::1] vr,
+                             const double[::1] vi, double[::1] cr,
+                             double[::1] ci) noexcept nogil:
+    """Current drawn at each bus: conj(S/V) = (P - jQ)(vr + j vi)/|V|^2, plus (G + jB) V."""
+    cdef Py_ssize_t k
+    cdef double inv_m, p, q
+    for k in range(order.shape[0]):
+        p = pd[order[k]]
+        q = qd[order[k]]
+        inv_m = 1.0 / (vr[k] * vr[k] + vi[k] * vi[k])
+        cr[k] = (p * vr[k] + q * vi[k]) * inv_m + gsh[k] * vr[k] - bsh[k] * vi[k]
+        ci[k] = (p * vi[k] - q * vr[k]) * inv_m + gsh[k] * vi[k] + bsh[k] * vr[k]
+
+
 cdef int _sweep_one(const long long[::1] order, const long long[::1] up,
                     const double[::1] zr, const double[::1] zi,
                     const double[::1] gsh, const double[::1] bsh,
@@ -112,15 +128,9 @@ cdef int _sweep_one(const long long[::1] order, const long long[::1] up,
     """
     cdef Py_ssize_t n = order.shape[0], k, a
     cdef int it = 0
-    cdef double dmax, d, inv_m, nr, ni, p, q
+    cdef double dmax, d, nr, ni
     while it < max_iter:
-        for k in range(n):
-            # Current drawn at the bus: conj(S/V) = (P - jQ)(vr + j vi)/|V|^2, plus (G + jB) V.
-            p = pd[order[k]]
-            q = qd[order[k]]
-            inv_m = 1.0 / (vr[k] * vr[k] + vi[k] * vi[k])
-            cr[k] = (p * vr[k] + q * vi[k]) * inv_m + gsh[k] * vr[k] - bsh[k] * vi[k]
-            ci[k] = (p * vi[k] - q * vr[k]) * inv_m + gsh[k] * vi[k] + bsh[k] * vr[k]
+        _injections(order, gsh, bsh, pd, qd, vr, vi, cr, ci)
         for k in range(n - 1, 0, -1):
             a = up[k]
             cr[a] += cr[k]
@@ -150,13 +160,8 @@ cdef double _losses(const long long[::1] order, const long long[::1] up,
                     double[::1] cr, double[::1] ci) noexcept nogil:
     """Series losses sum(r |I|^2) with branch currents recomputed at the final voltages."""
     cdef Py_ssize_t n = order.shape[0], k, a
-    cdef double inv_m, p, q, out = 0.0
-    for k in range(n):
-        p = pd[order[k]]
-        q = qd[order[k]]
-        inv_m = 1.0 / (vr[k] * vr[k] + vi[k] * vi[k])
-        cr[k] = (p * vr[k] + q * vi[k]) * inv_m + gsh[k] * vr[k] - bsh[k] * vi[k]
-        ci[k] = (p * vi[k] - q * vr[k]) * inv_m + gsh[k] * vi[k] + bsh[k] * vr[k]
+    cdef double out = 0.0
+    _injections(order, gsh, bsh, pd, qd, vr, vi, cr, ci)
     for k in range(n - 1, 0, -1):
         a = up[k]
         cr[a] += cr[k]
