@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return value_of_information(args.window, args.step, args.json)
 
     import engine
-    from engine.data import prepare
+    from engine.model.data import prepare
 
     data = prepare(engine.load_scenario(SCENARIO))
     warm = controller(data, args.forecaster, args.window, args.step)  # compile, caches

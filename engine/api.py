@@ -10,10 +10,11 @@ from pathlib import Path
 
 from engine import _background
 from engine.backends import BACKENDS, SolverOptions, solve
-from engine.data import prepare
-from engine.formulation import Formulation, build
+from engine.model.data import prepare
+from engine.model.build import build
+from engine.model.formulation import Formulation
 from engine.results import Result, empty_result, extract
-from engine.scenario import Scenario, load_scenario
+from engine.scenario.container import Scenario, ScenarioBase, load_scenario
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,7 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
-    if isinstance(scenario, Scenario):
+    if isinstance(scenario, ScenarioBase):
         return scenario
     if isinstance(scenario, (str, Path)):
         return load_scenario(scenario)
@@ -42,7 +43,7 @@ def _as_scenario(scenario: Scenario | str | Path) -> Scenario:
 def build_model(scenario: Scenario | str | Path) -> Formulation:
     """Prepare the data and build the backend-neutral model of a scenario (no solve).
 
-    The returned :class:`~engine.formulation.Formulation` holds ``model`` (variable and
+    The returned :class:`~engine.model.formulation.Formulation` holds ``model`` (variable and
     constraint groups as arrays), ``data`` and per-component ``meta``.
     """
     return build(prepare(_as_scenario(scenario)))

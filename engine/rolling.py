@@ -85,8 +85,8 @@ import numpy as np
 import pandas as pd
 
 from engine.backends import SolverOptions
-from engine.data import ScenarioData, prepare
-from engine.formulation import build
+from engine.model.data import ScenarioData, prepare
+from engine.model.build import build
 from engine.results import Result, extract
 from engine.rolling_window import WindowInputs, WindowModel
 from engine.scenario import Scenario, load_scenario

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.data import ScenarioData
+from engine.model.data import ScenarioData
 from engine.model import LinearModel, ModelArrays, grouped, prev_in_time
 
 #: Placeholder for a matrix entry whose value is set per window (never 0, so it is kept).

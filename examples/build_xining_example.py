@@ -136,8 +136,7 @@ def build_scenario() -> dict:
                      "emission_factor_kg_per_mwh": 95.0,
                      "clean_share_fraction": {"daily": green}},
             "datacenter": {"gpus": 10_000, "it_power_per_gpu_kw": 1.3,
-                           "inflexible_utilization_fraction": {"daily": inference},
-                           "critical_load_fraction": 0.5},
+                           "inflexible_utilization_fraction": {"daily": inference}},
         }],
         "jobs": jobs,
     }

@@ -160,7 +160,7 @@ def test_no_zone_changes_its_offset_twice_within_the_stride():
 
 
 def test_scenario_index_and_month_numbers_of_prepared_data(small_dict):
-    from engine.data import prepare
+    from engine.model.data import prepare
 
     d = dict(small_dict, start="2024-10-25 00:00", timezone="Africa/Cairo", horizon_h=24 * 14)
     for site in d["sites"]:

@@ -69,7 +69,7 @@ def cli_run(tmp_path_factory):
     """``wattbit run`` of the annual example in a fresh process with the PV cache warm
     (filled here: computing PV availability with pvlib needs pandas), probed where the
     solve starts."""
-    from engine.data import prepare
+    from engine.model.data import prepare
 
     tmp = tmp_path_factory.mktemp("cli")
     env = {"WATTBIT_CACHE": "1", "WATTBIT_CACHE_DIR": str(tmp / "cache")}
@@ -95,8 +95,8 @@ def test_wattbit_run_imports_no_pandas_before_the_solve(cli_run):
 MODULES_AFTER_BUILD = """
     import json, sys
     from engine.scenario import load_scenario
-    from engine.data import prepare
-    from engine.formulation import build
+    from engine.model.data import prepare
+    from engine.model.build import build
     import engine.api, engine.cli
 
     sc = load_scenario({scenario!r})

@@ -114,8 +114,9 @@ def test_hourly_floor_takes_fossil_terms_of_several_units_at_one_site():
     declaring two units at one site will)."""
     import engine
     from conftest import base_dict
-    from engine.data import prepare
-    from engine.formulation import Formulation, policy
+    from engine.model.data import prepare
+    from engine.model import policy
+    from engine.model.formulation import Formulation
 
     d = base_dict(24)
     d["policy"] = {"green_share_min_fraction": 0.5, "green_matching": "hourly"}

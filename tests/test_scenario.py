@@ -63,7 +63,8 @@ def test_valid_small_scenario_builds(small_dict):
         (lambda d: d.update(timezone="Mars/Olympus"), "start/timezone"),
         (lambda d: d["policy"].update(green_matching="weekly"), "policy.green_matching"),
         (lambda d: d["sites"][0]["pv"][0].pop("availability_fraction"),
-         "sites[0].weather: required, because assets ['pv'] have no availability_fraction"),
+         "sites[0].weather: site 's1' gives no ghi, dni, dhi, temp_air, wind_speed, which PV "
+             "plant 'pv' needs"),
     ],
 )
 def test_bad_input_names_field_and_value(mutate, expected):
@@ -138,7 +139,7 @@ def test_cross_site_job_is_not_implemented_yet():
     d["jobs"][0]["sites"] = ["s1", "s2"]
     sc = engine.Scenario.from_dict({**d, "jobs": []})  # two independent sites are fine
     assert len(sc.sites) == 2
-    with pytest.raises(NotImplementedError, match="East data, West compute"):
+    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\]\.sites: .*East data, West compute"):
         engine.Scenario.from_dict(d)
 
 
@@ -195,7 +196,7 @@ def test_non_numeric_csv_column_and_non_preemptible_job(tmp_path):
         engine.load_scenario(tmp_path / "s.yaml")
     d = base_dict()
     d["jobs"][0]["preemptible"] = False
-    with pytest.raises(NotImplementedError, match=r"jobs\[0\].preemptible"):
+    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\].preemptible"):
         engine.Scenario.from_dict(d)
 
 

@@ -20,10 +20,56 @@ when prices can go negative") a binary ``u[b, t]`` forbids it, making the model 
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Annotated, Literal
 
-from engine.formulation import Formulation
-from engine.model import prev_in_time
+import numpy as np
+from pydantic import Field, model_validator
+
+from engine.components.base import Component, Extraction
+from engine.model.formulation import Formulation
+from engine.model.linear import prev_in_time
+from engine.scenario.base import Efficiency, Fraction, Model, NonNeg
+
+__all__ = ["COMPONENT", "Battery"]
+
+
+class Battery(Model):
+    """A battery energy storage system.
+
+    State of charge (MWh):
+    ``soc[t] = (1 - self_discharge_per_h) * soc[t-1] + charge_efficiency * ch[t]
+    - dis[t] / discharge_efficiency``, with ``soc[-1] = initial_soc_fraction * energy_mwh``,
+    ``soc_min_fraction * energy_mwh <= soc[t] <= soc_max_fraction * energy_mwh``.
+    ``terminal`` is ``"at_least_initial"`` (``soc[T-1] >= soc[-1]``), ``"equal_initial"``
+    or ``"free"``. Throughput cost: ``degradation_cost_per_mwh * (ch + dis)``.
+    """
+
+    name: str
+    energy_mwh: NonNeg
+    charge_power_mw: NonNeg
+    discharge_power_mw: NonNeg
+    charge_efficiency: Efficiency = 0.95
+    discharge_efficiency: Efficiency = 0.95
+    soc_min_fraction: Fraction = 0.1
+    soc_max_fraction: Fraction = 1.0
+    initial_soc_fraction: Fraction = 0.5
+    self_discharge_per_h: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    degradation_cost_per_mwh: NonNeg = 0.0
+    terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
+
+    @model_validator(mode="after")
+    def _check(self) -> Battery:
+        if self.soc_min_fraction > self.soc_max_fraction:
+            raise ValueError(
+                f"soc_min_fraction must be <= soc_max_fraction, got {self.soc_min_fraction} > "
+                f"{self.soc_max_fraction}"
+            )
+        if not self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction:
+            raise ValueError(
+                f"initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction] = "
+                f"[{self.soc_min_fraction}, {self.soc_max_fraction}], got {self.initial_soc_fraction}"
+            )
+        return self
 
 
 def add(f: Formulation) -> None:
@@ -92,3 +138,28 @@ def _wasting_can_pay(f: Formulation) -> bool:
             and sd.grid_export_price.min() < 0)
         for sd in f.data.sites
     )
+
+
+def extract(r: Extraction) -> None:
+    """Charge, discharge and SOC columns; the battery as a mixing tank for traceability."""
+    meta = r.f.meta.get("battery")
+    if meta is None:
+        return
+    ch, dis, soc = r.val("battery/charge_mw"), r.val("battery/discharge_mw"), r.val("battery/soc_mwh")
+    for i, name in enumerate(meta["names"]):
+        r.columns[f"battery.{name}/charge_mw"] = ch[i]
+        r.columns[f"battery.{name}/discharge_mw"] = dis[i]
+        r.columns[f"battery.{name}/soc_mwh"] = soc[i]
+    r.storage.append({"site": meta["site"], "charge": ch, "discharge": dis,
+                      "soc0_mwh": meta["soc0_mwh"],
+                      "charge_efficiency": meta["charge_efficiency"],
+                      "discharge_efficiency": meta["discharge_efficiency"],
+                      "self_discharge_per_h": meta["self_discharge_per_h"]})
+    caps = float(meta["energy_mwh"].sum())
+    r.kpis["battery_cycles"] = float(dis.sum()) / caps if caps else 0.0
+
+
+COMPONENT = Component(
+    name="battery", field="batteries", schema=list[Battery], default=Field(default_factory=list),
+    add=add, extract=extract,
+)

@@ -1,24 +1,27 @@
-"""The formulation: one module per component, written once and vectorised.
+"""The state shared while components write themselves into the model.
 
-Hours ``t = 0..T-1``, step ``Δ = 1 h`` (so MW and MWh per hour coincide). Each component
-module has ``add(f: Formulation) -> None`` that adds its variable and constraint groups to
-the backend-neutral :class:`~engine.model.LinearModel`, its injections to the site buses
+Hours ``t = 0..T-1``, step ``Δ = 1 h`` (so MW and MWh per hour coincide). Each component's
+``add(f: Formulation) -> None`` adds its variable and constraint groups to the
+backend-neutral :class:`~engine.model.LinearModel`, its injections to the site buses
 (:meth:`Formulation.inject`), its cost terms (:meth:`Formulation.cost`) and, where it
 matters, its fossil energy and facility load (for the green-share floor). Components
-never import each other; :func:`build` runs them in order, then closes the bus balance and
-the policy constraints. A new component is a new module added to ``COMPONENTS``.
+never import each other; :func:`engine.model.build.build` runs them in order, then closes
+the bus balance and the policy constraints.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.data import ScenarioData
-from engine.model import LinearModel
+from engine.model.linear import LinearModel
 
-#: Cost categories, in reporting order.
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.model.data import ScenarioData
+
+#: Cost categories of the built-in components, in reporting order (a component may add
+#: its own term names; they are reported after these).
 COST_TERMS = (
     "energy",
     "export_revenue",
@@ -96,8 +99,8 @@ class Formulation:
              constant: float = 0.0) -> None:
         """Add ``sum(coef * x[cols]) + constant`` to the objective under a named term
         (``coef`` broadcasts to ``cols``)."""
-        if term not in COST_TERMS:
-            raise ValueError(f"unknown cost term {term!r}")
+        if not term.isidentifier():
+            raise ValueError(f"cost term must be an identifier, got {term!r}")
         # int32 halves what the cost records keep until the results are priced
         cols = np.asarray(cols).astype(np.int32)
         coef = np.asarray(coef, dtype=np.float64)
@@ -121,29 +124,3 @@ class Formulation:
     def fixed_facility_mw(self) -> np.ndarray:
         """Facility load that is a parameter (PUE x inflexible IT), shape ``(S, T)``."""
         return np.array([s.pue * s.inflexible_it_mw for s in self.data.sites])
-
-
-def _components() -> list[Callable[[Formulation], None]]:
-    from engine.formulation import (
-        balance,
-        battery,
-        datacenter,
-        grid,
-        hydro,
-        network,
-        policy,
-        renewables,
-    )
-
-    # order matters only in that balance and policy close what the others declared, and
-    # the network limits read every dispatch variable, the balance's unserved energy included
-    return [renewables.add, hydro.add, battery.add, grid.add, datacenter.add,
-            network.add_losses, balance.add, network.add, policy.add]
-
-
-def build(data: ScenarioData) -> Formulation:
-    """Build the whole model of a scenario: every component, the balance and the policy."""
-    f = Formulation(data)
-    for add in _components():
-        add(f)
-    return f

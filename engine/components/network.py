@@ -37,10 +37,144 @@ registered (by group name and ``f.meta``) and imports none of them.
 """
 from __future__ import annotations
 
-import numpy as np
+from typing import Any, Literal
 
-from engine.formulation import Formulation
-from engine.model import grouped
+import numpy as np
+from pydantic import Field, model_validator
+
+from engine.components.base import Component, Extraction
+from engine.model.formulation import Formulation
+from engine.model.linear import grouped
+from engine.scenario.base import Model, NonNeg, Positive, PowerFactor
+
+__all__ = ["COMPONENT", "SiteNetwork"]
+
+
+class SiteNetwork(Model):
+    """Where a site's assets sit on a feeder, for the AC check and LinDistFlow limits.
+
+    The site's grid connection is the case's slack bus: grid import and export are what
+    the slack supplies or absorbs. Every other asset is attached to a bus by its external
+    MATPOWER bus number (``BUS_I``).
+
+    Attributes
+    ----------
+    case : str
+        MATPOWER ``.m`` file; a relative path is relative to the scenario file (like CSV
+        series paths).
+    datacenter_bus : int, optional
+        Bus of the data center's facility load (required if the site has a data center).
+    pv_bus, wind_bus, hydro_bus, battery_bus : dict of str to int
+        Bus of each plant or battery, by asset name; every asset of the site must be listed.
+    background_load : bool
+        Keep the case's own loads (``Pd``, ``Qd``) as constant background demand of other
+        customers on the feeder. They load the feeder but are not part of the site's
+        energy balance or bill (the slack serves them).
+    scale_load : float
+        Factor applied to the case's own loads [-].
+    scale_impedance : float
+        Factor applied to every branch's R and X [-]: models a weaker (> 1) or stiffer
+        (< 1) feeder than the case, e.g. a longer line to the park.
+    datacenter_power_factor : float
+        Power factor of the facility load, lagging: it draws ``Q = P tan(arccos(pf))``.
+    pv_power_factor, wind_power_factor, battery_power_factor, hydro_power_factor : float
+        Power factor of each kind of asset. Every asset's reactive demand follows its active
+        demand, ``q = p tan(arccos(pf))`` in the load convention, so a generator below 1.0
+        injects reactive power along with its active power. Default 1.0 (no reactive power).
+    vmin_pu, vmax_pu : float, optional
+        Voltage limits at every non-slack bus [pu]; default the case's ``VMIN``/``VMAX``.
+    default_rating_mva : float, optional
+        Rating of branches whose ``RATE_A`` is 0 (MATPOWER's "unlimited") [MVA]; by default
+        they stay unlimited.
+    constraints : {"none", "lindistflow"}
+        ``"lindistflow"`` adds linearised voltage (and rated-line) limits to the LP; the
+        feeder must then be radial.
+    """
+
+    case: str
+    datacenter_bus: int | None = None
+    pv_bus: dict[str, int] = Field(default_factory=dict)
+    wind_bus: dict[str, int] = Field(default_factory=dict)
+    hydro_bus: dict[str, int] = Field(default_factory=dict)
+    battery_bus: dict[str, int] = Field(default_factory=dict)
+    background_load: bool = True
+    scale_load: NonNeg = 1.0
+    scale_impedance: Positive = 1.0
+    datacenter_power_factor: PowerFactor = 0.95
+    pv_power_factor: PowerFactor = 1.0
+    wind_power_factor: PowerFactor = 1.0
+    battery_power_factor: PowerFactor = 1.0
+    hydro_power_factor: PowerFactor = 1.0
+    vmin_pu: Positive | None = None
+    vmax_pu: Positive | None = None
+    default_rating_mva: Positive | None = None
+    constraints: Literal["none", "lindistflow"] = "none"
+
+    @model_validator(mode="after")
+    def _check(self) -> SiteNetwork:
+        if self.vmin_pu is not None and self.vmax_pu is not None and self.vmin_pu >= self.vmax_pu:
+            raise ValueError(f"vmin_pu must be < vmax_pu, got {self.vmin_pu} >= {self.vmax_pu}")
+        return self
+
+
+def _check_site_network(site: Any) -> None:
+    """Every asset mapped to a bus that exists in the case; the case readable (and radial
+    when LinDistFlow limits are asked for)."""
+    from engine.network import NetworkError, load_site_network
+
+    net = site.network
+    assert net is not None
+    try:
+        network = load_site_network(net)
+    except NetworkError as exc:
+        raise ValueError(f"network.case: {net.case!r}: {exc}") from None
+    numbers = set(network.bus_numbers.tolist())
+    for field_name, kind, assets in (("pv_bus", "PV plant", site.pv), ("wind_bus", "wind farm", site.wind),
+                                     ("hydro_bus", "hydro unit", site.hydro),
+                                     ("battery_bus", "battery", site.batteries)):
+        mapping = getattr(net, field_name)
+        names = [a.name for a in assets]
+        unknown = [n for n in mapping if n not in names]
+        if unknown:
+            raise ValueError(f"network.{field_name}: {unknown[0]!r} is not a {kind} of this site; "
+                             f"its {kind}s are {names}")
+        missing = [n for n in names if n not in mapping]
+        if missing:
+            raise ValueError(f"network.{field_name}: no bus given for {kind} {missing[0]!r}")
+        for name, bus in mapping.items():
+            if bus not in numbers:
+                raise ValueError(f"network.{field_name}.{name}: bus {bus} is not in case "
+                                 f"{network.name!r} (buses {min(numbers)}..{max(numbers)})")
+    if site.datacenter is not None and net.datacenter_bus is None:
+        raise ValueError("network.datacenter_bus: required, because the site has a datacenter")
+    if net.datacenter_bus is not None:
+        if site.datacenter is None:
+            raise ValueError(f"network.datacenter_bus: given ({net.datacenter_bus}) but the site "
+                             "has no datacenter")
+        if net.datacenter_bus not in numbers:
+            raise ValueError(f"network.datacenter_bus: bus {net.datacenter_bus} is not in case "
+                             f"{network.name!r} (buses {min(numbers)}..{max(numbers)})")
+    if net.vmin_pu is None or net.vmax_pu is None:
+        lo, hi = network.voltage_limits(net.vmin_pu, net.vmax_pu)
+        if np.any(lo >= hi):
+            raise ValueError(f"network.vmin_pu: case {network.name!r} gives no usable voltage "
+                             "limits (VMIN >= VMAX at a non-slack bus); set vmin_pu and vmax_pu")
+    if net.constraints == "lindistflow":
+        try:
+            network.feeder()
+        except NetworkError as exc:
+            raise ValueError(f"network.constraints: 'lindistflow' needs a radial feeder: {exc}") \
+                from None
+
+
+def check(scenario: Any) -> None:
+    for i, site in enumerate(scenario.sites):
+        if site.network is not None:
+            try:
+                _check_site_network(site)
+            except ValueError as exc:
+                raise ValueError(f"sites[{i}].{exc}") from None
+
 
 #: Octagon directions for the branch-flow limits.
 _ANGLES = np.arange(8) * np.pi / 4
@@ -192,3 +326,18 @@ def _add_site(f: Formulation, s: int) -> None:
         ], axis=3)
         f.model.add_constraints(f"{name}/branch_flow", (Bn, 8, T), [(cols_l, coef_l)], ub=ub)
     f.meta.setdefault("network", {})[s] = meta
+
+
+def extract(r: Extraction) -> None:
+    meta = r.f.meta.get("network_losses")
+    if meta is None:
+        return
+    losses = r.val("network/losses_mw")
+    for i, s in enumerate(meta["site"]):
+        r.columns[f"network.{r.site_names[s]}/losses_mw"] = losses[i]
+
+
+COMPONENT = Component(
+    name="network", field="network", schema=SiteNetwork | None, default=None, check=check,
+    add=add_losses, after_balance=add, extract=extract,
+)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.formulation import Formulation
+from engine.model.formulation import Formulation
 
 
 def add(f: Formulation) -> None:

@@ -1,0 +1,143 @@
+"""The data center: GPUs, the inflexible (inference) IT load, cooling and PUE.
+
+For site ``s`` and hour ``t``::
+
+    PUE[s, t] = pue[t]                                    (if given), else
+              = min(pue_max, pue_free_cooling + pue_slope_per_c * max(0, temp_air[t] - free_cooling_below_c))
+    inflex[s, t] = inflexible_it_mw[t]  or  inflexible_utilization_fraction[t] * IT capacity
+    IT capacity = gpus * it_power_per_gpu_kw / 1000
+    facility[s, t] = PUE[s, t] * (inflex[s, t] + flexible IT[s, t])
+
+PUE is a parameter, so the model stays linear. The fixed part ``PUE * inflex`` is the
+right-hand side of the site's bus balance (:mod:`engine.model.balance`); the flexible part
+is the jobs' (:mod:`engine.components.jobs`), which bound themselves by the IT capacity
+this component prepares. The cooling model needs the site's ``temp_air``.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from engine.components.base import Component, Extraction, full
+from engine.forecast import pue_from_temperature
+from engine.scenario.base import Finite, Model, NonNeg, Positive
+from engine.scenario.series import FractionSeries, Series, series_type
+
+__all__ = ["COMPONENT", "Cooling", "DataCenter"]
+
+#: A PUE series: between 1 and 3.
+PueSeries = series_type(1.0, 3.0)
+
+
+class Cooling(Model):
+    """Outdoor-temperature cooling model giving the PUE of each hour.
+
+    ``pue[t] = pue_free_cooling`` while ``temp_air[t] <= free_cooling_below_c``, then rises by
+    ``pue_slope_per_c`` per degree above it (mechanical cooling), capped at ``pue_max``.
+    """
+
+    free_cooling_below_c: Finite = 12.0
+    pue_free_cooling: Annotated[float, Field(ge=1, le=3)] = 1.12
+    pue_slope_per_c: NonNeg = 0.012
+    pue_max: Annotated[float, Field(ge=1, le=3)] = 1.45
+
+    @model_validator(mode="after")
+    def _check(self) -> Cooling:
+        if self.pue_max < self.pue_free_cooling:
+            raise ValueError(
+                f"pue_max must be >= pue_free_cooling, got {self.pue_max} < {self.pue_free_cooling}"
+            )
+        return self
+
+
+class DataCenter(Model):
+    """The data center: GPUs, the inflexible (inference) IT load and cooling.
+
+    IT capacity is ``gpus * it_power_per_gpu_kw / 1000`` MW. The inflexible IT load is
+    ``inflexible_it_mw`` if given, else ``inflexible_utilization_fraction`` of the capacity.
+    Facility power is ``pue[t] * it[t]``; ``pue`` overrides the cooling model if given.
+    """
+
+    gpus: Annotated[int, Field(ge=0)]
+    it_power_per_gpu_kw: Positive = 1.3
+    inflexible_it_mw: Series | None = None
+    inflexible_utilization_fraction: FractionSeries | None = None
+    cooling: Cooling = Field(default_factory=Cooling)
+    pue: PueSeries | None = None
+
+    @property
+    def it_capacity_mw(self) -> float:
+        """IT capacity [MW]."""
+        return self.gpus * self.it_power_per_gpu_kw / 1000.0
+
+    @model_validator(mode="after")
+    def _check(self) -> DataCenter:
+        if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
+            raise ValueError(
+                "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
+            )
+        if self.inflexible_it_mw is not None:
+            peak = float(np.max(self.inflexible_it_mw))
+            if peak > self.it_capacity_mw * (1 + 1e-9):
+                raise ValueError(
+                    f"inflexible_it_mw peaks at {peak:g} MW, above the IT capacity "
+                    f"gpus * it_power_per_gpu_kw = {self.it_capacity_mw:g} MW"
+                )
+        return self
+
+
+def _weather(dc: DataCenter | None) -> dict[str, list[str]]:
+    if dc is None or dc.pue is not None:
+        return {}
+    return {"the data center's cooling model (or give datacenter.pue)": ["temp_air"]}
+
+
+def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, Any]:
+    T = clock.T
+    dc = site.datacenter
+    if dc is None:
+        return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T)}
+    cap = dc.it_capacity_mw
+    if dc.pue is not None:
+        pue = full(dc.pue, T)
+    else:
+        c = dc.cooling
+        pue = pue_from_temperature(weather["temp_air"], c.free_cooling_below_c,
+                                   c.pue_free_cooling, c.pue_slope_per_c, c.pue_max)
+    if dc.inflexible_it_mw is not None:
+        inflex = full(dc.inflexible_it_mw, T)
+    elif dc.inflexible_utilization_fraction is not None:
+        inflex = full(dc.inflexible_utilization_fraction, T) * cap
+    else:
+        inflex = np.zeros(T)
+    return {"it_capacity_mw": cap, "pue": pue, "inflexible_it_mw": inflex}
+
+
+def extract(r: Extraction) -> None:
+    """IT, flexible IT, facility load and PUE columns per site with a data center; the
+    facility and IT load the traceability and KPIs read."""
+    sites = r.f.data.sites
+    pue = np.array([sd.pue for sd in sites])
+    inflex = np.array([sd.inflexible_it_mw for sd in sites])
+    r.it_mw = inflex + r.flexible_it_mw
+    r.facility_mw = pue * r.it_mw
+    gpu_h = 0.0
+    for s, sd in enumerate(sites):
+        dc = sd.site.datacenter
+        if dc is None:
+            continue
+        name = sd.site.name
+        r.columns[f"datacenter.{name}/it_mw"] = r.it_mw[s]
+        r.columns[f"datacenter.{name}/flexible_it_mw"] = r.flexible_it_mw[s]
+        r.columns[f"datacenter.{name}/facility_mw"] = r.facility_mw[s]
+        r.columns[f"datacenter.{name}/pue"] = pue[s]
+        gpu_h += float(r.it_mw[s].sum()) * 1000.0 / dc.it_power_per_gpu_kw
+    r.kpis["gpu_hours"] = gpu_h
+
+
+COMPONENT = Component(
+    name="datacenter", field="datacenter", schema=DataCenter | None, default=None,
+    weather=_weather, prepare=prepare, extract=extract,
+)

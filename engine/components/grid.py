@@ -1,0 +1,150 @@
+"""Grid connection: import, export, monthly peak and emissions.
+
+For the grid of site ``s`` and hour ``t``::
+
+    0 <= imp[s, t] <= Imax_s * up[s, t],   0 <= exp[s, t] <= Emax_s * up[s, t]
+        (up = 0 in outage hours)
+    peak[s, m] >= imp[s, t]  for every hour t of calendar month m
+        (only when a demand charge is set; a partial month pays the full monthly rate)
+    cost: price_imp imp - price_exp exp + dc_rate peak
+          + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
+    fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
+
+``imp - exp`` is injected at the site bus. Where the export price exceeds the import price
+in some hour, a binary ``v[s, t]`` (``imp <= Imax v``, ``exp <= Emax (1 - v)``) stops the LP
+from buying and selling at once; otherwise the model stays an LP.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field
+
+from engine.components.base import Component, Extraction, full
+from engine.model.formulation import Formulation
+from engine.scenario.base import Model, NonNeg
+from engine.scenario.series import FractionSeries, Series, SignedSeries
+
+__all__ = ["COMPONENT", "Grid"]
+
+
+class Grid(Model):
+    """The site's grid connection.
+
+    ``emission_factor_kg_per_mwh`` is the grid's average CO2 intensity (for emissions and the
+    carbon price); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
+    (for the green-share floor and the 24/7 CFE score). No import or export in
+    ``outage_hours``. ``demand_charge_per_mw_month`` applies to each calendar month's peak
+    import (months in the scenario's time zone).
+    """
+
+    import_max_mw: NonNeg
+    export_max_mw: NonNeg = 0.0
+    import_price_per_mwh: SignedSeries
+    export_price_per_mwh: SignedSeries = 0.0
+    demand_charge_per_mw_month: NonNeg = 0.0
+    emission_factor_kg_per_mwh: Series = 0.0
+    clean_share_fraction: FractionSeries = 0.0
+    outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+
+
+def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
+    g = site.grid
+    if g is None:
+        empty = np.zeros(0)
+        return {"grid_import_price": empty, "grid_export_price": empty,
+                "grid_emission_kg_per_mwh": empty, "grid_clean_share": empty,
+                "grid_available": np.zeros(0, bool)}
+    T = clock.T
+    avail = np.ones(T, dtype=bool)
+    avail[np.asarray(g.outage_hours, dtype=np.int64)] = False
+    return {"grid_import_price": full(g.import_price_per_mwh, T),
+            "grid_export_price": full(g.export_price_per_mwh, T),
+            "grid_emission_kg_per_mwh": full(g.emission_factor_kg_per_mwh, T),
+            "grid_clean_share": full(g.clean_share_fraction, T),
+            "grid_available": avail}
+
+
+def check(scenario: Any) -> None:
+    T = scenario.horizon_h
+    for i, site in enumerate(scenario.sites):
+        if site.grid is not None:
+            bad = [h for h in site.grid.outage_hours if h >= T]
+            if bad:
+                raise ValueError(
+                    f"sites[{i}].grid.outage_hours: hours must be < horizon_h={T}, got {bad[0]}"
+                )
+
+
+def add(f: Formulation) -> None:
+    sites = [(s, sd) for s, sd in enumerate(f.data.sites) if sd.site.grid is not None]
+    if not sites:
+        return
+    T = f.T
+    G = len(sites)
+    site_of = np.array([s for s, _ in sites], dtype=np.int64)
+    grids = [sd.site.grid for _, sd in sites]
+    up = np.array([sd.grid_available for _, sd in sites], dtype=np.float64)
+    imax = np.array([g.import_max_mw for g in grids])[:, None]
+    emax = np.array([g.export_max_mw for g in grids])[:, None]
+    imp = f.model.add_variables("grid/import_mw", (G, T), ub=imax * up)
+    f.inject(imp.idx, site_of, 1.0)
+    price_imp = np.array([sd.grid_import_price for _, sd in sites])
+    f.cost("energy", imp.idx, price_imp)
+    if np.any(emax > 0):
+        exp = f.model.add_variables("grid/export_mw", (G, T), ub=emax * up)
+        f.inject(exp.idx, site_of, -1.0)
+        price_exp = np.array([sd.grid_export_price for _, sd in sites])
+        f.cost("export_revenue", exp.idx, -price_exp)
+        if np.any((price_exp > price_imp) & (emax > 0)):
+            # buying to sell back at a higher price in the same hour would be an LP "profit";
+            # a binary (MILP) lets each hour either import or export
+            v = f.model.add_variables("grid/importing", (G, T), lb=0.0, ub=1.0, integer=True)
+            f.model.add_constraints("grid/import_if_importing", (G, T),
+                                    [(imp.idx, 1.0), (v.idx, -imax * up)], ub=0.0)
+            f.model.add_constraints("grid/export_if_not_importing", (G, T),
+                                    [(exp.idx, 1.0), (v.idx, emax * up)], ub=emax * up)
+    rate = np.array([g.demand_charge_per_mw_month for g in grids])
+    if np.any(rate > 0):
+        M = f.data.n_months
+        peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
+        month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
+        f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
+        f.cost("demand_charge", peak.idx, np.broadcast_to(rate[:, None], (G, M)))
+    carbon_price = f.data.scenario.policy.carbon_price_per_t
+    ef = np.array([sd.grid_emission_kg_per_mwh for _, sd in sites])
+    if carbon_price:
+        f.cost("carbon", imp.idx, carbon_price * ef / 1000.0)
+    clean = np.array([sd.grid_clean_share for _, sd in sites])
+    f.fossil(imp.idx, site_of, 1.0 - clean)
+    f.meta["grid"] = {"site": site_of, "emission_kg_per_mwh": ef, "clean_share": clean,
+                      "import_price": price_imp}
+
+
+def extract(r: Extraction) -> None:
+    """Import, export and price columns; grid energy split into clean and fossil sources."""
+    meta = r.f.meta.get("grid")
+    if meta is None:
+        return
+    names = r.site_names
+    imp = r.val("grid/import_mw")
+    exp = r.val("grid/export_mw")
+    exp = np.zeros_like(imp) if exp is None else exp
+    for i, s in enumerate(meta["site"]):
+        r.columns[f"grid.{names[s]}/import_mw"] = imp[i]
+        r.columns[f"grid.{names[s]}/export_mw"] = exp[i]
+        r.columns[f"grid.{names[s]}/import_price_per_mwh"] = meta["import_price"][i]
+    r.add_supply("grid_clean", meta["site"], imp * meta["clean_share"], clean=True)
+    r.add_supply("grid_fossil", meta["site"], imp * (1.0 - meta["clean_share"]), clean=False)
+    r.kpis["emissions_t"] = float((imp * meta["emission_kg_per_mwh"]).sum() / 1000.0)
+    r.kpis["grid_import_mwh"] = float(imp.sum())
+    r.kpis["grid_export_mwh"] = float(exp.sum())
+    # coincident peak of all sites' imports (one site: that site's peak)
+    r.kpis["peak_import_mw"] = float(imp.sum(axis=0).max()) if imp.size else 0.0
+
+
+COMPONENT = Component(
+    name="grid", field="grid", schema=Grid | None, default=None,
+    check=check, prepare=prepare, add=add, extract=extract,
+)

@@ -1,0 +1,85 @@
+"""PV plants: availability from the weather (pvlib) or given, dispatchable down to zero.
+
+For each plant ``i`` and hour ``t``::
+
+    0 <= p[i, t] <= avail[i, t]
+    curtailment[i, t] = avail[i, t] - p[i, t]   (costs curtailment_penalty_per_mwh)
+
+``avail`` is ``availability_fraction * capacity_mw`` when given, else the pvlib model of
+:func:`engine.forecast.pv_power_mw` (solar position, Hay–Davies transposition, SAPM cell
+temperature, PVWatts DC and inverter), cached on disk by content. ``p`` is injected at the
+plant's site bus and is carbon-free.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import numpy as np
+from pydantic import Field
+
+from engine.components._renewable import add_renewable, extract_renewable
+from engine.components.base import Component, Extraction, full
+from engine.forecast import pv_power_mw
+from engine.forecast.cache import cached_pv, pv_key
+from engine.model.formulation import Formulation
+from engine.scenario.base import Efficiency, Fraction, Model, NonNeg
+from engine.scenario.series import FractionSeries
+
+__all__ = ["COMPONENT", "PV"]
+
+#: Weather columns the pvlib model reads (irradiance, and air temperature and wind speed
+#: for the cell temperature).
+WEATHER_NEEDED = ["ghi", "dni", "dhi", "temp_air", "wind_speed"]
+
+
+class PV(Model):
+    """A photovoltaic plant (PVWatts-style DC model with an inverter limit).
+
+    ``availability_fraction`` (of ``capacity_mw``), if given, replaces the weather model.
+    """
+
+    name: str
+    capacity_mw: NonNeg = Field(description="DC nameplate power [MW]")
+    inverter_capacity_mw: NonNeg | None = Field(
+        None, description="AC limit [MW]; default capacity_mw / 1.2"
+    )
+    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
+    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
+    gamma_pdc_per_c: Annotated[float, Field(ge=-0.02, le=0)] = -0.0035
+    losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.14
+    inverter_efficiency: Efficiency = 0.96
+    albedo: Fraction = 0.25
+    availability_fraction: FractionSeries | None = None
+
+
+def _weather(plants: list[PV]) -> dict[str, list[str]]:
+    return {f"PV plant {p.name!r}": WEATHER_NEEDED for p in plants
+            if p.availability_fraction is None}
+
+
+def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
+    T = clock.T
+    w = site.weather
+    rows = [
+        full(p.availability_fraction, T) * p.capacity_mw
+        if p.availability_fraction is not None
+        # pvlib (and pandas) only on a cache miss
+        else cached_pv(pv_key(p, w, site, clock), T,
+                       lambda p=p: pv_power_mw(p, w, site, clock.index))
+        for p in site.pv
+    ]
+    return {"pv_avail_mw": np.array(rows).reshape(len(rows), T)}
+
+
+def add(f: Formulation) -> None:
+    add_renewable(f, "pv", "pv", "pv_avail_mw")
+
+
+def extract(r: Extraction) -> None:
+    extract_renewable(r, "pv")
+
+
+COMPONENT = Component(
+    name="pv", field="pv", schema=list[PV], default=Field(default_factory=list),
+    weather=_weather, prepare=prepare, add=add, extract=extract,
+)

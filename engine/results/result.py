@@ -1,0 +1,190 @@
+"""Results: hourly flows, cost terms, KPIs, traceability, Parquet and plots.
+
+Hourly columns are named ``<kind>.<name>/<quantity>_<unit>``: ``pv.<plant>/power_mw``,
+``battery.<unit>/soc_mwh``, ``grid.<site>/import_mw``, ``datacenter.<site>/facility_mw``,
+``datacenter.<site>/flexible_it_mw``, ``bus.<site>/unserved_mw``, ``trace.<site>/<source>_mw`` ...
+All numbers are MW (= MWh per hour), MWh, currency, t CO2. Per-job power is a long table
+(``Result.job_power``: job, time, power_mw, one row per hour inside the job's window).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.status import Status
+
+# pandas (0.4-0.6 s to import) is imported inside the functions that build frames, so
+# that the path to the solve does not wait for it (see engine/_background.py)
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+__all__ = ["Result", "Status", "empty_result"]
+
+
+@dataclass
+class Result:
+    """Outcome of :func:`engine.optimize`.
+
+    Attributes
+    ----------
+    status : Status
+        ``optimal``, ``infeasible``, ``unbounded``, ``time_limit`` or ``error``.
+    objective : float
+        Objective value (currency); NaN without a solution.
+    costs : pandas.Series
+        Cost terms (currency), summing to ``objective``.
+    kpis : pandas.Series
+        Key figures (see :meth:`summary`).
+    hourly : pandas.DataFrame
+        One column per flow on the scenario's tz-aware hourly index.
+    jobs : pandas.DataFrame
+        Per job: site, window, energy required and delivered, mean import price.
+    job_power : pandas.DataFrame
+        Long table of job power: ``job``, ``time``, ``power_mw`` for every hour inside each
+        job's window (see :meth:`job_power_mw` for one job as an hourly series).
+    timings : dict
+        Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
+    mip_gap : float
+        Relative MIP gap (0 for LPs).
+    diagnosis : str
+        For an infeasible model: the constraint groups and hours in conflict.
+    network_check : NetworkCheck, dict or None
+        AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``);
+        a dict by site position when several sites have a network.
+    network_rounds : pandas.DataFrame or None
+        One row per solve of the network rounds: objective, violations, margins.
+    """
+
+    status: Status
+    objective: float
+    costs: pd.Series
+    kpis: pd.Series
+    hourly: pd.DataFrame
+    jobs: pd.DataFrame
+    timings: dict[str, float]
+    job_power: pd.DataFrame = field(default_factory=_empty_frame)
+    mip_gap: float = 0.0
+    backend: str = "highs"
+    solver_status: str = ""
+    iterations: int = 0
+    diagnosis: str = ""
+    scenario_name: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+    network_check: Any = None
+    network_rounds: pd.DataFrame | None = None
+
+    @property
+    def has_solution(self) -> bool:
+        """Whether primal values came back: optimal, or a feasible point at a time limit (a
+        time limit reached before any feasible point has none)."""
+        return self.status.has_solution and not self.hourly.empty
+
+    # ------------------------------------------------------------------ output
+    def job_power_mw(self, job: str) -> pd.Series:
+        """Hourly IT power of one job [MW] on the full index (zero outside its window)."""
+        import pandas as pd
+
+        if job not in set(self.jobs.get("job", [])):
+            raise KeyError(f"no job named {job!r}")
+        rows = self.job_power[self.job_power["job"] == job]
+        out = pd.Series(0.0, index=self.hourly.index, name=job)
+        out.loc[pd.DatetimeIndex(rows["time"])] = rows["power_mw"].to_numpy()
+        return out
+
+    def summary(self) -> str:
+        """A short text: status, objective, cost terms and KPIs."""
+        lines = [f"scenario {self.scenario_name!r}: {self.status} (backend {self.backend})"]
+        if self.diagnosis:
+            lines.append(f"  diagnosis: {self.diagnosis}")
+        if not self.has_solution:
+            return "\n".join(lines)
+        lines.append(f"  objective     {self.objective:,.2f}")
+        if self.mip_gap:
+            lines.append(f"  mip gap       {self.mip_gap:.2e}")
+        lines.append("  cost terms:")
+        for k, v in self.costs.items():
+            lines.append(f"    {k:<22}{v:>18,.2f}")
+        lines.append("  KPIs:")
+        for k, v in self.kpis.items():
+            lines.append(f"    {k:<22}{v:>18,.4f}")
+        t = self.timings
+        lines.append(
+            "  times [s]: " + ", ".join(f"{k[:-2]} {v:.3f}" for k, v in t.items())
+        )
+        if self.network_rounds is not None:
+            lines.append("  network rounds:")
+            lines.extend("    " + ln for ln in self.network_rounds.to_string(
+                index=False, float_format=lambda v: f"{v:,.4f}").splitlines())
+        checks = self.network_check
+        if checks is not None:
+            for c in (checks.values() if isinstance(checks, dict) else [checks]):
+                lines.append("  " + c.summary().replace("\n", "\n  "))
+        return "\n".join(lines)
+
+    def summary_dict(self) -> dict[str, Any]:
+        """Everything but the hourly table, as JSON-ready data."""
+        nan_none = lambda v: None if isinstance(v, float) and np.isnan(v) else v
+        return {
+            "scenario": self.scenario_name,
+            "status": str(self.status),
+            "backend": self.backend,
+            "solver_status": self.solver_status,
+            "objective": nan_none(float(self.objective)),
+            "mip_gap": float(self.mip_gap),
+            "iterations": int(self.iterations),
+            "diagnosis": self.diagnosis,
+            "costs": {k: float(v) for k, v in self.costs.items()},
+            "kpis": {k: nan_none(float(v)) for k, v in self.kpis.items()},
+            "timings": {k: float(v) for k, v in self.timings.items()},
+            "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
+            **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
+               if self.network_rounds is not None else {}),
+            **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
+                                  for c in (self.network_check.values()
+                                            if isinstance(self.network_check, dict)
+                                            else [self.network_check])}}
+               if self.network_check is not None else {}),
+        }
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet`` and ``summary.json``
+        into ``directory``."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        self.hourly.to_parquet(out / "hourly.parquet")
+        if len(self.jobs):
+            self.jobs.to_parquet(out / "jobs.parquet")
+            self.job_power.to_parquet(out / "job_power.parquet")
+        (out / "summary.json").write_text(json.dumps(self.summary_dict(), indent=1))
+        return out
+
+    def plot(self, path: str | Path | None = None, start_h: int = 0, hours: int = 168,
+             site: str | None = None):
+        """Dispatch plot of ``hours`` hours from ``start_h``: supply stack vs facility load,
+        battery state of charge, grid import price. Returns the matplotlib figure."""
+        from engine.results.plotting import plot_dispatch
+
+        return plot_dispatch(self, path=path, start_h=start_h, hours=hours, site=site)
+
+
+def empty_result(status: Status, scenario_name: str, backend: str, timings: dict,
+                 diagnosis: str = "", solver_status: str = "", iterations: int = 0) -> Result:
+    """A result without a solution (infeasible, unbounded, error)."""
+    import pandas as pd
+
+    return Result(
+        status=status, objective=float("nan"), costs=pd.Series(dtype=float),
+        kpis=pd.Series(dtype=float), hourly=pd.DataFrame(), jobs=pd.DataFrame(),
+        timings=timings, backend=backend, diagnosis=diagnosis, solver_status=solver_status,
+        iterations=iterations, scenario_name=scenario_name,
+    )
