@@ -10,58 +10,13 @@ Only this package imports highspy or Pyomo.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-import numpy as np
-
+from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import LinearModel, ModelArrays
-from engine.status import Status
+
+__all__ = ["BACKENDS", "SolveOutput", "SolverOptions", "solve"]
 
 BACKENDS = ("highs", "pyomo")
-
-
-@dataclass
-class SolveOutput:
-    """What a backend returns."""
-
-    status: Status
-    x: np.ndarray | None
-    objective: float
-    mip_gap: float = 0.0
-    solver_status: str = ""
-    iterations: int = 0
-    timings: dict[str, float] = field(default_factory=dict)
-    diagnosis: str = ""
-
-
-@dataclass
-class SolverOptions:
-    """Solver settings common to every backend.
-
-    Attributes
-    ----------
-    time_limit_s : float, optional
-        Wall-clock limit; the best solution found is returned with status ``time_limit``.
-    mip_rel_gap : float
-        Relative MIP gap at which branch and bound stops.
-    threads : int, optional
-        Solver threads (HiGHS default when None).
-    highs_options : dict
-        Further HiGHS options by name (e.g. ``{"solver": "ipm"}``).
-    log : bool
-        Send the solver's log to the ``engine.backends`` logger at INFO level.
-    pyomo_interface : {"standard_form", "persistent"}
-        How the ``pyomo`` backend reaches HiGHS: Pyomo's standard-form compiler then highspy
-        in bulk (fast, default), or Pyomo's persistent HiGHS interface.
-    """
-
-    time_limit_s: float | None = None
-    mip_rel_gap: float = 1e-4
-    threads: int | None = None
-    highs_options: dict[str, Any] = field(default_factory=dict)
-    log: bool = False
-    pyomo_interface: str = "standard_form"
 
 
 def solve(

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from engine.backends import SolveOutput, SolverOptions
+from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.backends import SolveOutput, SolverOptions
+from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 
