@@ -1,7 +1,8 @@
 """Command line: ``wattbit run | validate | export | bench``.
 
 ``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
-``DIR/summary.json`` and ``DIR/dispatch.png``. For a scenario with a site ``network`` it
+``DIR/summary.json`` and ``DIR/dispatch.png`` (``DIR/dispatch_<site>.png`` per site when
+there are several). For a scenario with a site ``network`` it
 also checks the dispatch with the AC power flow (and re-solves with tightened LinDistFlow
 limits, ``--network-rounds``), prints the check and writes ``DIR/network_vm_pu.parquet``
 and ``DIR/network_violations.csv``. With ``--rolling 48/24`` it operates the scenario over
@@ -127,6 +128,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"error: --network-rounds must be >= 0, got {args.network_rounds}", file=sys.stderr)
         return 2
     sc = load_scenario(args.scenario)
+    if not args.no_plot:
+        from engine.results.plotting import plot_window
+
+        try:  # before the solve: a bad window must not cost a solve, nor end in a traceback
+            plot_window(sc.horizon_h, args.plot_start, args.plot_hours)
+        except ValueError as exc:
+            print(f"error: --plot-start/--plot-hours: {exc}", file=sys.stderr)
+            return 2
     networked = any(s.network is not None for s in sc.sites)
     if args.rolling is not None:
         if args.backend != "highs":
@@ -167,8 +176,12 @@ def _run(args: argparse.Namespace) -> int:
     if res.has_solution:
         written.insert(0, out / "hourly.parquet")
         if not args.no_plot:
-            res.plot(out / "dispatch.png", start_h=args.plot_start, hours=args.plot_hours)
-            written.append(out / "dispatch.png")
+            # one figure per site: dispatch.png, or dispatch_<site>.png with several sites
+            names = [s.name for s in sc.sites]
+            for name in names:
+                png = out / ("dispatch.png" if len(names) == 1 else f"dispatch_{name}.png")
+                res.plot(png, start_h=args.plot_start, hours=args.plot_hours, site=name)
+                written.append(png)
     chk = res.network_check
     if chk is not None and not isinstance(chk, dict):
         vm = chk.vm_pu.copy()

@@ -170,8 +170,10 @@ class Result:
 
     def plot(self, path: str | Path | None = None, start_h: int = 0, hours: int = 168,
              site: str | None = None):
-        """Dispatch plot of ``hours`` hours from ``start_h``: supply stack vs facility load,
-        battery state of charge, grid import price. Returns the matplotlib figure."""
+        """Dispatch plot of one site (``site``, required when there are several) for ``hours``
+        hours from ``start_h``: supply stack vs facility load, battery state of charge, grid
+        import price. Returns the matplotlib figure; a window outside the horizon or an
+        unknown site raises ``ValueError`` (see :func:`engine.results.plotting.plot_dispatch`)."""
         from engine.results.plotting import plot_dispatch
 
         return plot_dispatch(self, path=path, start_h=start_h, hours=hours, site=site)
