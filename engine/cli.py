@@ -136,7 +136,7 @@ def _run(args: argparse.Namespace) -> int:
             print("error: --rolling does not take a site network yet; run without --rolling",
                   file=sys.stderr)
             return 2
-        from engine.rolling import rolling_optimize
+        from engine.operations import rolling_optimize
 
         window_h, step_h = args.rolling
         res = rolling_optimize(sc, window_h, step_h, args.forecaster,
