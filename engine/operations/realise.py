@@ -123,16 +123,22 @@ class _Realiser:
         ren = base.copy()
         np.add.at(base, wm.hydro_site, hydro)
         base -= facility
+        imp_cap, exp_cap = self._grid_caps(hrs, S, n)
+        soc = np.zeros_like(ch) if soc_plan is None else soc_plan
+        return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
+                                  self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
+                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
+
+    def _grid_caps(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Import and export limits of each site in the hours ``hrs`` (0 in outages) [MW]."""
+        wm = self.wm
         imp_cap = np.zeros((S, n))
         exp_cap = np.zeros((S, n))
         if wm.grid_site.size:
             up = self.g_up[:, hrs]
             np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
             np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
-        soc = np.zeros_like(ch) if soc_plan is None else soc_plan
-        return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
-                                  self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
-                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
+        return imp_cap, exp_cap
 
     def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
         """Close each site-hour: import then shed a shortfall; export (if worth it) then
@@ -146,13 +152,9 @@ class _Realiser:
         np.add.at(firm, wm.hydro_site, hydro)
         np.add.at(firm, wm.bat_site, dis - ch)
         deficit = facility - firm - ren  # > 0: import or shed; < 0: surplus
-        imp_cap = np.zeros((S, n))
-        exp_cap = np.zeros((S, n))
+        imp_cap, exp_cap = self._grid_caps(hrs, S, n)
         worth = np.zeros((S, n), bool)
         if wm.grid_site.size:
-            up = self.g_up[:, hrs]
-            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
-            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
             w = np.zeros((S, n))
             np.add.at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
             worth = w > 0
