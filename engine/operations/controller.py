@@ -67,7 +67,7 @@ def rolling_optimize(
     job_value_per_mwh: Optional[float] = None,
     green_penalty_per_mwh: Optional[float] = None,
     peak_baseline_fraction: float = 0.0,
-    value_of_information: bool = True,
+    value_of_information: bool = False,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
 ) -> RollingResult:
@@ -108,9 +108,11 @@ def rolling_optimize(
         [-], in [0, 1]. 0 is the plain peak-so-far rule. A positive value stops the first
         windows of a month from buying expensive energy to keep a peak low that the month
         will exceed anyway; 1 ratchets peaks up month after month.
-    value_of_information : bool, default True
+    value_of_information : bool, default False
         Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
-        and report the realised cost against both.
+        and report the realised cost against both (``RollingResult.value_of_information``;
+        empty without it). Opt-in: it re-solves the annual LP and, unless the forecaster is
+        ``"perfect"``, a second rolling run.
     verify_every : int, default 0
         Every this many windows, also build the window from scratch, solve it cold and
         record the objective difference to the in-place warm-started solve
