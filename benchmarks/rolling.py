@@ -5,7 +5,7 @@ Run ``python -m benchmarks.rolling [--repeats R] [--rebuild-every K] [--forecast
 Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at a time
 (365 windows), Holt–Winters forecasts by default.
 
-* **controller**: :class:`engine.rolling._RollingRun` ``loop()`` — per window: slice the
+* **controller**: :class:`engine.operations.controller._RollingRun` ``loop()`` — per window: slice the
   forecasts, assign jobs to slots, compute every bound / cost / right-hand side, hand the
   changes to HiGHS in place (bulk ``changeColsBounds`` / ``changeColsCost`` /
   ``changeRowsBounds``, ``changeCoeff`` for changed PUE and fossil-share coefficients),
@@ -45,7 +45,8 @@ SCENARIO = REPO / "examples" / "xining_park.yaml"
 
 
 def _new_run(data, forecaster: str, window_h: int, step_h: int):
-    from engine.rolling import FORECASTERS, _RollingRun
+    from engine.operations import FORECASTERS
+    from engine.operations.controller import _RollingRun
 
     return _RollingRun(data, window_h, step_h, forecaster, FORECASTERS[forecaster], None, None,
                        {})
@@ -131,7 +132,7 @@ def cold_rebuild(run, capture, every: int) -> dict[str, Any]:
     """Per sampled window: build the window model from scratch, pass it, solve cold."""
     from engine.backends import SolverOptions
     from engine.backends.highs import to_highs
-    from engine.rolling_window import WindowModel
+    from engine.operations.window import WindowModel
 
     picks = list(range(0, len(capture) - 1, every))
     times, its = [], []

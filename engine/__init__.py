@@ -26,8 +26,8 @@ _LAZY = {
     "Status": "engine.results",
     "check_network": "engine.netcheck",
     "NetworkCheck": "engine.netcheck",
-    "rolling_optimize": "engine.rolling",
-    "RollingResult": "engine.rolling",
+    "rolling_optimize": "engine.operations",
+    "RollingResult": "engine.operations",
 }
 
 __all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
@@ -50,7 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize
     from engine.netcheck import NetworkCheck, check_network
     from engine.results import Result, Status
-    from engine.rolling import RollingResult, rolling_optimize
+    from engine.operations import RollingResult, rolling_optimize
     from engine.scenario import Scenario, load_scenario
 
 

@@ -7,7 +7,8 @@ also checks the dispatch with the AC power flow (and re-solves with tightened Li
 limits, ``--network-rounds``), prints the check and writes ``DIR/network_vm_pu.parquet``
 and ``DIR/network_violations.csv``. With ``--rolling 48/24`` it operates the scenario over
 a receding horizon (:func:`engine.rolling_optimize`, a progress bar on stderr) and also
-writes ``DIR/windows.parquet``. Exit codes: 0 optimal (or a time-limited
+writes ``DIR/windows.parquet``; ``--voi`` adds the value of information (a perfect-forecast
+rolling run and the annual optimum). Exit codes: 0 optimal (or a time-limited
 solution), 1 no solution (infeasible, unbounded, solver error), 2 invalid input.
 """
 from __future__ import annotations
@@ -43,8 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--forecaster", default="holt_winters",
                      choices=("holt_winters", "seasonal_naive", "persistence", "perfect"),
                      help="forecasts of the rolling windows (default holt_winters)")
-    run.add_argument("--no-voi", action="store_true",
-                     help="with --rolling: skip the perfect-forecast and annual comparison runs")
+    run.add_argument("--voi", action=argparse.BooleanOptionalAction, default=False,
+                     help="with --rolling: also run perfect-forecast rolling and the annual "
+                          "optimum and report the value of information (default off)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -145,12 +147,12 @@ def _run(args: argparse.Namespace) -> int:
             print("error: --rolling does not take a site network yet; run without --rolling",
                   file=sys.stderr)
             return 2
-        from engine.rolling import rolling_optimize
+        from engine.operations import rolling_optimize
 
         window_h, step_h = args.rolling
         res = rolling_optimize(sc, window_h, step_h, args.forecaster,
                                progress=not args.no_progress,
-                               value_of_information=not args.no_voi)
+                               value_of_information=args.voi)
     else:
         from engine import _background
         from engine.api import optimize

@@ -237,7 +237,7 @@ def test_callable_forecaster_sees_only_the_past():
 
 def test_value_of_information_is_reported(tmp_path):
     sc = scenario(rolling_dict(96, seed=5))
-    roll = engine.rolling_optimize(sc, 48, 24, "persistence")
+    roll = engine.rolling_optimize(sc, 48, 24, "persistence", value_of_information=True)
     voi = roll.value_of_information
     assert voi["realised_cost"] == pytest.approx(roll.objective)
     assert voi["perfect_forecast_rolling_cost"] >= voi["annual_optimum_cost"] * (1 - RTOL_OBJ)
@@ -279,7 +279,8 @@ def test_xining_year_rolling_end_to_end():
     from conftest import EXAMPLES
 
     sc = engine.load_scenario(EXAMPLES / "xining_park.yaml")
-    roll = engine.rolling_optimize(sc, 48, 24, "holt_winters", verify_every=73)
+    roll = engine.rolling_optimize(sc, 48, 24, "holt_winters", verify_every=73,
+                                   value_of_information=True)
     check_invariants(sc, roll)
     assert len(roll.windows) == 365 and (roll.windows["status"] == "optimal").all()
     assert roll.windows["rebuild_objective_diff"].dropna().max() <= RTOL_OBJ

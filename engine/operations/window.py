@@ -42,6 +42,9 @@ from engine.model import LinearModel, ModelArrays, grouped, prev_in_time
 #: Placeholder for a matrix entry whose value is set per window (never 0, so it is kept).
 _DYNAMIC = 1.0
 
+#: Tolerance of the controller's comparisons of energy and power [MWh, MW].
+TOL = 1e-9
+
 
 @dataclass
 class WindowInputs:

@@ -1,0 +1,89 @@
+"""Rolling-horizon (receding-horizon, MPC) operation of a scenario with forecasts.
+
+:func:`rolling_optimize` operates the scenario the way an operator would. At each origin
+``o = 0, step_h, 2 step_h, ...``:
+
+1. **Forecast** PV and wind availability, inflexible IT load, PUE and the grid import price
+   for hours ``[o, o + window_h)`` from data *before* ``o`` only (Holt–Winters: parameters
+   fitted on the warm-up period on the error of 1..48-h forecasts; a daily season for the
+   weather-driven PV, wind and PUE, daily and weekly seasons for load and price). All origins are forecast
+   up front in one call of the rolling-origin kernels of :mod:`kernels.forecast`, then
+   sliced per window. Export price, emission factor, clean share, grid outages and hydro
+   limits are taken as known (contracts and schedules).
+2. **Plan**: solve the window LP (:mod:`engine.operations.window`) with the battery SOC and
+   each job's remaining energy carried in. The model is built and handed to HiGHS once;
+   each window changes bounds, costs, right-hand sides and the PUE / fossil-share matrix
+   coefficients in place and re-solves from the previous basis.
+3. **Commit** the first ``step_h`` hours of the plan: job power and hydro as planned; the
+   battery's charge/discharge schedule as planned, with the one real-time deviation below.
+4. **Realise** them against the actual data (vectorised over sites and hours, except the
+   battery deviation, which steps through the committed hours because SOC couples them):
+
+   * job power is cut pro rata where the actual inflexible load leaves less IT headroom
+     than planned (the cut stays in the job's remaining energy and may make a job late);
+   * facility load is actual PUE × (actual inflexible load + realised job power);
+   * where the site would import more than the plan's monthly peak (with a demand
+     charge; else more than the import limit) or shed load, the battery first charges less
+     and then discharges more, within its power and SOC limits (a local controller's
+     peak shaving; the committed schedule is otherwise kept). Where even curtailing all
+     PV and wind and exporting to the limit leaves a surplus, it discharges less. The
+     SOC is kept at or above its minimum (discharge reduced, or a little charging against
+     self-discharge);
+   * the remaining shortfall (load + charging − discharge − hydro − actual PV/wind > 0) is
+     imported from the grid up to its limit (0 in outages); the rest is unserved energy;
+   * a surplus is exported up to the export limit when exporting is worth it
+     (export price > − curtailment penalty), the rest is curtailed from PV and wind pro
+     rata to their availability.
+
+Rolling treatment of what couples hours beyond a window (this is where the rolling
+result differs from the annual LP, by design):
+
+* **Jobs** keep their deadlines. A job whose deadline lies beyond the window must do at
+  least ``max(0, remaining − max_power × (deadline − window end))`` in the window and at
+  most its remaining energy. Energy done before the window end earns a terminal value
+  (``job_value_per_mwh``; default the median over the window of the forecast marginal grid
+  cost, PUE × (import price + carbon price × emission factor)), so that the controller runs
+  jobs in hours cheaper than a typical hour and does not procrastinate. A shortfall
+  against the minimum is allowed at the value of lost load (per MWh of IT energy) so that
+  every window stays feasible. Realised costs hold no term for late job energy (the annual
+  LP has none: it cannot leave a job unfinished); it is reported as
+  ``kpis["job_shortfall_mwh"]`` and must be read next to the cost.
+* **Battery**: the SOC at the end of every window must be back to the scenario's terminal
+  target (``initial_soc_fraction × energy`` for ``at_least_initial`` / ``equal_initial``;
+  none for ``free``), lowered where charging at full power could not reach it. The window
+  holding the last hour applies the scenario's rule exactly (``equal_initial`` fixes it).
+* **Demand charge**: the monthly peak variable of each month in the window has the peak
+  already realised in that month as its lower bound (optionally also a fraction of the
+  previous month's peak, ``peak_baseline_fraction``); only raising it costs. The annual LP
+  knows each month's final peak from the start and uses it all month; a window does not,
+  so early in a month it pays for energy to keep the peak low.
+* **Annual green-share floor**: applied per window as
+  ``fossil_window <= (1 − α) facility_window + bank`` where the bank is the cumulative
+  realised allowance ``(1 − α) facility − fossil`` of all committed hours (a surplus early
+  in the year may be spent later, a deficit must be made up). A slack priced at
+  ``green_penalty_per_mwh`` keeps windows feasible; since the last window's row is the
+  annual floor on the realised year, the realised year meets the floor iff the slack of
+  the last window is zero (``kpis["green_share"]`` is reported either way). Hourly (24/7)
+  matching is applied hour by hour as in the annual LP.
+
+The first ``warmup_h`` hours (before the forecaster has enough history: 0 for
+``perfect``, 1 for ``persistence``, 24 for ``seasonal_naive``, 336 for ``holt_winters``)
+are planned on the actual data, as if known; windows with origins at or after ``warmup_h``
+use forecasts only. The scenario holds no history before its first hour.
+
+Hydro with an energy budget and non-preemptible jobs are not supported here.
+
+The package: :mod:`~engine.operations.controller` (:func:`rolling_optimize` and the run
+loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters),
+:mod:`~engine.operations.window` (the fixed-structure window LP),
+:mod:`~engine.operations.plan` (each window's numbers from forecasts and state),
+:mod:`~engine.operations.realise` (committing and realising a step against actual data)
+and :mod:`~engine.operations.result` (:class:`RollingResult`).
+"""
+from __future__ import annotations
+
+from engine.operations.controller import rolling_optimize
+from engine.operations.forecasts import FORECASTERS, Forecaster
+from engine.operations.result import RollingResult
+
+__all__ = ["FORECASTERS", "Forecaster", "RollingResult", "rolling_optimize"]

@@ -1,0 +1,382 @@
+"""The rolling-horizon controller: :func:`rolling_optimize` and the run loop (forecast,
+then per window: plan, solve in place, commit and realise), and the realised result
+(see :mod:`engine.operations` for what is forecast, committed and realised)."""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from engine.backends import SolverOptions
+from engine.model.build import build
+from engine.model.data import ScenarioData, prepare
+from engine.results import extract
+from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
+from engine.operations.plan import _Planner
+from engine.operations.realise import _Realiser
+from engine.operations.result import RollingResult
+from engine.operations.window import WindowModel
+from engine.scenario.container import Scenario, load_scenario
+from engine.status import Status
+
+log = logging.getLogger(__name__)
+
+__all__ = ["rolling_optimize"]
+
+
+def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int:
+    if not isinstance(window_h, (int, np.integer)) or window_h < 1:
+        raise ValueError(f"window_h must be a positive integer [h], got {window_h!r}")
+    if not isinstance(step_h, (int, np.integer)) or step_h < 1:
+        raise ValueError(f"step_h must be a positive integer [h], got {step_h!r}")
+    if window_h < step_h:
+        raise ValueError(f"window_h must be >= step_h, got window_h={window_h}, step_h={step_h}")
+    if not callable(forecaster) and forecaster not in FORECASTERS:
+        raise ValueError(f"forecaster must be one of {sorted(FORECASTERS)} or a callable, got "
+                         f"{forecaster!r}")
+    if warmup_h is None:
+        warmup_h = 1 if callable(forecaster) else FORECASTERS[forecaster]
+    if not isinstance(warmup_h, (int, np.integer)) or warmup_h < 0:
+        raise ValueError(f"warmup_h must be a non-negative integer [h], got {warmup_h!r}")
+    if forecaster != "perfect" and warmup_h >= T:
+        raise ValueError(f"forecaster {forecaster!r} needs warmup_h={warmup_h} h of history, but "
+                         f"the scenario has only horizon_h={T} h")
+    return int(warmup_h)
+
+
+def _unsupported(data: ScenarioData) -> None:
+    for s, sd in enumerate(data.sites):
+        for k, h in enumerate(sd.site.hydro):
+            if h.energy_budget_mwh is not None:
+                raise NotImplementedError(
+                    f"sites[{s}].hydro[{k}].energy_budget_mwh={h.energy_budget_mwh}: hydro energy "
+                    "budgets are not supported by the rolling controller yet")
+
+
+def rolling_optimize(
+    scenario: Scenario | str | Path,
+    window_h: int = 48,
+    step_h: int = 24,
+    forecaster: Union[str, Forecaster] = "holt_winters",
+    progress: bool = False,
+    on_progress: Optional[Callable[[int, int, dict], None]] = None,
+    *,
+    warmup_h: Optional[int] = None,
+    job_value_per_mwh: Optional[float] = None,
+    green_penalty_per_mwh: Optional[float] = None,
+    peak_baseline_fraction: float = 0.0,
+    value_of_information: bool = False,
+    verify_every: int = 0,
+    highs_options: Optional[dict] = None,
+) -> RollingResult:
+    """Operate a scenario over a receding horizon with forecasts (model predictive control).
+
+    See the module docstring for exactly what is forecast, committed and realised, and how
+    jobs, the battery, the demand charge and the green-share floor are treated.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        The scenario; its series are the *actual* data the decisions are realised against.
+    window_h : int, default 48
+        Hours planned at each origin [h].
+    step_h : int, default 24
+        Hours committed at each origin, and the distance between origins [h]; <= window_h.
+    forecaster : {"holt_winters", "seasonal_naive", "persistence", "perfect"} or callable
+        How the window's PV, wind, inflexible load, PUE and import price are forecast.
+        ``"perfect"`` uses the actual data (perfect forecasts). A callable gets
+        ``(history, horizon)`` with ``history`` of shape ``(n_series, o)``, only the data
+        before the origin, and returns ``(n_series, horizon)``.
+    progress : bool
+        Show a tqdm progress bar over the windows.
+    on_progress : callable, optional
+        ``on_progress(k, n_windows, record)`` after each window.
+    warmup_h : int, optional
+        Hours planned on actual data before forecasts start; default what the forecaster
+        needs (see ``FORECASTERS``).
+    job_value_per_mwh : float, optional
+        Terminal value of a job's IT energy done before the window end [currency/MWh];
+        default the median forecast marginal grid cost of the window (see module notes).
+    green_penalty_per_mwh : float, optional
+        Price of the green-share slack [currency/MWh]; default a quarter of the value of
+        lost load, so that no load is shed to meet the floor.
+    peak_baseline_fraction : float, default 0.0
+        With a demand charge, each month's peak variable is bounded below by the peak already
+        realised in that month and by this fraction of the previous month's realised peak
+        [-], in [0, 1]. 0 is the plain peak-so-far rule. A positive value stops the first
+        windows of a month from buying expensive energy to keep a peak low that the month
+        will exceed anyway; 1 ratchets peaks up month after month.
+    value_of_information : bool, default False
+        Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
+        and report the realised cost against both (``RollingResult.value_of_information``;
+        empty without it). Opt-in: it re-solves the annual LP and, unless the forecaster is
+        ``"perfect"``, a second rolling run.
+    verify_every : int, default 0
+        Every this many windows, also build the window from scratch, solve it cold and
+        record the objective difference to the in-place warm-started solve
+        (``windows["rebuild_objective_diff"]``); 0 never.
+    highs_options : dict, optional
+        Further HiGHS options by name.
+
+    Returns
+    -------
+    RollingResult
+
+    Raises
+    ------
+    ValueError
+        For bad arguments (naming the argument and value).
+    NotImplementedError
+        For scenario features the controller does not handle (hydro energy budgets).
+    """
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    t_start = time.perf_counter()
+    data = prepare(sc)
+    T = data.T
+    warmup = _check_args(T, window_h, step_h, forecaster, warmup_h)
+    _unsupported(data)
+    if not 0.0 <= peak_baseline_fraction <= 1.0:
+        raise ValueError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
+    run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
+                      green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction))
+    t_prep = time.perf_counter()
+    run.forecast()
+    t_fc = time.perf_counter()
+    run.loop(progress=progress, on_progress=on_progress, verify_every=verify_every)
+    t_loop = time.perf_counter()
+    res = run.result()
+    res.timings = {"prepare_s": t_prep - t_start, "forecast_s": t_fc - t_prep,
+                   "loop_s": t_loop - t_fc, "extract_s": time.perf_counter() - t_loop}
+    if value_of_information:
+        voi: dict[str, Any] = {"realised_cost": float(res.objective)}
+        if forecaster != "perfect":
+            perfect = rolling_optimize(sc, window_h, step_h, "perfect", warmup_h=0,
+                                       job_value_per_mwh=job_value_per_mwh,
+                                       green_penalty_per_mwh=green_penalty_per_mwh,
+                                       peak_baseline_fraction=peak_baseline_fraction,
+                                       value_of_information=False, highs_options=highs_options)
+            voi["perfect_forecast_rolling_cost"] = float(perfect.objective)
+        else:
+            voi["perfect_forecast_rolling_cost"] = float(res.objective)
+        from engine.api import optimize
+
+        annual = optimize(sc, highs_options=highs_options)
+        voi["annual_optimum_cost"] = float(annual.objective)
+        pr, an = voi["perfect_forecast_rolling_cost"], voi["annual_optimum_cost"]
+        voi["cost_of_forecast_error"] = voi["realised_cost"] - pr
+        voi["cost_of_limited_horizon"] = pr - an
+        voi["realised_vs_annual_fraction"] = voi["realised_cost"] / an - 1.0 if an else np.nan
+        voi["perfect_rolling_vs_annual_fraction"] = pr / an - 1.0 if an else np.nan
+        res.value_of_information = voi
+        res.timings["value_of_information_s"] = time.perf_counter() - t_loop - res.timings[
+            "extract_s"]
+    res.timings["total_s"] = time.perf_counter() - t_start
+    return res
+
+
+
+class _RollingRun(_Planner, _Realiser):
+    """State of one rolling run: the persistent window model, forecasts, realised arrays."""
+
+    def __init__(self, data: ScenarioData, W: int, step: int, forecaster, warmup: int,
+                 job_value: Optional[float], green_penalty: Optional[float],
+                 highs_options: dict, peak_baseline: float = 0.0) -> None:
+        self.data = data
+        self.W, self.step, self.forecaster, self.warmup = W, step, forecaster, warmup
+        self.job_value = job_value
+        self.peak_baseline = peak_baseline
+        sc = data.scenario
+        T = data.T
+        self.T = T
+        self.origins = np.arange(0, T, step, dtype=np.int64)
+        self.series = _stack_series(data)
+        jobs = data.jobs
+        self.J = len(jobs.names)
+        # slots per site: the most jobs of that site whose window meets any planning window
+        S = len(data.sites)
+        if self.J:
+            meets = (jobs.release[None, :] < self.origins[:, None] + W) & (
+                jobs.deadline[None, :] > self.origins[:, None])  # (O, J)
+            per_site = np.stack([(meets & (jobs.site == s)[None, :]).sum(1) for s in range(S)])
+            k_site = per_site.max(axis=1)
+        else:
+            k_site = np.zeros(S, np.int64)
+        self.slot_site = np.repeat(np.arange(S), k_site)
+        # month slots: the most distinct months any window touches
+        month = data.month
+        mpad = np.concatenate([month, np.full(W, month[-1])])
+        span = mpad[self.origins + W - 1] - month[self.origins] + 1
+        self.n_month_slots = int(span.max())
+        pol = sc.policy
+        self.green_penalty = (0.25 * pol.value_of_lost_load_per_mwh if green_penalty is None
+                              else float(green_penalty))
+        self.wm = WindowModel(data, W, self.slot_site, self.n_month_slots, self.green_penalty)
+        self.options = SolverOptions(highs_options=dict(highs_options))
+
+        # ---- realised state and history
+        wm = self.wm
+        B = len(wm.bats)
+        self.soc = np.array([b.initial_soc_fraction * b.energy_mwh for b in wm.bats])
+        self.soc0 = self.soc.copy()
+        # end-of-window SOC target: the scenario's initial SOC unless its rule is "free"
+        self.soc_target = np.array([b.initial_soc_fraction * b.energy_mwh
+                                    if b.terminal != "free" else b.soc_min_fraction * b.energy_mwh
+                                    for b in wm.bats])
+        self.soc_equal = np.array([b.terminal == "equal_initial" for b in wm.bats], bool)
+        self.remaining = jobs.energy_mwh.astype(np.float64).copy()
+        self.slot_job = np.full(self.slot_site.size, -1, np.int64)
+        G = wm.grid_site.size
+        self.peak = np.zeros((G, data.n_months))
+        self.bank = 0.0
+        self.r = {
+            "pv": np.zeros((wm.pv_site.size, T)), "wind": np.zeros((wm.wind_site.size, T)),
+            "hydro": np.zeros((wm.hydro_site.size, T)), "ch": np.zeros((B, T)),
+            "dis": np.zeros((B, T)), "soc": np.zeros((B, T)), "imp": np.zeros((G, T)),
+            "exp": np.zeros((G, T)), "unserved": np.zeros((S, T)),
+            "job": np.zeros((self.J, T)),
+        }
+        self.records: list[dict] = []
+        self._name = ("callable" if callable(forecaster) else str(forecaster))
+        #: when a list, each window appends (WindowNumbers, changed coefficient positions):
+        #: what benchmarks.rolling replays against bare highspy
+        self.capture: Optional[list] = None
+        # actual (known) arrays by asset, (n, T)
+        self.act_pv = np.array([y for sd in data.sites for y in sd.pv_avail_mw]).reshape(-1, T)
+        self.act_wind = np.array([y for sd in data.sites for y in sd.wind_avail_mw]).reshape(-1, T)
+        self.hmin = np.array([y for sd in data.sites for y in sd.hydro_min_mw]).reshape(-1, T)
+        self.hmax = np.array([y for sd in data.sites for y in sd.hydro_max_mw]).reshape(-1, T)
+        self.act_inflex = np.array([sd.inflexible_it_mw for sd in data.sites])
+        self.act_pue = np.array([sd.pue for sd in data.sites])
+        gs = [data.sites[s] for s in wm.grid_site]
+        self.g_price = np.array([sd.grid_import_price for sd in gs]).reshape(G, T)
+        self.g_export = np.array([sd.grid_export_price for sd in gs]).reshape(G, T)
+        self.g_ef = np.array([sd.grid_emission_kg_per_mwh for sd in gs]).reshape(G, T)
+        self.g_clean = np.array([sd.grid_clean_share for sd in gs]).reshape(G, T)
+        self.g_up = np.array([sd.grid_available for sd in gs]).reshape(G, T)
+
+    # --------------------------------------------------------------------- forecasts
+    def forecast(self) -> None:
+        self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup)
+
+    # --------------------------------------------------------------------- the loop
+    def loop(self, progress: bool = False, on_progress=None, verify_every: int = 0) -> None:
+        from engine.backends.highs import PersistentHighs, to_highs  # highspy stays there
+
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=self.origins.size, unit="window", desc="rolling")
+        solver = None
+        prev_coef = None
+        O = self.origins.size
+        try:
+            for k in range(O):
+                o = int(self.origins[k])
+                t0 = time.perf_counter()
+                inp = self.inputs(k)
+                nums = self.wm.numbers(inp)
+                if solver is None:
+                    solver = PersistentHighs(self.wm.arrays(nums), self.options)
+                else:
+                    changed = np.flatnonzero(nums.coef_vals != prev_coef)
+                    solver.update(nums.col_lb, nums.col_ub, nums.cost, nums.row_lb, nums.row_ub,
+                                  self.wm.coef_rows[changed], self.wm.coef_cols[changed],
+                                  nums.coef_vals[changed])
+                    if self.capture is not None:
+                        self.capture.append((nums, changed))
+                prev_coef = nums.coef_vals
+                if self.capture is not None and k == 0:
+                    self.capture.append((nums, None))
+                t1 = time.perf_counter()
+                out = solver.run()
+                rec = {"origin_h": o, "forecast": "warmup" if o < self.warmup else self._name,
+                       "status": str(out.status), "objective": out.objective,
+                       "iterations": out.iterations, "solve_s": out.timings["run_s"],
+                       "update_s": t1 - t0}
+                x = out.x
+                if x is not None:
+                    wm = self.wm
+                    rec["green_slack_mwh"] = (float(wm.value(x, "slack").sum())
+                                              if "slack" in wm.g else 0.0)
+                    rec["job_shortfall_mwh"] = (float(wm.value(x, "short").sum())
+                                                if "short" in wm.g else 0.0)
+                else:
+                    log.warning("window at hour %d: %s; battery and jobs idle for its step",
+                                o, out.status)
+                if verify_every and k % verify_every == 0:
+                    h = to_highs(self.wm.arrays(nums), self.options)
+                    h.run()
+                    cold = float(h.getInfo().objective_function_value)
+                    rec["rebuild_objective_diff"] = abs(cold - out.objective) / max(
+                        1.0, abs(cold))
+                self.realise(k, x, inp)
+                self.records.append(rec)
+                if bar is not None:
+                    bar.update(1)
+                if on_progress is not None:
+                    on_progress(k + 1, O, rec)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    # --------------------------------------------------------------------- result
+    def result(self) -> RollingResult:
+        """The realised horizon through :func:`engine.results.extract` of the annual model."""
+        data = self.data
+        f = build(data)
+        x = np.zeros(f.model.n_cols)
+        vg = f.model.var_groups
+        r = self.r
+
+        def put(name: str, values: np.ndarray) -> None:
+            if name in vg:
+                gp = vg[name]
+                x[gp.start:gp.start + gp.size] = np.asarray(values).reshape(-1)
+
+        put("pv/power_mw", r["pv"])
+        put("wind/power_mw", r["wind"])
+        put("hydro/power_mw", r["hydro"])
+        put("battery/charge_mw", r["ch"])
+        put("battery/discharge_mw", r["dis"])
+        put("battery/soc_mwh", r["soc"])
+        put("grid/import_mw", r["imp"])
+        put("grid/export_mw", r["exp"])
+        if "grid/peak_mw" in vg:
+            put("grid/peak_mw", self.peak)
+        if "job/power_mw" in vg:
+            meta = f.meta["job"]
+            put("job/power_mw", r["job"][meta["job_of"], meta["t_of"]])
+        put("bus/unserved_mw", r["unserved"])
+        parts = extract(f, x)
+        windows = pd.DataFrame(self.records)
+        bad = windows.loc[windows["status"] != "optimal", "origin_h"].tolist()
+        status = Status.OPTIMAL if not bad else Status.ERROR
+        diagnosis = "" if not bad else (
+            f"windows at origins {bad[:10]} had no optimal plan; battery and jobs were idle there")
+        kpis = parts["kpis"]
+        jobs_df = parts["jobs"]
+        if len(jobs_df):
+            late = jobs_df["energy_mwh"] - jobs_df["delivered_mwh"]
+            kpis["job_shortfall_mwh"] = float(np.maximum(late, 0).sum())
+        kpis["green_slack_last_window_mwh"] = float(windows["green_slack_mwh"].iloc[-1]) if (
+            "green_slack_mwh" in windows) else 0.0
+        costs = parts["costs"]
+        sc = data.scenario
+        return RollingResult(
+            status=status, objective=float(costs.sum()), costs=costs, kpis=kpis,
+            hourly=parts["hourly"], jobs=jobs_df, job_power=parts["job_power"], timings={},
+            backend="highs",
+            solver_status="rolling", iterations=int(windows["iterations"].sum()),
+            diagnosis=diagnosis, scenario_name=sc.name, windows=windows,
+            settings={"window_h": self.W, "step_h": self.step,
+                      "forecaster": self._name,
+                      "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
+                      "green_penalty_per_mwh": self.green_penalty,
+                      "peak_baseline_fraction": self.peak_baseline,
+                      "job_slots": int(self.slot_site.size),
+                      "month_slots": self.n_month_slots})

@@ -1,0 +1,169 @@
+"""Committing the first hours of a window's plan and realising them against the actual
+data: job power cut to the actual IT headroom, the battery's real-time deviation from its
+schedule, then import / unserved energy and export / curtailment per site and hour."""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from engine.operations.window import TOL as _TOL
+from engine.operations.window import WindowInputs
+
+
+class _Realiser:
+    """Realisation of :class:`engine.operations.controller._RollingRun` (a base class: it
+    writes the run's realised arrays and carries SOC, job progress, peaks and green bank)."""
+
+    # --------------------------------------------------------------------- realisation
+    def realise(self, k: int, x: Optional[np.ndarray], inp: WindowInputs) -> None:
+        """Commit the first step hours of the plan ``x`` and realise them on actual data."""
+        wm, o = self.wm, int(self.origins[k])
+        n = min(self.step, self.T - o)
+        hrs = slice(o, o + n)
+        S = len(self.data.sites)
+        B = len(wm.bats)
+        if x is not None:
+            val = lambda name: wm.value(x, name)[:, :n] if name in wm.g else None  # noqa: E731
+            ch = np.clip(val("ch"), 0, None) if B else np.zeros((0, n))
+            dis = np.clip(val("dis"), 0, None) if B else np.zeros((0, n))
+            soc_plan = val("soc") if B else np.zeros((0, n))
+            hydro = val("hydro") if "hydro" in wm.g else np.zeros((0, n))
+            flex = (np.clip(val("flex"), 0, None) * (inp.slot_ub_mw[:, :n] > 0)
+                    if "flex" in wm.g else np.zeros((0, n)))
+        else:  # no plan: battery and jobs idle, hydro at its minimum
+            ch = np.zeros((B, n))
+            dis = np.zeros((B, n))
+            soc_plan = None
+            hydro = self.hmin[:, hrs].copy()
+            flex = np.zeros((self.slot_site.size, n))
+        # IT headroom with the actual inflexible load: cut job power pro rata
+        inflex = self.act_inflex[:, hrs]
+        pue = self.act_pue[:, hrs]
+        flex_site = np.zeros((S, n))
+        np.add.at(flex_site, self.slot_site, flex)
+        head = np.maximum(wm.it_cap[:, None] - inflex, 0.0)
+        scale = np.divide(head, flex_site, out=np.ones_like(head), where=flex_site > head)
+        flex = flex * scale[self.slot_site]
+        flex_site = np.zeros((S, n))
+        np.add.at(flex_site, self.slot_site, flex)
+        facility = pue * (inflex + flex_site)
+        pv = self.act_pv[:, hrs]
+        wind = self.act_wind[:, hrs]
+        bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        G = wm.grid_site.size
+        # import the plan allows in each hour: its monthly peak (with a demand charge), else the
+        # import limit. Above that, the battery deviates from its schedule (charges less, then
+        # discharges more) before the site sheds load or raises the month's peak
+        cap = np.full((S, n), np.inf)
+        if G:
+            if wm.has_peak and x is not None:
+                peak_plan = wm.value(x, "peak")  # (G, M)
+                slot = np.maximum(inp.month_slot[:n], 0)
+                cap[wm.grid_site] = np.minimum(peak_plan[:, slot] + 1e-9,
+                                               wm.imax[:, None] * self.g_up[:, hrs])
+            else:
+                cap[wm.grid_site] = wm.imax[:, None] * self.g_up[:, hrs]
+        else:
+            cap[:] = 0.0
+        over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
+        if B and (soc_plan is None or np.any(over > _TOL) or np.any(bal["left"] > _TOL)):
+            need = (over > _TOL) | (bal["left"] > _TOL)
+            first = 0 if soc_plan is None else int(np.argmax(need.any(axis=0)))
+            ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
+                                                         cap, soc_plan, first)
+            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        if B:
+            self.soc = soc_plan[:, -1].copy()
+        imp_s, exp_s, unserved = bal["imp"], bal["exp"], bal["unserved"]
+        pv_r, wind_r = bal["pv"], bal["wind"]
+        r = self.r
+        r["pv"][:, hrs] = pv_r
+        r["wind"][:, hrs] = wind_r
+        r["hydro"][:, hrs] = hydro
+        r["ch"][:, hrs] = ch
+        r["dis"][:, hrs] = dis
+        if B:
+            r["soc"][:, hrs] = soc_plan
+        r["unserved"][:, hrs] = unserved
+        if G:
+            # one grid per site: the site's import / export is its grid's
+            r["imp"][:, hrs] = imp_s[wm.grid_site]
+            r["exp"][:, hrs] = exp_s[wm.grid_site]
+            m = self.data.month[hrs]
+            for mm in np.unique(m):  # at most a couple of months per step
+                self.peak[:, mm] = np.maximum(self.peak[:, mm],
+                                              r["imp"][:, hrs][:, m == mm].max(axis=1))
+        used = self.slot_job >= 0
+        if used.any():
+            jj = self.slot_job[used]
+            r["job"][jj, hrs] = flex[used]
+            self.remaining[jj] -= flex[used].sum(axis=1)
+            np.maximum(self.remaining, 0.0, out=self.remaining)
+        alpha = wm.alpha
+        if alpha > 0 and wm.matching == "annual":
+            fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
+            self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
+
+    def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
+                            soc_plan: Optional[np.ndarray], first: int):
+        """Battery through the committed hours: the schedule, except that it charges less and
+        then discharges more (within power and SOC) where the site would otherwise import
+        above ``cap`` or shed load, and discharges less where nobody can take the energy
+        (export full, renewables fully curtailed); SOC kept at or above its minimum. Hours
+        before ``first`` keep the plan. The hour-by-hour loop is the compiled kernel
+        :func:`kernels.dispatch.battery_redispatch`. Returns charge, discharge, SOC (B, n)."""
+        from kernels.dispatch import battery_redispatch
+
+        wm = self.wm
+        S, n = facility.shape
+        base = np.zeros((S, n))  # supply other than batteries, minus facility load
+        np.add.at(base, wm.pv_site, pv)
+        np.add.at(base, wm.wind_site, wind)
+        ren = base.copy()
+        np.add.at(base, wm.hydro_site, hydro)
+        base -= facility
+        imp_cap, exp_cap = self._grid_caps(hrs, S, n)
+        soc = np.zeros_like(ch) if soc_plan is None else soc_plan
+        return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
+                                  self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
+                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
+
+    def _grid_caps(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Import and export limits of each site in the hours ``hrs`` (0 in outages) [MW]."""
+        wm = self.wm
+        imp_cap = np.zeros((S, n))
+        exp_cap = np.zeros((S, n))
+        if wm.grid_site.size:
+            up = self.g_up[:, hrs]
+            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
+            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
+        return imp_cap, exp_cap
+
+    def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
+        """Close each site-hour: import then shed a shortfall; export (if worth it) then
+        curtail a surplus. ``left`` is surplus that neither could absorb."""
+        wm = self.wm
+        S, n = facility.shape
+        ren = np.zeros((S, n))
+        np.add.at(ren, wm.pv_site, pv)
+        np.add.at(ren, wm.wind_site, wind)
+        firm = np.zeros((S, n))
+        np.add.at(firm, wm.hydro_site, hydro)
+        np.add.at(firm, wm.bat_site, dis - ch)
+        deficit = facility - firm - ren  # > 0: import or shed; < 0: surplus
+        imp_cap, exp_cap = self._grid_caps(hrs, S, n)
+        worth = np.zeros((S, n), bool)
+        if wm.grid_site.size:
+            w = np.zeros((S, n))
+            np.add.at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
+            worth = w > 0
+        short = np.maximum(deficit, 0.0)
+        imp = np.minimum(short, imp_cap)
+        surplus = np.maximum(-deficit, 0.0)
+        exp = np.where(worth, np.minimum(surplus, exp_cap), 0.0)
+        curtail = np.minimum(surplus - exp, ren)
+        frac = np.divide(curtail, ren, out=np.zeros_like(ren), where=ren > 0)
+        return {"imp": imp, "unserved": short - imp, "exp": exp,
+                "left": surplus - exp - curtail,
+                "pv": pv * (1.0 - frac[wm.pv_site]), "wind": wind * (1.0 - frac[wm.wind_site])}

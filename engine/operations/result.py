@@ -1,0 +1,76 @@
+"""The result of a rolling run: the realised horizon, its windows and settings."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from engine.results import Result
+
+__all__ = ["RollingResult"]
+
+
+@dataclass
+class RollingResult(Result):
+    """The realised horizon of a rolling run (a :class:`~engine.results.Result`) and more.
+
+    ``hourly``, ``costs``, ``kpis`` and ``jobs`` describe what *happened* (committed
+    decisions realised against actual data), with the same columns as :func:`engine.optimize`;
+    ``objective`` is the realised total cost.
+
+    Attributes
+    ----------
+    windows : pandas.DataFrame
+        One row per window: ``origin_h``, ``forecast`` (``warmup`` or the forecaster),
+        ``status``, ``objective`` (window criterion, see :mod:`engine.operations.window`),
+        ``iterations`` (simplex), ``solve_s``, ``update_s``, ``green_slack_mwh``,
+        ``job_shortfall_mwh`` (planned shortfall against the jobs' minimum).
+    value_of_information : dict
+        Realised cost against perfect-forecast rolling and the perfect-foresight annual
+        optimum (when computed), in currency and as fractions.
+    settings : dict
+        ``window_h``, ``step_h``, ``forecaster``, ``warmup_h``, job value, penalties.
+    """
+
+    windows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    value_of_information: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def summary_dict(self) -> dict[str, Any]:
+        out = super().summary_dict()
+        out["rolling"] = dict(self.settings)
+        out["value_of_information"] = dict(self.value_of_information)
+        if len(self.windows):
+            w = self.windows
+            out["windows"] = {
+                "count": len(w),
+                "not_optimal": int((w["status"] != "optimal").sum()),
+                "median_solve_s": float(w["solve_s"].median()),
+                "median_iterations": float(w["iterations"].median()),
+                "total_iterations": int(w["iterations"].sum()),
+            }
+        return out
+
+    def summary(self) -> str:
+        text = super().summary()
+        s = self.settings
+        lines = [text, f"  rolling: window {s.get('window_h')} h, step {s.get('step_h')} h, "
+                       f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"]
+        if len(self.windows):
+            w = self.windows
+            lines.append(f"  windows: {len(w)} ({int((w['status'] != 'optimal').sum())} not "
+                         f"optimal), median solve {1e3 * w['solve_s'].median():.2f} ms, median "
+                         f"{w['iterations'].median():.0f} simplex iterations")
+        for k, v in self.value_of_information.items():
+            lines.append(f"    {k:<34}{v:>18,.4f}" if isinstance(v, float) else
+                         f"    {k:<34}{v!s:>18}")
+        return "\n".join(lines)
+
+    def to_parquet(self, directory: str | Path) -> Path:
+        """Also writes ``windows.parquet``."""
+        out = super().to_parquet(directory)
+        if len(self.windows):
+            self.windows.to_parquet(out / "windows.parquet")
+        return out
