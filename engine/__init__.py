@@ -10,8 +10,9 @@ the name that needs them is first used, so ``import engine`` stays light.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from engine._lazy import lazy_getattr
 from engine.errors import ScenarioError, SolverError
 
 __version__ = "0.1.0"
@@ -49,17 +50,9 @@ __all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
 if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize
     from engine.netcheck import NetworkCheck, check_network
-    from engine.results import Result, Status
     from engine.operations import RollingResult, rolling_optimize
+    from engine.results import Result, Status
     from engine.scenario import Scenario, load_scenario
 
+__getattr__ = lazy_getattr('engine', _LAZY, globals())
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine' has no attribute {name!r}")
-    import importlib
-
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from engine import _background
 from engine.backends import BACKENDS, SolverOptions, solve
-from engine.model.data import prepare
 from engine.model.build import build
+from engine.model.data import prepare
 from engine.model.formulation import Formulation
 from engine.results import Result, empty_result, extract
 from engine.scenario.container import Scenario, ScenarioBase, load_scenario

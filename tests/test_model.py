@@ -112,10 +112,11 @@ def test_hourly_floor_takes_fossil_terms_of_several_units_at_one_site():
     """The collectors keep (1, T) rows when every unit of a term is at one site; the hourly
     green floor must broadcast them to the term's (n, T) columns (as a genset component
     declaring two units at one site will)."""
-    import engine
     from conftest import base_dict
-    from engine.model.data import prepare
+
+    import engine
     from engine.model import policy
+    from engine.model.data import prepare
     from engine.model.formulation import Formulation
 
     d = base_dict(24)

@@ -5,9 +5,9 @@ import copy
 
 import numpy as np
 import pytest
+from conftest import base_dict, check_invariants
 
 import engine
-from conftest import base_dict, check_invariants
 
 #: Relative tolerance of objective comparisons (the task's 1e-6).
 RTOL_OBJ = 1e-6

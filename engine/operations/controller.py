@@ -14,12 +14,12 @@ import pandas as pd
 from engine.backends import SolverOptions
 from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
-from engine.results import extract
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
 from engine.operations.result import RollingResult
 from engine.operations.window import WindowModel
+from engine.results import extract
 from engine.scenario.container import Scenario, load_scenario
 from engine.status import Status
 

@@ -36,8 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.model.data import ScenarioData
 from engine.model import LinearModel, ModelArrays, grouped, prev_in_time
+from engine.model.data import ScenarioData
 
 #: Placeholder for a matrix entry whose value is set per window (never 0, so it is kept).
 _DYNAMIC = 1.0

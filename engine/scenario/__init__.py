@@ -14,8 +14,9 @@ that components can import the base modules of this package without a cycle.
 """
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from engine._lazy import lazy_getattr
 
 _LAZY = {
     "Scenario": "engine.scenario.container",
@@ -62,14 +63,8 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from engine.scenario.site import Weather
 
+__getattr__ = lazy_getattr('engine.scenario', _LAZY, globals())
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'engine.scenario' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
 
 
 def __dir__() -> list[str]:
