@@ -73,7 +73,7 @@ class ScenarioData:
     sites: list[SiteData]
     jobs: JobData
     #: Per site position: corrections of the network model from earlier AC checks
-    #: (see :mod:`engine.formulation.network`); empty for a first solve.
+    #: (see :mod:`engine.network.lindistflow`); empty for a first solve.
     network_adjust: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
 
     @cached_property

@@ -130,15 +130,15 @@ def _components() -> list[Callable[[Formulation], None]]:
         datacenter,
         grid,
         hydro,
-        network,
         policy,
         renewables,
     )
+    from engine.network import lindistflow
 
     # order matters only in that balance and policy close what the others declared, and
     # the network limits read every dispatch variable, the balance's unserved energy included
     return [renewables.add, hydro.add, battery.add, grid.add, datacenter.add,
-            network.add_losses, balance.add, network.add, policy.add]
+            lindistflow.add_losses, balance.add, lindistflow.add, policy.add]
 
 
 def build(data: ScenarioData) -> Formulation:

@@ -26,7 +26,7 @@ in the circle ``P^2 + Q^2 <= (r - m_b[b, t])^2`` (8 rows; conservative by at mos
     cos(a_m) P + sin(a_m) Q <= (r - m_b[b, t]) cos(pi/8),   a_m = m pi / 4, m = 0..7
 
 The margins ``m_lo``, ``m_hi`` [pu^2] and ``m_b`` [MVA] are 0 on a first solve. The rounds of
-:func:`engine.optimize` (``network_rounds``) set them from the AC check: the margins are
+:func:`engine.optimize` (:func:`engine.network.rounds.network_rounds`) set them from the AC check: the margins are
 the largest error of LinDistFlow against the AC power flow seen so far at each bus and
 hour (for branches: AC apparent power minus the lossless flow). They also add the
 site's share of the AC losses (AC losses with the site minus those of the background
@@ -34,13 +34,26 @@ loads alone) to the site's demand through :func:`add_losses`.
 
 A component like the others: it reads the dispatch variables the other components
 registered (by group name and ``f.meta``) and imports none of them.
+
+LinDistFlow linearises around one slack at the root of a radial tree: a case with several
+slack buses is refused with a :class:`~engine.network.NetworkError` naming the case and its
+slack buses (the AC check and the power flow take such cases).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from engine.formulation import Formulation
+from typing import TYPE_CHECKING
+
 from engine.model import grouped
+from engine.network.attach import Attachment, attach
+from engine.network.matpower import Network
+
+if TYPE_CHECKING:
+    # annotations only: engine.formulation imports this module in its component list
+    from engine.formulation import Formulation
+
+__all__ = ["add", "add_losses", "lindistflow_flows", "lindistflow_v_sq"]
 
 #: Octagon directions for the branch-flow limits.
 _ANGLES = np.arange(8) * np.pi / 4
@@ -71,7 +84,7 @@ def add(f: Formulation) -> None:
         _add_site(f, s)
 
 
-def _dispatch_entries(f: Formulation, s: int, att) -> list[tuple[np.ndarray, np.ndarray, int,
+def _dispatch_entries(f: Formulation, s: int, att: Attachment) -> list[tuple[np.ndarray, np.ndarray, int,
                                                                  np.ndarray, float]]:
     """(cols, t_of, bus position, coefficient of the injection, tan_phi) per asset of site s.
 
@@ -113,8 +126,6 @@ def _dispatch_entries(f: Formulation, s: int, att) -> list[tuple[np.ndarray, np.
 
 
 def _add_site(f: Formulation, s: int) -> None:
-    from engine.netcheck import _below, _sensitivities, attach
-
     T = f.T
     sd = f.data.sites[s]
     att = attach(sd.site)
@@ -192,3 +203,57 @@ def _add_site(f: Formulation, s: int) -> None:
         ], axis=3)
         f.model.add_constraints(f"{name}/branch_flow", (Bn, 8, T), [(cols_l, coef_l)], ub=ub)
     f.meta.setdefault("network", {})[s] = meta
+
+
+# --------------------------------------------------------------------------- sensitivities
+
+def lindistflow_v_sq(att: Attachment, p_mw: np.ndarray, q_mvar: np.ndarray) -> np.ndarray:
+    """Squared bus voltages [pu^2] LinDistFlow predicts for the given demand.
+
+    ``v = v_slack^2 - (R @ p + X @ q) / base_mva`` per hour, with the sensitivities of
+    :func:`kernels.powerflow.lindistflow` (demand is minus the injection).
+    """
+    v0, r, x = _sensitivities(att.network)
+    base = att.network.base_mva
+    return v0 - (p_mw @ r.T + q_mvar @ x.T) / base
+
+
+def lindistflow_flows(att: Attachment, p_mw: np.ndarray, q_mvar: np.ndarray) -> np.ndarray:
+    """Lossless apparent power [MVA] into each in-service branch, from its parent side.
+
+    The flow into a branch is the demand of every bus below it (LinDistFlow without
+    losses). Returns (T, n_branches) in the order of the case's in-service branches;
+    0 for a branch the radial tree does not use.
+    """
+    net = att.network
+    feeder = net.feeder()
+    below = _below(net)  # (nb, nb): row b = buses below the branch feeding b
+    child = feeder.order[1:]
+    out = np.zeros((p_mw.shape[0], net.branch_ratings_mva().size))
+    flows = (p_mw + 1j * q_mvar) @ below[child].T  # (T, n_children)
+    out[:, feeder.parent_branch[child]] = np.abs(flows)
+    return out
+
+
+def _below(network: Network) -> np.ndarray:
+    """``below[b, j] = 1`` when bus ``j`` is fed through the branch feeding bus ``b``
+    (``j`` in ``b``'s subtree, ``b`` included); cached on the network."""
+    if "below" not in network._solvers:
+        feeder = network.feeder()
+        nb = feeder.order.shape[0]
+        path = np.zeros((nb, nb))  # path[j, b]: branch feeding b lies on root -> j
+        for j in feeder.order[1:]:  # setup over buses, not hours; parents come first
+            path[j] = path[feeder.parent[j]]
+            path[j, j] = 1.0
+        network._solvers["below"] = path.T.copy()
+    return network._solvers["below"]
+
+
+def _sensitivities(network: Network) -> tuple[float, np.ndarray, np.ndarray]:
+    """LinDistFlow sensitivities around the no-load point, cached on the network."""
+    if "lindistflow" not in network._solvers:
+        from kernels.powerflow import lindistflow
+
+        v_slack = abs(network._case().v0[network.slack])
+        network._solvers["lindistflow"] = lindistflow(network.feeder(), v_slack)
+    return network._solvers["lindistflow"]
