@@ -598,7 +598,8 @@ def _check_site_network(site: Site) -> None:
         try:
             network.feeder()
         except NetworkError as exc:
-            raise ValueError(f"network.constraints: 'lindistflow' needs a radial feeder: {exc}") \
+            raise ValueError(f"network.constraints: 'lindistflow' needs a radial feeder with a "
+                             f"single slack bus: {exc}") \
                 from None
 
 
