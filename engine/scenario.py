@@ -454,8 +454,11 @@ class SiteNetwork(_Model):
     """Where a site's assets sit on a feeder, for the AC check and LinDistFlow limits.
 
     The site's grid connection is the case's slack bus: grid import and export are what
-    the slack supplies or absorbs. Every other asset is attached to a bus by its external
-    MATPOWER bus number (``BUS_I``).
+    the slack supplies or absorbs. A case may have several slack buses (``BUS_TYPE`` 3),
+    each at its own voltage set point: the AC check reports each one's P and Q, and the
+    site's grid import in its energy balance is the sum of the slacks' injections
+    (``constraints: lindistflow`` needs a single slack). Every other asset is attached to a
+    bus by its external MATPOWER bus number (``BUS_I``).
 
     Attributes
     ----------

@@ -187,3 +187,17 @@ def test_lindistflow_refuses_several_slacks():
                        match=r"network\.constraints: 'lindistflow' needs a radial feeder with a "
                              r"single slack bus.*'case33bw_2slack'.*\[1, 18\]"):
         engine.Scenario.from_dict(_scenario_dict(constraints="lindistflow"))
+
+
+def test_sweep_reports_the_slack_without_scipy():
+    """The slack's figure after the sweep comes from the feeder, not from SciPy's Ybus."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom engine.network import read_matpower, run_powerflow\n"
+            f"r = run_powerflow(read_matpower({str(ROOT / 'tests/data/matpower/case33bw.m')!r}),"
+            " method='sweep')\nprint(r.slack_p_mw[0] > 0, 'scipy.sparse' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)},
+                         timeout=120, check=True).stdout.split()
+    assert out == ["True", "False"]

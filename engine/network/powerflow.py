@@ -114,26 +114,44 @@ def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
 
 
 def slack_injection(network: Network, vm_pu: np.ndarray, va_rad: np.ndarray,
-                    p_mw: np.ndarray, q_mvar: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                    p_mw: np.ndarray, q_mvar: np.ndarray,
+                    method: str = "nr") -> tuple[np.ndarray, np.ndarray]:
     """Active [MW] and reactive [MVAr] generation of each slack bus, (T, n_slack).
 
     ``S_gen = V conj(Ybus V) + S_demand`` at each slack bus, from the solved voltages
-    ``vm_pu``, ``va_rad`` (T, nb) and the demand ``p_mw``, ``q_mvar`` (T, nb) that was solved.
-    Scheduled generation at a slack bus other than its first generator's counts in it too:
-    the slack's figure is all the generation at that bus.
+    ``vm_pu``, ``va_rad`` (T, nb) and the demand ``p_mw``, ``q_mvar`` (T, nb) that was solved:
+    all the generation at that bus. Only the Ybus rows of the slacks are used; after the
+    sweep (``method="sweep"``, one slack at the root of a radial feeder) the root's row is
+    built from the feeder's branch impedances and shunts, so that the sweep path never
+    imports SciPy.
     """
-    case = network._case()
-    ref = case.ref
-    if "y_ref" not in network._solvers:
-        rows = case.adm.ybus[ref].toarray()  # (n_slack, nb)
-        cols = np.flatnonzero(np.any(rows != 0, axis=0))  # the slacks and their neighbours
-        network._solvers["y_ref"] = (cols, rows[:, cols])
-    cols, y_ref = network._solvers["y_ref"]
+    key = "slack_rows_sweep" if method == "sweep" else "slack_rows"
+    if key not in network._solvers:
+        network._solvers[key] = _slack_rows(network, method)
+    ref, cols, y_ref = network._solvers[key]
     # only the columns the slack rows touch: no (T, nb) complex temporary
     v = vm_pu[:, cols] * np.exp(1j * va_rad[:, cols])
     v_ref = vm_pu[:, ref] * np.exp(1j * va_rad[:, ref])
     s = v_ref * np.conj(v @ y_ref.T) * network.base_mva
     return s.real + p_mw[:, ref], s.imag + q_mvar[:, ref]
+
+
+def _slack_rows(network: Network, method: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(slack positions, bus columns, dense Ybus rows of the slacks on those columns)."""
+    case = network._case()
+    if method == "sweep":
+        _, solver = network._solver("sweep")
+        fd = solver.feeder
+        root = int(fd.order[0])
+        kids = fd.order[1:][fd.parent[fd.order[1:]] == root]
+        y = 1.0 / fd.z[kids]
+        cols = np.concatenate([[root], kids]).astype(np.int64)
+        row = np.concatenate([[fd.ysh[root] + y.sum()], -y])[None, :]
+        return np.array([root], dtype=np.int64), cols, row
+    ref = case.ref.astype(np.int64)
+    rows = case.adm.ybus[ref].toarray()  # (n_slack, nb)
+    cols = np.flatnonzero(np.any(rows != 0, axis=0))  # the slacks and their neighbours
+    return ref, cols, rows[:, cols]
 
 
 def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
@@ -156,7 +174,7 @@ def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
     s_load = network._case().s_load[None, :]
     used, (vm, va, losses, iters, conv) = _solve(network, method, s_load.real, s_load.imag, 1)
     base = network.base_mva
-    sp, sq = slack_injection(network, vm, va, s_load.real * base, s_load.imag * base)
+    sp, sq = slack_injection(network, vm, va, s_load.real * base, s_load.imag * base, used)
     return PowerFlowResult(converged=bool(conv[0]), iterations=int(iters[0]), vm_pu=vm[0],
                            va_deg=np.rad2deg(va[0]), losses_mw=float(losses[0]) * base,
                            method=used, slack_bus=network.slack_bus_numbers,
@@ -208,7 +226,7 @@ def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
         raise NetworkError(f"n_threads: must be a positive integer, got {n_threads!r}")
     base = network.base_mva
     used, (vm, va, losses, iters, conv) = _solve(network, method, p / base, q / base, n_threads)
-    sp, sq = slack_injection(network, vm, va, p, q)
+    sp, sq = slack_injection(network, vm, va, p, q, used)
     va *= 180.0 / np.pi  # in place: no second (T, nb) array
     return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=vm, va_deg=va,
                                      losses_mw=losses * base, method=used,
