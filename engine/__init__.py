@@ -25,8 +25,8 @@ _LAZY = {
     "build_model": "engine.api",
     "Result": "engine.results",
     "Status": "engine.results",
-    "check_network": "engine.netcheck",
-    "NetworkCheck": "engine.netcheck",
+    "check_network": "engine.network",
+    "NetworkCheck": "engine.network",
     "rolling_optimize": "engine.operations",
     "RollingResult": "engine.operations",
 }
@@ -49,7 +49,7 @@ __all__ = [  # noqa: RUF022  (grouped: errors, then the lazily imported names)
 
 if TYPE_CHECKING:  # pragma: no cover
     from engine.api import build_model, export_lp, optimize
-    from engine.netcheck import NetworkCheck, check_network
+    from engine.network import NetworkCheck, check_network
     from engine.operations import RollingResult, rolling_optimize
     from engine.results import Result, Status
     from engine.scenario import Scenario, load_scenario

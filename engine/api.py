@@ -92,7 +92,7 @@ def optimize(
         For a scenario with a site ``network``: after the solve, check the dispatch with
         the AC power flow and, while it finds violations, tighten the LinDistFlow limits
         by the observed linearisation error, add the AC losses to the site's demand and
-        re-solve, at most this many times (see :func:`engine.netcheck.network_rounds`).
+        re-solve, at most this many times (see :func:`engine.network.rounds.network_rounds`).
         0 (default): solve once, no AC check.
 
     Returns
@@ -123,7 +123,7 @@ def optimize(
         data = prepare(sc)
     res = _solve_data(sc, data, t0, backend, options, model_hook)
     if network_rounds:
-        from engine.netcheck import network_rounds as run_rounds
+        from engine.network.rounds import network_rounds as run_rounds
 
         res = run_rounds(res, sc, data, int(network_rounds),
                          lambda d: _solve_data(sc, d, time.perf_counter(), backend, options,
@@ -162,7 +162,7 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
             diagnosis = out.diagnosis
             if any(s.network is not None and s.network.constraints == "lindistflow"
                    for s in sc.sites):
-                from engine.netcheck import background_hint
+                from engine.network.rounds import background_hint
 
                 hint = background_hint(sc)
                 diagnosis = f"{diagnosis}; {hint}" if diagnosis and hint else diagnosis or hint

@@ -167,7 +167,7 @@ def _run(args: argparse.Namespace) -> int:
                        solver_log=args.solver_log,
                        network_rounds=args.network_rounds if networked else 0)
         if networked and args.network_rounds == 0 and res.has_solution:
-            from engine.netcheck import check_network
+            from engine.network import check_network
 
             res.network_check = check_network(res, sc)
     print(res.summary())

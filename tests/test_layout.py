@@ -125,3 +125,25 @@ def test_each_component_states_its_equations_and_is_registered():
         assert any(op in doc for op in ("<=", ">=", " = ")), f"{name}: no equations in docstring"
         assert "COMPONENT = Component(" in path.read_text(), f"{name}: no Component record"
     assert registered >= {"pv", "wind", "hydro", "battery", "grid", "jobs", "datacenter"}
+
+
+def test_network_package_imports_no_scenario_results_or_api():
+    """The network concern takes duck-typed scenarios and results: it imports none of the
+    modules that import it (not even inside functions)."""
+    forbidden = ("engine.scenario", "engine.results", "engine.api", "engine.components")
+    known = set(_modules("engine"))
+    bad = [f"{name} imports {m}" for name, path in _modules("engine").items()
+           if name.startswith("engine.network") for m in _imports(path, known)
+           if any(m == f or m.startswith(f + ".") for f in forbidden)]
+    assert not bad, "\n".join(bad)
+
+
+def test_layout_checker_sees_function_imports_and_skips_type_checking(tmp_path):
+    src = ("from typing import TYPE_CHECKING\n"
+           "if TYPE_CHECKING:\n    from engine.results import Result\n"
+           "def f():\n    from engine.scenario import Scenario\n"
+           "from engine import api\n")
+    path = tmp_path / "m.py"
+    path.write_text(src)
+    found = _imports(path, {"engine.scenario", "engine.results", "engine.api", "engine"})
+    assert found == {"engine.scenario", "engine.api", "engine"}

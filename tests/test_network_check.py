@@ -15,8 +15,9 @@ import yaml
 from conftest import EXAMPLES, MATPOWER_CASES, base_dict, check_invariants
 
 import engine
-from engine.netcheck import attach, lindistflow_v_sq
 from engine.network import read_matpower, run_powerflow_timeseries
+from engine.network.attach import attach
+from engine.network.lindistflow import lindistflow_v_sq
 
 CASE33 = str(MATPOWER_CASES / "case33bw.m")
 #: Voltage agreement between the sweep (inside the check) and Newton-Raphson [pu].

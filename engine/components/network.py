@@ -1,39 +1,16 @@
-"""Feeder limits in the LP: LinDistFlow voltages and branch flows of a radial network.
+"""A site's feeder: where its assets sit on a MATPOWER case, and the feeder limits in the LP.
 
-For a site whose ``network.constraints`` is ``"lindistflow"``, with squared voltages
-``v = |V|^2`` [pu^2], LinDistFlow (Baran & Wu 1989, losses dropped; sensitivities of
-:func:`kernels.powerflow.lindistflow` around the no-load point, slack at its set point)::
+With ``network.constraints: lindistflow`` the LP keeps, for every non-slack bus ``i`` and
+hour ``t`` (squared voltages, LinDistFlow; :mod:`engine.network.lindistflow` has the full
+statement, branch-flow octagons included)::
 
-    v[i, t] = v0 + sum_j (R[i, j] p[j, t] + X[i, j] q[j, t]) / base_mva
+    vmin^2 + m_lo[i, t] <= v0 + sum_j (R[i, j] p[j, t] + X[i, j] q[j, t]) / base_mva
+                        <= vmax^2 - m_hi[i, t]
 
-with ``p``, ``q`` the net injections [MW], [MVAr] (generation minus demand). The
-injection at each asset bus ``k`` is an auxiliary variable tied to the dispatch::
-
-    p_inj[k, t] = sum over assets at k of (+pv +wind +hydro +dis -ch +unserved
-                                           - PUE[t] flex_jobs)
-    q_inj[k, t] = the same terms, each times tan(arccos(pf)) of its asset kind
-
-and the constant parts (the case's background loads, the data center's fixed facility
-load ``PUE * inflexible IT``) go to the right-hand sides. For every non-slack bus::
-
-    vmin^2 + m_lo[i, t] <= v[i, t] <= vmax^2 - m_hi[i, t]
-
-For every branch with a rating ``r`` [MVA], the lossless flow into the subtree below it,
-``P = sum of demand below``, ``Q`` likewise, is kept inside the regular octagon inscribed
-in the circle ``P^2 + Q^2 <= (r - m_b[b, t])^2`` (8 rows; conservative by at most
-``1 - cos(pi/8)``, 7.6 %)::
-
-    cos(a_m) P + sin(a_m) Q <= (r - m_b[b, t]) cos(pi/8),   a_m = m pi / 4, m = 0..7
-
-The margins ``m_lo``, ``m_hi`` [pu^2] and ``m_b`` [MVA] are 0 on a first solve. The rounds of
-:func:`engine.optimize` (``network_rounds``) set them from the AC check: the margins are
-the largest error of LinDistFlow against the AC power flow seen so far at each bus and
-hour (for branches: AC apparent power minus the lossless flow). They also add the
-site's share of the AC losses (AC losses with the site minus those of the background
-loads alone) to the site's demand through :func:`add_losses`.
-
-A component like the others: it reads the dispatch variables the other components
-registered (by group name and ``f.meta``) and imports none of them.
+where ``p``, ``q`` are the buses' net injections from the dispatch. After the balance
+closes, the AC losses of earlier network rounds are withdrawn at the site's bus
+(``network/losses_mw``, fixed MW). The AC check of a dispatch and the rounds live in
+:mod:`engine.network`; this module holds the inputs and registers the equations.
 """
 from __future__ import annotations
 
@@ -43,8 +20,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction
-from engine.model.formulation import Formulation
-from engine.model.linear import grouped
+from engine.network.lindistflow import add, add_losses
 from engine.scenario.base import Model, NonNeg, Positive, PowerFactor
 
 __all__ = ["COMPONENT", "SiteNetwork"]
@@ -54,8 +30,11 @@ class SiteNetwork(Model):
     """Where a site's assets sit on a feeder, for the AC check and LinDistFlow limits.
 
     The site's grid connection is the case's slack bus: grid import and export are what
-    the slack supplies or absorbs. Every other asset is attached to a bus by its external
-    MATPOWER bus number (``BUS_I``).
+    the slack supplies or absorbs. A case may have several slack buses (``BUS_TYPE`` 3),
+    each at its own voltage set point: the AC check reports each one's P and Q, and the
+    site's grid import in its energy balance is the sum of the slacks' injections
+    (``constraints: lindistflow`` needs a single slack). Every other asset is attached to a
+    bus by its external MATPOWER bus number (``BUS_I``).
 
     Attributes
     ----------
@@ -163,7 +142,8 @@ def _check_site_network(site: Any) -> None:
         try:
             network.feeder()
         except NetworkError as exc:
-            raise ValueError(f"network.constraints: 'lindistflow' needs a radial feeder: {exc}") \
+            raise ValueError(f"network.constraints: 'lindistflow' needs a radial feeder with a "
+                             f"single slack bus: {exc}") \
                 from None
 
 
@@ -174,158 +154,6 @@ def check(scenario: Any) -> None:
                 _check_site_network(site)
             except ValueError as exc:
                 raise ValueError(f"sites[{i}].{exc}") from None
-
-
-#: Octagon directions for the branch-flow limits.
-_ANGLES = np.arange(8) * np.pi / 4
-
-
-def _sites(f: Formulation) -> list[int]:
-    return [s for s, sd in enumerate(f.data.sites)
-            if sd.site.network is not None and sd.site.network.constraints == "lindistflow"]
-
-
-def add_losses(f: Formulation) -> None:
-    """Withdraw the AC losses of an earlier round at each site's bus balance (fixed MW).
-
-    Runs before the balance closes; a no-op on a first solve.
-    """
-    sites = [s for s, adj in sorted(f.data.network_adjust.items()) if "losses_mw" in adj]
-    if not sites:
-        return
-    losses = np.array([f.data.network_adjust[s]["losses_mw"] for s in sites])  # (n, T)
-    var = f.model.add_variables("network/losses_mw", losses.shape, lb=losses, ub=losses)
-    f.inject(var.idx, np.array(sites, dtype=np.int64), -1.0)
-    f.meta["network_losses"] = {"site": np.array(sites, dtype=np.int64)}
-
-
-def add(f: Formulation) -> None:
-    """LinDistFlow voltage and branch limits for every site that asks for them."""
-    for s in _sites(f):
-        _add_site(f, s)
-
-
-def _dispatch_entries(f: Formulation, s: int, att) -> list[tuple[np.ndarray, np.ndarray, int,
-                                                                 np.ndarray, float]]:
-    """(cols, t_of, bus position, coefficient of the injection, tan_phi) per asset of site s.
-
-    ``cols`` and ``t_of`` are flat and aligned; coefficients may vary per entry (jobs).
-    """
-    T = f.T
-    spec = att.spec
-    net = att.network
-    vg = f.model.var_groups
-    tan = {k: float(np.sqrt(1 - pf * pf) / pf) for k, pf in (
-        ("pv", spec.pv_power_factor), ("wind", spec.wind_power_factor),
-        ("hydro", spec.hydro_power_factor), ("battery", spec.battery_power_factor))}
-    hours = np.arange(T)
-    out = []
-    for kind, mapping in (("pv", spec.pv_bus), ("wind", spec.wind_bus), ("hydro", spec.hydro_bus)):
-        meta = f.meta.get(kind)
-        if meta is None:
-            continue
-        idx = vg[f"{kind}/power_mw"].idx
-        for i, name in enumerate(meta["names"]):
-            if meta["site"][i] == s:
-                out.append((idx[i], hours, net.bus_position(mapping[name]), np.ones(T), tan[kind]))
-    meta = f.meta.get("battery")
-    if meta is not None:
-        ch, dis = vg["battery/charge_mw"].idx, vg["battery/discharge_mw"].idx
-        for i, name in enumerate(meta["names"]):
-            if meta["site"][i] == s:
-                b = net.bus_position(spec.battery_bus[name])
-                out.append((dis[i], hours, b, np.ones(T), tan["battery"]))
-                out.append((ch[i], hours, b, -np.ones(T), tan["battery"]))
-    if att.dc_bus is not None:
-        out.append((vg["bus/unserved_mw"].idx[s], hours, att.dc_bus, np.ones(T), att.dc_tan_phi))
-        meta = f.meta.get("job")
-        if meta is not None:
-            sel = meta["site"] == s
-            out.append((vg["job/power_mw"].idx[sel], meta["t_of"][sel], att.dc_bus,
-                        -meta["pue"][sel], att.dc_tan_phi))
-    return out
-
-
-def _add_site(f: Formulation, s: int) -> None:
-    from engine.netcheck import _below, _sensitivities, attach
-
-    T = f.T
-    sd = f.data.sites[s]
-    att = attach(sd.site)
-    net = att.network
-    nb, base = net.n_bus, net.base_mva
-    v0, R, X = _sensitivities(net)
-    adj = f.data.network_adjust.get(s, {})
-
-    entries = _dispatch_entries(f, s, att)
-    buses = np.unique([e[2] for e in entries]).astype(np.int64)
-    K = buses.size
-    kpos = {int(b): k for k, b in enumerate(buses)}
-    name = f"network.{sd.site.name}"
-    p_inj = f.model.add_variables(f"{name}/p_inj_mw", (K, T), lb=-np.inf)
-    q_inj = f.model.add_variables(f"{name}/q_inj_mvar", (K, T), lb=-np.inf)
-    # p_inj[k, t] - sum(coef x) = 0, one row per (bus, hour); same for q with tan_phi
-    rows = np.concatenate([kpos[b] * T + t for _, t, b, _, _ in entries])
-    cols = np.concatenate([c for c, *_ in entries])
-    coef = np.concatenate([c for _, _, _, c, _ in entries])
-    tanp = np.concatenate([np.full(len(c), tp) for c, _, _, _, tp in entries])
-    gc, gv = grouped(rows, K * T, cols, coef)
-    f.model.add_constraints(f"{name}/p_inj", (K, T), [(p_inj.idx, 1.0),
-                                                       (gc.reshape(K, T, -1), -gv.reshape(K, T, -1))],
-                            lb=0.0, ub=0.0)
-    gc, gv = grouped(rows, K * T, cols, coef * tanp)
-    f.model.add_constraints(f"{name}/q_inj", (K, T), [(q_inj.idx, 1.0),
-                                                       (gc.reshape(K, T, -1), -gv.reshape(K, T, -1))],
-                            lb=0.0, ub=0.0)
-
-    # constant demand per bus and hour [MW], [MVAr]: background + fixed facility load
-    p_const = np.broadcast_to(att.background_p_mw[:, None], (nb, T)).copy()
-    q_const = np.broadcast_to(att.background_q_mvar[:, None], (nb, T)).copy()
-    if att.dc_bus is not None:
-        fixed = sd.pue * sd.inflexible_it_mw
-        p_const[att.dc_bus] += fixed
-        q_const[att.dc_bus] += fixed * att.dc_tan_phi
-
-    # voltages at every non-slack bus
-    mon = np.setdiff1d(np.arange(nb), [net.slack])
-    c_v = v0 - (R[mon] @ p_const + X[mon] @ q_const) / base  # (M, T)
-    lo = att.vmin_pu[mon, None] ** 2 + adj.get("v_lo_margin", np.zeros((nb, T)))[mon] - c_v
-    hi = att.vmax_pu[mon, None] ** 2 - adj.get("v_hi_margin", np.zeros((nb, T)))[mon] - c_v
-    M = mon.size
-    cols_v = np.concatenate([np.broadcast_to(p_inj.idx.T[None], (M, T, K)),
-                             np.broadcast_to(q_inj.idx.T[None], (M, T, K))], axis=2)
-    coef_v = np.concatenate([np.broadcast_to(R[np.ix_(mon, buses)][:, None, :] / base, (M, T, K)),
-                             np.broadcast_to(X[np.ix_(mon, buses)][:, None, :] / base, (M, T, K))],
-                            axis=2)
-    f.model.add_constraints(f"{name}/voltage_sq", (M, T), [(cols_v, coef_v)], lb=lo, ub=hi)
-
-    # branch flows, where ratings exist
-    rating = net.branch_ratings_mva()
-    feeder = net.feeder()
-    child = feeder.order[1:]
-    pbranch = feeder.parent_branch[child]
-    rated = np.isfinite(rating[pbranch])
-    meta = {"buses": buses, "monitored": mon, "branches": pbranch[rated]}
-    if rated.any():
-        child, pbranch = child[rated], pbranch[rated]
-        below = _below(net)[child]  # (B, nb): bus j is below branch b
-        Bn = child.size
-        P_c = below @ p_const  # (B, T) constant demand below each branch
-        Q_c = below @ q_const
-        in_sub = below[:, buses]  # (B, K)
-        margin = adj.get("line_margin_mva", np.zeros((rating.size, T)))[pbranch]  # (B, T)
-        cos, sin = np.cos(_ANGLES), np.sin(_ANGLES)
-        r = (rating[pbranch][:, None, None] - margin[:, None, :]) * np.cos(np.pi / 8)
-        ub = r - cos[None, :, None] * P_c[:, None, :] - sin[None, :, None] * Q_c[:, None, :]
-        # the variable part of P is -sum(p_inj below), of Q -sum(q_inj below)
-        cols_l = np.concatenate([np.broadcast_to(p_inj.idx.T[None, None], (Bn, 8, T, K)),
-                                 np.broadcast_to(q_inj.idx.T[None, None], (Bn, 8, T, K))], axis=3)
-        coef_l = np.concatenate([
-            np.broadcast_to(-cos[None, :, None, None] * in_sub[:, None, None, :], (Bn, 8, T, K)),
-            np.broadcast_to(-sin[None, :, None, None] * in_sub[:, None, None, :], (Bn, 8, T, K)),
-        ], axis=3)
-        f.model.add_constraints(f"{name}/branch_flow", (Bn, 8, T), [(cols_l, coef_l)], ub=ub)
-    f.meta.setdefault("network", {})[s] = meta
 
 
 def extract(r: Extraction) -> None:

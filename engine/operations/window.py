@@ -6,7 +6,7 @@ each window only brings new *numbers*: bounds, costs, right-hand sides and a few
 coefficients (PUE, the grid's fossil share). That lets the HiGHS backend keep one model
 and warm-start it (:class:`engine.backends.highs.PersistentHighs`).
 
-The physics are those of :mod:`engine.formulation`, written for a window (``Δ = 1 h``,
+The physics are those of the components (:mod:`engine.components`), written for a window (``Δ = 1 h``,
 hours ``t = 0..W-1`` of the window, absolute hour ``o + t``)::
 
     0 <= pv[i, t] <= avail_fc[i, t]  (same for wind),  hmin <= hydro <= hmax
@@ -144,7 +144,7 @@ class WindowModel:
         self.S = S
         m = LinearModel()
         self.model = m
-        # ---- asset tables (sites, then assets in order: as engine.formulation does)
+        # ---- asset tables (sites, then assets in order: as the components do)
         self.pv_site = np.array([s for s, sd in enumerate(data.sites) for _ in sd.site.pv], np.int64)
         self.wind_site = np.array([s for s, sd in enumerate(data.sites) for _ in sd.site.wind],
                                   np.int64)

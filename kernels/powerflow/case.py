@@ -60,7 +60,7 @@ class PowerFlowCase:
     branch_index : ndarray of int
         Row of each in-service branch in the ``branch`` array.
     ref, pv, pq : ndarray of int
-        0-based indices of the slack, PV and PQ buses. A bus typed PV in the
+        0-based indices of the slack (one or more), PV and PQ buses. A bus typed PV in the
         case but with no in-service generator is solved as PQ (it has nothing
         to hold its voltage), as MATPOWER does.
     s_gen : ndarray of complex, (nb,)
@@ -133,7 +133,15 @@ def make_case(base_mva: float, bus: np.ndarray, gen: np.ndarray,
     Raises
     ------
     PowerFlowInputError
-        On malformed arrays, unknown bus numbers, isolated buses or not exactly one slack bus.
+        On malformed arrays, unknown bus numbers, isolated buses, no slack bus or a slack
+        bus without an in-service generator.
+
+    Notes
+    -----
+    Several slack buses are allowed: each holds the magnitude of its first generator's
+    ``VG`` and its bus angle ``VA`` (MATPOWER's ``newtonpf`` excludes every REF bus from
+    the unknowns likewise). Newton-Raphson and the DC solver take them; the radial sweep
+    does not.
     """
     if not np.isfinite(base_mva) or base_mva <= 0:
         raise PowerFlowInputError(f"base_mva: must be a positive number, got {base_mva}")
@@ -160,11 +168,11 @@ def make_case(base_mva: float, bus: np.ndarray, gen: np.ndarray,
     has_gen = np.zeros(nb, dtype=bool)
     has_gen[gbus] = True
     ref = np.flatnonzero(btype == REF)
-    if ref.size != 1:
-        raise PowerFlowInputError(f"bus: exactly one slack bus (BUS_TYPE 3) is supported, "
-                                  f"found {ref.size}")
-    if not has_gen[ref[0]]:
-        raise PowerFlowInputError(f"bus: slack bus {int(bus[ref[0], 0])} has no in-service "
+    if ref.size == 0:
+        raise PowerFlowInputError("bus: no slack bus (BUS_TYPE 3)")
+    no_gen = ref[~has_gen[ref]]
+    if no_gen.size:
+        raise PowerFlowInputError(f"bus: slack bus {int(bus[no_gen[0], 0])} has no in-service "
                                   "generator")
     pv = np.flatnonzero((btype == PV) & has_gen)
     pq = np.flatnonzero((btype == PQ) | ((btype == PV) & ~has_gen))

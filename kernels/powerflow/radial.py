@@ -43,9 +43,13 @@ def make_feeder(case: PowerFlowCase, bus: np.ndarray, branch: np.ndarray) -> Fee
     NotRadialError
         If the in-service branches are not a tree rooted at the slack bus.
     PowerFlowInputError
-        If the network has PV buses or off-nominal transformers, which this sweep
-        does not model (use Newton–Raphson).
+        If the network has several slack buses, PV buses or off-nominal transformers,
+        which this sweep does not model (use Newton–Raphson).
     """
+    if case.ref.size != 1:
+        raise PowerFlowInputError(
+            f"sweep: {case.ref.size} slack buses (bus indices {case.ref.tolist()}); the sweep "
+            "models a tree fed from one slack, use Newton-Raphson (method='nr')")
     if case.pv.size:
         raise PowerFlowInputError(
             f"sweep: {case.pv.size} PV bus(es) (first: bus index {case.pv[0]}); the sweep models "

@@ -1,8 +1,8 @@
-"""Networks for the AC check of a dispatch: MATPOWER import and power flow.
+"""MATPOWER case files and the :class:`Network` they describe.
 
-``read_matpower`` parses a MATPOWER ``.m`` case file without MATLAB;
-``run_powerflow`` solves one snapshot and ``run_powerflow_timeseries`` solves T
-snapshots of bus demand with the compiled kernels in :mod:`kernels.powerflow`.
+``read_matpower`` parses a MATPOWER ``.m`` case file without MATLAB into a
+:class:`Network` (arrays in MW/MVAr and per unit); the power flow of a network is in
+:mod:`engine.network.powerflow`.
 
 MATPOWER's distribution cases (``case33bw``, ``case69``, ...) give R and X in
 ohms and loads in kW, and convert them with MATLAB statements at the end of the
@@ -12,6 +12,11 @@ the division of ``mpc.branch(:, [BR_R BR_X])`` by ``Vbase^2 / Sbase`` and of
 ``mpc.bus(:, [PD, QD])`` by ``1e3``), applies them in file order, and lists what it
 applied in :attr:`Network.conversions`. Any other executable statement raises
 :class:`NetworkError` naming its line: a case is never half-converted silently.
+
+A case may have several slack (reference, ``BUS_TYPE`` 3) buses: each holds its own
+voltage magnitude (its generator's ``VG``) and angle (the bus's ``VA``), as MATPOWER's
+``newtonpf`` does with every REF bus. Newton-Raphson solves such cases; the radial sweep
+and LinDistFlow need a single slack at the root of the feeder.
 """
 
 from __future__ import annotations
@@ -25,25 +30,14 @@ import numpy as np
 
 from engine.errors import ScenarioError
 from kernels.powerflow import PowerFlowInputError, SweepSolver, make_case
-from kernels.powerflow._idx import BR_R, BR_X, BUS_I, PD, QD, RATE_A, VMAX, VMIN
+from kernels.powerflow._idx import BUS_I, PD, QD, RATE_A, VMAX, VMIN
 from kernels.powerflow.case import PowerFlowCase
-from kernels.powerflow.threads import available_cores
 
 if TYPE_CHECKING:
-    from engine.scenario import SiteNetwork
     from kernels.powerflow.newton import NewtonSolver
     from kernels.powerflow.radial import Feeder
 
-__all__ = [
-    "Network",
-    "NetworkError",
-    "PowerFlowResult",
-    "TimeSeriesPowerFlowResult",
-    "load_site_network",
-    "read_matpower",
-    "run_powerflow",
-    "run_powerflow_timeseries",
-]
+__all__ = ["Method", "Network", "NetworkError", "read_matpower"]
 
 Method = Literal["auto", "nr", "sweep"]
 
@@ -104,9 +98,33 @@ class Network:
         return self.bus[:, BUS_I].astype(np.int64)
 
     @property
+    def slacks(self) -> np.ndarray:
+        """Positions (0-based, in the case's bus order) of the slack buses (``BUS_TYPE`` 3)."""
+        return self._case().ref.astype(np.int64)
+
+    @property
+    def slack_bus_numbers(self) -> np.ndarray:
+        """External bus numbers of the slack buses."""
+        return self.bus_numbers[self.slacks]
+
+    @property
     def slack(self) -> int:
-        """Position (0-based, in the case's bus order) of the slack bus."""
-        return int(self._case().ref[0])
+        """Position (0-based, in the case's bus order) of the single slack bus.
+
+        Raises
+        ------
+        NetworkError
+            If the case has several slack buses (use :attr:`slacks`).
+        """
+        self._single_slack("slack")
+        return int(self.slacks[0])
+
+    def _single_slack(self, what: str) -> None:
+        ref = self.slacks
+        if ref.size != 1:
+            raise NetworkError(f"network {self.name!r}: {what} needs a single slack bus; the case "
+                               f"has {ref.size} slack buses (BUS_TYPE 3): "
+                               f"{self.bus_numbers[ref].tolist()}")
 
     def bus_position(self, number: int) -> int:
         """0-based position of external bus ``number``.
@@ -124,10 +142,10 @@ class Network:
     def voltage_limits(self, vmin_pu: float | None = None,
                        vmax_pu: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper voltage limits per bus [pu]; the case's ``VMIN``/``VMAX`` unless
-        given. The slack's limits are open (its voltage is a set point, not a result)."""
+        given. The slacks' limits are open (their voltages are set points, not results)."""
         lo = self.bus[:, VMIN].copy() if vmin_pu is None else np.full(self.n_bus, float(vmin_pu))
         hi = self.bus[:, VMAX].copy() if vmax_pu is None else np.full(self.n_bus, float(vmax_pu))
-        lo[self.slack], hi[self.slack] = 0.0, np.inf
+        lo[self.slacks], hi[self.slacks] = 0.0, np.inf
         return lo, hi
 
     def branch_ratings_mva(self) -> np.ndarray:
@@ -143,8 +161,10 @@ class Network:
         Raises
         ------
         NetworkError
-            If the network is not a radial feeder the sweep can model.
+            If the network is not a radial feeder the sweep can model, or has several
+            slack buses (the tree has one root).
         """
+        self._single_slack("LinDistFlow (constraints: lindistflow)")
         _, solver = self._solver("sweep")
         assert isinstance(solver, SweepSolver)
         return solver.feeder
@@ -177,56 +197,6 @@ class Network:
 
             self._solvers["nr"] = NewtonSolver(case)
         return "nr", self._solvers["nr"]
-
-
-@dataclass(frozen=True)
-class PowerFlowResult:
-    """One power-flow solution.
-
-    Attributes
-    ----------
-    converged : bool
-    iterations : int
-        Newton updates or sweeps done.
-    vm_pu : ndarray (nb,)
-        Voltage magnitudes [pu], in the case's bus order.
-    va_deg : ndarray (nb,)
-        Voltage angles [degree].
-    losses_mw : float
-        Active losses of all in-service branches [MW].
-    method : str
-        ``"nr"`` or ``"sweep"``.
-    """
-
-    converged: bool
-    iterations: int
-    vm_pu: np.ndarray
-    va_deg: np.ndarray
-    losses_mw: float
-    method: str
-
-
-@dataclass(frozen=True)
-class TimeSeriesPowerFlowResult:
-    """T power-flow solutions of one network.
-
-    Attributes
-    ----------
-    converged : ndarray of bool (T,)
-    iterations : ndarray of int (T,)
-    vm_pu, va_deg : ndarray (T, nb)
-        Voltage magnitudes [pu] and angles [degree], columns in the case's bus order.
-    losses_mw : ndarray (T,)
-        Active branch losses per snapshot [MW].
-    method : str
-    """
-
-    converged: np.ndarray
-    iterations: np.ndarray
-    vm_pu: np.ndarray
-    va_deg: np.ndarray
-    losses_mw: np.ndarray
-    method: str
 
 
 # --------------------------------------------------------------------------- reader
@@ -374,143 +344,3 @@ def read_matpower(path: str | Path) -> Network:
                    branch=fields["branch"], conversions=tuple(conversions))
 
 
-# --------------------------------------------------------------------------- power flow
-
-def _check_method(method: str) -> None:
-    if method not in ("auto", "nr", "sweep"):
-        raise NetworkError(f"method: must be 'auto', 'nr' or 'sweep', got {method!r}")
-
-
-def _solve(network: Network, method: Method, p_pu: np.ndarray, q_pu: np.ndarray,
-           n_threads: int | None) -> tuple[str, tuple[np.ndarray, ...]]:
-    """Run the chosen kernel on (T, nb) demand [pu]; returns the method used and
-    (vm [pu], va [rad], losses [pu], iterations, converged)."""
-    used, solver = network._solver(method)
-    case = network._case()
-    if isinstance(solver, SweepSolver):
-        out = solver.solve_polar(p_pu - case.s_gen.real, q_pu - case.s_gen.imag,
-                                 n_threads=n_threads or available_cores())
-    else:
-        out = solver.solve_polar(case.s_gen - (p_pu + 1j * q_pu), n_threads=n_threads)
-    return used, out
-
-
-def run_powerflow(network: Network, method: Method = "auto") -> PowerFlowResult:
-    """Solve the AC power flow of ``network`` with its own loads.
-
-    Parameters
-    ----------
-    network : Network
-    method : {"auto", "nr", "sweep"}
-        ``"sweep"``: backward/forward sweep (radial feeders without PV buses or
-        off-nominal taps); ``"nr"``: Newton–Raphson (any network); ``"auto"``:
-        the sweep where it applies, else Newton–Raphson.
-
-    Returns
-    -------
-    PowerFlowResult
-        ``converged`` is False, never an exception, when the solver fails to converge.
-    """
-    _check_method(method)
-    s_load = network._case().s_load[None, :]
-    used, (vm, va, losses, iters, conv) = _solve(network, method, s_load.real, s_load.imag, 1)
-    return PowerFlowResult(converged=bool(conv[0]), iterations=int(iters[0]), vm_pu=vm[0],
-                           va_deg=np.rad2deg(va[0]), losses_mw=float(losses[0]) * network.base_mva,
-                           method=used)
-
-
-def _check_loads(name: str, a: Any, n_bus: int) -> np.ndarray:
-    a = np.asarray(a, dtype=np.float64)
-    if a.ndim != 2 or a.shape[1] != n_bus or a.shape[0] == 0:
-        raise NetworkError(f"{name}: expected shape (T, {n_bus}) with T >= 1 (one column per "
-                           f"bus), got {a.shape}")
-    bad = ~np.isfinite(a)
-    if bad.any():
-        t, b = np.argwhere(bad)[0]
-        raise NetworkError(f"{name}: value {a[t, b]} at snapshot {t}, bus column {b} is not "
-                           "finite")
-    return a
-
-
-def run_powerflow_timeseries(network: Network, p_mw: Any, q_mvar: Any,
-                             method: Method = "auto",
-                             n_threads: int | None = None) -> TimeSeriesPowerFlowResult:
-    """Solve T snapshots of bus demand on one network.
-
-    Parameters
-    ----------
-    network : Network
-    p_mw, q_mvar : array_like (T, nb)
-        Demand per snapshot and bus [MW], [MVAr], positive for consumption, columns
-        in the case's bus order. They replace the case's Pd and Qd; generator set
-        points stay as in the case (the slack takes up the difference).
-    method : {"auto", "nr", "sweep"}
-        As in :func:`run_powerflow`.
-    n_threads : int, optional
-        Chunks of hours solved in parallel on threads; one per available core by
-        default. Within a
-        chunk each hour starts from the previous hour's solution.
-
-    Returns
-    -------
-    TimeSeriesPowerFlowResult
-    """
-    _check_method(method)
-    p = _check_loads("p_mw", p_mw, network.n_bus)
-    q = _check_loads("q_mvar", q_mvar, network.n_bus)
-    if p.shape != q.shape:
-        raise NetworkError(f"q_mvar: shape {q.shape} differs from p_mw's {p.shape}")
-    if n_threads is not None and (int(n_threads) != n_threads or n_threads < 1):
-        raise NetworkError(f"n_threads: must be a positive integer, got {n_threads!r}")
-    base = network.base_mva
-    used, (vm, va, losses, iters, conv) = _solve(network, method, p / base, q / base, n_threads)
-    va *= 180.0 / np.pi  # in place: no second (T, nb) array
-    return TimeSeriesPowerFlowResult(converged=conv, iterations=iters, vm_pu=vm, va_deg=va,
-                                     losses_mw=losses * base, method=used)
-
-
-# --------------------------------------------------------------------------- site attachment
-
-_SITE_NETWORKS: dict[tuple, Network] = {}
-
-
-def load_site_network(spec: SiteNetwork) -> Network:
-    """The network a scenario's ``sites[i].network`` block describes.
-
-    Reads ``spec.case`` and applies the block's modifications: branch R and X times
-    ``scale_impedance``; the case's own loads times ``scale_load`` (or removed when
-    ``background_load`` is false); ``RATE_A = default_rating_mva`` where the case gives 0.
-    Cached per (file, modification time, modifications), so validation, formulation and
-    the AC check share one network and its compiled solvers.
-
-    Raises
-    ------
-    NetworkError
-        If the case cannot be read or parsed.
-    """
-    path = Path(spec.case).resolve()
-    try:
-        mtime = path.stat().st_mtime_ns
-    except OSError as exc:
-        raise NetworkError(f"path: cannot read MATPOWER case {str(path)!r}: {exc}") from exc
-    scale_load = spec.scale_load if spec.background_load else 0.0
-    key = (str(path), mtime, scale_load, spec.scale_impedance, spec.default_rating_mva)
-    if key not in _SITE_NETWORKS:
-        base = read_matpower(path)
-        bus = base.bus.copy()
-        bus[:, [PD, QD]] *= scale_load
-        branch = base.branch.copy()
-        branch[:, [BR_R, BR_X]] *= spec.scale_impedance
-        notes = list(base.conversions)
-        if scale_load != 1.0:
-            notes.append(f"bus Pd, Qd x {scale_load:g} (scenario)")
-        if spec.scale_impedance != 1.0:
-            notes.append(f"branch R, X x {spec.scale_impedance:g} (scenario)")
-        if spec.default_rating_mva is not None:
-            unrated = branch[:, RATE_A] <= 0
-            branch[unrated, RATE_A] = spec.default_rating_mva
-            notes.append(f"RATE_A = {spec.default_rating_mva:g} MVA on {int(unrated.sum())} "
-                         "unrated branches (scenario)")
-        _SITE_NETWORKS[key] = Network(name=base.name, base_mva=base.base_mva, bus=bus,
-                                      gen=base.gen, branch=branch, conversions=tuple(notes))
-    return _SITE_NETWORKS[key]
