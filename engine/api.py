@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine import _background
 from engine.backends import BACKENDS, SolverOptions, solve
 from engine.model.data import prepare
 from engine.model.build import build
@@ -139,11 +138,6 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         f = build(data)
         f.model.arrays()
         t2 = time.perf_counter()
-        if backend == "highs":
-            # nothing before this point needed pandas; a fresh process imports it (and what
-            # the CLI registered) on a second core while HiGHS runs without the GIL. Not for
-            # Pyomo, whose model building in this thread imports and runs Python throughout.
-            _background.start()
         # the solver copies what it needs and the arrays are dropped before the solution is
         # read: results need only the groups and x
         out = solve(f.model, backend=backend, options=options, model_hook=model_hook,

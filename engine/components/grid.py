@@ -49,14 +49,14 @@ class Grid(Model):
     outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
     g = site.grid
     if g is None:
         empty = np.zeros(0)
         return {"grid_import_price": empty, "grid_export_price": empty,
                 "grid_emission_kg_per_mwh": empty, "grid_clean_share": empty,
                 "grid_available": np.zeros(0, bool)}
-    T = clock.T
+    T = len(index)
     avail = np.ones(T, dtype=bool)
     avail[np.asarray(g.outage_hours, dtype=np.int64)] = False
     return {"grid_import_price": full(g.import_price_per_mwh, T),
