@@ -170,7 +170,8 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     timings["total_s"] = t4 - t0
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
-        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"], timings=timings, mip_gap=out.mip_gap,
+        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
+        demand_charges=parts["demand_charges"], timings=timings, mip_gap=out.mip_gap,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name,
     )
