@@ -85,6 +85,7 @@ import numpy as np
 import pandas as pd
 
 from engine.backends import SolverOptions
+from engine.components.grid import demand_charge_factors
 from engine.model.data import ScenarioData, prepare
 from engine.model.build import build
 from engine.results import Result, extract
@@ -465,6 +466,10 @@ class _RollingRun:
         self.slot_job = np.full(self.slot_site.size, -1, np.int64)
         G = wm.grid_site.size
         self.peak = np.zeros((G, data.n_months))
+        # each month's demand charge per MW of peak, pro-rated as the annual LP's
+        grids = [sd.site.grid for sd in data.sites if sd.site.grid is not None]
+        self.peak_rate = (np.array([g.demand_charge_per_mw_month for g in grids])[:, None]
+                          * demand_charge_factors(data, grids)).reshape(G, data.n_months)
         self.bank = 0.0
         self.r = {
             "pv": np.zeros((wm.pv_site.size, T)), "wind": np.zeros((wm.wind_site.size, T)),
@@ -540,6 +545,8 @@ class _RollingRun:
         peak_lb = np.zeros((G, M))
         ok = months < self.data.n_months
         peak_lb[:, ok] = self.peak[:, months[ok]]
+        peak_rate = np.zeros((G, M))
+        peak_rate[:, ok] = self.peak_rate[:, months[ok]]
         if self.peak_baseline:
             prev = months - 1
             has = ok & (prev >= 0)
@@ -557,7 +564,7 @@ class _RollingRun:
             emission=self._pad(self.g_ef, o), clean_share=self._pad(self.g_clean, o),
             grid_up=self._pad(self.g_up, o),
             soc_in_mwh=self.soc.copy(), soc_terminal_lb_mwh=term_lb, soc_terminal_ub_mwh=term_ub,
-            month_slot=slot, peak_lb_mw=peak_lb, slot_ub_mw=slot_ub, slot_must_mwh=must,
+            month_slot=slot, peak_lb_mw=peak_lb, peak_rate=peak_rate, slot_ub_mw=slot_ub, slot_must_mwh=must,
             slot_remaining_mwh=remaining, slot_reward_per_mwh=reward,
             green_bank_mwh=self.bank,
         )
@@ -880,7 +887,8 @@ class _RollingRun:
         sc = data.scenario
         return RollingResult(
             status=status, objective=float(costs.sum()), costs=costs, kpis=kpis,
-            hourly=parts["hourly"], jobs=jobs_df, job_power=parts["job_power"], timings={},
+            hourly=parts["hourly"], jobs=jobs_df, job_power=parts["job_power"],
+            demand_charges=parts["demand_charges"], timings={},
             backend="highs",
             solver_status="rolling", iterations=int(windows["iterations"].sum()),
             diagnosis=diagnosis, scenario_name=sc.name, windows=windows,

@@ -76,6 +76,15 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
             "grid_available": avail}
 
 
+def demand_charge_factors(data: Any, grids: list[Grid]) -> np.ndarray:
+    """``(G, n_months)``: the share of each month's rate each grid pays (hours of the month
+    inside the horizon / hours of the month when pro-rated, else 1)."""
+    factor = np.ones((len(grids), data.n_months))
+    prorated = np.array([g.demand_charge_proration == "prorated" for g in grids], bool)
+    factor[prorated] = data.month_hours / data.month_total_hours
+    return factor
+
+
 def check(scenario: Any) -> None:
     T = scenario.horizon_h
     for i, site in enumerate(scenario.sites):
@@ -121,10 +130,7 @@ def add(f: Formulation) -> None:
         peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
         month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
         f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
-        d = f.data
-        factor = np.ones((G, M))
-        prorated = np.array([g.demand_charge_proration == "prorated" for g in grids])
-        factor[prorated] = d.month_hours / d.month_total_hours
+        factor = demand_charge_factors(f.data, grids)
         f.cost("demand_charge", peak.idx, rate[:, None] * factor)
         f.meta["grid_demand_charge"] = {"rate": rate, "factor": factor}
     carbon_price = f.data.scenario.policy.carbon_price_per_t
