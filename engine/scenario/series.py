@@ -77,8 +77,15 @@ def describe_start_error(start: Any, timezone: Any, exc: Exception) -> str:
         return (f"start: {start!r} is not a time on the clock of {timezone} (the clocks skip "
                 f"it when they go forward); give a time that exists or a UTC offset")
     if kind == "AmbiguousTimeError":
+        try:
+            ts = pd.Timestamp(start)
+            both = [ts.tz_localize(timezone, ambiguous=dst).isoformat(sep=" ", timespec="minutes")
+                    for dst in (True, False)]
+            hint = f": '{both[0]}' or '{both[1]}'"
+        except Exception:  # noqa: BLE001
+            hint = ""
         return (f"start: {start!r} happens twice on the clock of {timezone} (the clocks go "
-                f"back); give it with its UTC offset, e.g. '{start}+01:00'")
+                f"back); give it with its UTC offset{hint}")
     return (f"start/timezone: cannot build an hourly index from start={start!r}, "
             f"timezone={timezone!r}: {exc}")
 
