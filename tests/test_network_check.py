@@ -133,7 +133,7 @@ def test_check_needs_a_scenario(free):
     ({"battery_bus": {}}, r"network\.battery_bus: no bus given for battery 'bess'"),
     ({"datacenter_bus": None}, r"network\.datacenter_bus: required"),
     ({"case": "/nonexistent/case.m"}, r"network\.case: '/nonexistent/case.m': .*cannot read"),
-    ({"vmin_pu": 1.05, "vmax_pu": 0.95}, r"vmin_pu must be < vmax_pu"),
+    ({"vmin_pu": 1.05, "vmax_pu": 0.95}, r"vmin_pu: must be < vmax_pu"),
     ({"scale_impedance": 0.0}, r"network\.scale_impedance: must be > 0"),
     ({"constraints": "dc"}, r"network\.constraints"),
     ({"datacenter_power_factor": 1.2}, r"network\.datacenter_power_factor"),

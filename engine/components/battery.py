@@ -28,7 +28,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
-from engine.scenario.base import Efficiency, Fraction, Model, NonNeg
+from engine.scenario.base import Efficiency, Fraction, Model, NonNeg, Number
 
 __all__ = ["COMPONENT", "Battery"]
 
@@ -53,7 +53,7 @@ class Battery(Model):
     soc_min_fraction: Fraction = 0.1
     soc_max_fraction: Fraction = 1.0
     initial_soc_fraction: Fraction = 0.5
-    self_discharge_per_h: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    self_discharge_per_h: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.0
     degradation_cost_per_mwh: NonNeg = 0.0
     terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
 
@@ -61,12 +61,12 @@ class Battery(Model):
     def _check(self) -> Battery:
         if self.soc_min_fraction > self.soc_max_fraction:
             raise ValueError(
-                f"soc_min_fraction must be <= soc_max_fraction, got {self.soc_min_fraction} > "
-                f"{self.soc_max_fraction}"
+                f"soc_min_fraction: must be <= soc_max_fraction={self.soc_max_fraction}, got "
+                f"{self.soc_min_fraction}"
             )
         if not self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction:
             raise ValueError(
-                f"initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction] = "
+                f"initial_soc_fraction: must be in [soc_min_fraction, soc_max_fraction] = "
                 f"[{self.soc_min_fraction}, {self.soc_max_fraction}], got {self.initial_soc_fraction}"
             )
         return self

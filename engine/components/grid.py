@@ -23,7 +23,7 @@ from pydantic import Field
 
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
-from engine.scenario.base import Model, NonNeg
+from engine.scenario.base import Integer, Model, NonNeg
 from engine.scenario.series import FractionSeries, Series, SignedSeries
 
 __all__ = ["COMPONENT", "Grid"]
@@ -46,7 +46,7 @@ class Grid(Model):
     demand_charge_per_mw_month: NonNeg = 0.0
     emission_factor_kg_per_mwh: Series = 0.0
     clean_share_fraction: FractionSeries = 0.0
-    outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
 
 
 def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
