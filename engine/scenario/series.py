@@ -29,8 +29,7 @@ __all__ = ["FractionSeries", "Series", "SignedSeries", "series_type"]
 
 def _coerce_series(value: Any, *, low: float | None, high: float | None) -> float | np.ndarray:
     """Turn a scalar / sequence / Series into a float or a clean float64 array."""
-    if isinstance(value, bool):
-        raise ValueError(f"must be a number or a series of numbers, got {value!r}")
+    _check_numbers(value)
     if isinstance(value, (int, float, np.integer, np.floating)):
         arr = np.asarray([float(value)])
         scalar = True
@@ -56,6 +55,8 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None) -> floa
             raise ValueError(f"must be a number or a series of numbers, got {_short(value)}") from None
         if arr.ndim != 1:
             raise ValueError(f"must be one-dimensional, got shape {arr.shape}")
+        if arr.size == 0:
+            raise ValueError("must not be empty; give a number or horizon_h values")
         scalar = False
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -70,6 +71,21 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None) -> floa
                 where = "" if scalar else f" at hour {i}"
                 raise ValueError(f"must be {word} {bound:g}, got {arr[i]:g}{where}")
     return float(arr[0]) if scalar else arr
+
+
+def _check_numbers(value: Any) -> None:
+    """Refuse what NumPy would silently turn into numbers: booleans, strings, None."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise ValueError(f"must be a number or a series of numbers, got {_short(value)}")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"must be a number or a series of numbers, got an array of "
+                             f"{value.dtype}")
+    elif isinstance(value, (list, tuple)):
+        for i, x in enumerate(value):
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number)):
+                raise ValueError(
+                    f"must be a number or a series of numbers, got {_short(x)} at hour {i}")
 
 
 def _dump_series(value: float | np.ndarray) -> float | list[float]:
