@@ -9,15 +9,42 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from engine.errors import ScenarioError, format_path
 
-__all__ = ["Efficiency", "Finite", "Fraction", "Model", "NonNeg", "Positive", "PowerFactor",
+__all__ = ["MAX_MAGNITUDE", "Amount", "Cost", "Efficiency", "Finite", "Fraction", "Model",
+           "NonNeg", "Positive", "PositiveAmount", "PowerFactor", "check_magnitude",
            "to_scenario_error"]
+
+#: Largest magnitude of a price, cost or penalty (currency per MWh, per t, per MW-month) and
+#: of a power or energy (MW, MWh) that a scenario may hold. HiGHS takes |values| >= 1e20 as
+#: infinite, and cost coefficients beyond ~1e10 next to the ~1 of the balance rows break its
+#: simplex tolerances (the solve ends in "error"); 1e7 leaves room for products of a price
+#: and a PUE or an emission factor and is far above any real tariff or asset.
+MAX_MAGNITUDE = 1e7
+
+
+def check_magnitude(value: float) -> float:
+    """``value`` if ``|value| <= MAX_MAGNITUDE``, else a ``ValueError`` naming the limit."""
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(
+            f"must be <= {MAX_MAGNITUDE:g} in magnitude (larger values are out of the "
+            f"solver's numerical range), got {value:g}"
+        )
+    return value
+
 
 NonNeg = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+#: A non-negative price, cost or penalty (currency per MWh, per t, per MW-month), at most
+#: :data:`MAX_MAGNITUDE`.
+Cost = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(check_magnitude)]
+#: A non-negative power or energy (MW, MWh), at most :data:`MAX_MAGNITUDE`.
+Amount = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(check_magnitude)]
+#: A positive power or energy (MW, MWh), at most :data:`MAX_MAGNITUDE`.
+PositiveAmount = Annotated[float, Field(gt=0, allow_inf_nan=False),
+                           AfterValidator(check_magnitude)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Efficiency = Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]

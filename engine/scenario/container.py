@@ -18,7 +18,7 @@ from pydantic import Field, ValidationError, create_model, model_validator
 from engine._clock import hour_clock
 from engine.components import COMPONENTS
 from engine.errors import ScenarioError, format_path
-from engine.scenario.base import Fraction, Model, NonNeg, deep_equal, to_scenario_error
+from engine.scenario.base import Cost, Fraction, Model, deep_equal, to_scenario_error
 from engine.scenario.io import _iter_series, _resolve_case_paths, _resolve_file_forms
 from engine.scenario.site import SiteBase
 
@@ -38,9 +38,9 @@ class Policy(Model):
 
     green_share_min_fraction: Fraction = 0.0
     green_matching: Literal["annual", "hourly"] = "annual"
-    carbon_price_per_t: NonNeg = 0.0
-    value_of_lost_load_per_mwh: NonNeg = 10_000.0
-    curtailment_penalty_per_mwh: NonNeg = 0.0
+    carbon_price_per_t: Cost = 0.0
+    value_of_lost_load_per_mwh: Cost = 10_000.0
+    curtailment_penalty_per_mwh: Cost = 0.0
 
 
 class ScenarioBase(Model):
