@@ -149,8 +149,8 @@ def test_empty_series_never_leaks_numpy():
 @pytest.mark.parametrize("mutate, expected", [
     # a mapping where a series is: the message has a "; " inside and stays whole
     (lambda d: d["sites"][0]["grid"].update(emission_factor_kg_per_mwh={"a": 1}),
-     "sites[0].grid.emission_factor_kg_per_mwh: must be a number or a series; a mapping ['a'] "
-     "is only understood in files"),
+     ("sites[0].grid.emission_factor_kg_per_mwh: must be a number or a series; a mapping ['a'] "
+      "is only understood in files")),
     (lambda d: d.update(sites={"s1": {}}), "sites: must be a list, got {'s1': {}}"),
     (lambda d: d["sites"][0].update(pv={"name": "x"}),
      "sites[0].pv: must be a list, got {'name': 'x'}"),

@@ -14,7 +14,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
 from engine.model.linear import grouped
-from engine.scenario.base import Integer, Model, NonNeg
+from engine.scenario.base import Amount, Integer, Model
 from engine.scenario.series import Series
 
 __all__ = ["COMPONENT", "Hydro"]
@@ -31,7 +31,7 @@ class Hydro(Model):
     name: str
     min_power_mw: Series = 0.0
     max_power_mw: Series
-    energy_budget_mwh: NonNeg | None = None
+    energy_budget_mwh: Amount | None = None
     budget_period_h: Annotated[Integer, Field(ge=1)] = 24
 
     @model_validator(mode="after")

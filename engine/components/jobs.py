@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
-from engine.scenario.base import Bool, Integer, Model, NonNeg, Positive
+from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
 
 __all__ = ["COMPONENT", "Job", "JobData", "job_energy_mwh", "job_max_power_mw", "job_site"]
 
@@ -41,11 +41,11 @@ class Job(Model):
     """
 
     name: str
-    energy_mwh: NonNeg | None = None
+    energy_mwh: Amount | None = None
     gpu_hours: NonNeg | None = None
     release_h: Annotated[Integer, Field(ge=0)] = 0
     deadline_h: Annotated[Integer, Field(ge=1)]
-    max_power_mw: Positive | None = None
+    max_power_mw: PositiveAmount | None = None
     gpus: Annotated[Integer, Field(ge=1)] | None = None
     preemptible: Bool = True
     sites: list[str] = Field(default_factory=list)

@@ -22,7 +22,7 @@ from engine.components.base import Component, Extraction, full
 from engine.forecast import pv_power_mw
 from engine.forecast.cache import cached_pv, pv_key
 from engine.model.formulation import Formulation
-from engine.scenario.base import Efficiency, Fraction, Model, NonNeg, Number
+from engine.scenario.base import Amount, Efficiency, Fraction, Model, Number
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "PV"]
@@ -39,8 +39,8 @@ class PV(Model):
     """
 
     name: str
-    capacity_mw: NonNeg = Field(description="DC nameplate power [MW]")
-    inverter_capacity_mw: NonNeg | None = Field(
+    capacity_mw: Amount = Field(description="DC nameplate power [MW]")
+    inverter_capacity_mw: Amount | None = Field(
         None, description="AC limit [MW]; default capacity_mw / 1.2"
     )
     tilt_deg: Annotated[Number, Field(ge=0.0, le=90.0)] = 30.0

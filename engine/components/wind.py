@@ -22,7 +22,7 @@ from engine.components._renewable import add_renewable, extract_renewable
 from engine.components.base import Component, Extraction, full
 from engine.forecast import wind_power_mw
 from engine.model.formulation import Formulation
-from engine.scenario.base import Fraction, Model, NonNeg, Number, Positive
+from engine.scenario.base import Amount, Fraction, Model, NonNeg, Number, Positive
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "Wind"]
@@ -45,7 +45,7 @@ class Wind(Model):
     """
 
     name: str
-    capacity_mw: NonNeg
+    capacity_mw: Amount
     hub_height_m: Positive = 100.0
     shear_exponent: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0 / 7.0
     curve_wind_speed_m_s: list[NonNeg] = Field(default_factory=lambda: list(_DEFAULT_CURVE_SPEED))

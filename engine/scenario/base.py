@@ -16,12 +16,38 @@ import numbers
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+)
 
 from engine.errors import ScenarioError, format_path
 
-__all__ = ["Bool", "Efficiency", "Finite", "Fraction", "Integer", "Model", "NonNeg", "Number",
-           "Positive", "PowerFactor", "to_scenario_error"]
+__all__ = ["MAX_MAGNITUDE", "Amount", "Bool", "Cost", "Efficiency", "Finite", "Fraction",
+           "Integer", "Model", "NonNeg", "Number", "Positive", "PositiveAmount", "PowerFactor",
+           "check_magnitude", "to_scenario_error"]
+
+#: Largest magnitude of a price, cost or penalty (currency per MWh, per t, per MW-month) and
+#: of a power or energy (MW, MWh) that a scenario may hold. HiGHS takes |values| >= 1e20 as
+#: infinite, and cost coefficients beyond ~1e10 next to the ~1 of the balance rows break its
+#: simplex tolerances (the solve ends in "error"); 1e7 leaves room for products of a price
+#: and a PUE or an emission factor and is far above any real tariff or asset.
+MAX_MAGNITUDE = 1e7
+
+
+def check_magnitude(value: float) -> float:
+    """``value`` if ``|value| <= MAX_MAGNITUDE``, else a ``ValueError`` naming the limit."""
+    if abs(value) > MAX_MAGNITUDE:
+        raise ValueError(
+            f"must be <= {MAX_MAGNITUDE:g} in magnitude (larger values are out of the "
+            f"solver's numerical range), got {value:g}"
+        )
+    return value
 
 
 def _short(value: Any) -> str:
@@ -56,6 +82,13 @@ Bool = Annotated[bool, Strict()]
 
 NonNeg = Annotated[Number, Field(ge=0.0)]
 Positive = Annotated[Number, Field(gt=0.0)]
+#: A non-negative price, cost or penalty (currency per MWh, per t, per MW-month), at most
+#: :data:`MAX_MAGNITUDE`.
+Cost = Annotated[Number, Field(ge=0.0), AfterValidator(check_magnitude)]
+#: A non-negative power or energy (MW, MWh), at most :data:`MAX_MAGNITUDE`.
+Amount = Annotated[Number, Field(ge=0.0), AfterValidator(check_magnitude)]
+#: A positive power or energy (MW, MWh), at most :data:`MAX_MAGNITUDE`.
+PositiveAmount = Annotated[Number, Field(gt=0.0), AfterValidator(check_magnitude)]
 Fraction = Annotated[Number, Field(ge=0.0, le=1.0)]
 Efficiency = Annotated[Number, Field(gt=0.0, le=1.0)]
 Finite = Number
@@ -88,7 +121,7 @@ class Model(BaseModel):
 
 #: A field path at the start of a validator's message: ``deadline_h: ...``,
 #: ``sites[0].grid.outage_hours: ...``, ``start/timezone: ...``.
-_LEADING_PATH = re.compile(r"^([A-Za-z_][\w/]*(?:\[\d+\]|\.[A-Za-z_][\w/]*)*): (.*)$", re.S)
+_LEADING_PATH = re.compile(r"^([A-Za-z_][\w/]*(?:\[\d+\]|\.[A-Za-z_][\w/]*)*): (.*)$", re.DOTALL)
 
 #: Plain words for pydantic's error types (the value is added as ``, got <value>``).
 _TYPE_WORDS = {

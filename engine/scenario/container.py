@@ -13,12 +13,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
 from engine._clock import hour_clock
 from engine.components import COMPONENTS
 from engine.errors import ScenarioError, format_path
-from engine.scenario.base import Fraction, Integer, Model, NonNeg, deep_equal, to_scenario_error
+from engine.scenario.base import (
+    Cost,
+    Fraction,
+    Integer,
+    Model,
+    deep_equal,
+    to_scenario_error,
+)
 from engine.scenario.io import _iter_series, _resolve_case_paths, _resolve_file_forms
 from engine.scenario.site import SiteBase
 
@@ -41,7 +48,7 @@ class _TimeAxis(Model):
     profile that happens to need it.
     """
 
-    model_config = {"extra": "ignore"}
+    model_config = ConfigDict(extra="ignore")
 
     start: str = _START
     timezone: str = "UTC"
@@ -58,9 +65,9 @@ class Policy(Model):
 
     green_share_min_fraction: Fraction = 0.0
     green_matching: Literal["annual", "hourly"] = "annual"
-    carbon_price_per_t: NonNeg = 0.0
-    value_of_lost_load_per_mwh: NonNeg = 10_000.0
-    curtailment_penalty_per_mwh: NonNeg = 0.0
+    carbon_price_per_t: Cost = 0.0
+    value_of_lost_load_per_mwh: Cost = 10_000.0
+    curtailment_penalty_per_mwh: Cost = 0.0
 
 
 class ScenarioBase(Model):

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BeforeValidator, PlainSerializer
 
-from engine.scenario.base import _short
+from engine.scenario.base import MAX_MAGNITUDE, _short
 
 __all__ = ["FractionSeries", "Series", "SignedSeries", "series_type"]
 
@@ -69,7 +69,10 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None) -> floa
             if viol.any():
                 i = int(np.flatnonzero(viol)[0])
                 where = "" if scalar else f" at hour {i}"
-                raise ValueError(f"must be {word} {bound:g}, got {arr[i]:g}{where}")
+                # the magnitude limit of every price and amount says where it comes from
+                why = (" in magnitude (larger values are out of the solver's numerical "
+                       "range)" if abs(bound) == MAX_MAGNITUDE else "")
+                raise ValueError(f"must be {word} {bound:g}{why}, got {arr[i]:g}{where}")
     return float(arr[0]) if scalar else arr
 
 
@@ -84,7 +87,7 @@ def _check_numbers(value: Any) -> None:
     elif isinstance(value, (list, tuple)):
         for i, x in enumerate(value):
             if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number)):
-                raise ValueError(
+                raise ValueError(  # noqa: TRY004 -- pydantic reports ValueErrors only
                     f"must be a number or a series of numbers, got {_short(x)} at hour {i}")
 
 
@@ -100,9 +103,10 @@ def series_type(low: float | None, high: float | None) -> Any:
     ]
 
 
-#: A time series of a non-negative physical quantity (MW, MWh, kg/MWh, ...).
-Series = series_type(0.0, None)
-#: A time series that may be negative (prices, temperatures).
-SignedSeries = series_type(None, None)
+#: A time series of a non-negative physical quantity (MW, MWh, kg/MWh, ...), at most
+#: ``MAX_MAGNITUDE`` (engine.scenario.base).
+Series = series_type(0.0, MAX_MAGNITUDE)
+#: A time series that may be negative (prices, temperatures), within ``±MAX_MAGNITUDE``.
+SignedSeries = series_type(-MAX_MAGNITUDE, MAX_MAGNITUDE)
 #: A time series of fractions in [0, 1].
 FractionSeries = series_type(0.0, 1.0)
