@@ -132,7 +132,7 @@ def test_check_needs_a_scenario(free):
     ({"pv_bus": {"pv": 3, "pv_east": 4}}, r"network\.pv_bus: 'pv_east' is not a PV plant"),
     ({"battery_bus": {}}, r"network\.battery_bus: no bus given for battery 'bess'"),
     ({"datacenter_bus": None}, r"network\.datacenter_bus: required"),
-    ({"case": "/nonexistent/case.m"}, r"network\.case: '/nonexistent/case.m': .*cannot read"),
+    ({"case": "/nonexistent/case.m"}, r"network\.case: cannot read .*, got '/nonexistent/case.m'"),
     ({"vmin_pu": 1.05, "vmax_pu": 0.95}, r"vmin_pu: must be < vmax_pu"),
     ({"scale_impedance": 0.0}, r"network\.scale_impedance: must be > 0"),
     ({"constraints": "dc"}, r"network\.constraints"),
