@@ -229,6 +229,15 @@ def test_extreme_magnitudes_are_rejected_naming_field_value_and_range(path, valu
     assert f"{MAX_MAGNITUDE:g}" in msg and f"{value:g}" in msg and "magnitude" in msg
 
 
+def test_a_data_center_beyond_the_range_is_rejected():
+    d = base_dict()
+    d["sites"][0]["datacenter"]["gpus"] = 10**13
+    with pytest.raises(engine.ScenarioError,
+                       match=r"sites\[0\]\.datacenter\.gpus: gpus \* it_power_per_gpu_kw = "
+                             r"1e\+10 MW must be <= 1e\+07 in magnitude"):
+        engine.Scenario.from_dict(d)
+
+
 def test_prices_times_1e9_are_rejected_at_their_hour():
     d = base_dict()
     g = d["sites"][0]["grid"]

@@ -22,7 +22,7 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pue_from_temperature
-from engine.scenario.base import Finite, Model, NonNeg, Positive
+from engine.scenario.base import MAX_MAGNITUDE, Finite, Model, NonNeg, Positive
 from engine.scenario.series import FractionSeries, Series, series_type
 
 __all__ = ["COMPONENT", "Cooling", "DataCenter"]
@@ -74,6 +74,12 @@ class DataCenter(Model):
 
     @model_validator(mode="after")
     def _check(self) -> DataCenter:
+        if self.it_capacity_mw > MAX_MAGNITUDE:
+            raise ValueError(
+                f"gpus: gpus * it_power_per_gpu_kw = {self.it_capacity_mw:g} MW must be <= "
+                f"{MAX_MAGNITUDE:g} in magnitude (larger values are out of the solver's "
+                f"numerical range), got gpus={self.gpus}"
+            )
         if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
             raise ValueError(
                 "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
