@@ -77,15 +77,20 @@ def small_dict() -> dict:
 
 
 def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
-                     statuses: tuple = (engine.Status.OPTIMAL,)) -> None:
+                     statuses: tuple = (engine.Status.OPTIMAL,),
+                     status: engine.Status | None = None) -> None:
     """Physical invariants of a solved scenario, recomputed from the hourly table.
 
     Bus balance closes each hour; SOC and every flow within bounds; SOC follows its
     dynamics; no job power outside its window; every job's energy delivered; grid idle in
     outage hours; unserved energy never above the facility load of its hour. ``statuses``:
-    the outcomes accepted (a time limit with a feasible point obeys the same invariants).
+    the outcomes accepted (a time limit with a feasible point obeys the same invariants);
+    ``status=Status.TIME_LIMIT`` checks the best solution of a solve stopped by a limit.
     """
+    if status is not None:
+        statuses = (status,)
     assert res.status in statuses, res.summary()
+    assert res.has_solution, res.summary()
     h = res.hourly
     T = sc.horizon_h
     assert len(h) == T

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from engine.backends.base import SolveOutput, SolverOptions
+from engine.backends.diagnosis import diagnose_infeasible, error_diagnosis
 from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 
@@ -172,7 +173,13 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     if arrays is None:
         arrays = model.arrays()
     is_mip = arrays.is_mip
-    h = to_highs(arrays, options)
+    try:
+        h = to_highs(arrays, options)
+    except RuntimeError as exc:
+        return SolveOutput(status=Status.ERROR, x=None, objective=float("nan"),
+                           solver_status="load error", timings={"handover_s": 0.0},
+                           diagnosis=f"{exc}; check the inputs behind the model's largest "
+                                     f"numbers (engine.export_lp writes the model)")
     if release_arrays:
         del arrays
         model.release_arrays()
@@ -182,59 +189,9 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     out = read_outcome(h, is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
+    elif out.status == Status.ERROR:
+        out.diagnosis = error_diagnosis(h, model)
     return out
-
-
-def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
-    """Name the constraint groups (and hours) of an irreducible infeasible subsystem."""
-    try:
-        h.setOptionValue("output_flag", False)
-        _, iis = h.getIis()
-        rows = list(iis.row_index_)
-        cols = list(iis.col_index_)
-    except Exception as exc:  # the IIS is a best effort; the status stands without it
-        return f"(no infeasibility diagnosis: {exc})"
-    if not rows and not cols:
-        return _relaxation_diagnosis(h, model)
-    by_group: dict[str, list[tuple[int, ...]]] = {}
-    for r in rows:
-        name, where = model.group_of_row(int(r))
-        by_group.setdefault(name, []).append(where)
-    parts = []
-    for name, where in list(by_group.items())[:max_items]:
-        shown = ", ".join(str(w if len(w) > 1 else w[0]) for w in where[:6])
-        more = f" and {len(where) - 6} more" if len(where) > 6 else ""
-        parts.append(f"{name} at {shown}{more}")
-    bounds = {model.group_of_col(int(c))[0] for c in cols}
-    text = "conflicting constraints: " + "; ".join(parts)
-    if bounds:
-        text += f"; with the bounds of {sorted(bounds)}"
-    return text
-
-
-def _relaxation_diagnosis(h, model: LinearModel, budget_s: float = 30.0) -> str:
-    """When HiGHS gives no IIS: find a constraint group whose removal alone makes the model
-    feasible (policy and job groups first, as the likeliest), within a time budget."""
-    import highspy
-
-    groups = sorted(model.con_groups.values(),
-                    key=lambda g: (not g.name.startswith(("policy/", "job/", "network/")), g.start))
-    t0 = time.perf_counter()
-    h.setOptionValue("presolve", "on")
-    lp = h.getLp()
-    lo, hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-    for g in groups:
-        if time.perf_counter() - t0 > budget_s:
-            break
-        idx = np.arange(g.start, g.start + g.size, dtype=np.int32)
-        h.changeRowsBounds(g.size, idx, np.full(g.size, -np.inf), np.full(g.size, np.inf))
-        h.run()
-        feasible = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        h.changeRowsBounds(g.size, idx, lo[idx], hi[idx])
-        if feasible:
-            return (f"no irreducible subsystem from HiGHS; the model becomes feasible when "
-                    f"{g.name} is dropped, so it cannot be met together with the rest")
-    return "HiGHS found no irreducible infeasible subsystem, and no single group explains it"
 
 
 class PersistentHighs:
