@@ -158,6 +158,8 @@ def check(scenario: Any) -> None:
 def _rows(f: Formulation) -> dict[str, Any]:
     """One row per modelled unit (or per aggregated entry) and the per-row parameters."""
     entries = [(s, g) for s, sd in enumerate(f.data.sites) for g in sd.site.gensets]
+    if not entries:
+        return {"n": 0}
     T = f.T
     entry, count, u0, on_first, off_first = [], [], [], [], []
     for e, (_, g) in enumerate(entries):
@@ -192,7 +194,7 @@ def _rows(f: Formulation) -> dict[str, Any]:
                          for g in gens])[entry_arr] | (u0_arr == 0)
     return {
         "entries": entries, "n": n, "entry": entry_arr,
-        "site": np.array([s for s, _ in entries], dtype=np.int64)[entry_arr] if n else entry_arr,
+        "site": np.array([s for s, _ in entries], dtype=np.int64)[entry_arr],
         "count": count_arr, "u0": u0_arr, "u_lb": u_lb, "u_ub": u_ub, "p0": p0,
         "p0_known": p0_known, "aggregate": np.array([g.aggregate for g in gens])[entry_arr],
         "pmin": per_entry(lambda g: g.min_power_mw), "pmax": per_entry(lambda g: g.max_power_mw),
