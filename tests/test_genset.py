@@ -10,11 +10,11 @@ import copy
 
 import numpy as np
 import pytest
+from conftest import EXAMPLES, check_invariants
 
 import engine
 from engine.api import build_model
 from engine.backends import solve
-from tests.conftest import check_invariants
 
 BACKENDS = ["highs", "pyomo"]
 ABS = 1e-6
@@ -206,9 +206,9 @@ def test_aggregated_units_match_separate_units(backend):
     # three identical units, min up 2 h, start cost, ramps, a two-segment curve: the
     # integer count and three binaries reach the same optimum
     load = [1.0, 2.5, 5.0, 6.5, 3.0, 1.0, 4.0, 1.0]
-    kw = dict(units=3, min_up_h=2, min_down_h=2, start_cost=120.0, ramp_up_mw_per_h=1.5,
-              ramp_down_mw_per_h=1.5, fuel_no_load_mwh_th_per_h=0.3,
-              fuel_slopes_mwh_th_per_mwh=[1.5, 2.5], fuel_breakpoints_mw=[1.5])
+    kw = {"units": 3, "min_up_h": 2, "min_down_h": 2, "start_cost": 120.0,
+          "ramp_up_mw_per_h": 1.5, "ramp_down_mw_per_h": 1.5, "fuel_no_load_mwh_th_per_h": 0.3,
+          "fuel_slopes_mwh_th_per_mwh": [1.5, 2.5], "fuel_breakpoints_mw": [1.5]}
     grid = {"import_max_mw": 1.0, "import_price_per_mwh": 100.0}
     sep = run(scenario(load, [genset(**kw)], grid=grid), backend)
     agg = run(scenario(load, [genset(**kw, aggregate=True)], grid=grid), backend)
@@ -256,3 +256,26 @@ def test_bad_input_names_the_field(change, match):
     g = {k: v for k, v in g.items() if v is not None}
     with pytest.raises(engine.ScenarioError, match=match):
         engine.Scenario.from_dict(scenario([1.0] * 6, [g]))
+
+
+# ------------------------------------------------------------------ files and the example
+def test_gensets_round_trip_through_yaml(tmp_path):
+    g = genset(units=2, aggregate=True, fuel_stock_mwh_th=5.0, initial_units_on=1,
+               initial_hours_in_state=2, initial_power_mw=1.5,
+               fuel_deliveries=[{"hour": 3, "fuel_mwh_th": 2.0}])
+    sc = engine.Scenario.from_dict(scenario([1.0] * 6, [g]))
+    path = tmp_path / "g.yaml"
+    sc.to_yaml(path)
+    assert engine.load_scenario(path) == sc
+
+
+def test_week_example_rides_through_the_outage_on_gensets():
+    sc = engine.load_scenario(EXAMPLES / "xining_gensets_week.yaml")
+    res = engine.optimize(sc, time_limit_s=60)
+    check_invariants(sc, res)
+    assert res.kpis["unserved_mwh"] == pytest.approx(0.0, abs=ABS)
+    power = col(res, "power_mw", "gas")
+    outage = sc.sites[0].grid.outage_hours
+    assert power[outage].sum() > 1.0  # the gensets carry part of the outage
+    # everything they burn is counted: fuel at 300 per MWh_th and carbon at 60 per t
+    assert res.costs["fuel"] == pytest.approx(300.0 * res.kpis["genset_fuel_mwh_th"], rel=1e-6)

@@ -2,8 +2,8 @@
 
 A genset entry is ``units`` identical units of ``max_power_mw`` each. Each unit is a row
 ``i`` of its own with a binary commitment, unless ``aggregate: true``: then the entry is one
-row whose commitment is an integer count ``0..N`` (exact for identical units: with a convex
-fuel curve, sharing the load equally among the committed units is optimal). For row ``i``
+row whose commitment is an integer count ``0..N`` (fewer integers and no symmetric copies
+of one schedule; when it is exact is said below). For row ``i``
 (``N_i`` units: 1, or ``units`` when aggregated) and hour ``t`` (``Δ = 1 h``)::
 
     u[i, t] in {0..N_i}  committed units,   v[i, t], w[i, t] >= 0  starts and stops
@@ -13,6 +13,7 @@ fuel curve, sharing the load equally among the committed units is optimal). For 
     Pmin u[i, t] <= p[i, t] <= Pmax u[i, t]
     p[t] - p[t-1] <= RU (u[t] - v[t]) + SU v[t] - Pmin w[t]        (ramp up)
     p[t-1] - p[t] <= RD (u[t-1] - w[t]) + SD w[t] - Pmin v[t]      (ramp down)
+    p[t] <= Pmax u[t] - (Pmax - SU) v[t] - (Pmax - SD) w[t+1]      (start/stop capacity)
     fuel[i, t] >= a_k u[i, t] + b_k p[i, t]     for every segment k of the fuel curve
     stock[g, t] = stock[g, t-1] - sum_{i of g} fuel[i, t] + delivery[g, t] >= 0,
         stock[g, -1] = fuel_stock_mwh_th                 (only with a fuel stock)
@@ -28,14 +29,21 @@ Tightness: with ``UT, DT >= 1`` the windows' last terms are ``v[t] <= u[t]`` and
 ``w[t] <= N_i - u[t]``, so for a single unit an integral ``u`` fixes ``v`` and ``w``: only
 ``u`` is declared integer (an aggregated row declares ``v``, ``w`` integer too, where a start
 and a stop in the same hour are a real swap of units). The min up/down sums are the convex
-hull of the min up/down polytope (Rajan and Takriti, 2005); the ramp rows are those of
-Damcı-Kurt et al. with the start-up and shut-down ramps ``SU = max(Pmin, RU)``,
-``SD = max(Pmin, RD)`` (a unit reaches at least its minimum in the hour it starts, and may
-stop from at least its minimum); the ``- Pmin w`` / ``- Pmin v`` terms say that a stopping
-(starting) unit produced (produces) at least ``Pmin``. Ramps are MW per hour per unit;
-without a ramp field there is no ramp row. Before the horizon ``p[-1]`` is
-``initial_power_mw`` per unit on (0 when none is on); a genset that is on with no
-``initial_power_mw`` has no ramp row in hour 0.
+hull of the min up/down polytope (Rajan and Takriti, 2005). The ramp rows are the usual ones
+with start-up and shut-down ramps ``SU = max(Pmin, RU)``, ``SD = max(Pmin, RD)`` (a unit
+reaches at least its minimum in the hour it starts, and may stop from at least its minimum);
+the ``- Pmin w`` / ``- Pmin v`` terms say that a stopping (starting) unit produced (produces)
+at least ``Pmin``. The start/stop capacity row (Morales-España, Latorre and Ramos, 2013;
+two rows, one for starts and one for stops, when ``UT = 1``) is implied by the ramps for
+integral ``u`` but cuts the LP relaxation; it is written only where ``SU`` or ``SD`` is
+below ``Pmax``. Ramps are MW per hour per unit; without a ramp field there is no ramp row
+(``SU = SD = Pmax``). Before the horizon ``p[-1]`` is ``initial_power_mw`` per unit on (0
+when none is on); a genset that is on with no ``initial_power_mw`` has no ramp row in hour 0.
+
+An aggregated row is exact for commitment, min up/down time (a count that meets the sums can
+be split into units that each meet them; Knueven, Ostrowski and Wang, 2018) and fuel (with a
+convex curve, sharing the load equally among the committed units is optimal); where
+ramps bind, its ramp rows bound the total and a per-unit split is not guaranteed.
 
 The fuel curve (MWh_th per hour of one unit) is convex piecewise linear:
 ``fuel(p) = fuel_no_load_mwh_th_per_h + integral of the incremental heat rate``, whose
@@ -45,6 +53,7 @@ and ``a_0`` the no-load fuel, ``a_k = a_{k-1} + (b_{k-1} - b_k) bp_{k-1}``.
 """
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Any
 
 import numpy as np
@@ -108,7 +117,7 @@ class Genset(Model):
         if len(bps) != len(slopes) - 1:
             raise ValueError(f"fuel_breakpoints_mw: one breakpoint between each two slopes "
                              f"({len(slopes) - 1}), got {len(bps)}")
-        if any(b <= a for a, b in zip(bps, bps[1:])) or (bps and bps[-1] >= self.max_power_mw):
+        if any(b <= a for a, b in pairwise(bps)) or (bps and bps[-1] >= self.max_power_mw):
             raise ValueError(f"fuel_breakpoints_mw must increase strictly inside (0, "
                              f"max_power_mw={self.max_power_mw:g}), got {bps}")
         down = [k for k in range(1, len(slopes)) if slopes[k] < slopes[k - 1]]
@@ -288,6 +297,35 @@ def _add_ramps(f: Formulation, R: dict[str, Any], u, v, w, p) -> None:
             ub[:, 0] = rate[:, 0] * R["u0"][sel] - p0[sel, 0]
         ub[~known[sel], 0] = np.inf  # on before the horizon at an unknown power
         f.model.add_constraints(f"genset/ramp_{direction}", (sel.size, T), terms, ub=ub)
+    _add_start_stop_capacity(f, R, u, v, w, p)
+
+
+def _add_start_stop_capacity(f: Formulation, R: dict[str, Any], u, v, w, p) -> None:
+    """``p[t] <= Pmax u[t] - (Pmax - SU) v[t] - (Pmax - SD) w[t+1]``: a unit that starts
+    in hour ``t`` makes at most ``SU`` then, and one that stops in ``t+1`` at most ``SD``
+    (one row with ``UT >= 2``, where no unit starts and stops in consecutive hours; two
+    rows with ``UT = 1``). Implied by the ramp rows for integral ``u``, tighter in the LP
+    relaxation."""
+    pmax = R["pmax"]
+    su = np.where(np.isnan(R["ru"]), pmax, np.maximum(R["pmin"], np.nan_to_num(R["ru"])))
+    sd = np.where(np.isnan(R["rd"]), pmax, np.maximum(R["pmin"], np.nan_to_num(R["rd"])))
+    limited = (su < pmax) | (sd < pmax)
+    w_next = np.full_like(w.idx, -1)
+    w_next[:, :-1] = w.idx[:, 1:]
+    base = lambda sel: [(p.idx[sel], 1.0), (u.idx[sel], -pmax[sel][:, None])]
+    start = lambda sel: (v.idx[sel], (pmax - su)[sel][:, None])
+    stop = lambda sel: (w_next[sel], (pmax - sd)[sel][:, None])
+    one = np.flatnonzero(limited & (R["ut"] >= 2))
+    two = np.flatnonzero(limited & (R["ut"] < 2))
+    shape = lambda sel: (sel.size, f.T)
+    if one.size:
+        f.model.add_constraints("genset/start_stop_capacity", shape(one),
+                                [*base(one), start(one), stop(one)], ub=0.0)
+    if two.size:
+        f.model.add_constraints("genset/start_capacity", shape(two), [*base(two), start(two)],
+                                ub=0.0)
+        f.model.add_constraints("genset/stop_capacity", shape(two), [*base(two), stop(two)],
+                                ub=0.0)
 
 
 def _add_fuel(f: Formulation, R: dict[str, Any], u, p) -> np.ndarray:
