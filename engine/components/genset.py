@@ -80,11 +80,13 @@ class Genset(Model):
 
     Powers are per unit [MW]; fuel is thermal energy [MWh_th] (gas or diesel by its heating
     value); ramps [MW/h] per unit; times [h]. ``aggregate`` models the units as one integer
-    count instead of one binary each (fewer variables, the same optimum for identical
-    units). ``initial_units_on`` units were on, and the others off, for
-    ``initial_hours_in_state`` hours before the horizon (None: long enough that no minimum
-    up or down time is left), each at ``initial_power_mw``. ``fuel_stock_mwh_th`` (None: no
-    limit) is the fuel in the tank at the start; ``fuel_deliveries`` refill it.
+    count instead of one binary each: far fewer symmetric branches (one week of four units
+    in the example: ~2 s against ~50 s), the same optimum unless ramps bind (then a
+    relaxation: the module docstring says why). ``initial_units_on`` units were on, and the
+    others off, for ``initial_hours_in_state`` hours before the horizon (None: long enough
+    that no minimum up or down time is left), each at ``initial_power_mw``.
+    ``fuel_stock_mwh_th`` (None: no limit) is the fuel in the tank at the start;
+    ``fuel_deliveries`` refill it.
     """
 
     name: str
