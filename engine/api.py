@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine import _background
 from engine.backends import BACKENDS, SolverOptions, solve
 from engine.model.build import build
 from engine.model.data import prepare
@@ -139,11 +138,6 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         f = build(data)
         f.model.arrays()
         t2 = time.perf_counter()
-        if backend == "highs":
-            # nothing before this point needed pandas; a fresh process imports it (and what
-            # the CLI registered) on a second core while HiGHS runs without the GIL. Not for
-            # Pyomo, whose model building in this thread imports and runs Python throughout.
-            _background.start()
         # the solver copies what it needs and the arrays are dropped before the solution is
         # read: results need only the groups and x
         out = solve(f.model, backend=backend, options=options, model_hook=model_hook,
@@ -176,7 +170,8 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     timings["total_s"] = t4 - t0
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
-        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"], timings=timings, mip_gap=out.mip_gap,
+        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
+        demand_charges=parts["demand_charges"], timings=timings, mip_gap=out.mip_gap,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name,
     )

@@ -93,7 +93,8 @@ def test_pandas_series_with_a_gap_is_rejected():
     idx = pd.DatetimeIndex(["2023-06-01 00:00", "2023-06-01 01:00", "2023-06-01 03:00",
                             "2023-06-01 04:00"], tz="Asia/Shanghai")
     d["sites"][0]["grid"]["import_price_per_mwh"] = pd.Series([1.0, 2, 3, 4], index=idx)
-    assert "sites[0].grid.import_price_per_mwh: time index has a gap or is not hourly" in _err(d)
+    assert ("sites[0].grid.import_price_per_mwh: the pandas Series has a gap: no value for "
+            "2023-06-01 02:00+08:00 (first missing hour)") in _err(d)
 
 
 def test_round_trip_yaml_and_json(small_dict, tmp_path):

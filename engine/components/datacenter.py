@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pue_from_temperature
 from engine.scenario.base import Finite, Model, NonNeg, Positive
-from engine.scenario.series import FractionSeries, Series, series_type
+from engine.scenario.series import FractionSeries, Series, is_timed, series_type
 
 __all__ = ["COMPONENT", "Cooling", "DataCenter"]
 
@@ -78,7 +78,8 @@ class DataCenter(Model):
             raise ValueError(
                 "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
             )
-        if self.inflexible_it_mw is not None:
+        if self.inflexible_it_mw is not None and not is_timed(self.inflexible_it_mw):
+            # (a timestamped series is checked when the scenario has aligned it)
             peak = float(np.max(self.inflexible_it_mw))
             if peak > self.it_capacity_mw * (1 + 1e-9):
                 raise ValueError(
@@ -94,8 +95,8 @@ def _weather(dc: DataCenter | None) -> dict[str, list[str]]:
     return {"the data center's cooling model (or give datacenter.pue)": ["temp_air"]}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, Any]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:
+    T = len(index)
     dc = site.datacenter
     if dc is None:
         return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T)}

@@ -5,10 +5,16 @@ For the grid of site ``s`` and hour ``t``::
     0 <= imp[s, t] <= Imax_s * up[s, t],   0 <= exp[s, t] <= Emax_s * up[s, t]
         (up = 0 in outage hours)
     peak[s, m] >= imp[s, t]  for every hour t of calendar month m
-        (only when a demand charge is set; a partial month pays the full monthly rate)
-    cost: price_imp imp - price_exp exp + dc_rate peak
+        (only when a demand charge is set)
+    cost: price_imp imp - price_exp exp + dc_rate * factor[s, m] * peak
           + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
     fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
+
+The demand charge of a month is pro-rated by default: ``factor[s, m]`` = hours of month
+``m`` inside the horizon / hours of the whole month (on the local clock; a full month pays
+the full rate, a 168-h week of a 744-h month 168/744 of it);
+``demand_charge_proration="full_month"`` makes every month touched pay the full rate.
+``Result.demand_charges`` lists, per site and month, the hours, factor, peak and charge.
 
 ``imp - exp`` is injected at the site bus. Where the export price exceeds the import price
 in some hour, a binary ``v[s, t]`` (``imp <= Imax v``, ``exp <= Emax (1 - v)``) stops the LP
@@ -16,7 +22,7 @@ from buying and selling at once; otherwise the model stays an LP.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -36,7 +42,10 @@ class Grid(Model):
     carbon price); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
     (for the green-share floor and the 24/7 CFE score). No import or export in
     ``outage_hours``. ``demand_charge_per_mw_month`` applies to each calendar month's peak
-    import (months in the scenario's time zone).
+    import (months in the scenario's time zone), pro-rated for a month the horizon covers
+    in part (``demand_charge_proration="prorated"``: rate x hours of the month inside the
+    horizon / hours of the month), or the full rate for every month it touches
+    (``"full_month"``).
     """
 
     import_max_mw: NonNeg
@@ -44,19 +53,20 @@ class Grid(Model):
     import_price_per_mwh: SignedSeries
     export_price_per_mwh: SignedSeries = 0.0
     demand_charge_per_mw_month: NonNeg = 0.0
+    demand_charge_proration: Literal["prorated", "full_month"] = "prorated"
     emission_factor_kg_per_mwh: Series = 0.0
     clean_share_fraction: FractionSeries = 0.0
     outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
     g = site.grid
     if g is None:
         empty = np.zeros(0)
         return {"grid_import_price": empty, "grid_export_price": empty,
                 "grid_emission_kg_per_mwh": empty, "grid_clean_share": empty,
                 "grid_available": np.zeros(0, bool)}
-    T = clock.T
+    T = len(index)
     avail = np.ones(T, dtype=bool)
     avail[np.asarray(g.outage_hours, dtype=np.int64)] = False
     return {"grid_import_price": full(g.import_price_per_mwh, T),
@@ -64,6 +74,15 @@ def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, 
             "grid_emission_kg_per_mwh": full(g.emission_factor_kg_per_mwh, T),
             "grid_clean_share": full(g.clean_share_fraction, T),
             "grid_available": avail}
+
+
+def demand_charge_factors(data: Any, grids: list[Grid]) -> np.ndarray:
+    """``(G, n_months)``: the share of each month's rate each grid pays (hours of the month
+    inside the horizon / hours of the month when pro-rated, else 1)."""
+    factor = np.ones((len(grids), data.n_months))
+    prorated = np.array([g.demand_charge_proration == "prorated" for g in grids], bool)
+    factor[prorated] = data.month_hours / data.month_total_hours
+    return factor
 
 
 def check(scenario: Any) -> None:
@@ -111,7 +130,9 @@ def add(f: Formulation) -> None:
         peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
         month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
         f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
-        f.cost("demand_charge", peak.idx, np.broadcast_to(rate[:, None], (G, M)))
+        factor = demand_charge_factors(f.data, grids)
+        f.cost("demand_charge", peak.idx, rate[:, None] * factor)
+        f.meta["grid_demand_charge"] = {"rate": rate, "factor": factor}
     carbon_price = f.data.scenario.policy.carbon_price_per_t
     ef = np.array([sd.grid_emission_kg_per_mwh for _, sd in sites])
     if carbon_price:
@@ -142,6 +163,32 @@ def extract(r: Extraction) -> None:
     r.kpis["grid_export_mwh"] = float(exp.sum())
     # coincident peak of all sites' imports (one site: that site's peak)
     r.kpis["peak_import_mw"] = float(imp.sum(axis=0).max()) if imp.size else 0.0
+    dc = r.f.meta.get("grid_demand_charge")
+    if dc is not None:
+        r.tables["demand_charges"] = _demand_charges(r, meta["site"], dc)
+
+
+def _demand_charges(r: Extraction, site_of: np.ndarray, dc: dict) -> Any:
+    """One row per (site, month) of the sites with a demand charge."""
+    import pandas as pd
+
+    d = r.f.data
+    peak = r.val("grid/peak_mw")  # (G, M)
+    rows = []
+    for i, s in enumerate(site_of):
+        if dc["rate"][i] <= 0:
+            continue
+        for m, label in enumerate(d.month_labels):
+            rows.append({
+                "site": r.site_names[s], "month": label,
+                "hours_in_horizon": int(d.month_hours[m]),
+                "hours_in_month": int(d.month_total_hours[m]),
+                "factor": float(dc["factor"][i, m]),
+                "rate_per_mw_month": float(dc["rate"][i]),
+                "peak_mw": float(peak[i, m]),
+                "charge": float(dc["rate"][i] * dc["factor"][i, m] * peak[i, m]),
+            })
+    return pd.DataFrame(rows)
 
 
 COMPONENT = Component(

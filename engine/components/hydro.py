@@ -15,7 +15,7 @@ from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
 from engine.model.linear import grouped
 from engine.scenario.base import Model, NonNeg
-from engine.scenario.series import Series
+from engine.scenario.series import Series, is_timed
 
 __all__ = ["COMPONENT", "Hydro"]
 
@@ -36,6 +36,8 @@ class Hydro(Model):
 
     @model_validator(mode="after")
     def _check(self) -> Hydro:
+        if is_timed(self.min_power_mw) or is_timed(self.max_power_mw):
+            return self  # checked when the scenario has aligned the timestamped series
         if self.energy_budget_mwh is not None:
             lo_arr = np.atleast_1d(np.asarray(self.min_power_mw, dtype=np.float64))
             if lo_arr.size == 1:
@@ -66,8 +68,8 @@ class Hydro(Model):
         return self
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     return {
         "hydro_min_mw": np.array([full(h.min_power_mw, T) for h in site.hydro]).reshape(-1, T),
         "hydro_max_mw": np.array([full(h.max_power_mw, T) for h in site.hydro]).reshape(-1, T),

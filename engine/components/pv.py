@@ -57,15 +57,15 @@ def _weather(plants: list[PV]) -> dict[str, list[str]]:
             if p.availability_fraction is None}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     w = site.weather
     rows = [
         full(p.availability_fraction, T) * p.capacity_mw
         if p.availability_fraction is not None
-        # pvlib (and pandas) only on a cache miss
-        else cached_pv(pv_key(p, w, site, clock), T,
-                       lambda p=p: pv_power_mw(p, w, site, clock.index))
+        # pvlib only on a cache miss
+        else cached_pv(pv_key(p, w, site, index), T,
+                       lambda p=p: pv_power_mw(p, w, site, index))
         for p in site.pv
     ]
     return {"pv_avail_mw": np.array(rows).reshape(len(rows), T)}

@@ -73,8 +73,8 @@ def _weather(farms: list[Wind]) -> dict[str, list[str]]:
             if a.availability_fraction is None}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     rows = [
         full(a.availability_fraction, T) * a.capacity_mw
         if a.availability_fraction is not None

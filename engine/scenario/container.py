@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 import numpy as np
 from pydantic import Field, ValidationError, create_model, model_validator
 
-from engine._clock import hour_clock
 from engine.components import COMPONENTS
 from engine.errors import ScenarioError, format_path
 from engine.scenario.base import Fraction, Model, NonNeg, deep_equal, to_scenario_error
 from engine.scenario.io import _iter_series, _resolve_case_paths, _resolve_file_forms
+from engine.scenario.series import align_data, align_models, describe_start_error, hourly_index
 from engine.scenario.site import SiteBase
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,20 +63,38 @@ class ScenarioBase(Model):
     currency: str = "CNY"
 
     # ---- validation across fields
+    @model_validator(mode="before")
+    @classmethod
+    def _align(cls, data: Any) -> Any:
+        """Select the scenario's hours from timestamped series (pandas objects, CSV files
+        with a ``time`` column) before the models that hold them are validated."""
+        if not isinstance(data, Mapping):
+            return data
+        start, tz, T = data.get("start"), data.get("timezone", "UTC"), data.get("horizon_h")
+        if not (isinstance(start, str) and isinstance(tz, str) and type(T) is int and T >= 1):
+            return data  # the field checks say what is wrong
+        try:
+            index = hourly_index(start, tz, T)
+        except Exception:  # noqa: BLE001  (reported by _check, with the other errors)
+            return data
+        return align_data(data, index)
+
     @model_validator(mode="after")
     def _check(self) -> Any:
         try:
-            hour_clock(self.start, self.timezone, self.horizon_h)  # parses start and timezone
-        except Exception as exc:  # pandas raises several types here
-            raise ValueError(
-                f"start/timezone: cannot build an hourly index from start={self.start!r}, "
-                f"timezone={self.timezone!r}: {exc}"
-            ) from None
+            index = hourly_index(self.start, self.timezone, self.horizon_h)
+        except Exception as exc:  # noqa: BLE001  (pandas raises several types here)
+            raise ValueError(describe_start_error(self.start, self.timezone, exc)) from None
+        # timestamped series of models built before the scenario (Grid(...) etc.)
+        align_models(self, index)
         T = self.horizon_h
         for path, value in _iter_series(self, ()):
             if isinstance(value, np.ndarray) and len(value) != T:
                 raise ValueError(
-                    f"{format_path(path)}: series length must equal horizon_h={T}, got {len(value)}"
+                    f"{format_path(path)}: series length must equal horizon_h={T}, got "
+                    f"{len(value)} (a series without timestamps is read by position from "
+                    f"start; give it a time column, or a DatetimeIndex, to select the "
+                    f"scenario's hours from a longer series)"
                 )
         sites = self.sites  # type: ignore[attr-defined]
         names = [s.name for s in sites]
@@ -102,8 +120,8 @@ class ScenarioBase(Model):
     # ---- derived quantities
     @property
     def index(self) -> pd.DatetimeIndex:
-        """The hourly, tz-aware time index of the horizon (imports pandas)."""
-        return hour_clock(self.start, self.timezone, self.horizon_h).index
+        """The hourly, tz-aware time index of the horizon."""
+        return hourly_index(self.start, self.timezone, self.horizon_h)
 
     def job_site(self, job: Any) -> Any:
         """The one site a job runs at (see :func:`engine.components.jobs.job_site`)."""
@@ -153,6 +171,7 @@ class ScenarioBase(Model):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, floats, strings) that :meth:`from_dict` reads back to an equal scenario."""
+        align_models(self, self.index)  # a timestamped series assigned after validation
         return self.model_dump(mode="python", exclude_none=True)
 
     def to_yaml(self, path: str | Path | None = None) -> str:
