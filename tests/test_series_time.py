@@ -181,7 +181,7 @@ def test_weather_dataframe_and_prebuilt_models_are_aligned():
     d = base_dict()
     d["jobs"] = []
     d["sites"][0]["datacenter"] = dc
-    assert "sites[0].datacenter.inflexible_it_mw peaks at 5 MW, above the IT capacity" in _err(d)
+    assert "sites[0].datacenter.inflexible_it_mw: must not exceed the IT capacity" in _err(d)
     # assigned after validation: aligned when the scenario is prepared or written
     sc.sites[0].grid.export_price_per_mwh = pd.Series(3.0, index=idx)
     assert sc.to_dict()["sites"][0]["grid"]["export_price_per_mwh"] == [3.0] * 24

@@ -13,6 +13,19 @@ from engine.status import Status
 log = logging.getLogger(__name__)
 _banner_done = False
 
+#: Wall-clock limit of a MILP when the caller gives none [s]. A week with a binary in many
+#: hours can sit at a small gap for minutes (NOTES.md): every MILP call returns, with the
+#: best solution found and its gap (status ``time_limit``). An LP has no default limit.
+MIP_TIME_LIMIT_S = 60.0
+
+
+def time_limit_for(options: SolverOptions, is_mip: bool) -> float | None:
+    """The time limit a solve runs under: the caller's, else :data:`MIP_TIME_LIMIT_S` for a
+    MILP and none (None) for an LP. ``math.inf`` lifts the default."""
+    if options.time_limit_s is not None:
+        return float(options.time_limit_s)
+    return MIP_TIME_LIMIT_S if is_mip else None
+
 
 def new_highs():
     """A fresh ``highspy.Highs``; HiGHS prints a banner to stdout on the first one in a
@@ -61,8 +74,9 @@ def to_highs(arrays: ModelArrays, options: SolverOptions):
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model (passModel returned kError)")
-    if options.time_limit_s is not None:
-        h.setOptionValue("time_limit", float(options.time_limit_s))
+    limit = time_limit_for(options, arrays.is_mip)
+    if limit is not None:
+        h.setOptionValue("time_limit", limit)
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -112,16 +126,40 @@ def read_outcome(h, is_mip: bool, timings: dict[str, float], diagnosis: str = ""
     if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     # a time limit before any feasible point keeps status time_limit with x None
+    gap = float(info.mip_gap) if is_mip and x is not None else 0.0
+    if status == Status.TIME_LIMIT and not diagnosis:
+        import highspy
+
+        reason = {highspy.HighsModelStatus.kTimeLimit:
+                  f"time limit of {h.getOptionValue('time_limit')[1]:g} s",
+                  highspy.HighsModelStatus.kIterationLimit: "iteration limit",
+                  highspy.HighsModelStatus.kSolutionLimit: "solution limit",
+                  }.get(h.getModelStatus(), "interruption")
+        diagnosis = limit_note(reason, x is not None, gap, is_mip)
     return SolveOutput(
         status=status,
         x=x,
         objective=float(info.objective_function_value) if x is not None else float("nan"),
-        mip_gap=float(info.mip_gap) if is_mip and x is not None else 0.0,
+        mip_gap=gap,
         solver_status=h.modelStatusToString(h.getModelStatus()),
         iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
         timings=timings,
         diagnosis=diagnosis,
     )
+
+
+def limit_note(reason: str, has_solution: bool, gap: float, is_mip: bool) -> str:
+    """What a result stopped by a limit says: which limit, what the solution is worth and
+    what to try."""
+    if not has_solution:
+        return (f"stopped at the solver's {reason} before any feasible solution was found; "
+                f"give a larger time_limit_s")
+    if is_mip:
+        return (f"stopped at the solver's {reason}: the best solution found is returned, its "
+                f"objective within a relative gap of {gap:.2e} of the optimum; give a larger "
+                f"time_limit_s, or a larger mip_rel_gap to stop sooner")
+    return (f"stopped at the solver's {reason}: the point returned is feasible but not proven "
+            f"optimal; give a larger time_limit_s")
 
 
 def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverOptions,

@@ -202,6 +202,8 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
     from pyomo.contrib.solver.solvers.highs import Highs
 
+    from engine.backends.highs import time_limit_for
+
     t1 = time.perf_counter()
     opt = Highs()
     if not opt.available():
@@ -213,8 +215,9 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
         "solver_options": solver_options,
         "tee": bool(options.log),
     }
-    if options.time_limit_s is not None:
-        kwargs["time_limit"] = float(options.time_limit_s)
+    limit = time_limit_for(options, _has_integers(m))
+    if limit is not None:
+        kwargs["time_limit"] = limit
     if options.threads is not None:
         kwargs["threads"] = int(options.threads)
     res = opt.solve(m, **kwargs)
@@ -240,5 +243,12 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
         obj = float(res.incumbent_objective)
         if res.objective_bound is not None and obj != 0:
             gap = abs(obj - float(res.objective_bound)) / max(abs(obj), 1e-10)
+    note = ""
+    if status == Status.TIME_LIMIT:
+        from engine.backends.highs import limit_note
+
+        reason = (f"time limit of {limit:g} s" if tc == TC.maxTimeLimit and limit is not None
+                  else "iteration limit" if tc == TC.iterationLimit else "interruption")
+        note = limit_note(reason, x is not None, gap, _has_integers(m))
     return SolveOutput(status=status, x=x, objective=obj, mip_gap=gap,
-                       solver_status=str(tc.name), timings={"run_s": t2 - t1})
+                       solver_status=str(tc.name), timings={"run_s": t2 - t1}, diagnosis=note)

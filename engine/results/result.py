@@ -61,7 +61,9 @@ class Result:
     mip_gap : float
         Relative MIP gap (0 for LPs).
     diagnosis : str
-        For an infeasible model: the constraint groups and hours in conflict.
+        For an infeasible model: the constraint groups and hours in conflict. For a solve
+        stopped by a limit (status ``time_limit``) or a solver error: what happened and what
+        to try.
     network_check : NetworkCheck, dict or None
         AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``);
         a dict by site position when several sites have a network.

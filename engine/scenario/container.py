@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
 from engine.components import COMPONENTS
 from engine.errors import ScenarioError, format_path
-from engine.scenario.base import Fraction, Model, NonNeg, deep_equal, to_scenario_error
+from engine.scenario.base import (
+    Cost,
+    Fraction,
+    Integer,
+    Model,
+    deep_equal,
+    to_scenario_error,
+)
 from engine.scenario.io import _iter_series, _resolve_case_paths, _resolve_file_forms
 from engine.scenario.series import align_data, align_models, describe_start_error, hourly_index
 from engine.scenario.site import SiteBase
@@ -26,6 +33,26 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["Policy", "Scenario", "ScenarioBase", "Site", "load_scenario", "make_schema"]
+
+#: The number of hours of a scenario (up to ten leap years).
+Horizon = Annotated[Integer, Field(ge=1, le=10 * 8784)]
+_START = Field(description="first hour, ISO 8601 local time, e.g. '2023-01-01 00:00'")
+
+
+class _TimeAxis(Model):
+    """The time-axis fields alone, checked before anything that depends on them.
+
+    The file forms of series (``{daily: ...}``, ``{weekly: ...}``, CSV with timestamps)
+    are resolved against ``start``, ``timezone`` and ``horizon_h`` before the scenario is
+    validated; a wrong value there must be blamed on the field itself, not on the first
+    profile that happens to need it.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: str = _START
+    timezone: str = "UTC"
+    horizon_h: Horizon
 
 
 class Policy(Model):
@@ -38,9 +65,9 @@ class Policy(Model):
 
     green_share_min_fraction: Fraction = 0.0
     green_matching: Literal["annual", "hourly"] = "annual"
-    carbon_price_per_t: NonNeg = 0.0
-    value_of_lost_load_per_mwh: NonNeg = 10_000.0
-    curtailment_penalty_per_mwh: NonNeg = 0.0
+    carbon_price_per_t: Cost = 0.0
+    value_of_lost_load_per_mwh: Cost = 10_000.0
+    curtailment_penalty_per_mwh: Cost = 0.0
 
 
 class ScenarioBase(Model):
@@ -57,9 +84,9 @@ class ScenarioBase(Model):
     Site: ClassVar[type[SiteBase]] = SiteBase
 
     name: str = "scenario"
-    start: str = Field(description="first hour, ISO 8601 local time, e.g. '2023-01-01 00:00'")
+    start: str = _START
     timezone: str = "UTC"
-    horizon_h: Annotated[int, Field(ge=1, le=10 * 8784)]
+    horizon_h: Horizon
     currency: str = "CNY"
 
     # ---- validation across fields
@@ -162,8 +189,13 @@ class ScenarioBase(Model):
         """
         if not isinstance(data, Mapping):
             raise ScenarioError(f"scenario must be a mapping, got {type(data).__name__}")
+        try:  # the time axis first: the file forms of series are resolved against it
+            _TimeAxis.model_validate(data)
+        except ValidationError as exc:
+            raise to_scenario_error(exc) from None
         resolved = _resolve_file_forms(dict(data), Path(base_dir or "."))
-        _resolve_case_paths(resolved, Path(base_dir or "."))
+        if isinstance(resolved.get("sites"), list):  # anything else: pydantic says what is wrong
+            _resolve_case_paths(resolved, Path(base_dir or "."))
         try:
             return cls.model_validate(resolved)
         except ValidationError as exc:

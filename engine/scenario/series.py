@@ -42,7 +42,7 @@ import pandas as pd
 from pydantic import BaseModel, BeforeValidator, PlainSerializer
 
 from engine.errors import format_path
-from engine.scenario.base import _short
+from engine.scenario.base import MAX_MAGNITUDE, _short
 
 __all__ = ["FractionSeries", "Series", "SignedSeries", "TimedSeries", "align", "align_data",
            "align_models", "hourly_index", "series_type"]
@@ -250,6 +250,7 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None
         raise ValueError(f"must be a number or a series of numbers, got {value!r}")
     if is_timed(value):
         return as_timed(value)
+    _check_numbers(value)
     if isinstance(value, (int, float, np.integer, np.floating)):
         arr = np.asarray([float(value)])
         scalar = True
@@ -267,6 +268,8 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None
             raise ValueError(f"must be a number or a series of numbers, got {_short(value)}") from None
         if arr.ndim != 1:
             raise ValueError(f"must be one-dimensional, got shape {arr.shape}")
+        if arr.size == 0:
+            raise ValueError("must not be empty; give a number or horizon_h values")
         scalar = False
     bad = ~np.isfinite(arr)
     if bad.any():
@@ -279,8 +282,26 @@ def _coerce_series(value: Any, *, low: float | None, high: float | None
             if viol.any():
                 i = int(np.flatnonzero(viol)[0])
                 where = "" if scalar else f" at hour {i}"
-                raise ValueError(f"must be {word} {bound:g}, got {arr[i]:g}{where}")
+                # the magnitude limit of every price and amount says where it comes from
+                why = (" in magnitude (larger values are out of the solver's numerical "
+                       "range)" if abs(bound) == MAX_MAGNITUDE else "")
+                raise ValueError(f"must be {word} {bound:g}{why}, got {arr[i]:g}{where}")
     return float(arr[0]) if scalar else arr
+
+
+def _check_numbers(value: Any) -> None:
+    """Refuse what NumPy would silently turn into numbers: booleans, strings, None."""
+    if isinstance(value, (bool, np.bool_, str, bytes)) or value is None:
+        raise ValueError(f"must be a number or a series of numbers, got {_short(value)}")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "iuf":
+            raise ValueError(f"must be a number or a series of numbers, got an array of "
+                             f"{value.dtype}")
+    elif isinstance(value, (list, tuple)):
+        for i, x in enumerate(value):
+            if isinstance(x, (bool, np.bool_)) or not isinstance(x, (int, float, np.number)):
+                raise ValueError(  # noqa: TRY004 -- pydantic reports ValueErrors only
+                    f"must be a number or a series of numbers, got {_short(x)} at hour {i}")
 
 
 def _dump_series(value: Any) -> Any:
@@ -299,9 +320,10 @@ def series_type(low: float | None, high: float | None) -> Any:
     ]
 
 
-#: A time series of a non-negative physical quantity (MW, MWh, kg/MWh, ...).
-Series = series_type(0.0, None)
-#: A time series that may be negative (prices, temperatures).
-SignedSeries = series_type(None, None)
+#: A time series of a non-negative physical quantity (MW, MWh, kg/MWh, ...), at most
+#: ``MAX_MAGNITUDE`` (engine.scenario.base).
+Series = series_type(0.0, MAX_MAGNITUDE)
+#: A time series that may be negative (prices, temperatures), within ``±MAX_MAGNITUDE``.
+SignedSeries = series_type(-MAX_MAGNITUDE, MAX_MAGNITUDE)
 #: A time series of fractions in [0, 1].
 FractionSeries = series_type(0.0, 1.0)
