@@ -162,6 +162,9 @@ def test_fuel_stock_with_a_delivery_binds(backend):
     assert res.objective == pytest.approx(550.0, abs=ABS)
     assert col(res, "power_mw")[:2].sum() == pytest.approx(1.0, abs=ABS)
     np.testing.assert_allclose(col(res, "fuel_stock_mwh_th")[[1, 3]], [0.0, 2.0], atol=ABS)
+    # nothing to switch off for (Pmin 0, no no-load fuel, no start cost): an LP
+    assert not build_model(engine.Scenario.from_dict(scenario([2.0] * 4, [g], grid=grid))
+                           ).model.arrays().is_mip
     early = copy.deepcopy(g)
     early["fuel_deliveries"][0]["hour"] = 0
     res = run(scenario([2.0] * 4, [early], grid=grid), backend)
@@ -230,32 +233,38 @@ def test_lp_relaxation_bound_is_below_the_milp_and_tight_here():
 
 # ------------------------------------------------------------------ bad input
 @pytest.mark.parametrize("change, match", [
-    ({"min_power_mw": 3.0}, r"gensets\[0\]\.min_power_mw must be <= max_power_mw"),
-    ({"min_up_h": 7}, r"gensets\[0\]\.min_up_h must be <= horizon_h=6"),
-    ({"min_down_h": 9}, r"gensets\[0\]\.min_down_h must be <= horizon_h=6"),
+    ({"min_power_mw": 3.0}, r"gensets\[0\]\.min_power_mw: must be <= max_power_mw=2, got 3"),
+    ({"min_up_h": 7}, r"gensets\[0\]\.min_up_h: must be <= horizon_h=6, got 7"),
+    ({"min_down_h": 9}, r"gensets\[0\]\.min_down_h: must be <= horizon_h=6, got 9"),
     ({"start_cost": -1.0}, r"gensets\[0\]\.start_cost: must be >= 0"),
     ({"fuel_price_per_mwh_th": -5.0}, r"gensets\[0\]\.fuel_price_per_mwh_th"),
     ({"fuel_slopes_mwh_th_per_mwh": [2.0, 1.0], "fuel_breakpoints_mw": [1.0]},
-     r"gensets\[0\]\.fuel_slopes_mwh_th_per_mwh must not decrease"),
-    ({"fuel_slopes_mwh_th_per_mwh": [1.0, 2.0]}, r"gensets\[0\]\.fuel_breakpoints_mw"),
+     r"gensets\[0\]\.fuel_slopes_mwh_th_per_mwh: must not decrease"),
+    ({"fuel_slopes_mwh_th_per_mwh": [1.0, 2.0]}, r"gensets\[0\]\.fuel_breakpoints_mw: must hold one breakpoint"),
     ({"fuel_slopes_mwh_th_per_mwh": [1.0, 2.0], "fuel_breakpoints_mw": [2.5]},
-     r"gensets\[0\]\.fuel_breakpoints_mw must increase strictly"),
-    ({"initial_units_on": 2}, r"gensets\[0\]\.initial_units_on must be <= units=1"),
-    ({"initial_power_mw": 1.5}, r"gensets\[0\]\.initial_power_mw: no unit is on"),
+     r"gensets\[0\]\.fuel_breakpoints_mw: must increase strictly"),
+    ({"initial_units_on": 2}, r"gensets\[0\]\.initial_units_on: must be <= units=1, got 2"),
+    ({"initial_power_mw": 1.5}, r"gensets\[0\]\.initial_power_mw: must be absent when no unit is on"),
     ({"initial_units_on": 1, "initial_power_mw": 0.5},
-     r"gensets\[0\]\.initial_power_mw must be in \[min_power_mw, max_power_mw\]"),
+     r"gensets\[0\]\.initial_power_mw: must be in \[min_power_mw, max_power_mw\]"),
     ({"initial_hours_in_state": 0}, r"gensets\[0\]\.initial_hours_in_state: must be >= 1"),
     ({"fuel_deliveries": [{"hour": 1, "fuel_mwh_th": 1.0}]},
-     r"gensets\[0\]\.fuel_deliveries need a fuel_stock_mwh_th"),
+     r"gensets\[0\]\.fuel_deliveries: need a fuel_stock_mwh_th"),
     ({"fuel_stock_mwh_th": 1.0, "fuel_deliveries": [{"hour": 6, "fuel_mwh_th": 1.0}]},
-     r"gensets\[0\]\.fuel_deliveries: hours must be < horizon_h=6"),
-    ({"emission_kg_per_mwh_th": None}, r"gensets\[0\]\.emission_kg_per_mwh_th"),
+     r"gensets\[0\]\.fuel_deliveries\[0\]\.hour: must be < horizon_h=6, got 6"),
+    ({"emission_kg_per_mwh_th": None}, r"gensets\[0\]\.emission_kg_per_mwh_th: required field is missing"),
+    ({"units": 2.0}, r"gensets\[0\]\.units: must be an integer, got 2.0"),
+    ({"aggregate": 1}, r"gensets\[0\]\.aggregate: must be true or false, got 1"),
+    ({"start_cost": 1e9}, r"gensets\[0\]\.start_cost: must be <= 1e\+07 in magnitude"),
 ])
 def test_bad_input_names_the_field(change, match):
     g = {**genset(), **change}
     g = {k: v for k, v in g.items() if v is not None}
-    with pytest.raises(engine.ScenarioError, match=match):
+    with pytest.raises(engine.ScenarioError, match=match) as exc:
         engine.Scenario.from_dict(scenario([1.0] * 6, [g]))
+    # one line, in the house's form "<path>: <message>, got <value>"
+    (path, text), = exc.value.items
+    assert path.startswith("sites[0].gensets[0].") and ", got " in text or "missing" in text
 
 
 # ------------------------------------------------------------------ files and the example

@@ -40,6 +40,12 @@ below ``Pmax``. Ramps are MW per hour per unit; without a ramp field there is no
 (``SU = SD = Pmax``). Before the horizon ``p[-1]`` is ``initial_power_mw`` per unit on (0
 when none is on); a genset that is on with no ``initial_power_mw`` has no ramp row in hour 0.
 
+Binaries only where they change the answer: a genset with ``Pmin = 0``, no no-load fuel and
+no start cost loses nothing by staying committed (for ``k >= 1`` the fuel lines' ``a_k`` are
+negative, so a larger ``u`` never raises the fuel bound), so its ``u`` is fixed at its upper
+bound (the initial state's obligations kept) and declared continuous; a scenario whose
+gensets are all like that stays an LP.
+
 An aggregated row is exact for commitment, min up/down time (a count that meets the sums can
 be split into units that each meet them; Knueven, Ostrowski and Wang, 2018) and fuel (with a
 convex curve, sharing the load equally among the committed units is optimal); where
@@ -62,7 +68,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
-from engine.scenario.base import Model, NonNeg, Positive
+from engine.scenario.base import Amount, Bool, Cost, Integer, Model, PositiveAmount
 from engine.scenario.series import Series
 
 __all__ = ["COMPONENT", "FuelDelivery", "Genset"]
@@ -71,8 +77,8 @@ __all__ = ["COMPONENT", "FuelDelivery", "Genset"]
 class FuelDelivery(Model):
     """Fuel that arrives at the start of ``hour`` (usable in that hour)."""
 
-    hour: Annotated[int, Field(ge=0)]
-    fuel_mwh_th: NonNeg
+    hour: Annotated[Integer, Field(ge=0)]
+    fuel_mwh_th: Amount
 
 
 class Genset(Model):
@@ -90,55 +96,56 @@ class Genset(Model):
     """
 
     name: str
-    units: Annotated[int, Field(ge=1)] = 1
-    aggregate: bool = False
-    max_power_mw: Positive
-    min_power_mw: NonNeg = 0.0
-    ramp_up_mw_per_h: NonNeg | None = None
-    ramp_down_mw_per_h: NonNeg | None = None
-    min_up_h: Annotated[int, Field(ge=1)] = 1
-    min_down_h: Annotated[int, Field(ge=1)] = 1
-    start_cost: NonNeg = 0.0
-    fuel_no_load_mwh_th_per_h: NonNeg = 0.0
-    fuel_slopes_mwh_th_per_mwh: Annotated[list[Positive], Field(min_length=1)]
-    fuel_breakpoints_mw: list[Positive] = Field(default_factory=list)
+    units: Annotated[Integer, Field(ge=1)] = 1
+    aggregate: Bool = False
+    max_power_mw: PositiveAmount
+    min_power_mw: Amount = 0.0
+    ramp_up_mw_per_h: Amount | None = None
+    ramp_down_mw_per_h: Amount | None = None
+    min_up_h: Annotated[Integer, Field(ge=1)] = 1
+    min_down_h: Annotated[Integer, Field(ge=1)] = 1
+    start_cost: Cost = 0.0
+    fuel_no_load_mwh_th_per_h: Amount = 0.0
+    fuel_slopes_mwh_th_per_mwh: Annotated[list[PositiveAmount], Field(min_length=1)]
+    fuel_breakpoints_mw: list[PositiveAmount] = Field(default_factory=list)
     fuel_price_per_mwh_th: Series
-    emission_kg_per_mwh_th: NonNeg
-    fuel_stock_mwh_th: NonNeg | None = None
+    emission_kg_per_mwh_th: Amount
+    fuel_stock_mwh_th: Amount | None = None
     fuel_deliveries: list[FuelDelivery] = Field(default_factory=list)
-    initial_units_on: Annotated[int, Field(ge=0)] = 0
-    initial_hours_in_state: Annotated[int, Field(ge=1)] | None = None
-    initial_power_mw: NonNeg | None = None
+    initial_units_on: Annotated[Integer, Field(ge=0)] = 0
+    initial_hours_in_state: Annotated[Integer, Field(ge=1)] | None = None
+    initial_power_mw: Amount | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Genset:
         if self.min_power_mw > self.max_power_mw:
-            raise ValueError(f"min_power_mw must be <= max_power_mw={self.max_power_mw:g}, "
+            raise ValueError(f"min_power_mw: must be <= max_power_mw={self.max_power_mw:g}, "
                              f"got {self.min_power_mw:g}")
         slopes, bps = self.fuel_slopes_mwh_th_per_mwh, self.fuel_breakpoints_mw
         if len(bps) != len(slopes) - 1:
-            raise ValueError(f"fuel_breakpoints_mw: one breakpoint between each two slopes "
-                             f"({len(slopes) - 1}), got {len(bps)}")
+            raise ValueError(f"fuel_breakpoints_mw: must hold one breakpoint between each two "
+                             f"slopes ({len(slopes) - 1}), got {len(bps)}")
         if any(b <= a for a, b in pairwise(bps)) or (bps and bps[-1] >= self.max_power_mw):
-            raise ValueError(f"fuel_breakpoints_mw must increase strictly inside (0, "
+            raise ValueError(f"fuel_breakpoints_mw: must increase strictly inside (0, "
                              f"max_power_mw={self.max_power_mw:g}), got {bps}")
         down = [k for k in range(1, len(slopes)) if slopes[k] < slopes[k - 1]]
         if down:
             k = down[0]
-            raise ValueError(f"fuel_slopes_mwh_th_per_mwh must not decrease (a convex fuel "
+            raise ValueError(f"fuel_slopes_mwh_th_per_mwh: must not decrease (a convex fuel "
                              f"curve), got {slopes[k]:g} after {slopes[k - 1]:g} at segment {k}")
         if self.fuel_deliveries and self.fuel_stock_mwh_th is None:
-            raise ValueError("fuel_deliveries need a fuel_stock_mwh_th (the tank they refill)")
+            raise ValueError(f"fuel_deliveries: need a fuel_stock_mwh_th (the tank they "
+                             f"refill), got {len(self.fuel_deliveries)} delivery(ies)")
         if self.initial_units_on > self.units:
-            raise ValueError(f"initial_units_on must be <= units={self.units}, "
+            raise ValueError(f"initial_units_on: must be <= units={self.units}, "
                              f"got {self.initial_units_on}")
         if self.initial_power_mw is not None:
             if self.initial_units_on == 0:
-                raise ValueError(f"initial_power_mw: no unit is on (initial_units_on=0), "
-                                 f"got {self.initial_power_mw:g}")
+                raise ValueError(f"initial_power_mw: must be absent when no unit is on "
+                                 f"(initial_units_on=0), got {self.initial_power_mw:g}")
             if not self.min_power_mw <= self.initial_power_mw <= self.max_power_mw:
                 raise ValueError(
-                    f"initial_power_mw must be in [min_power_mw, max_power_mw] = "
+                    f"initial_power_mw: must be in [min_power_mw, max_power_mw] = "
                     f"[{self.min_power_mw:g}, {self.max_power_mw:g}], got {self.initial_power_mw:g}")
         return self
 
@@ -158,12 +165,12 @@ def check(scenario: Any) -> None:
             path = f"sites[{i}].gensets[{k}]"
             for what in ("min_up_h", "min_down_h"):
                 if getattr(g, what) > T:
-                    raise ValueError(f"{path}.{what} must be <= horizon_h={T}, "
+                    raise ValueError(f"{path}.{what}: must be <= horizon_h={T}, "
                                      f"got {getattr(g, what)}")
-            late = [d.hour for d in g.fuel_deliveries if d.hour >= T]
-            if late:
-                raise ValueError(f"{path}.fuel_deliveries: hours must be < horizon_h={T}, "
-                                 f"got {late[0]}")
+            for j, d in enumerate(g.fuel_deliveries):
+                if d.hour >= T:
+                    raise ValueError(f"{path}.fuel_deliveries[{j}].hour: must be < "
+                                     f"horizon_h={T}, got {d.hour}")
 
 
 def _rows(f: Formulation) -> dict[str, Any]:
@@ -238,8 +245,14 @@ def add(f: Formulation) -> None:
     m = f.model
     col = lambda key: R[key][:, None]
     N, pmin, pmax, u0 = col("count"), col("pmin"), col("pmax"), col("u0")
-    agg = R["aggregate"]
-    u = m.add_variables("genset/units_on", (n, T), lb=R["u_lb"], ub=R["u_ub"], integer=True)
+    # a row that loses nothing by staying committed (Pmin = 0, no no-load fuel, no start
+    # cost) keeps u at its upper bound: no integer is needed for it (module docstring)
+    free = np.array([g.min_power_mw == 0 and g.fuel_no_load_mwh_th_per_h == 0
+                     and g.start_cost == 0 for _, g in R["entries"]])[R["entry"]]
+    u_lb = np.where(free[:, None], R["u_ub"], R["u_lb"])
+    need = bool((~free).any())
+    agg = R["aggregate"] & ~free
+    u = m.add_variables("genset/units_on", (n, T), lb=u_lb, ub=R["u_ub"], integer=need)
     # a single unit's starts and stops follow from an integral u (module docstring);
     # aggregated rows keep them integral (a start and a stop in one hour is a swap)
     v = m.add_variables("genset/starts", (n, T), ub=N, integer=bool(agg.any()))
