@@ -1,7 +1,7 @@
 """One HiGHS model re-used across the scenarios of a sweep that change only numbers.
 
 A batch worker builds each scenario's backend-neutral arrays (cheap) and hands them to
-:meth:`ReusableHighs.solve`. When the matrix has the same shape and sparsity pattern as the
+:meth:`ReusableHighs.solve`. When the matrix has the same shape and sparsity pattern as a
 model it holds (same columns, rows and non-zero positions, an LP), only what differs goes
 into that model in place -- costs, column and row bounds, the objective offset and the
 matrix values that changed -- and HiGHS re-solves from the previous optimal basis (a warm
@@ -10,6 +10,7 @@ optimal -- builds a new model, so a structural change falls back to a rebuild by
 """
 from __future__ import annotations
 
+import hashlib
 import time
 
 import numpy as np
@@ -36,8 +37,11 @@ def _changed(old: np.ndarray, new: np.ndarray) -> np.ndarray:
 
 
 class ReusableHighs:
-    """A HiGHS model kept between solves, updated in place when the structure allows.
+    """HiGHS models kept between solves, updated in place when the structure allows.
 
+    Up to ``max_models`` models of different structures are kept (least recently used
+    first out), so that a sweep whose values switch a constraint group on and off (a
+    green floor of 0 and of 0.4) still re-uses a model for each of its structures.
     Not thread-safe: keep one per thread (a batch worker keeps one per process or thread).
 
     Parameters
@@ -46,20 +50,31 @@ class ReusableHighs:
         Options of every solve.
     reuse : bool
         False: always build a new model (the reference the in-place path is tested against).
+    max_models : int
+        Models kept, one per structure.
     """
 
-    def __init__(self, options: SolverOptions | None = None, reuse: bool = True) -> None:
+    def __init__(self, options: SolverOptions | None = None, reuse: bool = True,
+                 max_models: int = 4) -> None:
         self.options = options or SolverOptions()
         self.reuse = reuse
-        self._h = None
-        self._arrays: ModelArrays | None = None
+        self.max_models = max_models
+        #: structure key -> (Highs, the arrays it holds now), most recently used last
+        self._held: dict[tuple, tuple] = {}
         self.n_reused = 0
         self.n_built = 0
 
     def drop(self) -> None:
-        """Forget the held model (the next solve builds)."""
-        self._h = None
-        self._arrays = None
+        """Forget every held model (the next solves build)."""
+        self._held.clear()
+
+    @staticmethod
+    def _key(arrays: ModelArrays) -> tuple:
+        A = arrays.A
+        digest = hashlib.blake2b(A.indptr.tobytes(), digest_size=16)
+        digest.update(A.indices.tobytes())
+        digest.update(np.packbits(arrays.integrality).tobytes())
+        return (A.shape, A.nnz, digest.hexdigest())
 
     def solve(self, model: LinearModel, arrays: ModelArrays) -> tuple[SolveOutput, bool]:
         """Solve ``arrays`` (the arrays of ``model``), in place when possible.
@@ -67,19 +82,19 @@ class ReusableHighs:
         Returns
         -------
         (SolveOutput, bool)
-            The outcome (``timings`` has ``handover_s`` and ``run_s``) and whether the held
+            The outcome (``timings`` has ``handover_s`` and ``run_s``) and whether a held
             model was updated in place.
         """
         t0 = time.perf_counter()
-        old = self._arrays
-        reused = (self.reuse and self._h is not None and old is not None and not arrays.is_mip
-                  and same_structure(old, arrays))
+        key = self._key(arrays)
+        held = self._held.pop(key, None)
+        reused = (self.reuse and held is not None and not arrays.is_mip
+                  and same_structure(held[1], arrays))
         if reused:
-            self._update(old, arrays)
-            h = self._h
+            h = held[0]
+            self._update(h, held[1], arrays)
             self.n_reused += 1
         else:
-            self.drop()
             h = to_highs(arrays, self.options)
             self.n_built += 1
         t1 = time.perf_counter()
@@ -88,16 +103,16 @@ class ReusableHighs:
         out = read_outcome(h, arrays.is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
         if out.status == Status.INFEASIBLE:
             out.diagnosis = diagnose_infeasible(h, model)
+        # keep it when optimal: the next scenario of this structure starts from its basis
+        # (a diagnosis or a presolve-off re-run has changed a model that ended otherwise)
         if self.reuse and out.status == Status.OPTIMAL and not arrays.is_mip:
-            # keep it: the next scenario of the same structure starts from this basis
-            self._h, self._arrays = h, arrays
-        else:
-            # a diagnosis or a presolve-off re-run changed the model's options or bounds
-            self.drop()
+            self._held[key] = (h, arrays)
+            while len(self._held) > self.max_models:
+                self._held.pop(next(iter(self._held)))
         return out, reused
 
-    def _update(self, old: ModelArrays, new: ModelArrays) -> None:
-        h = self._h
+    @staticmethod
+    def _update(h, old: ModelArrays, new: ModelArrays) -> None:
         cols = _changed(old.cost, new.cost)
         if cols.size:
             h.changeColsCost(cols.size, cols, new.cost[cols])

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.batch.store import Store
-from engine.batch.sweep import Sweep, SweepItem, load_sweep
+from engine.batch.sweep import Sweep, SweepItem, load_sweep, resolve_path
 from engine.batch.worker import BatchOptions, solve_items, warm
 
 __all__ = ["BatchOutcome", "run"]
@@ -83,7 +83,7 @@ def run(
     hourly: bool = False,
     time_limit_s: float | None = None,
     mip_rel_gap: float = 1e-4,
-    threads: int | None = 1,
+    threads: int | None = None,
     highs_options: dict | None = None,
     reuse: bool = True,
     chunk_size: int = 1,
@@ -109,7 +109,7 @@ def run(
     hourly : bool
         Also store each scenario's hourly table (``_hourly/<id>.parquet``).
     time_limit_s, mip_rel_gap, threads, highs_options
-        Solver settings of every scenario (``threads=1``: the workers are the parallelism).
+        Solver settings of every scenario (a simplex solve of an LP uses one thread).
     reuse : bool
         Update each worker's HiGHS model in place when only numbers change (else rebuild).
     chunk_size : int
@@ -119,7 +119,8 @@ def run(
     flush_rows, flush_s : int, float
         Write the buffered rows after this many rows or seconds.
     on_result : callable, optional
-        Called in the driver with each row as it arrives (before it is written).
+        Called in the driver with each row as it arrives, once the row is buffered for the
+        store (if it raises, the batch stops and every row received is still written).
 
     Returns
     -------
@@ -142,16 +143,21 @@ def run(
                            highs_options=tuple(sorted((highs_options or {}).items())),
                            hourly=hourly, reuse=reuse)
     base = sweep.base_scenario()
+    st = Store(store)
+    # cheap checks first, before any worker starts: the store's batch and the paths
+    st.check(sweep.name, sweep.batch_hash())
+    sweep.param_sets()
+    for path in sweep.paths():
+        resolve_path(base, path)
     backend = (_DaskRunner(executor, base, options) if executor is not None
                else _LocalRunner(workers or multiprocessing.cpu_count(), base, options,
                                  max_crashes))
     try:
-        if not _complete(Store(store), sweep):
+        if not _complete(st, sweep):
             backend.start()  # workers warm up while the driver validates
         t0 = time.perf_counter()
         items = _unique(sweep.expand())
         expand_s = time.perf_counter() - t0
-        st = Store(store)
         st.open(sweep.name, sweep.batch_hash(), items, sweep.paths())
         st.cleanup()
         stored = st.stored_ids()
@@ -169,9 +175,9 @@ def run(
                 sums[k] += row.get(k) or 0.0
             if bar is not None:
                 bar.update(1)
+            writer.add(row, table)
             if on_result is not None:
                 on_result(row)
-            writer.add(row, table)
 
         try:
             if pending:

@@ -39,7 +39,8 @@ BASE_COLUMNS = {
     "solve_s": "float64", "extract_s": "float64", "total_s": "float64", "reused": "bool_",
     "worker": "string", "attempt": "int64", "error": "string", "finished_at": "float64",
 }
-#: Statuses with a solution: a scenario that ended otherwise counts as failed.
+#: Statuses that may carry a solution (a time limit only with an objective); a scenario
+#: that ended otherwise counts as failed.
 DONE_STATUSES = ("optimal", "time_limit")
 _META = "_batch"
 _HOURLY = "_hourly"
@@ -84,9 +85,12 @@ class Store:
             raise ScenarioError(f"store {str(self.path)!r}: cannot read its manifest: {exc}"
                                 ) from None
 
-    def open(self, name: str, batch_hash: str, items: list, paths: list[str]) -> None:
-        """Start or resume the batch ``batch_hash``: a store written by another batch
-        definition is an error; a new store gets its manifest and scenario list."""
+    def check(self, name: str, batch_hash: str) -> dict[str, Any] | None:
+        """The manifest when the store holds the batch ``batch_hash``, None when the
+        directory is new or empty; a :class:`ScenarioError` for a store written by another
+        batch definition, a file, or a directory of other things."""
+        if self.path.exists() and not self.path.is_dir():
+            raise ScenarioError(f"store {str(self.path)!r} is a file, not a directory")
         m = self.manifest()
         if m is not None:
             if m.get("batch_hash") != batch_hash:
@@ -95,13 +99,21 @@ class Store:
                     f"({m.get('name')!r}, hash {m.get('batch_hash')}; this batch "
                     f"{name!r} has hash {batch_hash}): use a new store directory, or delete "
                     f"this one to start over")
-            self._columns = m.get("columns")
-            self._param_types = m.get("param_types", {})
-            return
+            return m
         if self.path.exists() and any(p for p in self.path.iterdir()
                                       if not p.name.startswith(".")):
             raise ScenarioError(f"store {str(self.path)!r} exists, is not empty and holds no "
                                 f"batch manifest: choose an empty or new directory")
+        return None
+
+    def open(self, name: str, batch_hash: str, items: list, paths: list[str]) -> None:
+        """Start or resume the batch ``batch_hash`` (see :meth:`check`); a new store gets
+        its manifest and scenario list."""
+        m = self.check(name, batch_hash)
+        if m is not None:
+            self._columns = m.get("columns")
+            self._param_types = m.get("param_types", {})
+            return
         import pandas as pd
 
         self.meta.mkdir(parents=True, exist_ok=True)
@@ -266,13 +278,18 @@ def store_status(path: str | Path) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     statuses: dict[str, str] = {}
+    solved: set[str] = set()
     for f in store._parts():
-        t = pq.read_table(f, columns=["scenario_id", "status"])
-        statuses.update(zip(t.column(0).to_pylist(), t.column(1).to_pylist()))
+        t = pq.read_table(f, columns=["scenario_id", "status", "objective"])
+        ids = t.column(0).to_pylist()
+        statuses.update(zip(ids, t.column(1).to_pylist()))
+        solved.update(i for i, s, o in zip(ids, t.column(1).to_pylist(),
+                                           t.column(2).to_pylist())
+                      if s in DONE_STATUSES and o is not None)
     by: dict[str, int] = {}
     for s in statuses.values():
         by[s] = by.get(s, 0) + 1
-    done = sum(n for s, n in by.items() if s in DONE_STATUSES)
+    done = len(solved)
     total = int(m.get("n_scenarios", 0))
     return {"name": m.get("name"), "batch_hash": m.get("batch_hash"), "total": total,
             "done": done, "failed": len(statuses) - done, "pending": total - len(statuses),

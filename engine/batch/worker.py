@@ -38,7 +38,8 @@ class BatchOptions:
     mip_rel_gap : float
         Relative MIP gap.
     threads : int, optional
-        HiGHS threads per solve (default 1 in a batch: the workers are the parallelism).
+        HiGHS threads (HiGHS's default when None; HiGHS fixes its thread pool at the first
+        solve of a process, and a later different value makes every solve fail).
     highs_options : tuple of (name, value)
         Further HiGHS options.
     hourly : bool
@@ -49,7 +50,7 @@ class BatchOptions:
 
     time_limit_s: float | None = None
     mip_rel_gap: float = 1e-4
-    threads: int | None = 1
+    threads: int | None = None
     highs_options: tuple = field(default_factory=tuple)
     hourly: bool = False
     reuse: bool = True
