@@ -67,7 +67,8 @@ def _solver(options: BatchOptions):
     key = (options.time_limit_s, options.mip_rel_gap, options.threads, options.highs_options,
            options.reuse)
     if key not in cache:
-        cache.clear()
+        if len(cache) >= 4:  # a few settings side by side (a benchmark interleaves two)
+            cache.pop(next(iter(cache)))
         cache[key] = ReusableHighs(SolverOptions(
             time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap,
             threads=options.threads, highs_options=dict(options.highs_options)),
