@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
         from distributed import Client, LocalCluster
 
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             res["dask_2"] = one_run(sweep, executor=client)
         print("dask 2", json.dumps(res["dask_2"]), file=sys.stderr)
         res["dask_vs_local_2"] = round(res["dask_2"]["rate_steady_per_s"] / r2, 3)

@@ -211,3 +211,61 @@ def test_example_sweep_validates():
     items = sw.expand()
     assert len(items) == 36 and len({it.id for it in items}) == 36
     assert sw.base_scenario().horizon_h == 168
+
+
+# ---------------------------------------------------------------------- Dask
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A Dask LocalCluster of 2 workers in this process (fast to start)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        yield cluster
+
+
+def test_dask_batch_equals_optimize_one_by_one(thread_cluster, one_by_one, tmp_path):
+    from distributed import Client
+
+    with Client(thread_cluster) as client:
+        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False)
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
+    assert (raw["status"] == "optimal").all()
+    got = raw.set_index("scenario_id")["objective"]
+    for sid, obj in one_by_one.items():
+        assert got[sid] == pytest.approx(obj, rel=RTOL_OBJ)
+    # the workers are threads here: each keeps its own HiGHS models
+    assert out.reused > 0 and raw["worker"].nunique() >= 1
+
+
+def test_cli_batch_on_a_dask_scheduler(thread_cluster, tmp_path, capsys):
+    from engine.cli import main
+
+    base = tmp_path / "small.yaml"
+    engine.Scenario.from_dict(base_dict(24)).to_yaml(base)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: small.yaml\ngrid:\n  policy.carbon_price_per_t: [0.0, 10.0, 20.0]\n")
+    assert main(["batch", str(sweep), "--scheduler", thread_cluster.scheduler_address,
+                 "--store", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "3 scenarios, 0 already stored, 3 solved now" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    killed: list[int] = []
+
+    def kill_once(row: dict) -> None:
+        if not killed:
+            killed.append(_pid(row))
+            os.kill(killed[0], signal.SIGKILL)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False,
+                        on_result=kill_once)
+    assert killed and killed[0] != os.getpid()
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
+    assert (raw["status"] == "optimal").all()
