@@ -82,7 +82,7 @@ def test_local_batch_equals_optimize_one_by_one_with_a_worker_killed(killed_run,
 
 
 def test_rerun_recomputes_nothing(killed_run):
-    out, store, _ = killed_run
+    _, store, _ = killed_run
     again = batch.run(_sweep(grid=GRID), store=store, workers=2, progress=False)
     assert (again.total, again.skipped, again.solved) == (50, 50, 0)
     assert len(pd.read_parquet(store)) == 50
@@ -198,8 +198,12 @@ def test_sweep_file_window_and_cli(tmp_path, capsys):
     assert [j.name for j in sw.base_scenario().jobs] == []  # the job (hours 2..20) is outside
     store = tmp_path / "out"
     assert main(["batch", str(sweep), "--workers", "1", "--store", str(store),
-                 "--no-progress"]) == 0
+                 "--no-progress", "--hourly"]) == 0
     assert "2 scenarios, 0 already stored, 2 solved now" in capsys.readouterr().out
+    rows = pd.read_parquet(store)  # the hourly files under _hourly/ are not summary rows
+    assert len(rows) == 2
+    for sid in rows["scenario_id"]:
+        assert len(pd.read_parquet(store / "_hourly" / f"{sid}.parquet")) == 24
     assert main(["batch", "--status", str(store)]) == 0
     assert "done 2, failed 0, pending 0" in capsys.readouterr().out
     assert main(["batch", "--status", str(tmp_path)]) == 2

@@ -4,13 +4,11 @@ the scenario schema, the components (pvlib), the model, the results and highspy.
 only: no solve runs here (HiGHS's threads must not exist in a process that forks)."""
 from __future__ import annotations
 
-import pandas  # noqa: F401
+import importlib
 
-import engine.batch.worker  # noqa: F401
-import engine.model.build  # noqa: F401
-import engine.model.data  # noqa: F401
-import engine.results  # noqa: F401
-import engine.scenario.container  # noqa: F401
 from engine.backends.reuse import preload
 
+for _name in ("pandas", "engine.scenario.container", "engine.model.data", "engine.model.build",
+              "engine.results", "engine.batch.worker"):
+    importlib.import_module(_name)
 preload()

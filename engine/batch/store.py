@@ -175,7 +175,7 @@ class Store:
         name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
         for sid, frame in (hourly or {}).items():
             (self.path / _HOURLY).mkdir(exist_ok=True)
-            _atomic_write(self.path / _HOURLY / f"{sid}.parquet", lambda f: frame.to_parquet(f))
+            _atomic_write(self.path / _HOURLY / f"{sid}.parquet", frame.to_parquet)
         _atomic_write(self.path / name, lambda f: pq.write_table(table, f))
         self.write_s += time.perf_counter() - t0
 

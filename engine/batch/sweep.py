@@ -358,9 +358,12 @@ def _sha(text: str) -> str:
 
 def scenario_hash(scenario: BaseModel) -> str:
     """Content hash of a validated scenario: SHA-256 of its canonical JSON, 16 hex digits."""
+    from pydantic_core import PydanticSerializationError
+
     try:
         text = scenario.model_dump_json(exclude_none=True)
-    except Exception:  # a user's field pydantic cannot write as JSON: go through Python data
+    except (PydanticSerializationError, TypeError, ValueError):
+        # a user's field pydantic cannot write as JSON: go through Python data
         text = json.dumps(_plain(scenario.to_dict()), sort_keys=True, default=repr)
     return _sha(text)
 
@@ -431,11 +434,11 @@ def load_sweep(path: str | Path) -> Sweep:
     path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"sweep file {str(path)!r} does not exist")
-    try:
-        import yaml
+    import yaml
 
+    try:
         data = yaml.safe_load(path.read_text())
-    except Exception as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ScenarioError(f"cannot parse sweep file {str(path)!r}: {exc}") from None
     if not isinstance(data, Mapping):
         raise ScenarioError(f"sweep file {str(path)!r}: must be a mapping, got {_kind(data)}")

@@ -111,7 +111,7 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
         hourly = _solve(scenario, options, row, t0)
     except ScenarioError as exc:
         row.update(status="invalid", error=f"ScenarioError: {exc}")
-    except Exception as exc:  # recorded, and the batch goes on
+    except Exception as exc:  # noqa: BLE001  (any failure is recorded; the batch goes on)
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
         row.update(status="error", error="".join(tb)[-2000:])
         _solver(options).drop()
