@@ -55,7 +55,7 @@ class BatchOutcome:
     times : dict
         Seconds: ``expand_s`` (expansion and validation), ``wall_s``, ``store_s`` (the
         driver's writes) and the sums over this run's rows of ``prepare_s``, ``build_s``,
-        ``solve_s``, ``extract_s``.
+        ``solve_s``, ``extract_s``, ``total_s`` and ``cpu_s`` (the workers' CPU seconds).
     """
 
     store: Path
@@ -171,7 +171,7 @@ def run(
             out.solved += 1
             out.failed += row.get("objective") is None
             out.reused += bool(row.get("reused"))
-            for k in ("prepare_s", "build_s", "solve_s", "extract_s"):
+            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s"):
                 sums[k] += row.get(k) or 0.0
             if bar is not None:
                 bar.update(1)

@@ -15,7 +15,8 @@ its store; each file is written under a hidden temporary name and renamed into p
 a reader never sees half a file and an interrupted run leaves only whole files. Summary
 columns: ``scenario_id``, ``index``, one column per swept path (named by the path),
 ``status``, ``objective``, ``mip_gap``, ``iterations``, ``cost.<term>``, ``kpi.<name>``,
-``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``, ``reused`` (the
+``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``, ``cpu_s`` (CPU
+seconds of the worker process meanwhile), ``reused`` (the
 worker's HiGHS model was updated in place), ``worker``, ``attempt``, ``error``,
 ``finished_at``.
 """
@@ -36,7 +37,7 @@ __all__ = ["BASE_COLUMNS", "Store", "read_store", "store_status"]
 BASE_COLUMNS = {
     "scenario_id": "string", "index": "int64", "status": "string", "objective": "float64",
     "mip_gap": "float64", "iterations": "int64", "prepare_s": "float64", "build_s": "float64",
-    "solve_s": "float64", "extract_s": "float64", "total_s": "float64", "reused": "bool_",
+    "solve_s": "float64", "extract_s": "float64", "total_s": "float64", "cpu_s": "float64", "reused": "bool_",
     "worker": "string", "attempt": "int64", "error": "string", "finished_at": "float64",
 }
 #: Statuses that may carry a solution (a time limit only with an objective); a scenario

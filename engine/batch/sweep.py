@@ -195,13 +195,12 @@ class Sweep:
         base = self.base_scenario()
         schema = type(base)
         base_dict = _base_dict(base)
-        for path in self.paths():
-            resolve_path(base, path)
+        keys = {path: resolve_path(base, path) for path in self.paths()}
         items = []
         for i, p in enumerate(params):
             d = base_dict
             for path, value in p.items():
-                d = _set(d, resolve_path(base, path), _plain(value))
+                d = _set(d, keys[path], _plain(value))
             try:
                 sc = schema.from_dict(d, base_dir=self.base_dir)
             except ScenarioError as exc:

@@ -105,6 +105,7 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
                            "attempt": attempt, "error": None}
     hourly = None
     t0 = time.perf_counter()
+    c0 = time.process_time()
     gc_was = gc.isenabled()
     gc.disable()  # as optimize does: building many arrays gains nothing from the collector
     try:
@@ -119,6 +120,8 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
         if gc_was:
             gc.enable()
     row["total_s"] = time.perf_counter() - t0
+    # CPU seconds of this process meanwhile: well below total_s, the worker waited for a CPU
+    row["cpu_s"] = time.process_time() - c0
     row["finished_at"] = time.time()
     return row, hourly
 
