@@ -1,4 +1,4 @@
-"""Command line: ``wattbit run | validate | export | bench | batch``.
+"""Command line: ``wattbit run | validate | export | bench``.
 
 ``wattbit run SCENARIO --out DIR`` prints a summary and writes ``DIR/hourly.parquet``,
 ``DIR/summary.json`` and ``DIR/dispatch.png`` (``DIR/dispatch_<site>.png`` per site when
