@@ -1,0 +1,107 @@
+"""The HTML report: one offline file a person reads in a browser.
+
+* :func:`render_result` (``Result.to_html(path)``): KPIs, cost terms, per site a week of
+  hourly dispatch and SOC (default: the week of largest facility energy), the whole horizon
+  as daily energy and daily SOC range, the hourly CFE heatmap (hour of day x day: the clean
+  share of facility load from the ``trace.<site>/<source>_mw`` columns), the network check
+  where there is one; then the job schedule, the per-tenant ledger and the network rounds
+  where present. A section is left out, with a line saying so, when its data is absent.
+* :func:`report_from_dir`: the same report from a directory written by ``wattbit run``
+  (``hourly.parquet``, ``summary.json``, ``jobs.parquet``, ``job_power.parquet``, network
+  files); ``wattbit report RESULTS_DIR -o report.html``.
+* :func:`batch_report`: a comparison page of a batch store (:mod:`engine.results._report_batch`).
+
+Plotting: matplotlib rendered to SVG and written inline into the page. Matplotlib is
+already a dependency (the dispatch PNG), needs no JavaScript, and an inline SVG is offline by
+construction: the file references nothing (no CDN, no fonts, no images outside it), prints
+and zooms sharply, and its text is searchable. Plotly with its JavaScript inlined would add
+3.5 MB to every report and a dependency, for hover labels. Cost: SVG paths grow with points,
+so no chart draws 8,760 points: the year is shown as daily energy and daily SOC range, the
+hourly detail in one week, and the two hour-by-day charts (CFE heatmap, job schedule) are
+``imshow`` rasters embedded in the SVG as one PNG each. The annual Xining example renders in
+~0.6 s (benchmarks/report.py; target <= 2 s).
+
+All text from the result (names, diagnosis, violations) is HTML-escaped; matplotlib escapes
+the text inside the SVGs and is told not to read ``$...$`` as mathtext.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.results._report_batch import batch_report, read_store
+from engine.results._report_render import clean_share, default_week, render_result
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.results.result import Result
+
+__all__ = ["batch_report", "clean_share", "default_week", "is_batch_store",
+           "load_results_dir", "render_result", "report_from_dir"]
+
+#: The batch store adapter: the summary table of a store directory.
+_read_store = read_store
+
+
+def load_results_dir(results_dir: str | Path, scenario: Any = None) -> Result:
+    """A :class:`Result` rebuilt from the files ``wattbit run`` writes (see
+    :meth:`Result.to_parquet`); the network check's files become plain data."""
+    import pandas as pd
+
+    from engine.results.result import Result
+    from engine.status import Status
+
+    d = Path(results_dir)
+    if not (d / "summary.json").is_file():
+        raise FileNotFoundError(f"{d} is not a results directory: no summary.json "
+                                "(written by `wattbit run --out DIR`)")
+    s = json.loads((d / "summary.json").read_text())
+    read = lambda n: pd.read_parquet(d / n) if (d / n).is_file() else pd.DataFrame()
+    nan = lambda v: float("nan") if v is None else float(v)
+    extra: dict[str, Any] = {}
+    if scenario is not None:
+        extra["scenario"] = scenario
+    hourly = read("hourly.parquet")
+    net = s.get("network_check") or {}
+    if len(net) == 1 and hourly is not None:
+        (site, info), = net.items()
+        vm = read("network_vm_pu.parquet")
+        viol = pd.read_csv(d / "network_violations.csv") \
+            if (d / "network_violations.csv").is_file() else None
+        counts = ", ".join(f"{k} {v}" for k, v in sorted(info.get("violations", {}).items()))
+        extra["network_from_dir"] = [{
+            "site": site, "passed": bool(info.get("passed")), "vm": vm if len(vm) else None,
+            "violations": viol, "vmin": None, "vmax": None,
+            "text": f"network check of site {site!r}: "
+                    + ("PASSED" if info.get("passed") else f"violations: {counts}")}]
+    rounds = s.get("network_rounds")
+    return Result(
+        status=Status(s.get("status", "error")), objective=nan(s.get("objective")),
+        costs=pd.Series(s.get("costs", {}), dtype=float),
+        kpis=pd.Series({k: nan(v) for k, v in s.get("kpis", {}).items()}, dtype=float),
+        hourly=hourly, jobs=read("jobs.parquet"), job_power=read("job_power.parquet"),
+        timings=s.get("timings", {}), mip_gap=float(s.get("mip_gap", 0.0)),
+        backend=s.get("backend", ""), solver_status=s.get("solver_status", ""),
+        iterations=int(s.get("iterations", 0)), diagnosis=s.get("diagnosis", ""),
+        scenario_name=s.get("scenario", ""), extra=extra,
+        network_rounds=pd.DataFrame(rounds) if rounds else None)
+
+
+def report_from_dir(results_dir: str | Path, path: str | Path | None = None,
+                    week_start_h: int | None = None, site: str | None = None,
+                    scenario: Any = None) -> Path:
+    """The report of a results directory (default ``RESULTS_DIR/report.html``), or the
+    comparison page when the directory is a batch store (:func:`is_batch_store`)."""
+    d = Path(results_dir)
+    out = Path(path) if path is not None else d / "report.html"
+    if is_batch_store(d):
+        return batch_report(d, out)
+    return render_result(load_results_dir(d, scenario), out, week_start_h, site)
+
+
+def is_batch_store(d: str | Path) -> bool:
+    """A directory without ``summary.json`` that holds a ``summary`` dataset or Parquet files."""
+    d = Path(d)
+    return d.is_dir() and not (d / "summary.json").is_file() and (
+        (d / "summary").exists() or (d / "summary.parquet").is_file()
+        or any(d.glob("*.parquet")))
