@@ -113,14 +113,19 @@ def supply_series(h: Any) -> list[tuple[str, str, np.ndarray]]:
 
 
 def _date_axis(ax: Any, span_days: float) -> None:
+    """Day names for a week or less; months over a year; concise automatic dates between."""
     import matplotlib.dates as mdates
 
     if span_days <= 10:
         ax.xaxis.set_major_locator(mdates.DayLocator())
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%a %d %b"))
-    else:
+    elif span_days >= 240:
         ax.xaxis.set_major_locator(mdates.MonthLocator())
         ax.xaxis.set_major_formatter(mdates.DateFormatter("%b"))
+    else:
+        loc = mdates.AutoDateLocator(minticks=5, maxticks=14)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc, show_offset=False))
 
 
 @_styled
@@ -314,6 +319,7 @@ def voltage_envelope(vm: Any, vmin: float | None, vmax: float | None, title: str
     for v, name in ((vmin, "vmin"), (vmax, "vmax")):
         if v is not None:
             ax.axhline(v, color="#d62728", ls="--", lw=1, label=name)
+    ax.set_xlim(vm.index[0], vm.index[-1])
     ax.set_ylabel("|V| [pu]")
     ax.set_title(title, y=1.0, pad=4)
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
@@ -326,7 +332,7 @@ def voltage_envelope(vm: Any, vmin: float | None, vmax: float | None, title: str
 def pareto_scatter(cost: np.ndarray, green: np.ndarray, front: np.ndarray, colour: Any,
                    colour_label: str | None, currency: str) -> Any:
     """Cost against green share; the non-dominated points ringed and joined."""
-    fig, axes = _figure(9, 5, left=1.1, right=1.1)
+    fig, axes = _figure(9, 5, left=1.2, right=1.1)
     ax = axes[0]
     kw = {"c": colour, "cmap": "viridis"} if colour_label else {"color": "#1f77b4"}
     sc = ax.scatter(green, cost, s=22, alpha=0.8, zorder=2, label="scenario", **kw)
@@ -337,8 +343,9 @@ def pareto_scatter(cost: np.ndarray, green: np.ndarray, front: np.ndarray, colou
             drawstyle="steps-pre")
     ax.scatter(green[front], cost[front], s=70, facecolors="none", edgecolors="#d62728",
                linewidths=1.6, zorder=4, label="Pareto front (non-dominated)")
+    ax.yaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("green share of facility load")
     ax.set_ylabel(f"total cost [{currency}]")
-    ax.set_title("cost against green share", y=1.0, pad=4)
-    ax.legend(loc="upper left")
+    ax.legend(loc="upper left", framealpha=0.9, frameon=True)
     return fig

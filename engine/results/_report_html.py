@@ -32,7 +32,8 @@ nav a:hover { text-decoration: underline; }
 table { border-collapse: collapse; font-size: 13px; margin: 4px 0 12px; }
 th, td { padding: 3px 10px; border-bottom: 1px solid var(--line); text-align: right;
          white-space: nowrap; }
-th { background: var(--band); font-weight: 600; }
+th { background: var(--band); font-weight: 600; white-space: normal; max-width: 10em;
+     vertical-align: bottom; }
 td.t, th.t { text-align: left; }
 tr.hl td { background: #fdecea; font-weight: 600; }
 .scroll { max-width: 100%; overflow-x: auto; }
@@ -71,6 +72,10 @@ def fmt(v: Any) -> str:
     return esc(v)
 
 
+def _breakable(name: Any) -> str:
+    return esc(name).replace(".", ".<wbr>").replace("_", "_<wbr>")
+
+
 def table(df: Any, highlight: Any = None, max_rows: int | None = None) -> str:
     """A DataFrame as an HTML table (index dropped unless named); ``highlight``: a boolean
     array of rows to mark."""
@@ -80,7 +85,8 @@ def table(df: Any, highlight: Any = None, max_rows: int | None = None) -> str:
         df = df.reset_index()
     rows = df if max_rows is None else df.head(max_rows)
     text_cols = [not pd.api.types.is_numeric_dtype(rows[c]) for c in rows.columns]
-    head = "".join(f"<th class='{'t' if t else ''}'>{esc(c)}</th>"
+    # long names (dotted paths of swept values) may wrap after a dot or an underscore
+    head = "".join(f"<th class='{'t' if t else ''}'>{_breakable(c)}</th>"
                    for c, t in zip(rows.columns, text_cols))
     body = []
     hl = list(highlight[:len(rows)]) if highlight is not None else [False] * len(rows)
