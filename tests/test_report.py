@@ -25,6 +25,8 @@ from conftest import MATPOWER_CASES, base_dict
 
 import engine
 from engine.cli import main
+from engine.results import empty_result
+from engine.results._report_batch import pareto_front
 from engine.results.report import (
     _read_store,
     batch_report,
@@ -34,8 +36,6 @@ from engine.results.report import (
     load_results_dir,
     report_from_dir,
 )
-from engine.results import empty_result
-from engine.results._report_batch import pareto_front
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists()
                                         else None)
@@ -136,7 +136,7 @@ def browse(html: Path, tmp: Path, width: int = 1280) -> tuple[np.ndarray, dict]:
     probe.write_text(html.read_text().replace("</body>", _MEASURE, 1))
     dom = _chromium(f"--window-size={width},1000", "--virtual-time-budget=5000",
                     "--dump-dom", probe.as_uri())
-    found = re.search(r"<pre id=\"measured\">(.*?)</pre>", dom.stdout, re.S)
+    found = re.search(r"<pre id=\"measured\">(.*?)</pre>", dom.stdout, re.DOTALL)
     assert found, f"the page did not load in Chromium:\n{dom.stderr[-2000:]}"
     measured = json.loads(found.group(1).replace("&quot;", '"'))
     png = tmp / f"{html.stem}.png"
