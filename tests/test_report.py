@@ -255,6 +255,17 @@ def test_results_dir_gives_the_same_report(single, tmp_path):
     assert "violations: vmin" in html
 
 
+def test_several_sites_from_a_directory_need_the_scenario_for_their_assets(two_sites, tmp_path):
+    d = two_sites.to_parquet(tmp_path / "two")
+    html = _text(report_from_dir(d))
+    assert html.count("does not say which site each asset belongs to") == 2
+    assert "the currency (the scenario is not known" in html
+    html = _text(report_from_dir(d, tmp_path / "with.html",
+                                 scenario=two_sites.extra["scenario"]))
+    assert "does not say which site" not in html and "currency (the" not in html
+    assert "battery SOC" in html  # each site's own battery, now attributed
+
+
 def test_cli_report(tmp_path, capsys):
     path = tmp_path / "s.yaml"
     import yaml

@@ -51,11 +51,15 @@ def render_result(result: Result, path: str | Path, week_start_h: int | None = N
     from engine.results.plotting import _sites, plot_window
 
     scenario = result.extra.get("scenario")
-    currency = getattr(scenario, "currency", None) or result.extra.get("currency", "currency")
+    currency = getattr(scenario, "currency", None) or result.extra.get("currency")
     name = result.scenario_name or "scenario"
     h = result.hourly
     body: list[str] = [_header(result, currency)]
     absent: list[str] = []
+    if not currency:
+        currency = "currency"
+        absent.append("the currency (the scenario is not known: `wattbit report DIR "
+                      "--scenario FILE` names it)")
     if not result.has_solution:
         body.append("<p class='note'>No solution: nothing to chart.</p>")
         return page(name, body, Path(path))
@@ -109,7 +113,7 @@ def render_result(result: Result, path: str | Path, week_start_h: int | None = N
         body.append("<section id='rounds'><h2>Network rounds</h2>" + table(rounds)
                     + "</section>")
     if absent:
-        body.append("<p class='note'>Not in this result: " + esc("; ".join(absent))
+        body.append("<p class='note'>Not in this report: " + esc("; ".join(absent))
                     + ".</p>")
     return page(name, body, Path(path), nav)
 

@@ -1,25 +1,30 @@
 """The HTML report: one offline file a person reads in a browser.
 
-* :func:`render_result` (``Result.to_html(path)``): KPIs, cost terms, per site a week of
-  hourly dispatch and SOC (default: the week of largest facility energy), the whole horizon
-  as daily energy and daily SOC range, the hourly CFE heatmap (hour of day x day: the clean
-  share of facility load from the ``trace.<site>/<source>_mw`` columns), the network check
-  where there is one; then the job schedule, the per-tenant ledger and the network rounds
-  where present. A section is left out, with a line saying so, when its data is absent.
+* :func:`render_result` (``Result.to_html(path)``): KPIs, cost terms; per site a week of
+  hourly dispatch with SOC and import price (default: the week, from a midnight, of largest
+  facility energy), the whole horizon as daily energy, the battery SOC and the hourly CFE
+  (the clean share of facility load from the ``trace.<site>/<source>_mw`` columns) as hour of
+  day x day heatmaps, the network check where there is one; then the job schedule (the
+  week's jobs; every job over the horizon when there are at most 40), the per-tenant ledger
+  and the network rounds where present. What is absent is left out, and a line says so.
 * :func:`report_from_dir`: the same report from a directory written by ``wattbit run``
   (``hourly.parquet``, ``summary.json``, ``jobs.parquet``, ``job_power.parquet``, network
-  files); ``wattbit report RESULTS_DIR -o report.html``.
-* :func:`batch_report`: a comparison page of a batch store (:mod:`engine.results._report_batch`).
+  files); ``wattbit report RESULTS_DIR -o report.html``. With several sites, which asset
+  belongs to which site is in the scenario, not the directory: pass it (``scenario=``).
+* :func:`batch_report`: the comparison page of a batch store (KPIs across the sweep, cost
+  against green share, the Pareto front; :mod:`engine.results._report_batch`).
 
 Plotting: matplotlib rendered to SVG and written inline into the page. Matplotlib is
-already a dependency (the dispatch PNG), needs no JavaScript, and an inline SVG is offline by
-construction: the file references nothing (no CDN, no fonts, no images outside it), prints
-and zooms sharply, and its text is searchable. Plotly with its JavaScript inlined would add
-3.5 MB to every report and a dependency, for hover labels. Cost: SVG paths grow with points,
-so no chart draws 8,760 points: the year is shown as daily energy and daily SOC range, the
-hourly detail in one week, and the two hour-by-day charts (CFE heatmap, job schedule) are
-``imshow`` rasters embedded in the SVG as one PNG each. The annual Xining example renders in
-~0.6 s (benchmarks/report.py; target <= 2 s).
+already a dependency (the dispatch PNG) and needs no JavaScript, and an inline SVG is offline
+by construction: the file references nothing (no CDN, no web fonts, no image files), prints
+and zooms sharply, and its text can be searched and copied. Plotly with its JavaScript
+inlined would add ~3.5 MB to every report and a dependency, for hover labels. The cost of
+SVG grows with the points drawn, so no chart draws 8,760 points: the year is daily energy,
+the hourly detail is one week, and the hour-by-day charts (SOC, CFE, job schedule) are
+``imshow`` rasters embedded in the SVG as one PNG each. Matplotlib's own time goes mostly to
+axes, ticks and text, so figures use fixed margins (no layout engine, which lays every label
+out twice) and few ticks. The annual Xining example renders in 1.2 s of CPU
+(``python -m benchmarks.report``; target <= 2 s; see benchmarks/REPORT_RESULTS.md).
 
 All text from the result (names, diagnosis, violations) is HTML-escaped; matplotlib escapes
 the text inside the SVGs and is told not to read ``$...$`` as mathtext.
