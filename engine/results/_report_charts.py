@@ -199,10 +199,6 @@ def year_daily(h: Any, title: str, tz: str, week: tuple[Any, Any] | None) -> Any
     load = daily[fac].to_numpy().sum(axis=1) if fac else np.zeros(len(daily))
     if fac:
         ax.step(x, ext(load), where="post", color="k", lw=1.0, label="facility load")
-    out = cols(daily, "battery.", "/charge_mw") + cols(daily, "grid.", "/export_mw")
-    if out:
-        ax.step(x, ext(load + daily[out].to_numpy().sum(axis=1)), where="post", color="k",
-                lw=0.6, ls="--", label="load + charge + export")
     if week is not None:
         ax.axvspan(week[0], week[1], color="#1f77b4", alpha=0.12, label="week shown above")
     ax.set_xlim(x[0], x[-1])

@@ -204,7 +204,8 @@ def _site_section(result: Result, site: str, i: int, local: Any, tz: str, curren
               f"(hours {w0} to {w1 - 1}; {how})", currency, tz), "week dispatch"))
     if len(h) > WEEK_H:
         out.append(_chart(charts.year_daily(
-            h, "daily energy over the horizon", tz,
+            h, "daily energy over the horizon (supply above the load line charged the "
+               "battery or was exported)", tz,
             (h.index[w0], h.index[w1 - 1] + np.timedelta64(1, "h"))), "daily energy"))
         soc = charts.cols(h, "battery.", "/soc_mwh")
         if soc:

@@ -23,7 +23,7 @@ SVG grows with the points drawn, so no chart draws 8,760 points: the year is dai
 the hourly detail is one week, and the hour-by-day charts (SOC, CFE, job schedule) are
 ``imshow`` rasters embedded in the SVG as one PNG each. Matplotlib's own time goes mostly to
 axes, ticks and text, so figures use fixed margins (no layout engine, which lays every label
-out twice) and few ticks. The annual Xining example renders in 1.2 s of CPU
+out twice) and few ticks. The annual Xining example renders in 1.2-1.4 s of CPU
 (``python -m benchmarks.report``; target <= 2 s; see benchmarks/REPORT_RESULTS.md).
 
 All text from the result (names, diagnosis, violations) is HTML-escaped; matplotlib escapes
