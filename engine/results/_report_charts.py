@@ -175,7 +175,7 @@ def week_dispatch(h: Any, title: str, currency: str, tz: str) -> Any:
                 axp.spines["right"].set_visible(True)
         handles = [ln for a in fig.axes[1:] for ln in a.get_lines()]
         ax2.legend(handles, [ln.get_label() for ln in handles], loc="upper left",
-                   bbox_to_anchor=(1.07 if price and has_soc else 1.0, 1.0))
+                   bbox_to_anchor=(1.11 if price and has_soc else 1.0, 1.0))
     axes[-1].set_xlabel(f"local time ({tz})")
     _date_axis(axes[-1], len(h) / 24)
     return fig
