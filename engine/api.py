@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine import _background
 from engine.backends import BACKENDS, SolverOptions, solve
 from engine.model.build import build
 from engine.model.data import prepare
@@ -75,10 +74,17 @@ def optimize(
         ``model_hook(pyomo_model, components)``, called before the solve to add Pyomo
         variables or constraints; requires ``backend="pyomo"``.
     time_limit_s : float, optional
-        Solver time limit; on reaching it the best solution found is returned with status
-        ``time_limit``.
+        Solver wall-clock limit [s]. Default None: 60 s for a MILP
+        (:data:`engine.backends.highs.MIP_TIME_LIMIT_S`), no limit for an LP; pass
+        ``math.inf`` to let a MILP run to its gap however long that takes. On reaching it
+        the best solution found is returned with status ``time_limit``, its ``mip_gap``, and
+        a ``diagnosis`` that says so (no solution at all: status ``time_limit``, empty
+        tables). The model is a MILP only where binaries can change the answer (a battery
+        in hours where wasting energy pays, a grid in hours where its export price exceeds
+        its import price).
     mip_rel_gap : float
-        Relative gap for MILPs.
+        Relative gap at which a MILP stops as optimal (default 1e-4: the objective is within
+        0.01 % of the optimum).
     threads : int, optional
         HiGHS threads.
     highs_options : dict, optional
@@ -99,7 +105,8 @@ def optimize(
     -------
     Result
         Status, objective, cost terms, KPIs, hourly table, jobs and timings. An infeasible
-        model returns a result with status ``infeasible`` and a ``diagnosis``. With
+        model returns a result with status ``infeasible`` and a ``diagnosis``; a solver
+        failure returns status ``error`` with a diagnosis saying what HiGHS reported. With
         ``network_rounds``, ``network_check`` holds the AC check of the returned dispatch
         and ``network_rounds`` one row per solve.
 
@@ -139,11 +146,6 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         f = build(data)
         f.model.arrays()
         t2 = time.perf_counter()
-        if backend == "highs":
-            # nothing before this point needed pandas; a fresh process imports it (and what
-            # the CLI registered) on a second core while HiGHS runs without the GIL. Not for
-            # Pyomo, whose model building in this thread imports and runs Python throughout.
-            _background.start()
         # the solver copies what it needs and the arrays are dropped before the solution is
         # read: results need only the groups and x
         out = solve(f.model, backend=backend, options=options, model_hook=model_hook,
@@ -176,9 +178,10 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     timings["total_s"] = t4 - t0
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
-        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"], timings=timings, mip_gap=out.mip_gap,
+        hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
+        demand_charges=parts["demand_charges"], timings=timings, mip_gap=out.mip_gap,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
-        scenario_name=sc.name,
+        scenario_name=sc.name, diagnosis=out.diagnosis,
     )
     # the AC check of a network scenario needs the asset-to-bus mapping it was solved with
     res.extra["scenario"] = sc

@@ -157,14 +157,8 @@ def _run(args: argparse.Namespace) -> int:
                                progress=not args.no_progress,
                                value_of_information=args.voi)
     else:
-        from engine import _background
         from engine.api import optimize
 
-        # res.to_parquet needs pyarrow.parquet, and the plot matplotlib's Figure and Agg
-        # canvas: import them with pandas during the solve
-        _background.also_prefetch("pyarrow.parquet")
-        if not args.no_plot:
-            _background.also_prefetch("matplotlib.figure", "matplotlib.backends.backend_agg")
         # rounds re-solve; 0 rounds still runs the AC check once (a round-0-only loop)
         res = optimize(sc, backend=args.backend, time_limit_s=args.time_limit,
                        solver_log=args.solver_log,

@@ -16,11 +16,17 @@ class SolverError(RuntimeError):
 
 
 def format_path(loc: tuple) -> str:
-    """Format a location tuple such as ``('sites', 0, 'pv', 1)`` as ``sites[0].pv[1]``."""
+    """Format a location tuple such as ``('sites', 0, 'pv', 1)`` as ``sites[0].pv[1]``.
+
+    A key that is not a name (an unknown key ``"0"`` or ``"my key"``) is quoted:
+    ``cooling['0']``.
+    """
     out = ""
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif not str(part).isidentifier():
+            out += f"[{str(part)!r}]"
         else:
             out += ("." if out else "") + str(part)
     return out

@@ -9,11 +9,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, settings
 
 import engine
 
 # the PV availability cache of the test session lives in a temporary folder, not in ~/.cache
 os.environ.setdefault("WATTBIT_CACHE_DIR", tempfile.mkdtemp(prefix="wattbit-test-cache-"))
+
+# Hypothesis profiles. Tests that fix their own ``max_examples`` keep it; the others (the
+# fuzz test of the loader -> optimize path) take it from the profile: ``ci`` in the normal
+# run, ``slow`` (10,000 examples) with ``--hypothesis-profile=slow`` or
+# ``WATTBIT_HYPOTHESIS_PROFILE=slow``.
+_FUZZ_HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
+settings.register_profile("ci", max_examples=300, deadline=None,
+                          suppress_health_check=_FUZZ_HEALTH)
+settings.register_profile("slow", max_examples=10_000, deadline=None,
+                          suppress_health_check=_FUZZ_HEALTH)
+settings.load_profile(os.environ.get("WATTBIT_HYPOTHESIS_PROFILE", "ci"))
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -64,14 +76,21 @@ def small_dict() -> dict:
     return copy.deepcopy(base_dict())
 
 
-def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW) -> None:
+def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
+                     statuses: tuple = (engine.Status.OPTIMAL,),
+                     status: engine.Status | None = None) -> None:
     """Physical invariants of a solved scenario, recomputed from the hourly table.
 
     Bus balance closes each hour; SOC and every flow within bounds; SOC follows its
     dynamics; no job power outside its window; every job's energy delivered; grid idle in
-    outage hours.
+    outage hours; unserved energy never above the facility load of its hour. ``statuses``:
+    the outcomes accepted (a time limit with a feasible point obeys the same invariants);
+    ``status=Status.TIME_LIMIT`` checks the best solution of a solve stopped by a limit.
     """
-    assert res.status == engine.Status.OPTIMAL, res.summary()
+    if status is not None:
+        statuses = (status,)
+    assert res.status in statuses, res.summary()
+    assert res.has_solution, res.summary()
     h = res.hourly
     T = sc.horizon_h
     assert len(h) == T
@@ -117,8 +136,13 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW) ->
             fac = h[f"datacenter.{s}/facility_mw"].to_numpy()
             it = h[f"datacenter.{s}/it_mw"].to_numpy()
             assert it.max() <= site.datacenter.it_capacity_mw + ATOL_BOUND
-            supply += h[f"bus.{s}/unserved_mw"].to_numpy()
+            unserved = h[f"bus.{s}/unserved_mw"].to_numpy()
+            assert unserved.min() >= -ATOL_BOUND
+            assert np.all(unserved <= fac + ATOL_BOUND), "unserved above the facility load"
+            supply += unserved
             demand += fac
+        elif f"bus.{s}/unserved_mw" in h:
+            assert np.abs(h[f"bus.{s}/unserved_mw"].to_numpy()).max() <= ATOL_BOUND
         np.testing.assert_allclose(supply, demand, rtol=0, atol=atol)
     for job in sc.jobs:
         long = res.job_power[res.job_power["job"] == job.name]

@@ -102,11 +102,13 @@ def test_demand_charge_flattens_the_peak(backend):
     """A 2 MWh job over 4 free hours, at most 2 MW; demand charge 100 per MW-month.
 
     Energy is free, so only the month's peak costs: spreading 2 MWh over 4 hours gives a
-    0.5 MW peak, cost 50. Running at 2 MW for one hour would cost 200.
+    0.5 MW peak, cost 50. Running at 2 MW for one hour would cost 200. (Full-month rate
+    here; pro-rating is tested below.)
     """
     sc = one_site(
         4,
-        grid={"import_max_mw": 10, "import_price_per_mwh": 0.0, "demand_charge_per_mw_month": 100},
+        grid={"import_max_mw": 10, "import_price_per_mwh": 0.0, "demand_charge_per_mw_month": 100,
+              "demand_charge_proration": "full_month"},
         jobs=[{"name": "j", "energy_mwh": 2, "release_h": 0, "deadline_h": 4, "max_power_mw": 2}],
     )
     res = engine.optimize(sc, backend=backend)
@@ -118,15 +120,57 @@ def test_demand_charge_flattens_the_peak(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_demand_charge_per_calendar_month(backend):
     """1 MW flat load over two hours that straddle a month end (Jan 31 23:00, Feb 1 00:00),
-    demand charge 100 per MW-month: each month pays its own 1 MW peak, 200 in all."""
-    sc = one_site(
-        2, start="2023-01-31 23:00",
-        dc={"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 1.0},
-        grid={"import_max_mw": 10, "import_price_per_mwh": 0.0, "demand_charge_per_mw_month": 100},
-    )
+    demand charge 100 per MW-month: with full months each month pays its own 1 MW peak, 200
+    in all; pro-rated (the default) January pays 1/744 of it and February 1/672."""
+    grid = {"import_max_mw": 10, "import_price_per_mwh": 0.0, "demand_charge_per_mw_month": 100}
+    dc = {"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 1.0}
+    sc = one_site(2, start="2023-01-31 23:00", dc=dc,
+                  grid={**grid, "demand_charge_proration": "full_month"})
     res = engine.optimize(sc, backend=backend)
     assert res.objective == pytest.approx(200.0, rel=1e-9)
     assert res.costs["demand_charge"] == pytest.approx(200.0, rel=1e-9)
+    assert list(res.demand_charges["factor"]) == [1.0, 1.0]
+    sc = one_site(2, start="2023-01-31 23:00", dc=dc, grid=grid)
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(100 / 744 + 100 / 672, rel=1e-9)
+    assert list(res.demand_charges["month"]) == ["2023-01", "2023-02"]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_demand_charge_pro_rated_for_a_week(backend):
+    """A 168-h week inside July (744 h), 2 MW flat load, demand charge 28,000 per MW-month:
+    the month pays 28,000 x 2 x 168 / 744 = 12,645.16..., stated in Result.demand_charges
+    and in the summaries."""
+    sc = one_site(
+        168, start="2023-07-03 00:00",
+        dc={"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0, "inflexible_it_mw": 2.0},
+        grid={"import_max_mw": 10, "import_price_per_mwh": 0.0,
+              "demand_charge_per_mw_month": 28_000.0},
+    )
+    res = engine.optimize(sc, backend=backend)
+    want = 28_000.0 * 2.0 * 168 / 744
+    assert res.objective == pytest.approx(want, rel=1e-9)
+    assert res.costs["demand_charge"] == pytest.approx(want, rel=1e-9)
+    row = res.demand_charges.iloc[0]
+    assert len(res.demand_charges) == 1
+    assert (row["site"], row["month"], row["hours_in_horizon"], row["hours_in_month"]) == \
+        ("s", "2023-07", 168, 744)
+    assert row["factor"] == pytest.approx(168 / 744, rel=1e-12)
+    assert row["peak_mw"] == pytest.approx(2.0, rel=1e-9)
+    assert row["charge"] == pytest.approx(want, rel=1e-9)
+    assert "2023-07   168/744  h  factor 0.2258  peak 2.000 MW  charge 12,645.16" in res.summary()
+    assert res.summary_dict()["demand_charges"][0]["hours_in_month"] == 744
+
+
+def test_demand_charge_months_on_the_local_clock():
+    """March in Berlin has 743 local hours (the clocks skip one); the factor uses them."""
+    from engine.model.data import months
+    from engine.scenario.series import hourly_index
+
+    codes, labels, hours, total = months(hourly_index("2023-03-30 00:00", "Europe/Berlin", 72))
+    assert labels == ["2023-03", "2023-04"] and list(hours) == [48, 24]
+    assert list(total) == [743, 720]
+    assert list(codes) == [0] * 48 + [1] * 24
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

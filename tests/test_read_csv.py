@@ -1,8 +1,6 @@
-"""CSV series without pandas: the same arrays (bit for bit) and errors as pandas' reader.
-
-``_read_csv`` reads plain numeric files itself and hands everything else to
-``pd.read_csv(file, comment="#")``; both must agree on every file, column and edge case.
-"""
+"""CSV series: ``pd.read_csv(file, comment="#")`` with errors naming the field and the file;
+a ``time`` column makes the series timestamped (aligned by the scenario, see
+tests/test_series_time.py), a file without one is positional."""
 from __future__ import annotations
 
 import warnings
@@ -12,164 +10,91 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import EXAMPLES
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from engine.errors import ScenarioError
-from engine.scenario import _read_csv, _read_csv_fast, _read_csv_pandas
+from engine.scenario import _read_csv
+from engine.scenario.series import TimedSeries
 
 BUNDLED = sorted((EXAMPLES / "data").rglob("*.csv"))
 
 
-def outcome(fn):
-    """Arrays (as bytes, so -0.0 and NaN payloads count) or the error message."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # pandas' DtypeWarning on mixed files
-            got = fn()
-    except ScenarioError as exc:
-        return "error", str(exc)
-    if isinstance(got, dict):
-        return {k: (v.dtype.str, v.tobytes()) for k, v in got.items()}
-    return got.dtype.str, got.tobytes()
-
-
-def both(file: Path, column=None):
-    """(public reader, pandas reader, fast reader) outcomes for a column or the whole file."""
+def read(file: Path, column=None):
     spec = {"csv": file.name} if column is None else {"csv": file.name, "column": column}
-    ours = outcome(lambda: _read_csv(spec, file.parent, ("w",), {}))
-    ref = outcome(lambda: _read_csv_pandas(spec, file, "w")
-                  if column is None else _read_csv_pandas(spec, file, "w")[column])
-    fast = _read_csv_fast(file, column, column is not None)
-    return ours, ref, fast
+    return _read_csv(spec, file.parent, ("w",), {})
 
 
-def columns_of(file: Path) -> list[str]:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return list(pd.read_csv(file, comment="#", nrows=5).columns)
+def test_example_weather_is_timestamped_and_read_like_pandas():
+    file = EXAMPLES / "data" / "xining_weather_2023.csv"
+    table = read(file)
+    frame = pd.read_csv(file, comment="#")
+    assert sorted(table) == sorted(c for c in frame.columns if c != "time")
+    for name, ts in table.items():
+        assert isinstance(ts, TimedSeries) and ts.source == file.name
+        np.testing.assert_array_equal(ts.values.to_numpy(), frame[name].to_numpy(np.float64))
+        assert ts.values.index[0] == pd.Timestamp("2023-01-01 00:00")  # naive: local time
+        assert ts.values.index.tz is None and len(ts.values) == 8760
 
 
-def test_bundled_data_files_read_the_same():
-    assert len(BUNDLED) >= 5
-    fast_columns = set()
-    for file in BUNDLED:
-        for col in [None, *columns_of(file), "no_such_column"]:
-            fast = _read_csv_fast(file, col, col is not None)
-            if fast is None:
-                continue  # pandas' reader reads it, as before
-            ours, ref, _ = both(file, col)
-            want = fast if col is None else fast[col]
-            assert outcome(lambda w=want: w) == ours == ref, (file, col)
-            fast_columns.add((file.name, col))
-    # the fast path did read the example's files (else this test would compare pandas
-    # with itself)
-    assert {("xining_weather_2023.csv", None), ("xining_weather_2023.csv", "ghi"),
-            ("xining_weather_2023.csv", "temp_air"), ("xining_weather_2023_week27.csv", None),
-            ("AzureLLMInferenceTrace_conv.csv", "ContextTokens")} <= fast_columns
-
-
-@pytest.mark.parametrize("text, column, fast", [
-    ("a,b\n1,2\n3,4\n", "b", True),
-    ("a,b\n1.5e-05,+.5\n-2.,7E+3\n", "a", True),
-    ("# a comment\n\ntime,v\n2023-01-01 00:00,1.25\n\n# more\n2023-01-01 01:00,-3\n", None, True),
-    ("v\n0.1\n\n0.2\n", "v", True),
-    ("a,b\n1,2\n3,4", "a", True),                     # no final newline
-    ("a,b\n1e-10,2\n3,4\n", "a", False),             # two-digit exponent: pandas reads it
-    ("v\n0.30000000000000004\n1\n", "v", False),     # 17 digits: pandas' own rounding
-    ("v\n12345678901234567\n", "v", False),
-    ("v\n-0\n1\n", "v", False),                      # pandas: an integer column, +0.0
-    ("v\n-0.0\n1.5\n", "v", False),
-    ('"a","b"\n1,2\n', "a", False),                  # quotes
-    ('a,b\n"1,5",2\n', "b", False),
-    ("a,b\n1,\n2,3\n", "b", False),                  # an empty cell is NaN in pandas
-    ("a,a\n1,2\n", "a", False),                      # pandas renames the second a.1
-    ("a,b\n1,x\n", "b", False),                      # not numeric: pandas' error
-    ("a,b\n1,x\n", None, False),
-    ("a,b\n1,2 # note\n", "b", False),               # a comment after data
-    ("a,b\r\n1,2\r\n", "b", True),                   # CRLF (universal newlines)
-    ("a,b\r1,2\r", "b", True),                       # old Mac line ends
-    ("\ufeffa,b\n1,2\n", "a", False),                # BOM
-    ("a, b\n1, 2\n", " b", False),                   # spaces around names and values
-    ("a,b\n1, 2\n", "b", False),
-    ("a,b\n1,2,3\n4,5,6\n", "a", False),             # a row longer than the header
-    ("a,b,c\n1,2\n", "a", False),                    # shorter
-    ("a,b\n1,nan\n", "b", False),
-    ("a,b\n1,inf\n", "b", False),
-    ("a,b\n1,NA\n", "b", False),
-    ("a,b\n", "a", False),                           # header only
-    ("a,b\n1,2\n", "c", False),                      # missing column: pandas' error
-    ("a,,c\n1,2,3\n", "a", False),                   # an unnamed column
-    ("a,b\n   \n1,2\n", "a", False),                 # a line of spaces
+@pytest.mark.parametrize("text, column, expect", [
+    ("a,b\n1,2\n3,4\n", "b", [2.0, 4.0]),
+    ("a,b\n1.5e-05,+.5\n-2.,7E+3\n", "a", [1.5e-05, -2.0]),
+    ("v\n0.1\n\n0.2\n", "v", [0.1, 0.2]),                    # blank lines are skipped
+    ("# a comment\nv\n1\n# more\n2\n", "v", [1.0, 2.0]),
+    ("a,b\r\n1,2\r\n", "b", [2.0]),
+    ("a,b\n1,\n2,3\n", "b", [np.nan, 3.0]),                  # an empty cell is NaN (the field says)
 ])
-def test_edge_cases_read_like_pandas(tmp_path, text, column, fast):
+def test_positional_columns(tmp_path, text, column, expect):
     file = tmp_path / "x.csv"
     file.write_text(text, encoding="utf-8", newline="")
-    ours, ref, got = both(file, column)
-    assert ours == ref
-    assert (got is not None) == fast
+    got = read(file, column)
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64
+    np.testing.assert_array_equal(got, np.asarray(expect))
 
 
-def test_undecodable_file_keeps_pandas_error(tmp_path):
+@pytest.mark.parametrize("text, column, match", [
+    ("a,b\n1,x\n", "b", r"w: column 'b' of .* is not numeric"),
+    ("a,b\n1,x\n", None, r"column 'b' of .* is not numeric"),
+    ("a,b\n1,2\n", "c", r"w.column: 'c' is not a column of .*; columns are \['a', 'b'\]"),
+    ('a,b\n"1,2\n', "a", r"w.csv: cannot read"),
+    ("time,v\nsoon,1\n", "v", r"w: the time column of .* is not readable as ISO 8601"),
+    ("time,v\n2023-01-01 00:00+08:00,1\n2023-01-01 01:00,2\n", "v",
+     r"the time column .* not readable"),
+])
+def test_errors_name_field_and_file(tmp_path, text, column, match):
     file = tmp_path / "x.csv"
-    file.write_bytes(b"a,b\n1,\xff\n")
-    ours, ref, got = both(file, "b")
-    assert got is None and ours == ref and ours[0] == "error"
+    file.write_text(text)
+    with pytest.raises(ScenarioError, match=match):
+        read(file, column)
 
 
-NUMBER = st.builds(
-    lambda sign, whole, frac, exp: f"{sign}{whole}{frac}{exp}",
-    st.sampled_from(["", "-", "+"]),
-    st.from_regex(r"\d{1,9}", fullmatch=True),
-    st.one_of(st.just(""), st.just("."), st.from_regex(r"\.\d{1,8}", fullmatch=True)),
-    st.one_of(st.just(""), st.from_regex(r"[eE][+-]?\d", fullmatch=True)),
-)
+def test_missing_file(tmp_path):
+    with pytest.raises(ScenarioError, match=r"w.csv: file .*nope.csv' does not exist"):
+        _read_csv({"csv": "nope.csv", "column": "v"}, tmp_path, ("w",), {})
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(NUMBER, min_size=1, max_size=30))
-def test_numbers_read_to_the_same_doubles(tmp_path_factory, tokens):
-    file = tmp_path_factory.mktemp("csv") / "x.csv"
-    file.write_text("v\n" + "\n".join(tokens) + "\n")
-    ours, ref, _ = both(file, "v")
-    assert ours == ref
+def test_time_column_with_utc_offsets(tmp_path):
+    """One offset: tz-aware times; several (across DST): read as instants."""
+    file = tmp_path / "x.csv"
+    file.write_text("time,v\n2023-03-26 01:00+01:00,1\n2023-03-26 03:00+02:00,2\n")
+    ts = read(file, "v")
+    assert list(ts.values.index) == [pd.Timestamp("2023-03-26 00:00", tz="UTC"),
+                                     pd.Timestamp("2023-03-26 01:00", tz="UTC")]
+    file.write_text("time,v\n2023-06-01 00:00+08:00,1\n2023-06-01 01:00+08:00,2\n")
+    ts = read(file, "v")
+    assert str(ts.values.index.tz) == "UTC+08:00"
 
 
-def _plain(token: str) -> bool:
-    """Within the fast path's limits: 15 characters, exponent at most 7."""
-    return len(token) <= 15 and ("e" not in token or abs(int(token.split("e")[1])) <= 7)
-
-
-PLAIN = st.builds(
-    lambda x, p: format(x, f".{p}g"),
-    st.floats(min_value=-1e7, max_value=1e7, allow_nan=False, allow_infinity=False),
-    st.integers(1, 15),
-).filter(_plain)
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.lists(PLAIN, min_size=1, max_size=50))
-def test_plain_numbers_are_read_without_pandas_to_pandas_doubles(tmp_path_factory, tokens):
-    """The fast path's precision argument, tested: what it takes, it reads as pandas does."""
-    file = tmp_path_factory.mktemp("csv") / "x.csv"
-    file.write_text("v\n" + "\n".join(tokens) + "\n")
-    fast = _read_csv_fast(file, "v", True)
-    if any(float(t) == 0.0 and t.startswith("-") for t in tokens):
-        assert fast is None  # -0 is left to pandas
-        return
-    assert fast is not None, tokens
-    ref = outcome(lambda: _read_csv_pandas({"column": "v"}, file, "w")["v"])
-    assert outcome(lambda: fast["v"]) == ref
-
-
-def test_example_scenario_reads_its_weather_without_pandas(monkeypatch):
-    calls = []
-    import engine.scenario as scenario_module
-
-    real = scenario_module._read_csv_pandas
-    monkeypatch.setattr(scenario_module, "_read_csv_pandas",
-                        lambda *a: calls.append(a) or real(*a))
-    sc = scenario_module.load_scenario(EXAMPLES / "xining_park.yaml")
-    assert calls == []
-    frame = pd.read_csv(EXAMPLES / "data" / "xining_weather_2023.csv", comment="#")
-    np.testing.assert_array_equal(sc.sites[0].weather.ghi, frame["ghi"].to_numpy(np.float64))
+def test_bundled_files_read_with_pandas():
+    assert len(BUNDLED) >= 5
+    for file in BUNDLED:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            columns = list(pd.read_csv(file, comment="#", nrows=5).columns)
+        for col in columns:
+            try:
+                got = read(file, col)
+            except ScenarioError as exc:  # a text column, or an unreadable time column
+                assert str(exc).startswith("w"), exc
+                continue
+            values = got.values.to_numpy() if isinstance(got, TimedSeries) else got
+            assert values.dtype == np.float64 and values.ndim == 1

@@ -47,7 +47,7 @@ def test_valid_small_scenario_builds(small_dict):
         (lambda d: d["sites"][0]["grid"].pop("import_price_per_mwh"),
          "sites[0].grid.import_price_per_mwh: required field is missing"),
         (lambda d: d["sites"][0]["batteries"][0].update(soc_min_fraction=0.6, initial_soc_fraction=0.5),
-         "sites[0].batteries[0].initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction]"),
+         "sites[0].batteries[0].initial_soc_fraction: must be in [soc_min_fraction, soc_max_fraction]"),
         (lambda d: d["sites"][0]["grid"].update(outage_hours=[3, 30]),
          "sites[0].grid.outage_hours: hours must be < horizon_h=24, got 30"),
         (lambda d: d["jobs"][0].update(energy_mwh=100.0),
@@ -56,10 +56,10 @@ def test_valid_small_scenario_builds(small_dict):
          "jobs[0]: job 'train' needs 10 MWh but the IT capacity left by the inflexible load at "
          "site 's1' allows at most 0.036 MWh"),
         (lambda d: d["jobs"][0].update(deadline_h=2),
-         "jobs[0].deadline_h must be > release_h, got deadline_h=2, release_h=2"),
+         "jobs[0].deadline_h: must be > release_h=2, got 2"),
         (lambda d: d["jobs"][0].update(sites=["nowhere"]),
          "jobs[0].sites: unknown site 'nowhere'"),
-        (lambda d: d.update(horizon_h=0), "horizon_h, got 0"),
+        (lambda d: d.update(horizon_h=0), "horizon_h: must be >= 1, got 0"),
         (lambda d: d.update(timezone="Mars/Olympus"), "start/timezone"),
         (lambda d: d["policy"].update(green_matching="weekly"), "policy.green_matching"),
         (lambda d: d["sites"][0]["pv"][0].pop("availability_fraction"),
@@ -93,7 +93,8 @@ def test_pandas_series_with_a_gap_is_rejected():
     idx = pd.DatetimeIndex(["2023-06-01 00:00", "2023-06-01 01:00", "2023-06-01 03:00",
                             "2023-06-01 04:00"], tz="Asia/Shanghai")
     d["sites"][0]["grid"]["import_price_per_mwh"] = pd.Series([1.0, 2, 3, 4], index=idx)
-    assert "sites[0].grid.import_price_per_mwh: time index has a gap or is not hourly" in _err(d)
+    assert ("sites[0].grid.import_price_per_mwh: the pandas Series has a gap: no value for "
+            "2023-06-01 02:00+08:00 (first missing hour)") in _err(d)
 
 
 def test_round_trip_yaml_and_json(small_dict, tmp_path):
@@ -179,7 +180,7 @@ def test_editing_a_validated_scenario_is_validated_too(small_dict):
     sc = engine.Scenario.from_dict(small_dict)
     with pytest.raises(engine.ScenarioError, match=r"energy_mwh: must be >= 0.0, got -5"):
         sc.sites[0].batteries[0].energy_mwh = -5
-    with pytest.raises(engine.ScenarioError, match=r"initial_soc_fraction must be in"):
+    with pytest.raises(engine.ScenarioError, match=r"initial_soc_fraction: must be in"):
         sc.sites[0].batteries[0].soc_min_fraction = 0.99
     # a rejected edit leaves the scenario as it was
     assert sc.sites[0].batteries[0].soc_min_fraction == 0.1
@@ -204,7 +205,7 @@ def test_hydro_floor_must_fit_its_budget():
     d = base_dict()
     d["sites"][0]["hydro"] = [{"name": "h", "min_power_mw": 1.0, "max_power_mw": 2.0,
                                "energy_budget_mwh": 12.0, "budget_period_h": 24}]
-    assert "sites[0].hydro[0].min_power_mw must fit the energy budget: it needs 24 MWh" in _err(d)
+    assert "sites[0].hydro[0].min_power_mw: must fit the energy budget: it needs 24 MWh" in _err(d)
 
 
 def test_daily_profile_follows_the_local_clock():

@@ -113,17 +113,17 @@ def test_pv_cache_hit_equals_compute_and_key_follows_inputs(tmp_path, monkeypatc
                                           ("2023-03-25 12:00", "Europe/Berlin", 48),
                                           ("2023-01-01 00:00", "UTC", 8760),
                                           ("2023-01-01 00:00:00.5", "Asia/Kolkata", 5)])
-def test_pv_cache_key_of_the_clock_is_the_key_of_its_index(start, tz, T):
-    """Prepared data keys the cache by its clock (no pandas), earlier releases and direct
-    callers by the index: the same hours give the same key, and other hours another."""
-    from engine._clock import hour_clock
+def test_pv_cache_key_depends_on_the_hours(start, tz, T):
+    """The scenario's hours key the cache: the same hours give the same key (an index
+    built the same way by a caller), and other hours another."""
     from engine.forecast import cache
+    from engine.scenario.series import hourly_index
 
     site = Site(name="x", latitude_deg=36.62, longitude_deg=101.78, altitude_m=2275.0)
     w, pv = Weather(temp_air=15.0), PV(name="p", capacity_mw=10.0)
-    clock = hour_clock(start, tz, T)
+    index = hourly_index(start, tz, T)
     idx = pd.date_range(pd.Timestamp(start).tz_localize(tz), periods=T, freq="h")
-    assert cache.pv_key(pv, w, site, clock) == cache.pv_key(pv, w, site, idx)
-    for other in (hour_clock(start, tz, T + 1), hour_clock(start, "Asia/Tokyo", T),
-                  hour_clock("2024-06-21 00:00", tz, T)):
-        assert cache.pv_key(pv, w, site, other) != cache.pv_key(pv, w, site, clock)
+    assert cache.pv_key(pv, w, site, index) == cache.pv_key(pv, w, site, idx)
+    for other in (hourly_index(start, tz, T + 1), hourly_index(start, "Asia/Tokyo", T),
+                  hourly_index("2024-06-21 00:00", tz, T)):
+        assert cache.pv_key(pv, w, site, other) != cache.pv_key(pv, w, site, index)

@@ -7,11 +7,25 @@ import time
 import numpy as np
 
 from engine.backends.base import SolveOutput, SolverOptions
+from engine.backends.diagnosis import diagnose_infeasible, error_diagnosis
 from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 
 log = logging.getLogger(__name__)
 _banner_done = False
+
+#: Wall-clock limit of a MILP when the caller gives none [s]. A week with a binary in many
+#: hours can sit at a small gap for minutes (NOTES.md): every MILP call returns, with the
+#: best solution found and its gap (status ``time_limit``). An LP has no default limit.
+MIP_TIME_LIMIT_S = 60.0
+
+
+def time_limit_for(options: SolverOptions, is_mip: bool) -> float | None:
+    """The time limit a solve runs under: the caller's, else :data:`MIP_TIME_LIMIT_S` for a
+    MILP and none (None) for an LP. ``math.inf`` lifts the default."""
+    if options.time_limit_s is not None:
+        return float(options.time_limit_s)
+    return MIP_TIME_LIMIT_S if is_mip else None
 
 
 def new_highs():
@@ -61,8 +75,9 @@ def to_highs(arrays: ModelArrays, options: SolverOptions):
     )
     if status == highspy.HighsStatus.kError:
         raise RuntimeError("HiGHS rejected the model (passModel returned kError)")
-    if options.time_limit_s is not None:
-        h.setOptionValue("time_limit", float(options.time_limit_s))
+    limit = time_limit_for(options, arrays.is_mip)
+    if limit is not None:
+        h.setOptionValue("time_limit", limit)
     if options.threads is not None:
         h.setOptionValue("threads", int(options.threads))
     h.setOptionValue("mip_rel_gap", float(options.mip_rel_gap))
@@ -112,16 +127,40 @@ def read_outcome(h, is_mip: bool, timings: dict[str, float], diagnosis: str = ""
     if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
     # a time limit before any feasible point keeps status time_limit with x None
+    gap = float(info.mip_gap) if is_mip and x is not None else 0.0
+    if status == Status.TIME_LIMIT and not diagnosis:
+        import highspy
+
+        reason = {highspy.HighsModelStatus.kTimeLimit:
+                  f"time limit of {h.getOptionValue('time_limit')[1]:g} s",
+                  highspy.HighsModelStatus.kIterationLimit: "iteration limit",
+                  highspy.HighsModelStatus.kSolutionLimit: "solution limit",
+                  }.get(h.getModelStatus(), "interruption")
+        diagnosis = limit_note(reason, x is not None, gap, is_mip)
     return SolveOutput(
         status=status,
         x=x,
         objective=float(info.objective_function_value) if x is not None else float("nan"),
-        mip_gap=float(info.mip_gap) if is_mip and x is not None else 0.0,
+        mip_gap=gap,
         solver_status=h.modelStatusToString(h.getModelStatus()),
         iterations=int(max(info.simplex_iteration_count, 0) + max(info.ipm_iteration_count, 0)),
         timings=timings,
         diagnosis=diagnosis,
     )
+
+
+def limit_note(reason: str, has_solution: bool, gap: float, is_mip: bool) -> str:
+    """What a result stopped by a limit says: which limit, what the solution is worth and
+    what to try."""
+    if not has_solution:
+        return (f"stopped at the solver's {reason} before any feasible solution was found; "
+                f"give a larger time_limit_s")
+    if is_mip:
+        return (f"stopped at the solver's {reason}: the best solution found is returned, its "
+                f"objective within a relative gap of {gap:.2e} of the optimum; give a larger "
+                f"time_limit_s, or a larger mip_rel_gap to stop sooner")
+    return (f"stopped at the solver's {reason}: the point returned is feasible but not proven "
+            f"optimal; give a larger time_limit_s")
 
 
 def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverOptions,
@@ -134,7 +173,13 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     if arrays is None:
         arrays = model.arrays()
     is_mip = arrays.is_mip
-    h = to_highs(arrays, options)
+    try:
+        h = to_highs(arrays, options)
+    except RuntimeError as exc:
+        return SolveOutput(status=Status.ERROR, x=None, objective=float("nan"),
+                           solver_status="load error", timings={"handover_s": 0.0},
+                           diagnosis=f"{exc}; check the inputs behind the model's largest "
+                                     f"numbers (engine.export_lp writes the model)")
     if release_arrays:
         del arrays
         model.release_arrays()
@@ -144,59 +189,9 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     out = read_outcome(h, is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
+    elif out.status == Status.ERROR:
+        out.diagnosis = error_diagnosis(h, model)
     return out
-
-
-def diagnose_infeasible(h, model: LinearModel, max_items: int = 8) -> str:
-    """Name the constraint groups (and hours) of an irreducible infeasible subsystem."""
-    try:
-        h.setOptionValue("output_flag", False)
-        _, iis = h.getIis()
-        rows = list(iis.row_index_)
-        cols = list(iis.col_index_)
-    except Exception as exc:  # the IIS is a best effort; the status stands without it
-        return f"(no infeasibility diagnosis: {exc})"
-    if not rows and not cols:
-        return _relaxation_diagnosis(h, model)
-    by_group: dict[str, list[tuple[int, ...]]] = {}
-    for r in rows:
-        name, where = model.group_of_row(int(r))
-        by_group.setdefault(name, []).append(where)
-    parts = []
-    for name, where in list(by_group.items())[:max_items]:
-        shown = ", ".join(str(w if len(w) > 1 else w[0]) for w in where[:6])
-        more = f" and {len(where) - 6} more" if len(where) > 6 else ""
-        parts.append(f"{name} at {shown}{more}")
-    bounds = {model.group_of_col(int(c))[0] for c in cols}
-    text = "conflicting constraints: " + "; ".join(parts)
-    if bounds:
-        text += f"; with the bounds of {sorted(bounds)}"
-    return text
-
-
-def _relaxation_diagnosis(h, model: LinearModel, budget_s: float = 30.0) -> str:
-    """When HiGHS gives no IIS: find a constraint group whose removal alone makes the model
-    feasible (policy and job groups first, as the likeliest), within a time budget."""
-    import highspy
-
-    groups = sorted(model.con_groups.values(),
-                    key=lambda g: (not g.name.startswith(("policy/", "job/", "network/")), g.start))
-    t0 = time.perf_counter()
-    h.setOptionValue("presolve", "on")
-    lp = h.getLp()
-    lo, hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
-    for g in groups:
-        if time.perf_counter() - t0 > budget_s:
-            break
-        idx = np.arange(g.start, g.start + g.size, dtype=np.int32)
-        h.changeRowsBounds(g.size, idx, np.full(g.size, -np.inf), np.full(g.size, np.inf))
-        h.run()
-        feasible = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        h.changeRowsBounds(g.size, idx, lo[idx], hi[idx])
-        if feasible:
-            return (f"no irreducible subsystem from HiGHS; the model becomes feasible when "
-                    f"{g.name} is dropped, so it cannot be met together with the rest")
-    return "HiGHS found no irreducible infeasible subsystem, and no single group explains it"
 
 
 class PersistentHighs:

@@ -109,6 +109,8 @@ def solve_pyomo(
         raise ValueError(
             f"pyomo_interface must be 'standard_form' or 'persistent', got {options.pyomo_interface!r}"
         )
+    if out.status == Status.INFEASIBLE and not out.diagnosis.startswith("conflicting"):
+        out.diagnosis = _engine_diagnosis(model, arrays, options) or out.diagnosis
     x = None
     if out.status.has_solution and out.x is not None:
         x = np.fromiter((v.value if v.value is not None else np.nan for v in flat), float, len(flat))
@@ -120,6 +122,19 @@ def solve_pyomo(
     out.x = x
     out.timings["handover_s"] = out.timings.get("handover_s", 0.0) + (t1 - t0)
     return out
+
+
+def _engine_diagnosis(model: LinearModel, arrays: ModelArrays, options: SolverOptions) -> str:
+    """Without an IIS in Pyomo's names: the highs backend's diagnosis of the engine's own
+    model (empty if that model alone is feasible, i.e. a hook's constraints conflict)."""
+    from engine.backends.diagnosis import diagnose_infeasible
+    from engine.backends.highs import map_status, run_definite, to_highs
+
+    h = to_highs(arrays, options)
+    run_definite(h)
+    if map_status(h) != Status.INFEASIBLE:
+        return ""
+    return diagnose_infeasible(h, model)
 
 
 def _has_integers(m) -> bool:
@@ -166,6 +181,10 @@ def _solve_standard_form(m, options: SolverOptions, is_mip: bool) -> SolveOutput
             v.set_value(val, skip_validation=True)
     elif out.status == Status.INFEASIBLE:
         out.diagnosis = _pyomo_diagnosis(h, info.rows)
+    elif out.status == Status.ERROR:
+        from engine.backends.diagnosis import error_diagnosis
+
+        out.diagnosis = error_diagnosis(h)
     return out
 
 
@@ -178,7 +197,7 @@ def _pyomo_diagnosis(h, rows, max_items: int = 8) -> str:
     except Exception as exc:  # the IIS is a best effort; the status stands without it
         return f"(no infeasibility diagnosis: {exc})"
     if not idx:
-        return "HiGHS found no irreducible infeasible subsystem"
+        return ""
     by_comp: dict[str, list] = {}
     for r in idx:
         con = rows[int(r)][0]
@@ -202,6 +221,8 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
     from pyomo.contrib.solver.common.results import SolutionStatus, TerminationCondition
     from pyomo.contrib.solver.solvers.highs import Highs
 
+    from engine.backends.highs import time_limit_for
+
     t1 = time.perf_counter()
     opt = Highs()
     if not opt.available():
@@ -213,8 +234,9 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
         "solver_options": solver_options,
         "tee": bool(options.log),
     }
-    if options.time_limit_s is not None:
-        kwargs["time_limit"] = float(options.time_limit_s)
+    limit = time_limit_for(options, _has_integers(m))
+    if limit is not None:
+        kwargs["time_limit"] = limit
     if options.threads is not None:
         kwargs["threads"] = int(options.threads)
     res = opt.solve(m, **kwargs)
@@ -240,5 +262,16 @@ def _solve_persistent(m, options: SolverOptions) -> SolveOutput:
         obj = float(res.incumbent_objective)
         if res.objective_bound is not None and obj != 0:
             gap = abs(obj - float(res.objective_bound)) / max(abs(obj), 1e-10)
+    note = ""
+    if status == Status.TIME_LIMIT:
+        from engine.backends.highs import limit_note
+
+        reason = (f"time limit of {limit:g} s" if tc == TC.maxTimeLimit and limit is not None
+                  else "iteration limit" if tc == TC.iterationLimit else "interruption")
+        note = limit_note(reason, x is not None, gap, _has_integers(m))
+    elif status == Status.ERROR:
+        note = (f"HiGHS, through Pyomo's persistent interface, ended with termination condition "
+                f"{tc.name} and no solution; try pyomo_interface='standard_form' or "
+                f"backend='highs' for HiGHS's own report of the model's numbers")
     return SolveOutput(status=status, x=x, objective=obj, mip_gap=gap,
-                       solver_status=str(tc.name), timings={"run_s": t2 - t1})
+                       solver_status=str(tc.name), timings={"run_s": t2 - t1}, diagnosis=note)

@@ -54,9 +54,10 @@ class Component:
         ``check(scenario)``: cross-field validation once the whole scenario is read; raises
         ``ValueError`` with the field path first.
     prepare : callable, optional
-        ``prepare(site, weather, clock) -> dict`` of arrays stored on the site's
+        ``prepare(site, weather, index) -> dict`` of arrays stored on the site's
         :class:`~engine.model.data.SiteData` (``weather`` maps pvlib column names to
-        length-T arrays; columns the site does not give are absent).
+        length-T arrays; columns the site does not give are absent; ``index`` is the
+        scenario's tz-aware hourly ``pandas.DatetimeIndex``).
     prepare_scenario : callable, optional
         ``prepare_scenario(data) -> dict`` of scenario-level arrays stored on
         :class:`~engine.model.data.ScenarioData` (e.g. the jobs).

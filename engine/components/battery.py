@@ -11,12 +11,32 @@ For battery ``b`` and hour ``t`` (``Δ = 1 h``)::
 
 ``dis - ch`` is injected at the site bus.
 
-Charging and discharging in the same hour burns ``(1 - η_c η_d)`` of the energy cycled. The
-LP does that whenever wasting energy pays: a curtailment penalty (losses instead of
-curtailment) or a negative price (paid to consume). Only then (DESIGN: "a binary ... only
-when prices can go negative") a binary ``u[b, t]`` forbids it, making the model a MILP::
+No simultaneous charge and discharge, with a binary only where it can change the answer.
+Charging ``c`` and discharging ``d`` in one hour (``η = η_c η_d``) is the same as a netted
+operation with the same SOC trajectory plus an extra withdrawal from the site bus: if
+``d >= η c``, ``(0, d - η c)`` withdraws ``c (1 - η)`` MW less; otherwise
+``(c - d / η, 0)`` withdraws ``d (1 / η - 1)`` MW less. The netted pair has less
+throughput, so no more degradation cost. Simultaneous operation is therefore nothing but a
+sink of energy at the bus in that hour, and it can lower the objective (or make the model
+feasible) only in an hour where absorbing more energy at the battery's site is worth
+something:
 
-    ch[b, t] <= Pch_b u[b, t],   dis[b, t] <= Pdis_b (1 - u[b, t])
+* the import price is negative there (grid up, import possible): buy and burn;
+* the export price is negative with export possible: a surplus that would be exported at a
+  cost can be burnt instead;
+* a curtailment penalty is set and PV or wind is available at the site: burn instead of
+  curtailing at a penalty;
+* a must-run supply (hydro minimum) exceeds what the fixed facility load and the export
+  capacity can take: burning is the only other sink.
+
+Elsewhere extra absorption is worth nothing (every other supply can be turned down at no
+gain, and burnt energy counts neither as load served nor as green), so some optimum of the
+LP never cycles and the plain bounds stay. A battery whose round trip loses nothing
+(``η_c η_d = 1``) gains nothing from cycling either. Only in the selected (battery, hour)
+pairs a binary ``u`` (group ``battery/charging``, one column per pair) forbids it, making
+the model a MILP::
+
+    ch[b, t] <= Pch_b u,   dis[b, t] <= Pdis_b (1 - u)
 """
 from __future__ import annotations
 
@@ -28,7 +48,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
-from engine.scenario.base import Efficiency, Fraction, Model, NonNeg
+from engine.scenario.base import Amount, Cost, Efficiency, Fraction, Model, Number
 
 __all__ = ["COMPONENT", "Battery"]
 
@@ -45,28 +65,28 @@ class Battery(Model):
     """
 
     name: str
-    energy_mwh: NonNeg
-    charge_power_mw: NonNeg
-    discharge_power_mw: NonNeg
+    energy_mwh: Amount
+    charge_power_mw: Amount
+    discharge_power_mw: Amount
     charge_efficiency: Efficiency = 0.95
     discharge_efficiency: Efficiency = 0.95
     soc_min_fraction: Fraction = 0.1
     soc_max_fraction: Fraction = 1.0
     initial_soc_fraction: Fraction = 0.5
-    self_discharge_per_h: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    degradation_cost_per_mwh: NonNeg = 0.0
+    self_discharge_per_h: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.0
+    degradation_cost_per_mwh: Cost = 0.0
     terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
 
     @model_validator(mode="after")
     def _check(self) -> Battery:
         if self.soc_min_fraction > self.soc_max_fraction:
             raise ValueError(
-                f"soc_min_fraction must be <= soc_max_fraction, got {self.soc_min_fraction} > "
-                f"{self.soc_max_fraction}"
+                f"soc_min_fraction: must be <= soc_max_fraction={self.soc_max_fraction}, got "
+                f"{self.soc_min_fraction}"
             )
         if not self.soc_min_fraction <= self.initial_soc_fraction <= self.soc_max_fraction:
             raise ValueError(
-                f"initial_soc_fraction must be in [soc_min_fraction, soc_max_fraction] = "
+                f"initial_soc_fraction: must be in [soc_min_fraction, soc_max_fraction] = "
                 f"[{self.soc_min_fraction}, {self.soc_max_fraction}], got {self.initial_soc_fraction}"
             )
         return self
@@ -107,13 +127,18 @@ def add(f: Formulation) -> None:
                 f"battery/terminal_{kind}", int(sel.sum()), [(soc.idx[sel, -1], 1.0)],
                 lb=lb, ub=lb if upper is None else upper,
             )
-    if _wasting_can_pay(f):
-        pch, pdis = col("charge_power_mw"), col("discharge_power_mw")
-        u = f.model.add_variables("battery/charging", (B, T), lb=0.0, ub=1.0, integer=True)
-        f.model.add_constraints("battery/charge_if_charging", (B, T),
-                                [(ch.idx, 1.0), (u.idx, -pch)], ub=0.0)
-        f.model.add_constraints("battery/discharge_if_not_charging", (B, T),
-                                [(dis.idx, 1.0), (u.idx, pdis)], ub=np.broadcast_to(pdis, (B, T)))
+    pch, pdis = col("charge_power_mw"), col("discharge_power_mw")
+    lossy = col("charge_efficiency") * col("discharge_efficiency") < 1.0
+    binary_at = wasting_pays(f)[site_of] & lossy & (pch > 0) & (pdis > 0)
+    n = int(binary_at.sum())
+    if n:
+        pch_sel = np.broadcast_to(pch, (B, T))[binary_at]
+        pdis_sel = np.broadcast_to(pdis, (B, T))[binary_at]
+        u = f.model.add_variables("battery/charging", n, lb=0.0, ub=1.0, integer=True)
+        f.model.add_constraints("battery/charge_if_charging", n,
+                                [(ch.idx[binary_at], 1.0), (u.idx, -pch_sel)], ub=0.0)
+        f.model.add_constraints("battery/discharge_if_not_charging", n,
+                                [(dis.idx[binary_at], 1.0), (u.idx, pdis_sel)], ub=pdis_sel)
     f.inject(dis.idx, site_of, 1.0)
     f.inject(ch.idx, site_of, -1.0)
     c_deg = col("degradation_cost_per_mwh")
@@ -125,19 +150,36 @@ def add(f: Formulation) -> None:
         "energy_mwh": E[:, 0], "charge_efficiency": col("charge_efficiency")[:, 0],
         "discharge_efficiency": col("discharge_efficiency")[:, 0],
         "self_discharge_per_h": col("self_discharge_per_h")[:, 0],
+        "binary_at": binary_at,
     }
 
 
-def _wasting_can_pay(f: Formulation) -> bool:
-    """Whether burning energy in battery losses can lower the objective."""
-    if f.data.scenario.policy.curtailment_penalty_per_mwh > 0:
-        return True
-    return any(
-        (sd.grid_import_price.size and sd.grid_import_price.min() < 0)
-        or (sd.grid_export_price.size and sd.site.grid.export_max_mw > 0
-            and sd.grid_export_price.min() < 0)
-        for sd in f.data.sites
-    )
+def wasting_pays(f: Formulation) -> np.ndarray:
+    """Mask ``(S, T)``: the (site, hour) pairs where absorbing more energy at the site bus
+    can lower the objective or restore feasibility (see the module docstring)."""
+    T = f.T
+    penalty = f.data.scenario.policy.curtailment_penalty_per_mwh
+    out = np.zeros((f.S, T), dtype=bool)
+    for s, sd in enumerate(f.data.sites):
+        g = sd.site.grid
+        export_cap = np.zeros(T)
+        if g is not None:
+            up = sd.grid_available
+            if g.import_max_mw > 0:
+                out[s] |= up & (sd.grid_import_price < 0)
+            if g.export_max_mw > 0:
+                out[s] |= up & (sd.grid_export_price < 0)
+                export_cap = g.export_max_mw * up
+        if penalty > 0:
+            # availability arrays of the curtailable renewables (``<kind>_avail_mw``, (n, T))
+            avail = sum((np.asarray(v).sum(axis=0) for k, v in vars(sd).items()
+                         if k.endswith("_avail_mw") and np.size(v)), np.zeros(T))
+            out[s] |= avail > 0
+        must_run = getattr(sd, "hydro_min_mw", None)
+        if must_run is not None and np.size(must_run):
+            fixed = f.fixed_facility_mw()[s]
+            out[s] |= np.asarray(must_run).sum(axis=0) > fixed + export_cap + 1e-9
+    return out
 
 
 def extract(r: Extraction) -> None:

@@ -22,8 +22,8 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pue_from_temperature
-from engine.scenario.base import Finite, Model, NonNeg, Positive
-from engine.scenario.series import FractionSeries, Series, series_type
+from engine.scenario.base import MAX_MAGNITUDE, Finite, Integer, Model, NonNeg, Number, Positive
+from engine.scenario.series import FractionSeries, Series, is_timed, series_type
 
 __all__ = ["COMPONENT", "Cooling", "DataCenter"]
 
@@ -39,15 +39,15 @@ class Cooling(Model):
     """
 
     free_cooling_below_c: Finite = 12.0
-    pue_free_cooling: Annotated[float, Field(ge=1, le=3)] = 1.12
+    pue_free_cooling: Annotated[Number, Field(ge=1.0, le=3.0)] = 1.12
     pue_slope_per_c: NonNeg = 0.012
-    pue_max: Annotated[float, Field(ge=1, le=3)] = 1.45
+    pue_max: Annotated[Number, Field(ge=1.0, le=3.0)] = 1.45
 
     @model_validator(mode="after")
     def _check(self) -> Cooling:
         if self.pue_max < self.pue_free_cooling:
             raise ValueError(
-                f"pue_max must be >= pue_free_cooling, got {self.pue_max} < {self.pue_free_cooling}"
+                f"pue_max: must be >= pue_free_cooling={self.pue_free_cooling}, got {self.pue_max}"
             )
         return self
 
@@ -60,7 +60,7 @@ class DataCenter(Model):
     Facility power is ``pue[t] * it[t]``; ``pue`` overrides the cooling model if given.
     """
 
-    gpus: Annotated[int, Field(ge=0)]
+    gpus: Annotated[Integer, Field(ge=0)]
     it_power_per_gpu_kw: Positive = 1.3
     inflexible_it_mw: Series | None = None
     inflexible_utilization_fraction: FractionSeries | None = None
@@ -74,16 +74,24 @@ class DataCenter(Model):
 
     @model_validator(mode="after")
     def _check(self) -> DataCenter:
+        if self.it_capacity_mw > MAX_MAGNITUDE:
+            raise ValueError(
+                f"it_power_per_gpu_kw: gpus * it_power_per_gpu_kw / 1000 must be <= "
+                f"{MAX_MAGNITUDE:g} MW (larger values are out of the solver's numerical "
+                f"range), got {self.gpus} GPUs x {self.it_power_per_gpu_kw:g} kW"
+            )
         if self.inflexible_it_mw is not None and self.inflexible_utilization_fraction is not None:
             raise ValueError(
-                "inflexible_it_mw: give it or inflexible_utilization_fraction, not both"
+                "inflexible_it_mw: give it or inflexible_utilization_fraction, not both, got "
+                "both"
             )
-        if self.inflexible_it_mw is not None:
+        if self.inflexible_it_mw is not None and not is_timed(self.inflexible_it_mw):
+            # (a timestamped series is checked when the scenario has aligned it)
             peak = float(np.max(self.inflexible_it_mw))
             if peak > self.it_capacity_mw * (1 + 1e-9):
                 raise ValueError(
-                    f"inflexible_it_mw peaks at {peak:g} MW, above the IT capacity "
-                    f"gpus * it_power_per_gpu_kw = {self.it_capacity_mw:g} MW"
+                    f"inflexible_it_mw: must not exceed the IT capacity gpus * "
+                    f"it_power_per_gpu_kw = {self.it_capacity_mw:g} MW, got a peak of {peak:g} MW"
                 )
         return self
 
@@ -94,8 +102,8 @@ def _weather(dc: DataCenter | None) -> dict[str, list[str]]:
     return {"the data center's cooling model (or give datacenter.pue)": ["temp_air"]}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, Any]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:
+    T = len(index)
     dc = site.datacenter
     if dc is None:
         return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T)}

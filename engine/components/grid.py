@@ -5,25 +5,43 @@ For the grid of site ``s`` and hour ``t``::
     0 <= imp[s, t] <= Imax_s * up[s, t],   0 <= exp[s, t] <= Emax_s * up[s, t]
         (up = 0 in outage hours)
     peak[s, m] >= imp[s, t]  for every hour t of calendar month m
-        (only when a demand charge is set; a partial month pays the full monthly rate)
-    cost: price_imp imp - price_exp exp + dc_rate peak
+        (only when a demand charge is set)
+    cost: price_imp imp - price_exp exp + dc_rate * factor[s, m] * peak
           + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
     fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
 
-``imp - exp`` is injected at the site bus. Where the export price exceeds the import price
-in some hour, a binary ``v[s, t]`` (``imp <= Imax v``, ``exp <= Emax (1 - v)``) stops the LP
-from buying and selling at once; otherwise the model stays an LP.
+The demand charge of a month is pro-rated by default: ``factor[s, m]`` = hours of month
+``m`` inside the horizon / hours of the whole month (on the local clock; a full month pays
+the full rate, a 168-h week of a 744-h month 168/744 of it);
+``demand_charge_proration="full_month"`` makes every month touched pay the full rate.
+``Result.demand_charges`` lists, per site and month, the hours, factor, peak and charge.
+
+``imp - exp`` is injected at the site bus.
+
+No simultaneous import and export, with a binary only where it can change the answer.
+Importing ``x`` MW and exporting the same ``x`` MW in one hour leaves the bus balance as it
+was and changes the objective by ``x (price_imp + carbon_price ef / 1000 - price_exp)``, plus
+a peak that can only rise; it adds ``(1 - clean) x`` of fossil energy, which can only tighten
+the green-share floor. So it can lower the objective only in the hours where
+``price_exp[s, t] > price_imp[s, t] + carbon_price ef[s, t] / 1000`` (with import and export
+both possible in that hour); everywhere else some optimum never does it and the plain
+bounds stay. In those hours alone a binary ``v`` (one column per selected (grid, hour)
+pair, group ``grid/importing``) forbids it::
+
+    imp[s, t] <= Imax_s v,   exp[s, t] <= Emax_s (1 - v)
+
+and the model becomes a MILP; a scenario without such hours stays an LP.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field
 
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
-from engine.scenario.base import Model, NonNeg
+from engine.scenario.base import Amount, Cost, Integer, Model
 from engine.scenario.series import FractionSeries, Series, SignedSeries
 
 __all__ = ["COMPONENT", "Grid"]
@@ -36,27 +54,31 @@ class Grid(Model):
     carbon price); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
     (for the green-share floor and the 24/7 CFE score). No import or export in
     ``outage_hours``. ``demand_charge_per_mw_month`` applies to each calendar month's peak
-    import (months in the scenario's time zone).
+    import (months in the scenario's time zone), pro-rated for a month the horizon covers
+    in part (``demand_charge_proration="prorated"``: rate x hours of the month inside the
+    horizon / hours of the month), or the full rate for every month it touches
+    (``"full_month"``).
     """
 
-    import_max_mw: NonNeg
-    export_max_mw: NonNeg = 0.0
+    import_max_mw: Amount
+    export_max_mw: Amount = 0.0
     import_price_per_mwh: SignedSeries
     export_price_per_mwh: SignedSeries = 0.0
-    demand_charge_per_mw_month: NonNeg = 0.0
+    demand_charge_per_mw_month: Cost = 0.0
+    demand_charge_proration: Literal["prorated", "full_month"] = "prorated"
     emission_factor_kg_per_mwh: Series = 0.0
     clean_share_fraction: FractionSeries = 0.0
-    outage_hours: list[Annotated[int, Field(ge=0)]] = Field(default_factory=list)
+    outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
     g = site.grid
     if g is None:
         empty = np.zeros(0)
         return {"grid_import_price": empty, "grid_export_price": empty,
                 "grid_emission_kg_per_mwh": empty, "grid_clean_share": empty,
                 "grid_available": np.zeros(0, bool)}
-    T = clock.T
+    T = len(index)
     avail = np.ones(T, dtype=bool)
     avail[np.asarray(g.outage_hours, dtype=np.int64)] = False
     return {"grid_import_price": full(g.import_price_per_mwh, T),
@@ -64,6 +86,15 @@ def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, 
             "grid_emission_kg_per_mwh": full(g.emission_factor_kg_per_mwh, T),
             "grid_clean_share": full(g.clean_share_fraction, T),
             "grid_available": avail}
+
+
+def demand_charge_factors(data: Any, grids: list[Grid]) -> np.ndarray:
+    """``(G, n_months)``: the share of each month's rate each grid pays (hours of the month
+    inside the horizon / hours of the month when pro-rated, else 1)."""
+    factor = np.ones((len(grids), data.n_months))
+    prorated = np.array([g.demand_charge_proration == "prorated" for g in grids], bool)
+    factor[prorated] = data.month_hours / data.month_total_hours
+    return factor
 
 
 def check(scenario: Any) -> None:
@@ -97,21 +128,19 @@ def add(f: Formulation) -> None:
         f.inject(exp.idx, site_of, -1.0)
         price_exp = np.array([sd.grid_export_price for _, sd in sites])
         f.cost("export_revenue", exp.idx, -price_exp)
-        if np.any((price_exp > price_imp) & (emax > 0)):
-            # buying to sell back at a higher price in the same hour would be an LP "profit";
-            # a binary (MILP) lets each hour either import or export
-            v = f.model.add_variables("grid/importing", (G, T), lb=0.0, ub=1.0, integer=True)
-            f.model.add_constraints("grid/import_if_importing", (G, T),
-                                    [(imp.idx, 1.0), (v.idx, -imax * up)], ub=0.0)
-            f.model.add_constraints("grid/export_if_not_importing", (G, T),
-                                    [(exp.idx, 1.0), (v.idx, emax * up)], ub=emax * up)
+        binary_at = _no_simultaneous(f, imp.idx, exp.idx, price_imp, price_exp, imax * up,
+                                     emax * up, sites)
+    else:
+        binary_at = np.zeros((G, T), bool)
     rate = np.array([g.demand_charge_per_mw_month for g in grids])
     if np.any(rate > 0):
         M = f.data.n_months
         peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
         month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
         f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
-        f.cost("demand_charge", peak.idx, np.broadcast_to(rate[:, None], (G, M)))
+        factor = demand_charge_factors(f.data, grids)
+        f.cost("demand_charge", peak.idx, rate[:, None] * factor)
+        f.meta["grid_demand_charge"] = {"rate": rate, "factor": factor}
     carbon_price = f.data.scenario.policy.carbon_price_per_t
     ef = np.array([sd.grid_emission_kg_per_mwh for _, sd in sites])
     if carbon_price:
@@ -119,7 +148,38 @@ def add(f: Formulation) -> None:
     clean = np.array([sd.grid_clean_share for _, sd in sites])
     f.fossil(imp.idx, site_of, 1.0 - clean)
     f.meta["grid"] = {"site": site_of, "emission_kg_per_mwh": ef, "clean_share": clean,
-                      "import_price": price_imp}
+                      "import_price": price_imp, "binary_at": binary_at}
+
+
+def arbitrage_hours(price_imp: np.ndarray, price_exp: np.ndarray, imp_ub: np.ndarray,
+                    exp_ub: np.ndarray, carbon_per_mwh: np.ndarray | float = 0.0) -> np.ndarray:
+    """Mask ``(G, T)`` of the (grid, hour) pairs where buying to sell back in the same hour
+    would pay: ``price_exp > price_imp + carbon cost of the import``, both flows possible."""
+    gain = np.asarray(price_exp) - np.asarray(price_imp) - carbon_per_mwh
+    return (gain > 0) & (np.asarray(imp_ub) > 0) & (np.asarray(exp_ub) > 0)
+
+
+def _no_simultaneous(f: Formulation, imp: np.ndarray, exp: np.ndarray, price_imp: np.ndarray,
+                     price_exp: np.ndarray, imp_ub: np.ndarray, exp_ub: np.ndarray,
+                     sites: list) -> np.ndarray:
+    """Binaries ``grid/importing`` over the (grid, hour) pairs where arbitrage would pay;
+    returns the ``(G, T)`` mask of those pairs."""
+    G, T = imp.shape
+    imp_ub = np.broadcast_to(imp_ub, (G, T))
+    exp_ub = np.broadcast_to(exp_ub, (G, T))
+    carbon_price = f.data.scenario.policy.carbon_price_per_t
+    carbon = (carbon_price * np.array([sd.grid_emission_kg_per_mwh for _, sd in sites]) / 1000.0
+              if carbon_price else 0.0)
+    sel = arbitrage_hours(price_imp, price_exp, imp_ub, exp_ub, carbon)
+    n = int(sel.sum())
+    if not n:
+        return sel
+    v = f.model.add_variables("grid/importing", n, lb=0.0, ub=1.0, integer=True)
+    f.model.add_constraints("grid/import_if_importing", n,
+                            [(imp[sel], 1.0), (v.idx, -imp_ub[sel])], ub=0.0)
+    f.model.add_constraints("grid/export_if_not_importing", n,
+                            [(exp[sel], 1.0), (v.idx, exp_ub[sel])], ub=exp_ub[sel])
+    return sel
 
 
 def extract(r: Extraction) -> None:
@@ -142,6 +202,32 @@ def extract(r: Extraction) -> None:
     r.kpis["grid_export_mwh"] = float(exp.sum())
     # coincident peak of all sites' imports (one site: that site's peak)
     r.kpis["peak_import_mw"] = float(imp.sum(axis=0).max()) if imp.size else 0.0
+    dc = r.f.meta.get("grid_demand_charge")
+    if dc is not None:
+        r.tables["demand_charges"] = _demand_charges(r, meta["site"], dc)
+
+
+def _demand_charges(r: Extraction, site_of: np.ndarray, dc: dict) -> Any:
+    """One row per (site, month) of the sites with a demand charge."""
+    import pandas as pd
+
+    d = r.f.data
+    peak = r.val("grid/peak_mw")  # (G, M)
+    rows = []
+    for i, s in enumerate(site_of):
+        if dc["rate"][i] <= 0:
+            continue
+        for m, label in enumerate(d.month_labels):
+            rows.append({
+                "site": r.site_names[s], "month": label,
+                "hours_in_horizon": int(d.month_hours[m]),
+                "hours_in_month": int(d.month_total_hours[m]),
+                "factor": float(dc["factor"][i, m]),
+                "rate_per_mw_month": float(dc["rate"][i]),
+                "peak_mw": float(peak[i, m]),
+                "charge": float(dc["rate"][i] * dc["factor"][i, m] * peak[i, m]),
+            })
+    return pd.DataFrame(rows)
 
 
 COMPONENT = Component(

@@ -14,8 +14,8 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
 from engine.model.linear import grouped
-from engine.scenario.base import Model, NonNeg
-from engine.scenario.series import Series
+from engine.scenario.base import Amount, Integer, Model
+from engine.scenario.series import Series, is_timed
 
 __all__ = ["COMPONENT", "Hydro"]
 
@@ -31,11 +31,13 @@ class Hydro(Model):
     name: str
     min_power_mw: Series = 0.0
     max_power_mw: Series
-    energy_budget_mwh: NonNeg | None = None
-    budget_period_h: Annotated[int, Field(ge=1)] = 24
+    energy_budget_mwh: Amount | None = None
+    budget_period_h: Annotated[Integer, Field(ge=1)] = 24
 
     @model_validator(mode="after")
     def _check(self) -> Hydro:
+        if is_timed(self.min_power_mw) or is_timed(self.max_power_mw):
+            return self  # checked when the scenario has aligned the timestamped series
         if self.energy_budget_mwh is not None:
             lo_arr = np.atleast_1d(np.asarray(self.min_power_mw, dtype=np.float64))
             if lo_arr.size == 1:
@@ -46,28 +48,28 @@ class Hydro(Model):
                 need = float(blocks.max()) if blocks.size else 0.0
             if need > self.energy_budget_mwh * (1 + 1e-9):
                 raise ValueError(
-                    f"min_power_mw must fit the energy budget: it needs {need:g} MWh in a "
+                    f"min_power_mw: must fit the energy budget: it needs {need:g} MWh in a "
                     f"{self.budget_period_h}-h period, energy_budget_mwh is "
                     f"{self.energy_budget_mwh:g}"
                 )
         if np.ndim(self.min_power_mw) and np.ndim(self.max_power_mw) and (
                 np.size(self.min_power_mw) != np.size(self.max_power_mw)):
             raise ValueError(
-                f"min_power_mw and max_power_mw must have the same length, got "
+                f"min_power_mw: must have the length of max_power_mw, got "
                 f"{np.size(self.min_power_mw)} and {np.size(self.max_power_mw)}"
             )
         lo, hi = np.broadcast_arrays(self.min_power_mw, self.max_power_mw)
         if np.any(lo > hi + 1e-12):
             i = int(np.flatnonzero(np.atleast_1d(lo > hi))[0])
             raise ValueError(
-                f"min_power_mw must be <= max_power_mw, got {np.atleast_1d(lo)[i]:g} > "
+                f"min_power_mw: must be <= max_power_mw, got {np.atleast_1d(lo)[i]:g} > "
                 f"{np.atleast_1d(hi)[i]:g} at hour {i}"
             )
         return self
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     return {
         "hydro_min_mw": np.array([full(h.min_power_mw, T) for h in site.hydro]).reshape(-1, T),
         "hydro_max_mw": np.array([full(h.max_power_mw, T) for h in site.hydro]).reshape(-1, T),

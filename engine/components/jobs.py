@@ -23,7 +23,7 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
-from engine.scenario.base import Model, NonNeg, Positive
+from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
 
 __all__ = ["COMPONENT", "Job", "JobData", "job_energy_mwh", "job_max_power_mw", "job_site"]
 
@@ -41,26 +41,27 @@ class Job(Model):
     """
 
     name: str
-    energy_mwh: NonNeg | None = None
+    energy_mwh: Amount | None = None
     gpu_hours: NonNeg | None = None
-    release_h: Annotated[int, Field(ge=0)] = 0
-    deadline_h: Annotated[int, Field(ge=1)]
-    max_power_mw: Positive | None = None
-    gpus: Annotated[int, Field(ge=1)] | None = None
-    preemptible: bool = True
+    release_h: Annotated[Integer, Field(ge=0)] = 0
+    deadline_h: Annotated[Integer, Field(ge=1)]
+    max_power_mw: PositiveAmount | None = None
+    gpus: Annotated[Integer, Field(ge=1)] | None = None
+    preemptible: Bool = True
     sites: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self) -> Job:
         if (self.energy_mwh is None) == (self.gpu_hours is None):
-            raise ValueError("energy_mwh: give exactly one of energy_mwh and gpu_hours")
+            raise ValueError("energy_mwh: give exactly one of energy_mwh and gpu_hours, got "
+                             + ("both" if self.energy_mwh is not None else "neither"))
         if self.deadline_h <= self.release_h:
             raise ValueError(
-                f"deadline_h must be > release_h, got deadline_h={self.deadline_h}, "
-                f"release_h={self.release_h}"
+                f"deadline_h: must be > release_h={self.release_h}, got {self.deadline_h}"
             )
         if self.max_power_mw is not None and self.gpus is not None:
-            raise ValueError("max_power_mw: give max_power_mw or gpus, not both")
+            raise ValueError(f"max_power_mw: give max_power_mw or gpus, not both, got "
+                             f"{self.max_power_mw} and gpus={self.gpus}")
         return self
 
 
@@ -93,7 +94,7 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
         raise ValueError(f"{path}.sites: unknown site {unknown[0]!r}; sites are {site_names}")
     if job.deadline_h > scenario.horizon_h:
         raise ValueError(
-            f"{path}.deadline_h must be <= horizon_h={scenario.horizon_h}, got {job.deadline_h}"
+            f"{path}.deadline_h: must be <= horizon_h={scenario.horizon_h}, got {job.deadline_h}"
         )
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     if not hosts:

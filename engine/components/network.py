@@ -21,7 +21,7 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction
 from engine.network.lindistflow import add, add_losses
-from engine.scenario.base import Model, NonNeg, Positive, PowerFactor
+from engine.scenario.base import Bool, Integer, Model, NonNeg, Positive, PowerFactor
 
 __all__ = ["COMPONENT", "SiteNetwork"]
 
@@ -71,12 +71,12 @@ class SiteNetwork(Model):
     """
 
     case: str
-    datacenter_bus: int | None = None
-    pv_bus: dict[str, int] = Field(default_factory=dict)
-    wind_bus: dict[str, int] = Field(default_factory=dict)
-    hydro_bus: dict[str, int] = Field(default_factory=dict)
-    battery_bus: dict[str, int] = Field(default_factory=dict)
-    background_load: bool = True
+    datacenter_bus: Integer | None = None
+    pv_bus: dict[str, Integer] = Field(default_factory=dict)
+    wind_bus: dict[str, Integer] = Field(default_factory=dict)
+    hydro_bus: dict[str, Integer] = Field(default_factory=dict)
+    battery_bus: dict[str, Integer] = Field(default_factory=dict)
+    background_load: Bool = True
     scale_load: NonNeg = 1.0
     scale_impedance: Positive = 1.0
     datacenter_power_factor: PowerFactor = 0.95
@@ -92,7 +92,7 @@ class SiteNetwork(Model):
     @model_validator(mode="after")
     def _check(self) -> SiteNetwork:
         if self.vmin_pu is not None and self.vmax_pu is not None and self.vmin_pu >= self.vmax_pu:
-            raise ValueError(f"vmin_pu must be < vmax_pu, got {self.vmin_pu} >= {self.vmax_pu}")
+            raise ValueError(f"vmin_pu: must be < vmax_pu={self.vmax_pu}, got {self.vmin_pu}")
         return self
 
 
@@ -106,7 +106,8 @@ def _check_site_network(site: Any) -> None:
     try:
         network = load_site_network(net)
     except NetworkError as exc:
-        raise ValueError(f"network.case: {net.case!r}: {exc}") from None
+        why = str(exc).removeprefix("path: ")
+        raise ValueError(f"network.case: {why}, got {net.case!r}") from None
     numbers = set(network.bus_numbers.tolist())
     for field_name, kind, assets in (("pv_bus", "PV plant", site.pv), ("wind_bus", "wind farm", site.wind),
                                      ("hydro_bus", "hydro unit", site.hydro),

@@ -22,7 +22,7 @@ from engine.components.base import Component, Extraction, full
 from engine.forecast import pv_power_mw
 from engine.forecast.cache import cached_pv, pv_key
 from engine.model.formulation import Formulation
-from engine.scenario.base import Efficiency, Fraction, Model, NonNeg
+from engine.scenario.base import Amount, Efficiency, Fraction, Model, Number
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "PV"]
@@ -39,14 +39,14 @@ class PV(Model):
     """
 
     name: str
-    capacity_mw: NonNeg = Field(description="DC nameplate power [MW]")
-    inverter_capacity_mw: NonNeg | None = Field(
+    capacity_mw: Amount = Field(description="DC nameplate power [MW]")
+    inverter_capacity_mw: Amount | None = Field(
         None, description="AC limit [MW]; default capacity_mw / 1.2"
     )
-    tilt_deg: Annotated[float, Field(ge=0, le=90)] = 30.0
-    azimuth_deg: Annotated[float, Field(ge=0, lt=360)] = 180.0
-    gamma_pdc_per_c: Annotated[float, Field(ge=-0.02, le=0)] = -0.0035
-    losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.14
+    tilt_deg: Annotated[Number, Field(ge=0.0, le=90.0)] = 30.0
+    azimuth_deg: Annotated[Number, Field(ge=0.0, lt=360.0)] = 180.0
+    gamma_pdc_per_c: Annotated[Number, Field(ge=-0.02, le=0.0)] = -0.0035
+    losses_fraction: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.14
     inverter_efficiency: Efficiency = 0.96
     albedo: Fraction = 0.25
     availability_fraction: FractionSeries | None = None
@@ -57,15 +57,15 @@ def _weather(plants: list[PV]) -> dict[str, list[str]]:
             if p.availability_fraction is None}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     w = site.weather
     rows = [
         full(p.availability_fraction, T) * p.capacity_mw
         if p.availability_fraction is not None
-        # pvlib (and pandas) only on a cache miss
-        else cached_pv(pv_key(p, w, site, clock), T,
-                       lambda p=p: pv_power_mw(p, w, site, clock.index))
+        # pvlib only on a cache miss
+        else cached_pv(pv_key(p, w, site, index), T,
+                       lambda p=p: pv_power_mw(p, w, site, index))
         for p in site.pv
     ]
     return {"pv_avail_mw": np.array(rows).reshape(len(rows), T)}

@@ -22,7 +22,7 @@ from engine.components._renewable import add_renewable, extract_renewable
 from engine.components.base import Component, Extraction, full
 from engine.forecast import wind_power_mw
 from engine.model.formulation import Formulation
-from engine.scenario.base import Fraction, Model, NonNeg, Positive
+from engine.scenario.base import Amount, Fraction, Model, NonNeg, Number, Positive
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "Wind"]
@@ -45,14 +45,14 @@ class Wind(Model):
     """
 
     name: str
-    capacity_mw: NonNeg
+    capacity_mw: Amount
     hub_height_m: Positive = 100.0
-    shear_exponent: Annotated[float, Field(ge=0, le=1)] = 1.0 / 7.0
+    shear_exponent: Annotated[Number, Field(ge=0.0, le=1.0)] = 1.0 / 7.0
     curve_wind_speed_m_s: list[NonNeg] = Field(default_factory=lambda: list(_DEFAULT_CURVE_SPEED))
     curve_power_fraction: list[Fraction] = Field(
         default_factory=lambda: list(_DEFAULT_CURVE_FRACTION)
     )
-    losses_fraction: Annotated[float, Field(ge=0, lt=1)] = 0.10
+    losses_fraction: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.10
     availability_fraction: FractionSeries | None = None
 
     @model_validator(mode="after")
@@ -60,11 +60,11 @@ class Wind(Model):
         s, f = self.curve_wind_speed_m_s, self.curve_power_fraction
         if len(s) != len(f) or len(s) < 2:
             raise ValueError(
-                f"curve_wind_speed_m_s and curve_power_fraction must have the same length >= 2, "
-                f"got {len(s)} and {len(f)}"
+                f"curve_wind_speed_m_s: must have the length of curve_power_fraction, at least "
+                f"2, got {len(s)} and {len(f)}"
             )
         if any(b <= a for a, b in zip(s, s[1:])):
-            raise ValueError(f"curve_wind_speed_m_s must increase strictly, got {s}")
+            raise ValueError(f"curve_wind_speed_m_s: must increase strictly, got {s}")
         return self
 
 
@@ -73,8 +73,8 @@ def _weather(farms: list[Wind]) -> dict[str, list[str]]:
             if a.availability_fraction is None}
 
 
-def prepare(site: Any, weather: dict[str, np.ndarray], clock: Any) -> dict[str, np.ndarray]:
-    T = clock.T
+def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
+    T = len(index)
     rows = [
         full(a.availability_fraction, T) * a.capacity_mw
         if a.availability_fraction is not None

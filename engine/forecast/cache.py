@@ -3,7 +3,16 @@
 Batch runs solve many scenarios of the same sites, and every process would otherwise import
 pvlib (~0.9 s) and recompute the same profile. The key is a SHA-256 of the weather arrays,
 the plant's and site's parameters, the time index and pvlib's installed version, so a
-changed input or library never reads a stale entry. Entries are ``.npy`` files under
+changed input or library never reads a stale entry.
+
+Why not ``joblib.Memory``: it keys a call by pickling its arguments, and the arguments
+here are pydantic models (whose pickles change with pydantic's internals and carry fields
+that do not matter, such as the plant's name) and a tz-aware index (whose pickle depends on
+the tz library); the key that is right is the short content key below (only the numbers
+that determine the profile, and pvlib's version, which Memory does not track). Memory's
+store is also a directory per call with metadata files, written without the atomic
+rename that parallel batch workers need (two workers computing the same profile here
+each write a temporary file and ``os.replace`` it). What is left is ~40 lines. Entries are ``.npy`` files under
 ``$WATTBIT_CACHE_DIR`` (default ``$XDG_CACHE_HOME/wattbit`` or ``~/.cache/wattbit``);
 ``WATTBIT_CACHE=0`` turns the cache off. A missing, unreadable or mis-shaped entry is simply
 recomputed; a cache that cannot be written is skipped (logged), never an error.
@@ -19,8 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-
-from engine._clock import HourClock
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -48,22 +55,18 @@ def _pvlib_version() -> str:
         return "absent"
 
 
-def pv_key(pv, weather, site, index: HourClock | pd.DatetimeIndex) -> str:
+def pv_key(pv, weather, site, index: pd.DatetimeIndex) -> str:
     """Content key of one plant's availability.
 
     Parameters
     ----------
     pv, weather, site
         The plant, its site's weather and the site (scenario objects).
-    index : HourClock or pandas.DatetimeIndex
-        The hours: the scenario's clock (no pandas needed) or the same hours as a tz-aware
-        index; both give the same key. The hours enter as the first hour with its UTC
-        offset, the zone's name and the count, which fix every instant and local label.
+    index : pandas.DatetimeIndex
+        The hours (tz-aware). They enter as the first hour with its UTC offset, the zone's
+        name and the count, which fix every instant and local label.
     """
-    if isinstance(index, HourClock):
-        hours = [index.first_label, index.tz_label, index.T]
-    else:
-        hours = [str(index[0]), str(index.tz), len(index)]
+    hours = [str(index[0]), str(index.tz), len(index)]
     h = hashlib.sha256()
     meta = {
         "kind": "pv-v1",

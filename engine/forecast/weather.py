@@ -40,7 +40,9 @@ def wind_power_mw(wind, weather, altitude_m: float) -> np.ndarray:
     rho = air_density_kg_m3(altitude_m, weather.temp_air)
     v_eq = v_hub * (rho / RHO_STANDARD) ** (1.0 / 3.0)
     frac = np.interp(v_eq, wind.curve_wind_speed_m_s, wind.curve_power_fraction, right=0.0)
-    return np.broadcast_to(frac * wind.capacity_mw * (1.0 - wind.losses_fraction), ws.shape).copy()
+    power = frac * wind.capacity_mw * (1.0 - wind.losses_fraction)
+    # a constant wind speed with an hourly temperature (or the reverse) is hourly
+    return np.broadcast_to(power, np.broadcast_shapes(ws.shape, np.shape(power))).copy()
 
 
 def pv_power_mw(pv, weather, site, index: pd.DatetimeIndex) -> np.ndarray:

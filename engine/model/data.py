@@ -9,16 +9,13 @@ the scenario objects.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from engine._clock import HourClock, hour_clock
 from engine.components.base import full
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
+from engine.scenario.series import align_models, hourly_index
 
 __all__ = ["ScenarioData", "SiteData", "full", "prepare"]
 
@@ -48,13 +45,16 @@ class SiteData:
 class ScenarioData:
     """Everything the formulation needs, as arrays.
 
-    The hours are held as an :class:`~engine._clock.HourClock` (NumPy); the pandas
-    :attr:`index` is built on first use. Scenario-level arrays of components (``jobs``)
-    are attributes too.
+    ``index`` holds the hours (tz-aware); ``month`` numbers each hour's local calendar
+    month (0-based, consecutive, in calendar order); for those ``n_months`` months,
+    ``month_labels`` (``"2023-07"``), ``month_hours`` (hours of the month inside the
+    horizon) and ``month_total_hours`` (hours of the whole month on the local clock, e.g.
+    743 for a March that loses an hour to DST). Scenario-level arrays of components
+    (``jobs``) are attributes too.
     """
 
     scenario: Any
-    clock: HourClock
+    index: pd.DatetimeIndex
     month: np.ndarray  # month number (0-based, consecutive) of each hour
     n_months: int
     sites: list[SiteData]
@@ -63,6 +63,9 @@ class ScenarioData:
     #: (see :mod:`engine.network`); empty for a first solve.
     network_adjust: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    month_labels: list[str] = field(default_factory=list)
+    month_hours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    month_total_hours: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __getattr__(self, name: str) -> Any:
         # scenario-level arrays of components (e.g. ``jobs``)
@@ -71,31 +74,54 @@ class ScenarioData:
             return extra[name]
         raise AttributeError(f"ScenarioData has no attribute {name!r}")
 
-    @cached_property
-    def index(self) -> pd.DatetimeIndex:
-        """The hourly, tz-aware time index (the scenario's; built, with pandas, on first use)."""
-        return self.clock.index
-
     @property
     def T(self) -> int:
-        return self.clock.T
+        return len(self.index)
+
+
+def months(index: pd.DatetimeIndex) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
+    """Calendar months of the hours of ``index`` on its local clock.
+
+    Returns
+    -------
+    codes : (T,) int64
+        0-based number of each hour's month among those the horizon touches.
+    labels : list of str
+        ``"YYYY-MM"`` of each month.
+    hours : (M,) int64
+        Hours of each month inside the horizon.
+    total : (M,) int64
+        Hours of each whole month (local midnight of the 1st to the next 1st).
+    """
+    ym = (index.year * 12 + index.month - 1).to_numpy()
+    uniq, codes, hours = np.unique(ym, return_inverse=True, return_counts=True)
+    firsts = pd.DatetimeIndex([pd.Timestamp(year=int(k // 12), month=int(k % 12) + 1, day=1)
+                               for k in np.append(uniq, uniq[-1] + 1)])
+    # local midnight of the 1st (shifted forward in the rare zones whose clocks skip it)
+    firsts = firsts.tz_localize(index.tz, ambiguous=False, nonexistent="shift_forward")
+    total = (np.diff(firsts.asi8) // 3_600_000_000_000).astype(np.int64)
+    labels = [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in uniq]
+    return codes.reshape(-1).astype(np.int64), labels, hours.astype(np.int64), total
 
 
 def prepare(scenario: Any) -> ScenarioData:
     """Derive every component's arrays (availability, PUE, prices, jobs ...) of a scenario."""
     components = type(scenario).components
-    clock = hour_clock(scenario.start, scenario.timezone, scenario.horizon_h)
-    month_codes, n_months = clock.month_codes()
-    sites = [_prepare_site(s, clock, components) for s in scenario.sites]
-    data = ScenarioData(scenario, clock, month_codes, n_months, sites, tuple(components))
+    index = hourly_index(scenario.start, scenario.timezone, scenario.horizon_h)
+    # a timestamped series assigned to a model after the scenario was validated
+    align_models(scenario, index)
+    codes, labels, hours, total = months(index)
+    sites = [_prepare_site(s, index, components) for s in scenario.sites]
+    data = ScenarioData(scenario, index, codes, len(labels), sites, tuple(components),
+                        month_labels=labels, month_hours=hours, month_total_hours=total)
     for c in components:
         if c.prepare_scenario is not None:
             data.extra.update(c.prepare_scenario(data))
     return data
 
 
-def _prepare_site(site: Any, clock: HourClock, components: tuple) -> SiteData:
-    T = clock.T
+def _prepare_site(site: Any, index: pd.DatetimeIndex, components: tuple) -> SiteData:
+    T = len(index)
     w = site.weather
     weather = {}
     if w is not None:
@@ -106,5 +132,5 @@ def _prepare_site(site: Any, clock: HourClock, components: tuple) -> SiteData:
     arrays: dict[str, Any] = {}
     for c in components:
         if c.prepare is not None and c.level == "site":
-            arrays.update(c.prepare(site, weather, clock))
+            arrays.update(c.prepare(site, weather, index))
     return SiteData(site, weather, **arrays)

@@ -86,6 +86,9 @@ class LinearModel:
     var_groups: dict[str, VarGroup] = field(default_factory=dict)
     con_groups: dict[str, ConGroup] = field(default_factory=dict)
     offset: float = 0.0
+    #: What a backend's diagnosis may want to know beyond the arrays, by topic (e.g.
+    #: ``"green_share"``: the fossil and facility terms of the green-share floor).
+    notes: dict = field(default_factory=dict)
     _vars: list[_VarSpec] = field(default_factory=list)
     _cons: list[_ConSpec] = field(default_factory=list)
     _extra_cost: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)

@@ -21,10 +21,17 @@ def add(f: Formulation) -> None:
     if alpha <= 0:
         return
     T = f.T
+    fossil, facility = f.collect("fossil"), f.collect("facility")
     # fossil energy minus (1 - α) x the variable facility load, per collected term
-    terms = f.collect("fossil") + [(c, -(1 - alpha) * np.asarray(v), r)
-                                   for c, v, r in f.collect("facility")]
+    terms = fossil + [(c, -(1 - alpha) * np.asarray(v), r) for c, v, r in facility]
     fixed = f.fixed_facility_mw()
+    # for the infeasibility diagnosis: the best green share reachable without the floor
+    f.model.notes["green_share"] = {
+        "group": f"policy/green_share_{pol.green_matching}", "alpha": alpha,
+        "matching": pol.green_matching, "fossil": fossil, "facility": facility,
+        "fixed": fixed, "T": T,
+        "has_dc": np.array([sd.site.datacenter is not None for sd in f.data.sites]),
+    }
     if pol.green_matching == "annual":
         f.model.add_constraints(
             "policy/green_share_annual", 1, [(c, v, np.zeros_like(r)) for c, v, r in terms],

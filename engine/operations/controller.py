@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from engine.backends import SolverOptions
+from engine.components.grid import demand_charge_factors
 from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
@@ -231,6 +232,10 @@ class _RollingRun(_Planner, _Realiser):
         self.slot_job = np.full(self.slot_site.size, -1, np.int64)
         G = wm.grid_site.size
         self.peak = np.zeros((G, data.n_months))
+        # each month's demand charge per MW of peak, pro-rated as the annual LP's
+        grids = [sd.site.grid for sd in data.sites if sd.site.grid is not None]
+        self.peak_rate = (np.array([g.demand_charge_per_mw_month for g in grids])[:, None]
+                          * demand_charge_factors(data, grids)).reshape(G, data.n_months)
         self.bank = 0.0
         self.r = {
             "pv": np.zeros((wm.pv_site.size, T)), "wind": np.zeros((wm.wind_site.size, T)),
@@ -369,7 +374,8 @@ class _RollingRun(_Planner, _Realiser):
         sc = data.scenario
         return RollingResult(
             status=status, objective=float(costs.sum()), costs=costs, kpis=kpis,
-            hourly=parts["hourly"], jobs=jobs_df, job_power=parts["job_power"], timings={},
+            hourly=parts["hourly"], jobs=jobs_df, job_power=parts["job_power"],
+            demand_charges=parts["demand_charges"], timings={},
             backend="highs",
             solver_status="rolling", iterations=int(windows["iterations"].sum()),
             diagnosis=diagnosis, scenario_name=sc.name, windows=windows,

@@ -58,6 +58,8 @@ class _Planner:
         peak_lb = np.zeros((G, M))
         ok = months < self.data.n_months
         peak_lb[:, ok] = self.peak[:, months[ok]]
+        peak_rate = np.zeros((G, M))
+        peak_rate[:, ok] = self.peak_rate[:, months[ok]]
         if self.peak_baseline:
             prev = months - 1
             has = ok & (prev >= 0)
@@ -75,7 +77,7 @@ class _Planner:
             emission=self._pad(self.g_ef, o), clean_share=self._pad(self.g_clean, o),
             grid_up=self._pad(self.g_up, o),
             soc_in_mwh=self.soc.copy(), soc_terminal_lb_mwh=term_lb, soc_terminal_ub_mwh=term_ub,
-            month_slot=slot, peak_lb_mw=peak_lb, slot_ub_mw=slot_ub, slot_must_mwh=must,
+            month_slot=slot, peak_lb_mw=peak_lb, peak_rate=peak_rate, slot_ub_mw=slot_ub, slot_must_mwh=must,
             slot_remaining_mwh=remaining, slot_reward_per_mwh=reward,
             green_bank_mwh=self.bank,
         )

@@ -71,6 +71,9 @@ class WindowInputs:
         Month slot of each hour (``-1`` padded).
     peak_lb_mw : (G, M)
         Peak import already reached in each month slot's month [MW].
+    peak_rate : (G, M)
+        Demand charge of each month slot's peak [currency/MW]: the monthly rate times the
+        month's pro-rating factor (0 for a padded slot past the horizon).
     slot_ub_mw : (K, W)
         Upper bound of each job slot's power [MW].
     slot_must_mwh, slot_remaining_mwh, slot_reward_per_mwh : (K,)
@@ -97,6 +100,7 @@ class WindowInputs:
     soc_terminal_ub_mwh: np.ndarray
     month_slot: np.ndarray
     peak_lb_mw: np.ndarray
+    peak_rate: np.ndarray
     slot_ub_mw: np.ndarray
     slot_must_mwh: np.ndarray
     slot_remaining_mwh: np.ndarray
@@ -361,7 +365,7 @@ class WindowModel:
             if self.has_peak:
                 put(lb, "peak", w.peak_lb_mw)
                 put(ub, "peak", np.maximum(self.imax[:, None], w.peak_lb_mw))
-                put(cost, "peak", self.dc_rate[:, None])
+                put(cost, "peak", w.peak_rate)
                 on = (w.month_slot[None, :] == np.arange(self.M)[:, None])  # (M, W)
                 hi = np.where(on, 0.0, np.inf)[None, :, :]
                 put_rows(rlb, rub, self.r_peak, -np.inf, hi)

@@ -63,7 +63,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
         costs[term] = sum(float(np.sum(x[c] * coef)) + const for c, coef, const in parts)
     kpis = _kpis(r, costs, clean_facility)
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
-            "job_power": r.tables["job_power"]}
+            "job_power": r.tables["job_power"],
+            "demand_charges": r.tables.get("demand_charges", pd.DataFrame())}
 
 
 def _trace(r: Extraction) -> np.ndarray:

@@ -17,8 +17,6 @@ import numpy as np
 
 from engine.status import Status
 
-# pandas (0.4-0.6 s to import) is imported inside the functions that build frames, so
-# that the path to the solve does not wait for it (see engine/_background.py)
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -52,12 +50,20 @@ class Result:
     job_power : pandas.DataFrame
         Long table of job power: ``job``, ``time``, ``power_mw`` for every hour inside each
         job's window (see :meth:`job_power_mw` for one job as an hourly series).
+    demand_charges : pandas.DataFrame
+        One row per (site, month) of the sites with a demand charge: ``site``, ``month``
+        (``"YYYY-MM"``), ``hours_in_horizon``, ``hours_in_month``, ``factor`` (the share of
+        the monthly rate paid: hours_in_horizon / hours_in_month when pro-rated, else 1),
+        ``rate_per_mw_month``, ``peak_mw`` and ``charge`` (rate x factor x peak; the rows
+        sum to ``costs["demand_charge"]``). Empty without a demand charge.
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
         Relative MIP gap (0 for LPs).
     diagnosis : str
-        For an infeasible model: the constraint groups and hours in conflict.
+        For an infeasible model: the constraint groups and hours in conflict. For a solve
+        stopped by a limit (status ``time_limit``) or a solver error: what happened and what
+        to try.
     network_check : NetworkCheck, dict or None
         AC check of this dispatch on the site's feeder (with ``optimize(network_rounds=N)``);
         a dict by site position when several sites have a network.
@@ -73,6 +79,7 @@ class Result:
     jobs: pd.DataFrame
     timings: dict[str, float]
     job_power: pd.DataFrame = field(default_factory=_empty_frame)
+    demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
@@ -117,6 +124,13 @@ class Result:
         lines.append("  KPIs:")
         for k, v in self.kpis.items():
             lines.append(f"    {k:<22}{v:>18,.4f}")
+        if len(self.demand_charges):
+            lines.append("  demand charges (rate x hours in horizon / hours in month x peak):")
+            for row in self.demand_charges.itertuples(index=False):
+                lines.append(
+                    f"    {row.site} {row.month}  {row.hours_in_horizon:>4d}/{row.hours_in_month:<4d}"
+                    f" h  factor {row.factor:.4f}  peak {row.peak_mw:,.3f} MW  "
+                    f"charge {row.charge:,.2f}")
         t = self.timings
         lines.append(
             "  times [s]: " + ", ".join(f"{k[:-2]} {v:.3f}" for k, v in t.items())
@@ -147,6 +161,8 @@ class Result:
             "kpis": {k: nan_none(float(v)) for k, v in self.kpis.items()},
             "timings": {k: float(v) for k, v in self.timings.items()},
             "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
+            "demand_charges": (json.loads(self.demand_charges.to_json(orient="records"))
+                               if len(self.demand_charges) else []),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}

@@ -36,8 +36,6 @@ _LAZY = {
     "Job": "engine.components.jobs",
     "SiteNetwork": "engine.components.network",
     "_read_csv": "engine.scenario.io",
-    "_read_csv_fast": "engine.scenario.io",
-    "_read_csv_pandas": "engine.scenario.io",
 }
 
 __all__ = ["PV", "Battery", "Cooling", "DataCenter", "Grid", "Hydro", "Job", "Policy",

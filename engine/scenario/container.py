@@ -13,19 +13,46 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, create_model, model_validator
+from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
-from engine._clock import hour_clock
 from engine.components import COMPONENTS
 from engine.errors import ScenarioError, format_path
-from engine.scenario.base import Fraction, Model, NonNeg, deep_equal, to_scenario_error
+from engine.scenario.base import (
+    Cost,
+    Fraction,
+    Integer,
+    Model,
+    deep_equal,
+    to_scenario_error,
+)
 from engine.scenario.io import _iter_series, _resolve_case_paths, _resolve_file_forms
+from engine.scenario.series import align_data, align_models, describe_start_error, hourly_index
 from engine.scenario.site import SiteBase
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 __all__ = ["Policy", "Scenario", "ScenarioBase", "Site", "load_scenario", "make_schema"]
+
+#: The number of hours of a scenario (up to ten leap years).
+Horizon = Annotated[Integer, Field(ge=1, le=10 * 8784)]
+_START = Field(description="first hour, ISO 8601 local time, e.g. '2023-01-01 00:00'")
+
+
+class _TimeAxis(Model):
+    """The time-axis fields alone, checked before anything that depends on them.
+
+    The file forms of series (``{daily: ...}``, ``{weekly: ...}``, CSV with timestamps)
+    are resolved against ``start``, ``timezone`` and ``horizon_h`` before the scenario is
+    validated; a wrong value there must be blamed on the field itself, not on the first
+    profile that happens to need it.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    start: str = _START
+    timezone: str = "UTC"
+    horizon_h: Horizon
 
 
 class Policy(Model):
@@ -38,9 +65,9 @@ class Policy(Model):
 
     green_share_min_fraction: Fraction = 0.0
     green_matching: Literal["annual", "hourly"] = "annual"
-    carbon_price_per_t: NonNeg = 0.0
-    value_of_lost_load_per_mwh: NonNeg = 10_000.0
-    curtailment_penalty_per_mwh: NonNeg = 0.0
+    carbon_price_per_t: Cost = 0.0
+    value_of_lost_load_per_mwh: Cost = 10_000.0
+    curtailment_penalty_per_mwh: Cost = 0.0
 
 
 class ScenarioBase(Model):
@@ -57,26 +84,44 @@ class ScenarioBase(Model):
     Site: ClassVar[type[SiteBase]] = SiteBase
 
     name: str = "scenario"
-    start: str = Field(description="first hour, ISO 8601 local time, e.g. '2023-01-01 00:00'")
+    start: str = _START
     timezone: str = "UTC"
-    horizon_h: Annotated[int, Field(ge=1, le=10 * 8784)]
+    horizon_h: Horizon
     currency: str = "CNY"
 
     # ---- validation across fields
+    @model_validator(mode="before")
+    @classmethod
+    def _align(cls, data: Any) -> Any:
+        """Select the scenario's hours from timestamped series (pandas objects, CSV files
+        with a ``time`` column) before the models that hold them are validated."""
+        if not isinstance(data, Mapping):
+            return data
+        start, tz, T = data.get("start"), data.get("timezone", "UTC"), data.get("horizon_h")
+        if not (isinstance(start, str) and isinstance(tz, str) and type(T) is int and T >= 1):
+            return data  # the field checks say what is wrong
+        try:
+            index = hourly_index(start, tz, T)
+        except Exception:  # noqa: BLE001  (reported by _check, with the other errors)
+            return data
+        return align_data(data, index)
+
     @model_validator(mode="after")
     def _check(self) -> Any:
         try:
-            hour_clock(self.start, self.timezone, self.horizon_h)  # parses start and timezone
-        except Exception as exc:  # pandas raises several types here
-            raise ValueError(
-                f"start/timezone: cannot build an hourly index from start={self.start!r}, "
-                f"timezone={self.timezone!r}: {exc}"
-            ) from None
+            index = hourly_index(self.start, self.timezone, self.horizon_h)
+        except Exception as exc:  # noqa: BLE001  (pandas raises several types here)
+            raise ValueError(describe_start_error(self.start, self.timezone, exc)) from None
+        # timestamped series of models built before the scenario (Grid(...) etc.)
+        align_models(self, index)
         T = self.horizon_h
         for path, value in _iter_series(self, ()):
             if isinstance(value, np.ndarray) and len(value) != T:
                 raise ValueError(
-                    f"{format_path(path)}: series length must equal horizon_h={T}, got {len(value)}"
+                    f"{format_path(path)}: series length must equal horizon_h={T}, got "
+                    f"{len(value)} (a series without timestamps is read by position from "
+                    f"start; give it a time column, or a DatetimeIndex, to select the "
+                    f"scenario's hours from a longer series)"
                 )
         sites = self.sites  # type: ignore[attr-defined]
         names = [s.name for s in sites]
@@ -102,8 +147,8 @@ class ScenarioBase(Model):
     # ---- derived quantities
     @property
     def index(self) -> pd.DatetimeIndex:
-        """The hourly, tz-aware time index of the horizon (imports pandas)."""
-        return hour_clock(self.start, self.timezone, self.horizon_h).index
+        """The hourly, tz-aware time index of the horizon."""
+        return hourly_index(self.start, self.timezone, self.horizon_h)
 
     def job_site(self, job: Any) -> Any:
         """The one site a job runs at (see :func:`engine.components.jobs.job_site`)."""
@@ -144,8 +189,13 @@ class ScenarioBase(Model):
         """
         if not isinstance(data, Mapping):
             raise ScenarioError(f"scenario must be a mapping, got {type(data).__name__}")
+        try:  # the time axis first: the file forms of series are resolved against it
+            _TimeAxis.model_validate(data)
+        except ValidationError as exc:
+            raise to_scenario_error(exc) from None
         resolved = _resolve_file_forms(dict(data), Path(base_dir or "."))
-        _resolve_case_paths(resolved, Path(base_dir or "."))
+        if isinstance(resolved.get("sites"), list):  # anything else: pydantic says what is wrong
+            _resolve_case_paths(resolved, Path(base_dir or "."))
         try:
             return cls.model_validate(resolved)
         except ValidationError as exc:
@@ -153,6 +203,7 @@ class ScenarioBase(Model):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data (lists, floats, strings) that :meth:`from_dict` reads back to an equal scenario."""
+        align_models(self, self.index)  # a timestamped series assigned after validation
         return self.model_dump(mode="python", exclude_none=True)
 
     def to_yaml(self, path: str | Path | None = None) -> str:

@@ -6,15 +6,17 @@ validates the scenario; errors are :class:`~engine.errors.ScenarioError` naming 
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel
 
-from engine._clock import hour_clock
 from engine.errors import ScenarioError, format_path
+from engine.scenario.series import TimedSeries, describe_start_error, hourly_index
 
 
 def _iter_series(model: BaseModel, path: tuple) -> Iterator[tuple[tuple, Any]]:
@@ -77,111 +79,25 @@ def _tile(spec: Mapping, path: tuple, ctx: dict) -> np.ndarray:
     T = ctx["T"]
     if not isinstance(T, int) or T < 1:
         raise ScenarioError(f"{where}: a {kind} profile needs an integer horizon_h, got {T!r}")
+    tz = ctx["tz"] or "UTC"
     try:
-        clock = hour_clock(ctx["start"], ctx["tz"] or "UTC", T)
-    except Exception:
-        raise ScenarioError(
-            f"start/timezone: cannot build the hours of {ctx['start']!r} in {ctx['tz']!r}"
-        ) from None
+        index = hourly_index(ctx["start"], tz, T)
+    except Exception as exc:  # noqa: BLE001  (pandas raises several types here)
+        raise ScenarioError(describe_start_error(ctx["start"], tz, exc)) from None
     # hour 0 of the pattern is local midnight (Monday midnight for weekly profiles); the
     # phase follows the local clock, so a profile stays on its hours across DST changes
-    phase = clock.hour_of_day() + (24 * clock.weekday() if period == 168 else 0)
+    phase = index.hour.to_numpy() + (24 * index.dayofweek.to_numpy() if period == 168 else 0)
     return pattern[phase % period]
 
 
 def _read_csv(spec: Mapping, base_dir: Path, path: tuple, ctx: dict) -> Any:
+    """One column (``{csv, column}``) or every column but ``time`` (a whole table) of a CSV
+    file: arrays (positional) or, when the file has a ``time`` column,
+    :class:`~engine.scenario.series.TimedSeries` that the scenario aligns by timestamp."""
     where = format_path(path)
     file = base_dir / str(spec["csv"])
     if not file.is_file():
         raise ScenarioError(f"{where}.csv: file {str(file)!r} does not exist")
-    columns = _read_csv_fast(file, spec.get("column"), "column" in spec)
-    if columns is None:
-        columns = _read_csv_pandas(spec, file, where)
-    return columns[spec["column"]] if "column" in spec else columns
-
-
-#: Characters of the plain decimal numbers the fast CSV reader takes (no spaces, NaN or inf).
-_NUMBER_CHARS = b"0123456789.+-eE"
-#: The fast reader takes numbers of at most 15 characters (so at most 15 digits: an exact
-#: integer mantissa in a double) with an exponent of at most 7 in magnitude (so, with at
-#: most 14 decimals, a power of ten up to 10**22, exact in a double). pandas' C parser
-#: (``float_precision="high"``) then scales the exact mantissa once by an exact power of
-#: ten, which is correctly rounded, as Python's ``float()`` is: both give the same double.
-_MAX_NUMBER_CHARS = 15
-_MAX_EXPONENT = 7
-
-
-def _read_csv_fast(file: Path, column: Any, one: bool) -> dict[str, np.ndarray] | None:
-    """The numeric columns of a plain CSV file without pandas, or None to leave it to pandas.
-
-    Reads exactly what ``pd.read_csv(file, comment="#")`` gives for the files it accepts:
-    UTF-8 without BOM (line ends ``\\n``, ``\\r\\n`` or ``\\r``, which Python's universal
-    newlines read as pandas does), comma-separated, no quotes, ``#`` only at the start
-    of whole-line comments, a header of distinct non-empty names without surrounding
-    spaces, every row with the header's number of fields, and the columns wanted made of
-    plain decimal numbers (see ``_MAX_NUMBER_CHARS``). Anything else -- and every error --
-    goes to pandas, which keeps today's parsing and messages.
-
-    Parameters
-    ----------
-    file : Path
-        The CSV file.
-    column : Any
-        The column wanted when ``one``; ignored otherwise.
-    one : bool
-        One column (``{csv, column}``) or every column but ``time`` (a whole table).
-    """
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    if '"' in text or text.startswith("\ufeff"):
-        return None
-    lines = [ln for ln in text.split("\n") if ln and ln[0] != "#"]
-    if len(lines) < 2:
-        return None
-    body = "\n".join(lines[1:])
-    if "#" in body:
-        return None
-    header = lines[0].split(",")
-    if len(set(header)) != len(header) or any(not h or h != h.strip() for h in header):
-        return None
-    if one:
-        if not isinstance(column, str) or column not in header:
-            return None
-        wanted = [column]
-    else:
-        wanted = [c for c in header if c != "time"]
-    n = len(header)
-    if any(ln.count(",") != n - 1 for ln in lines[1:]):
-        return None  # pandas pads short rows with NaN and may index by a long row's first
-    # every row has n fields, so field j of row i is flat[i * n + j]
-    flat = body.replace("\n", ",").split(",")
-    out = {}
-    for c in wanted:
-        tokens = flat[header.index(c)::n]
-        joined = "\n".join(tokens).encode("utf-8")
-        if joined.translate(None, _NUMBER_CHARS + b"\n") or \
-                max(map(len, tokens)) > _MAX_NUMBER_CHARS:
-            return None
-        try:
-            values = np.fromiter(map(float, tokens), dtype=np.float64, count=len(tokens))
-            if b"e" in joined or b"E" in joined:
-                exps = [int(t.lower().partition("e")[2]) for t in tokens if "e" in t.lower()]
-                if max(map(abs, exps)) > _MAX_EXPONENT:
-                    return None
-        except ValueError:  # "1e", "1.2.3", "" ...: not a number; pandas says so
-            return None
-        if np.signbit(values[values == 0.0]).any():
-            return None  # pandas reads an all-integer column's "-0" as +0.0
-        out[c] = values
-    return out
-
-
-def _read_csv_pandas(spec: Mapping, file: Path, where: str) -> dict[str, np.ndarray]:
-    """Today's reader: ``pd.read_csv(file, comment="#")``, with its errors."""
-    import pandas as pd
-
     try:
         frame = pd.read_csv(file, comment="#")
     except Exception as exc:  # pandas raises several parser errors
@@ -197,13 +113,47 @@ def _read_csv_pandas(spec: Mapping, file: Path, where: str) -> dict[str, np.ndar
     else:
         # a whole frame (e.g. weather): every column but the time stamp
         cols = [c for c in frame.columns if c != "time"]
-    out = {}
+    times = _times(frame, file, where) if "time" in frame.columns else None
+    out: dict[str, Any] = {}
     for c in cols:
         try:
-            out[c] = frame[c].to_numpy(dtype=np.float64)
+            values = frame[c].to_numpy(dtype=np.float64)
         except (TypeError, ValueError):
             raise ScenarioError(
                 f"{where}: column {c!r} of {str(file)!r} is not numeric (a time column must be "
                 f"named 'time'), first value {frame[c].iloc[0]!r}"
             ) from None
-    return out
+        out[c] = values if times is None else TimedSeries(
+            pd.Series(values, index=times), str(spec["csv"]))
+    return out[spec["column"]] if "column" in spec else out
+
+
+def _times(frame: pd.DataFrame, file: Path, where: str) -> pd.DatetimeIndex:
+    """The ``time`` column as timestamps: naive (local times of the scenario's zone) or
+    tz-aware (from UTC offsets in the file; several offsets, e.g. across DST, are read as
+    instants)."""
+    raw = frame["time"]
+    try:
+        # a time with an offset next to one without is a guess either way (pandas would
+        # give the naive one the other's offset): refuse it
+        has_offset = raw.astype(str).str.strip().str.contains(r"(?:Z|[+-]\d\d:?\d\d)$")
+        if has_offset.any() and not has_offset.all():
+            row = int(np.flatnonzero(~has_offset.to_numpy())[0])
+            raise ValueError(f"some times carry a UTC offset and some do not (row {row}: "
+                             f"{raw.iloc[row]!r})")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)
+                times = pd.to_datetime(raw, format="ISO8601")
+            mixed = times.dtype == object  # pandas 2: objects (and a warning) for mixed offsets
+        except ValueError:
+            if not has_offset.all():
+                raise
+            mixed = True  # pandas 3 raises for mixed offsets
+        if mixed:
+            # several UTC offsets (e.g. across DST): instants
+            times = pd.to_datetime(raw, format="ISO8601", utc=True)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(f"{where}: the time column of {str(file)!r} is not readable as "
+                            f"ISO 8601 timestamps: {exc}") from None
+    return pd.DatetimeIndex(times)

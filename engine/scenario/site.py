@@ -10,7 +10,7 @@ from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, model_validator
 
-from engine.scenario.base import Model, Positive
+from engine.scenario.base import Model, Number, Positive
 from engine.scenario.series import Series, SignedSeries
 
 __all__ = ["SiteBase", "Weather"]
@@ -51,9 +51,9 @@ class SiteBase(Model):
     components: ClassVar[tuple[Any, ...]] = ()
 
     name: str
-    latitude_deg: Annotated[float, Field(ge=-90, le=90)]
-    longitude_deg: Annotated[float, Field(ge=-180, le=180)]
-    altitude_m: Annotated[float, Field(ge=-500, le=9000)] = 0.0
+    latitude_deg: Annotated[Number, Field(ge=-90.0, le=90.0)]
+    longitude_deg: Annotated[Number, Field(ge=-180.0, le=180.0)]
+    altitude_m: Annotated[Number, Field(ge=-500.0, le=9000.0)] = 0.0
     weather: Weather | None = None
 
     @model_validator(mode="after")
