@@ -49,6 +49,7 @@ EVIL = "<script>alert('x')</script> & $\\alpha$"
 def _dict(T: int = T) -> dict:
     """``base_dict`` over ``T`` hours with its site on case33bw and a few more jobs."""
     d = base_dict(T)
+    d["sites"][0]["grid"]["demand_charge_per_mw_month"] = 2000.0
     d["sites"][0]["network"] = {
         "case": str(MATPOWER_CASES / "case33bw.m"), "datacenter_bus": 14, "pv_bus": {"pv": 33},
         "battery_bus": {"bess": 14}, "scale_impedance": 0.3, "vmin_pu": 0.95,
@@ -198,7 +199,8 @@ def test_report_is_one_offline_file(single, tmp_path):
     html = _text(single.to_html(tmp_path / "r.html"))
     assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:|//)", html)
     assert "<link" not in html and "<script" not in html and "@import" not in html
-    for heading in ("Overview", "Site s1", "Network check", "Jobs", "Per-tenant ledger"):
+    for heading in ("Overview", "Site s1", "Network check", "Jobs", "Per-tenant ledger",
+                    "demand charges ("):
         assert heading in html
     assert html.count("<svg") == 8
 
@@ -247,6 +249,7 @@ def test_results_dir_gives_the_same_report(single, tmp_path):
     back = load_results_dir(d)
     assert back.objective == pytest.approx(single.objective)
     pd.testing.assert_frame_equal(back.hourly, single.hourly, check_freq=False)
+    assert len(back.demand_charges) == len(single.demand_charges) > 0
     out = report_from_dir(d)
     assert out == d / "report.html"
     html = _text(out)

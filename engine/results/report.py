@@ -80,6 +80,8 @@ def load_results_dir(results_dir: str | Path, scenario: Any = None) -> Result:
             "text": f"network check of site {site!r}: "
                     + ("PASSED" if info.get("passed") else f"violations: {counts}")}]
     rounds = s.get("network_rounds")
+    more = {"demand_charges": pd.DataFrame(s["demand_charges"])} if s.get("demand_charges") \
+        and "demand_charges" in Result.__dataclass_fields__ else {}
     return Result(
         status=Status(s.get("status", "error")), objective=nan(s.get("objective")),
         costs=pd.Series(s.get("costs", {}), dtype=float),
@@ -89,7 +91,7 @@ def load_results_dir(results_dir: str | Path, scenario: Any = None) -> Result:
         backend=s.get("backend", ""), solver_status=s.get("solver_status", ""),
         iterations=int(s.get("iterations", 0)), diagnosis=s.get("diagnosis", ""),
         scenario_name=s.get("scenario", ""), extra=extra,
-        network_rounds=pd.DataFrame(rounds) if rounds else None)
+        network_rounds=pd.DataFrame(rounds) if rounds else None, **more)
 
 
 def report_from_dir(results_dir: str | Path, path: str | Path | None = None,
