@@ -80,7 +80,7 @@ def render_result(result: Result, path: str | Path, week_start_h: int | None = N
         body.append(_chart(charts.cost_bars(result.costs, currency), "cost terms"))
     dc = getattr(result, "demand_charges", None)
     if dc is not None and len(dc):
-        body.append(f"<details><summary>demand charges ({len(dc)} site-months)</summary>"
+        body.append(f"<details><summary>demand charges ({len(dc)} site-month(s))</summary>"
                     + table(dc) + "</details>")
     if len(sites) > 1:
         body.append("<h3>Sites</h3>" + _site_table(result, sites, local))
