@@ -262,7 +262,7 @@ def test_several_sites_from_a_directory_need_the_scenario_for_their_assets(two_s
     d = two_sites.to_parquet(tmp_path / "two")
     html = _text(report_from_dir(d))
     assert html.count("does not say which site each asset belongs to") == 2
-    assert "the currency (the scenario is not known" in html
+    assert "the currency (the scenario is not known" in html and " None" not in html
     html = _text(report_from_dir(d, tmp_path / "with.html",
                                  scenario=two_sites.extra["scenario"]))
     assert "does not say which site" not in html and "currency (the" not in html

@@ -24,6 +24,7 @@ h2 { font-size: 19px; margin: 28px 0 10px; padding-bottom: 4px; border-bottom: 1
 h3 { font-size: 15px; margin: 18px 0 8px; }
 .facts { margin: 0; color: var(--muted); }
 .facts b { color: var(--fg); font-weight: 600; }
+.facts span { white-space: nowrap; }
 nav { position: sticky; top: 0; background: rgba(255,255,255,.96); border-bottom: 1px solid var(--line);
       padding: 6px 0; z-index: 1; font-size: 13px; }
 nav a { margin-right: 14px; color: #1f5fbf; text-decoration: none; }

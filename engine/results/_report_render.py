@@ -54,12 +54,12 @@ def render_result(result: Result, path: str | Path, week_start_h: int | None = N
     currency = getattr(scenario, "currency", None) or result.extra.get("currency")
     name = result.scenario_name or "scenario"
     h = result.hourly
-    body: list[str] = [_header(result, currency)]
     absent: list[str] = []
     if not currency:
         currency = "currency"
         absent.append("the currency (the scenario is not known: `wattbit report DIR "
                       "--scenario FILE` names it)")
+    body: list[str] = [_header(result, currency)]
     if not result.has_solution:
         body.append("<p class='note'>No solution: nothing to chart.</p>")
         return page(name, body, Path(path))
@@ -141,7 +141,8 @@ def _header(result: Result, currency: str) -> str:
     if result.timings.get("total_s"):
         facts.append(("solve time", f"{result.timings['total_s']:.2f} s"))
     out = (f"<header><h1>{esc(result.scenario_name or 'scenario')}</h1><p class='facts'>"
-           + " &middot; ".join(f"<b>{esc(k)}</b> {esc(v)}" for k, v in facts) + "</p>")
+           + " &middot; ".join(f"<span><b>{esc(k)}</b> {esc(v)}</span>" for k, v in facts)
+           + "</p>")
     if result.diagnosis:
         out += f"<pre class='diagnosis'>{esc(result.diagnosis)}</pre>"
     return out + "</header>"
