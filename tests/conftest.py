@@ -129,6 +129,13 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
                 assert np.abs(exp[out]).max() <= ATOL_BOUND
             supply += imp
             demand += exp
+        for g in getattr(site, "gensets", []):
+            p = h[f"genset.{g.name}/power_mw"].to_numpy()
+            on = h[f"genset.{g.name}/units_on"].to_numpy()
+            assert on.min() >= -ATOL_BOUND and on.max() <= g.units + ATOL_BOUND
+            assert np.all(p >= g.min_power_mw * on - ATOL_BOUND)
+            assert np.all(p <= g.max_power_mw * on + ATOL_BOUND)
+            supply += p
         if f"network.{s}/losses_mw" in h:
             # network rounds withdraw the site's share of the AC losses at its bus
             demand += h[f"network.{s}/losses_mw"].to_numpy()

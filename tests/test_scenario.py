@@ -196,8 +196,10 @@ def test_non_numeric_csv_column_and_non_preemptible_job(tmp_path):
     with pytest.raises(engine.ScenarioError, match=r"column 'timestamp' .* is not numeric"):
         engine.load_scenario(tmp_path / "s.yaml")
     d = base_dict()
-    d["jobs"][0]["preemptible"] = False
-    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\].preemptible"):
+    d["jobs"][0]["preemptible"] = False  # 10 MWh at 2 MW: 5 contiguous hours in [2, 20)
+    engine.Scenario.from_dict(d)
+    d["jobs"][0]["energy_mwh"] = 37.0  # 19 hours at 2 MW do not fit the 18-hour window
+    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\].deadline_h: non-preemptible"):
         engine.Scenario.from_dict(d)
 
 

@@ -10,7 +10,7 @@ an entry in a user's own schema (:func:`engine.scenario.make_schema`).
 """
 from __future__ import annotations
 
-from engine.components import battery, datacenter, grid, hydro, jobs, network, pv, wind
+from engine.components import battery, datacenter, genset, grid, hydro, jobs, network, pv, wind
 from engine.components.base import Component, Extraction
 
 __all__ = ["COMPONENTS", "Component", "Extraction"]
@@ -23,6 +23,7 @@ COMPONENTS: tuple[Component, ...] = (
     hydro.COMPONENT,
     battery.COMPONENT,
     grid.COMPONENT,
+    genset.COMPONENT,
     jobs.COMPONENT,
     datacenter.COMPONENT,
     network.COMPONENT,

@@ -1,43 +1,94 @@
-"""Flexible compute jobs (training runs): energy to deliver inside a window.
+"""Compute jobs (training runs): work to deliver inside a window, preemptible or not, in GPU
+blocks, and with GPU power capping.
 
-For job ``j`` with window ``[release_j, deadline_j)`` and hour ``t``::
+For job ``j`` with window ``[release_j, deadline_j)`` and hour ``t`` (variables exist only
+inside the window, so no job can run outside it)::
 
-    0 <= flex[j, t] <= Pmax_j      only for release_j <= t < deadline_j (no variable exists
-                                   outside the window, so no job can run there)
-    sum_t flex[j, t] = E_j         (every job finishes by its deadline)
-    sum_{j at s} flex[j, t] <= IT capacity_s - inflex[s, t]
+    0 <= p[j, t] <= Pmax_j                              (job/power_mw, IT MW)
+
+*Preemptible* jobs (an LP)::
+
+    sum_t p[j, t] = E_j                                 (job/energy: done by the deadline)
+
+*Gang blocks* (``gpu_block``; only when asked, a MILP): the job's GPUs come in blocks of
+``B`` GPUs, block power ``Pb = B * kW per GPU / 1000``; integer ``n[j, t]`` in
+``[0, floor(Pmax / Pb)]`` and ``p[j, t] = Pb * n[j, t]`` (job/gang). ``E_j`` must be a whole
+number of block-hours.
+
+*Non-preemptible* jobs (``preemptible: false``; a MILP): once started the job runs at its
+fixed power ``P_j`` (``max_power_mw``, or ``gpus`` x kW per GPU, else the IT capacity) for
+``d_j = ceil(E_j / P_j)`` contiguous hours; the last hour draws the remainder
+``E_j - (d_j - 1) P_j`` (a partial last hour is allowed, so any energy is accepted). Binary
+starts ``s[j, tau]`` exist only for the feasible starts ``release_j <= tau <= deadline_j - d_j``::
+
+    sum_tau s[j, tau] = 1                               (job/start_once)
+    p[j, t] = sum_{k=0..d_j-1} prof_j[k] * s[j, t - k]  (job/run; prof = P, ..., P, last)
+
+This is the time-indexed formulation (its LP relaxation is the convex hull of one job's
+schedules); ``sum_t p = E_j`` follows from it, so no energy row is written. A job whose run
+cannot fit its window is refused at validation.
+
+*Power-capped* jobs (``power_cap``; preemptible, an LP): the job is quantified in work,
+``gpu_hours`` at full speed, counted here in MWh at full power ``W_j = gpu_hours * kW/1000``
+(the energy the work takes uncapped). With ``P_full_j = gpus * kW / 1000`` and the upper
+concave hull ``h`` of the origin and the job's throughput curve (segments ``a_k + b_k x``,
+see :mod:`engine.components._gpu_power` for the default curve and its source)::
+
+    0 <= w[j, t] <= P_full_j                            (job/work_mwh)
+    w[j, t] <= a_k * P_full_j + b_k * p[j, t]   for each hull segment k (job/throughput)
+    sum_t w[j, t] = W_j                                 (job/work)
+
+so the optimizer picks when and how hard each capped job runs; energy saved is
+``W_j - sum_t p[j, t]``.
+
+IT capacity, all jobs::
+
+    sum_{j at s} p[j, t] <= IT capacity_s - inflex[s, t]
         (group ``datacenter/it_capacity``, written only for the (site, hour) slots where the
         jobs' maximum powers could exceed the room left by the inflexible load; elsewhere the
         bounds imply it, and with no such slot the group is absent)
 
-Facility power ``PUE[s, t] * flex[j, t]`` is withdrawn from the site bus and declared as
+Facility power ``PUE[s, t] * p[j, t]`` is withdrawn from the site bus and declared as
 variable facility load (for the green-share floor).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
 
+from engine.components._gpu_power import PowerCap, hull_segments, hull_value
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
 
-__all__ = ["COMPONENT", "Job", "JobData", "job_energy_mwh", "job_max_power_mw", "job_site"]
+__all__ = ["COMPONENT", "Job", "JobData", "PowerCap", "job_energy_mwh", "job_max_power_mw",
+           "job_site"]
+
+#: Relative tolerance of "a whole number of block-hours" and of the run-length rounding.
+_INT_TOL = 1e-6
 
 
 class Job(Model):
-    """A flexible compute job (e.g. a training run) with a window and an energy need.
+    """A compute job (e.g. a training run) with a window and an energy or work need.
 
     Give either ``energy_mwh`` (IT energy) or ``gpu_hours`` (converted with the site's
     ``it_power_per_gpu_kw``). The job runs inside ``[release_h, deadline_h)`` at no more than
     ``max_power_mw`` (default: the site's IT capacity; or ``gpus`` times the power per GPU).
     ``sites`` lists the sites it may run at (empty: any site with a data center); placement
     across sites comes with the East-data-West-compute release, so for now it must resolve
-    to one site. Only preemptible jobs are built for now (a contiguous, non-preemptible run
-    needs the start binaries of the microgrid release): ``preemptible: false`` is refused.
+    to one site.
+
+    ``preemptible: false`` makes it one contiguous run at that fixed power, lasting
+    ``ceil(energy / power)`` hours (the last hour may be partial); the optimizer picks the
+    start. ``gpu_block`` (GPUs per block) makes a preemptible job run a whole number of
+    blocks each hour (gang scheduling; its energy must be a whole number of block-hours).
+    ``power_cap`` (``{}`` for the default curve) lets the optimizer cap the job's power per
+    GPU: the job then needs ``gpus`` and ``gpu_hours`` (work at full speed) and runs at the
+    speed its throughput curve gives (see :class:`PowerCap`).
     """
 
     name: str
@@ -48,6 +99,8 @@ class Job(Model):
     max_power_mw: PositiveAmount | None = None
     gpus: Annotated[Integer, Field(ge=1)] | None = None
     preemptible: Bool = True
+    gpu_block: Annotated[Integer, Field(ge=1)] | None = None
+    power_cap: PowerCap | None = None
     sites: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -62,12 +115,42 @@ class Job(Model):
         if self.max_power_mw is not None and self.gpus is not None:
             raise ValueError(f"max_power_mw: give max_power_mw or gpus, not both, got "
                              f"{self.max_power_mw} and gpus={self.gpus}")
+        if self.power_cap is not None:
+            if not self.preemptible:
+                raise ValueError("power_cap: a capped job must be preemptible (a non-preemptible "
+                                 "job runs at its fixed power); set preemptible: true")
+            if self.gpus is None:
+                raise ValueError("power_cap: a capped job needs gpus (its GPU count)")
+            if self.gpu_hours is None:
+                raise ValueError("power_cap: a capped job is specified in work: give gpu_hours "
+                                 "(GPU-hours at full speed) instead of energy_mwh")
+            if self.gpu_block is not None:
+                raise ValueError("gpu_block: gang blocks and power_cap cannot be combined yet")
+        if self.gpu_block is not None:
+            if self.gpus is not None and self.gpus % self.gpu_block:
+                raise ValueError(f"gpus: must be a multiple of gpu_block={self.gpu_block}, got "
+                                 f"{self.gpus}")
+            if self.gpu_hours is not None and not _whole(self.gpu_hours / self.gpu_block):
+                raise ValueError(
+                    f"gpu_hours: must be a whole number of block-hours (a multiple of gpu_block="
+                    f"{self.gpu_block}), got {self.gpu_hours:g}")
         return self
+
+
+def _whole(x: float) -> bool:
+    return abs(x - round(x)) <= _INT_TOL * max(1.0, abs(x))
 
 
 @dataclass
 class JobData:
-    """Flexible jobs as arrays (one entry per job)."""
+    """Jobs as arrays (one entry per job).
+
+    ``energy_mwh`` is the need at full power (for a capped job, the energy its work takes
+    uncapped). Non-preemptible jobs: ``duration_h`` > 0 hours at ``max_power_mw``, the last
+    at ``last_power_mw``. Gang jobs: ``block_mw`` > 0. Capped jobs: ``full_power_mw`` > 0 and
+    their hull segments ``cap_a``, ``cap_b`` (per job, None if uncapped), ``cap_best`` the
+    most efficient cap (NaN if uncapped).
+    """
 
     names: list[str]
     site: np.ndarray  # site position
@@ -75,6 +158,43 @@ class JobData:
     deadline: np.ndarray
     energy_mwh: np.ndarray
     max_power_mw: np.ndarray
+    gpu_kw: np.ndarray = None  # type: ignore[assignment]
+    preemptible: np.ndarray = None  # type: ignore[assignment]
+    duration_h: np.ndarray = None  # type: ignore[assignment]
+    last_power_mw: np.ndarray = None  # type: ignore[assignment]
+    block_mw: np.ndarray = None  # type: ignore[assignment]
+    full_power_mw: np.ndarray = None  # type: ignore[assignment]
+    cap_a: list[np.ndarray | None] = None  # type: ignore[assignment]
+    cap_b: list[np.ndarray | None] = None  # type: ignore[assignment]
+    cap_best: np.ndarray = None  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        J = len(self.names)
+        defaults = {"gpu_kw": np.ones(J), "preemptible": np.ones(J, bool),
+                    "duration_h": np.zeros(J, np.int64), "last_power_mw": np.zeros(J),
+                    "block_mw": np.zeros(J), "full_power_mw": np.zeros(J),
+                    "cap_best": np.full(J, np.nan)}
+        for name, value in defaults.items():
+            if getattr(self, name) is None:
+                setattr(self, name, value)
+        if self.cap_a is None:
+            self.cap_a = [None] * J
+        if self.cap_b is None:
+            self.cap_b = [None] * J
+
+    @property
+    def capped(self) -> np.ndarray:
+        return self.full_power_mw > 0
+
+    @property
+    def contiguous(self) -> np.ndarray:
+        """Non-preemptible jobs with a run to place."""
+        return ~self.preemptible & (self.duration_h > 0)
+
+    @property
+    def gang(self) -> np.ndarray:
+        """Preemptible jobs run in whole GPU blocks."""
+        return self.preemptible & (self.block_mw > 0)
 
 
 def check(scenario: Any) -> None:
@@ -85,6 +205,15 @@ def check(scenario: Any) -> None:
         raise ValueError(f"jobs: names must be unique, got duplicates {sorted(dup)}")
     for k, job in enumerate(scenario.jobs):
         _check_job(scenario, k, job, names)
+
+
+def run_shape(energy_mwh: float, power_mw: float) -> tuple[int, float]:
+    """Hours of a non-preemptible run and the power of its last hour (the remainder)."""
+    if energy_mwh <= 0:
+        return 0, 0.0
+    ratio = energy_mwh / power_mw
+    d = max(1, math.ceil(ratio - _INT_TOL * max(1.0, ratio)))
+    return d, max(energy_mwh - (d - 1) * power_mw, 0.0)
 
 
 def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
@@ -99,11 +228,6 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     if not hosts:
         raise ValueError(f"{path}: no site has a datacenter to run job {job.name!r}")
-    if not job.preemptible:
-        raise ValueError(
-            f"{path}.preemptible: job {job.name!r} is non-preemptible, which needs the start "
-            "binaries of a later release; set preemptible: true for now"
-        )
     try:
         site = job_site(scenario, job)
     except ValueError as exc:
@@ -114,26 +238,83 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
     energy = job_energy_mwh(scenario, job)
     pmax = job_max_power_mw(scenario, job)
     hours = job.deadline_h - job.release_h
-    if energy > pmax * hours * (1 + 1e-9):
-        raise ValueError(
-            f"{path}: job {job.name!r} needs {energy:g} MWh but can draw at most "
-            f"{pmax:g} MW x {hours} h = {pmax * hours:g} MWh between release_h="
-            f"{job.release_h} and deadline_h={job.deadline_h}"
-        )
-    # the IT capacity left by the inflexible load bounds the job too
+    where = f"between release_h={job.release_h} and deadline_h={job.deadline_h}"
+    # the IT capacity left by the inflexible load, per hour of the window
     inflex = dc.inflexible_it_mw
     if inflex is None and dc.inflexible_utilization_fraction is not None:
         inflex = np.multiply(dc.inflexible_utilization_fraction, dc.it_capacity_mw)
+    room = np.full(hours, dc.it_capacity_mw)
     if inflex is not None:
         window = np.broadcast_to(np.asarray(inflex, dtype=np.float64), (scenario.horizon_h,))[
             job.release_h:job.deadline_h]
-        room = float(np.minimum(pmax, np.maximum(dc.it_capacity_mw - window, 0.0)).sum())
-        if energy > room * (1 + 1e-9) + 1e-12:
+        room = np.maximum(dc.it_capacity_mw - window, 0.0)
+    block = job.gpu_block * dc.it_power_per_gpu_kw / 1000.0 if job.gpu_block else 0.0
+    if block and not _whole(energy / block):
+        raise ValueError(
+            f"{path}.energy_mwh: job {job.name!r} runs in blocks of {job.gpu_block} GPUs "
+            f"({block:g} MW), so its energy must be a whole number of block-hours; got "
+            f"{energy:g} MWh = {energy / block:g} block-hours")
+    if not job.preemptible:
+        _check_run(path, job, energy, pmax, block, room, where)
+        return
+    if job.power_cap is not None:
+        full = job.gpus * dc.it_power_per_gpu_kw / 1000.0  # type: ignore[operator]
+        most = float(full * hull_value(job.power_cap, np.minimum(pmax, room) / full).sum())
+        if energy > most * (1 + 1e-9) + 1e-12:
             raise ValueError(
-                f"{path}: job {job.name!r} needs {energy:g} MWh but the IT capacity left by "
-                f"the inflexible load at site {site.name!r} allows at most {room:g} MWh "
-                f"between release_h={job.release_h} and deadline_h={job.deadline_h}"
-            )
+                f"{path}.gpu_hours: job {job.name!r} needs {job.gpu_hours:g} GPU-hours at full "
+                f"speed ({energy:g} MWh at full power) but can do at most "
+                f"{most * 1000 / dc.it_power_per_gpu_kw:g} {where} (IT capacity and "
+                "inflexible load included)")
+        return
+    if block:
+        if pmax < block * (1 - 1e-9):
+            raise ValueError(
+                f"{path}.gpu_block: a block of {job.gpu_block} GPUs draws {block:g} MW, more "
+                f"than job {job.name!r} may draw ({pmax:g} MW)")
+        per_hour = block * np.floor(np.minimum(pmax, room) / block + 1e-9)
+    else:
+        per_hour = np.minimum(pmax, room)
+    if energy > pmax * hours * (1 + 1e-9):
+        raise ValueError(
+            f"{path}: job {job.name!r} needs {energy:g} MWh but can draw at most "
+            f"{pmax:g} MW x {hours} h = {pmax * hours:g} MWh {where}"
+        )
+    most = float(per_hour.sum())
+    if energy > most * (1 + 1e-9) + 1e-12:
+        raise ValueError(
+            f"{path}: job {job.name!r} needs {energy:g} MWh but the IT capacity left by "
+            f"the inflexible load at site {site.name!r}"
+            + (f" in whole blocks of {block:g} MW" if block else "")
+            + f" allows at most {most:g} MWh {where}"
+        )
+
+
+def _check_run(path: str, job: Job, energy: float, power: float, block: float,
+               room: np.ndarray, where: str) -> None:
+    """A non-preemptible run must fit its window and, at some start, the IT room."""
+    if block and not _whole(power / block):
+        raise ValueError(
+            f"{path}.max_power_mw: non-preemptible job {job.name!r} runs at {power:g} MW, not "
+            f"a whole number of {job.gpu_block}-GPU blocks ({block:g} MW)")
+    d, last = run_shape(energy, power)
+    if d == 0:
+        return
+    hours = room.size
+    if d > hours:
+        raise ValueError(
+            f"{path}.deadline_h: non-preemptible job {job.name!r} runs {d} contiguous hours "
+            f"({energy:g} MWh at {power:g} MW) but its window {where} holds only {hours} h; "
+            "move deadline_h, lower the energy, raise its power or set preemptible: true")
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    need = np.full(d, power)
+    need[-1] = last
+    fits = np.all(sliding_window_view(room, d) >= need[None, :] * (1 - 1e-9), axis=1)
+    if not fits.any():
+        raise ValueError(
+            f"{path}: non-preemptible job {job.name!r} needs {power:g} MW for {d} contiguous "
+            f"hours, but the IT capacity left by the inflexible load never allows it {where}")
 
 
 def job_site(scenario: Any, job: Job) -> Any:
@@ -150,13 +331,16 @@ def job_site(scenario: Any, job: Job) -> Any:
         raise ValueError(f"job {job.name!r}: none of its sites {job.sites} has a datacenter")
     return candidates[0]
 
+
 def job_energy_mwh(scenario: Any, job: Job) -> float:
-    """IT energy of a job [MWh]."""
+    """IT energy of a job at full power [MWh] (a capped job's work, in the energy it takes
+    uncapped)."""
     if job.energy_mwh is not None:
         return job.energy_mwh
     dc = job_site(scenario, job).datacenter
     assert dc is not None
     return float(job.gpu_hours) * dc.it_power_per_gpu_kw / 1000.0
+
 
 def job_max_power_mw(scenario: Any, job: Job) -> float:
     """Largest IT power a job may draw [MW]."""
@@ -173,14 +357,41 @@ def prepare_scenario(data: Any) -> dict[str, Any]:
     scenario = data.scenario
     site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
     jobs = scenario.jobs
+    J = len(jobs)
+    energy = np.array([job_energy_mwh(scenario, j) for j in jobs], dtype=np.float64)
+    pmax = np.array([job_max_power_mw(scenario, j) for j in jobs], dtype=np.float64)
+    gpu_kw = np.array([job_site(scenario, j).datacenter.it_power_per_gpu_kw for j in jobs],
+                      dtype=np.float64)
+    preemptible = np.array([j.preemptible for j in jobs], dtype=bool)
+    duration = np.zeros(J, np.int64)
+    last = np.zeros(J)
+    for k in np.flatnonzero(~preemptible):
+        duration[k], last[k] = run_shape(float(energy[k]), float(pmax[k]))
+    block = np.array([(j.gpu_block or 0) for j in jobs], dtype=np.float64) * gpu_kw / 1000.0
+    full = np.zeros(J)
+    cap_a: list[np.ndarray | None] = [None] * J
+    cap_b: list[np.ndarray | None] = [None] * J
+    best = np.full(J, np.nan)
+    for k, job in enumerate(jobs):
+        if job.power_cap is not None:
+            full[k] = job.gpus * gpu_kw[k] / 1000.0
+            cap_a[k], cap_b[k], best[k] = hull_segments(job.power_cap)
     return {"jobs": JobData(
         names=[j.name for j in jobs],
         site=np.array([site_pos[job_site(scenario, j).name] for j in jobs], dtype=np.int64),
         release=np.array([j.release_h for j in jobs], dtype=np.int64),
         deadline=np.array([j.deadline_h for j in jobs], dtype=np.int64),
-        energy_mwh=np.array([job_energy_mwh(scenario, j) for j in jobs], dtype=np.float64),
-        max_power_mw=np.array([job_max_power_mw(scenario, j) for j in jobs], dtype=np.float64),
+        energy_mwh=energy, max_power_mw=pmax, gpu_kw=gpu_kw, preemptible=preemptible,
+        duration_h=duration, last_power_mw=last, block_mw=block, full_power_mw=full,
+        cap_a=cap_a, cap_b=cap_b, cap_best=best,
     )}
+
+
+def _positions(mask: np.ndarray) -> np.ndarray:
+    """Position of each selected job among the selected ones (-1 elsewhere)."""
+    pos = np.full(mask.size, -1, np.int64)
+    pos[mask] = np.arange(int(mask.sum()))
+    return pos
 
 
 def add(f: Formulation) -> None:
@@ -189,15 +400,34 @@ def add(f: Formulation) -> None:
     if J == 0:
         return
     T = f.T
+    m = f.model
     lengths = jobs.deadline - jobs.release
+    first = np.cumsum(lengths) - lengths  # each job's first entry
     job_of = np.repeat(np.arange(J), lengths)
-    t_of = jobs.release[job_of] + (np.arange(job_of.size) - np.repeat(np.cumsum(lengths) - lengths,
-                                                                       lengths))
+    t_of = jobs.release[job_of] + (np.arange(job_of.size) - first[job_of])
     site_of = jobs.site[job_of]
-    flex = f.model.add_variables("job/power_mw", job_of.size, ub=jobs.max_power_mw[job_of])
+    flex = m.add_variables("job/power_mw", job_of.size, ub=jobs.max_power_mw[job_of])
     cols = flex.idx
-    f.model.add_constraints("job/energy", J, [(cols, 1.0, job_of)], lb=jobs.energy_mwh,
-                            ub=jobs.energy_mwh)
+    meta: dict[str, Any] = {"names": list(jobs.names), "job_of": job_of, "t_of": t_of,
+                            "site": site_of}
+    capped, contiguous = jobs.capped, jobs.contiguous
+    plain = ~capped & ~contiguous
+    if plain.any():
+        sel = plain[job_of]
+        m.add_constraints("job/energy", int(plain.sum()),
+                          [(cols[sel], 1.0, _positions(plain)[job_of[sel]])],
+                          lb=jobs.energy_mwh[plain], ub=jobs.energy_mwh[plain])
+    if jobs.gang.any():
+        sel = jobs.gang[job_of]
+        jg = job_of[sel]
+        nmax = np.floor(jobs.max_power_mw / np.where(jobs.gang, jobs.block_mw, 1.0) + 1e-9)
+        n = m.add_variables("job/blocks", jg.size, ub=nmax[jg], integer=True)
+        m.add_constraints("job/gang", jg.size, [(cols[sel], 1.0), (n.idx, -jobs.block_mw[jg])],
+                          lb=0.0, ub=0.0)
+    if contiguous.any():
+        meta["start"] = _add_runs(f, cols, job_of, lengths, first)
+    if capped.any():
+        meta["work"] = _add_capped(f, cols, job_of)
     # IT capacity, one row per (site, hour) where the jobs' power bounds could exceed it: a
     # row their bounds already imply cannot bind, so it is not written (a presolve HiGHS
     # would otherwise repeat on every solve)
@@ -208,17 +438,79 @@ def add(f: Formulation) -> None:
     sel = binding[slot]
     if sel.any():
         used, row_of = np.unique(slot[sel], return_inverse=True)
-        f.model.add_constraints("datacenter/it_capacity", used.size,
-                                [(cols[sel], 1.0, row_of)], ub=head[used])
+        m.add_constraints("datacenter/it_capacity", used.size,
+                          [(cols[sel], 1.0, row_of)], ub=head[used])
     pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
     f.inject(cols, site_of, -pue, t_of=t_of)
     f.facility(cols, site_of, t_of, pue)
-    f.meta["job"] = {"names": list(jobs.names), "job_of": job_of, "t_of": t_of, "site": site_of,
-                     "pue": pue}
+    meta["pue"] = pue
+    f.meta["job"] = meta
+
+
+def _add_runs(f: Formulation, cols: np.ndarray, job_of: np.ndarray, lengths: np.ndarray,
+              first: np.ndarray) -> dict[str, np.ndarray]:
+    """Start binaries and contiguous runs of the non-preemptible jobs (job/start, job/run)."""
+    jobs, m = f.data.jobs, f.model
+    npj = np.flatnonzero(jobs.contiguous)
+    d = jobs.duration_h[npj]
+    n_starts = lengths[npj] - d + 1  # feasible starts only: release .. deadline - d
+    s_job = np.repeat(npj, n_starts)
+    s_pos = np.arange(s_job.size) - np.repeat(np.cumsum(n_starts) - n_starts, n_starts)
+    starts = m.add_variables("job/start", s_job.size, ub=1.0, integer=True)
+    m.add_constraints("job/start_once", npj.size,
+                      [(starts.idx, 1.0, np.repeat(np.arange(npj.size), n_starts))],
+                      lb=1.0, ub=1.0)
+    # one row per hour of each non-preemptible job's window: p[j, t] - sum_k prof[k] s[t-k]
+    sel = jobs.contiguous[job_of]
+    row_of_entry = np.cumsum(sel) - 1  # row of each entry of a non-preemptible job
+    dd = jobs.duration_h[s_job]
+    rep = np.repeat(np.arange(s_job.size), dd)  # each start, once per hour of its run
+    k = np.arange(rep.size) - np.repeat(np.cumsum(dd) - dd, dd)
+    jr = s_job[rep]
+    entry = first[jr] + s_pos[rep] + k
+    prof = np.where(k == dd[rep] - 1, jobs.last_power_mw[jr], jobs.max_power_mw[jr])
+    n_rows = int(sel.sum())
+    m.add_constraints("job/run", n_rows,
+                      [(cols[sel], 1.0, np.arange(n_rows)),
+                       (starts.idx[rep], -prof, row_of_entry[entry])], lb=0.0, ub=0.0)
+    return {"job": s_job, "t": jobs.release[s_job] + s_pos}
+
+
+def _add_capped(f: Formulation, cols: np.ndarray, job_of: np.ndarray) -> dict[str, np.ndarray]:
+    """Work variables and throughput rows of the power-capped jobs (job/work_mwh,
+    job/throughput, job/work)."""
+    jobs, m = f.data.jobs, f.model
+    capped = jobs.capped
+    sel = capped[job_of]
+    jc = job_of[sel]
+    full = jobs.full_power_mw
+    work = m.add_variables("job/work_mwh", jc.size, ub=full[jc])
+    m.add_constraints("job/work", int(capped.sum()), [(work.idx, 1.0, _positions(capped)[jc])],
+                      lb=jobs.energy_mwh[capped], ub=jobs.energy_mwh[capped])
+    # segments padded to the longest hull; (entry, segment) pairs of real segments only
+    K = np.array([0 if b is None else b.size for b in jobs.cap_b])
+    A = np.zeros((len(K), K.max()))
+    B = np.zeros_like(A)
+    for j in np.flatnonzero(capped):  # one short hull per job, not per hour
+        A[j, :K[j]], B[j, :K[j]] = jobs.cap_a[j], jobs.cap_b[j]
+    e, k = np.nonzero(np.arange(K.max())[None, :] < K[jc][:, None])
+    m.add_constraints("job/throughput", e.size,
+                      [(work.idx[e], 1.0), (cols[sel][e], -B[jc[e], k])],
+                      ub=A[jc[e], k] * full[jc[e]])
+    return {"sel": sel}
 
 
 def extract(r: Extraction) -> None:
-    """The flexible IT load per site, the per-job table and the long job-power table."""
+    """The flexible IT load per site, the per-job table and the long job-power table.
+
+    Per job: ``energy_mwh`` (need at full power), ``delivered_mwh`` (IT energy drawn),
+    ``work_gpu_h`` (work done, GPU-hours at full speed), ``energy_saved_mwh`` (capping: the
+    work's energy at full power minus the energy drawn), ``mean_power_cap_fraction`` (capped
+    jobs: the cap per GPU of each hour it runs, ``max(p / P_full, most efficient cap)`` as
+    below that cap it runs part of the hour, weighted by the hour's work), ``start_h``
+    (non-preemptible jobs). KPIs ``job_completion`` (work done over work needed) and
+    ``job_energy_saved_mwh``.
+    """
     import pandas as pd
 
     f = r.f
@@ -230,6 +522,7 @@ def extract(r: Extraction) -> None:
             "job": pd.Series(dtype=str), "time": pd.Series(dtype=object),
             "power_mw": pd.Series(dtype=float)})
         r.kpis["job_completion"] = 1.0
+        r.kpis["job_energy_saved_mwh"] = 0.0
         return
     T = f.T
     names = r.site_names
@@ -239,16 +532,43 @@ def extract(r: Extraction) -> None:
     np.add.at(r.flexible_it_mw, (meta["site"], t_of), flex)
     jd = data.jobs
     delivered = np.bincount(job_of, weights=flex, minlength=J)
+    done = delivered.copy()  # work done, in MWh at full power
+    mean_cap = np.full(J, np.nan)
+    work = r.val("job/work_mwh")
+    if work is not None:
+        sel = meta["work"]["sel"]
+        jc = job_of[sel]
+        wj = np.bincount(jc, weights=work, minlength=J)
+        done[jd.capped] = wj[jd.capped]
+        p = flex[sel]
+        cap = np.maximum(p / jd.full_power_mw[jc], jd.cap_best[jc])
+        w_run = np.where(p > 1e-9, work, 0.0)
+        num = np.bincount(jc, weights=w_run * cap, minlength=J)
+        den = np.bincount(jc, weights=w_run, minlength=J)
+        mean_cap = np.where(jd.capped & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
+    start_h = np.full(J, np.nan)
+    starts = r.val("job/start")
+    if starts is not None:
+        s_job, s_t = meta["start"]["job"], meta["start"]["t"]
+        order = np.lexsort((-starts, s_job))  # per job, the start with the largest value
+        jobs_with, at = np.unique(s_job[order], return_index=True)
+        start_h[jobs_with] = s_t[order][at]
     prices = np.array([sd.grid_import_price if sd.grid_import_price.size else np.zeros(T)
                        for sd in data.sites])
     paid = np.bincount(job_of, weights=flex * prices[meta["site"], t_of], minlength=J)
+    saved = np.where(jd.capped, done - delivered, 0.0)
     jobs_df = pd.DataFrame({
         "job": jd.names,
         "site": [names[s] for s in jd.site],
         "release_h": jd.release,
         "deadline_h": jd.deadline,
+        "preemptible": jd.preemptible,
+        "start_h": start_h,
         "energy_mwh": jd.energy_mwh,
         "delivered_mwh": delivered,
+        "work_gpu_h": done * 1000.0 / jd.gpu_kw,
+        "energy_saved_mwh": saved,
+        "mean_power_cap_fraction": mean_cap,
         "max_power_mw": jd.max_power_mw,
         # energy-weighted grid import price over the job's hours (a diagnostic)
         "mean_price_per_mwh": np.divide(paid, delivered, out=np.full(J, np.nan),
@@ -261,8 +581,9 @@ def extract(r: Extraction) -> None:
         "time": data.index[t_of],
         "power_mw": flex,
     })
-    need = float(jobs_df["energy_mwh"].sum())
-    r.kpis["job_completion"] = float(jobs_df["delivered_mwh"].sum()) / need if need > 0 else 1.0
+    need = float(jd.energy_mwh.sum())
+    r.kpis["job_completion"] = float(done.sum()) / need if need > 0 else 1.0
+    r.kpis["job_energy_saved_mwh"] = float(saved.sum())
 
 
 COMPONENT = Component(

@@ -71,7 +71,9 @@ The first ``warmup_h`` hours (before the forecaster has enough history: 0 for
 are planned on the actual data, as if known; windows with origins at or after ``warmup_h``
 use forecasts only. The scenario holds no history before its first hour.
 
-Hydro with an energy budget and non-preemptible jobs are not supported here.
+Hydro with an energy budget is not supported here; non-preemptible, gang-block and
+power-capped jobs are refused with a ScenarioError (they need the full model's MILP or
+work rows: use :func:`engine.optimize`).
 
 The package: :mod:`~engine.operations.controller` (:func:`rolling_optimize` and the run
 loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters),

@@ -13,6 +13,7 @@ import pandas as pd
 
 from engine.backends import SolverOptions
 from engine.components.grid import demand_charge_factors
+from engine.errors import ScenarioError
 from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
@@ -50,6 +51,17 @@ def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int
 
 
 def _unsupported(data: ScenarioData) -> None:
+    jobs = data.jobs
+    for k, name in enumerate(jobs.names):
+        what = ("preemptible: false (a contiguous run needs its start binaries)"
+                if not jobs.preemptible[k] else
+                "gpu_block (gang blocks are integer)" if jobs.block_mw[k] > 0 else
+                "power_cap (the window plans energy, not work)" if jobs.full_power_mw[k] > 0
+                else None)
+        if what is not None:
+            raise ScenarioError(
+                f"jobs[{k}]: job {name!r} has {what}, which the rolling controller does not "
+                "handle yet; use optimize(), or drop the option for a rolling run")
     for s, sd in enumerate(data.sites):
         for k, h in enumerate(sd.site.hydro):
             if h.energy_budget_mwh is not None:
