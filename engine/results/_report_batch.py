@@ -10,6 +10,7 @@ directory (``summary/`` dataset or ``summary.parquet``, else every Parquet file 
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,10 +29,19 @@ SHOWN = ("total_cost", "green_share", "cfe_score", "emissions_t", "pue", "cost_p
 
 
 def read_store(d: str | Path) -> Any:
-    """The summary table of a batch store directory."""
+    """The summary table of a batch store directory: a store written by :mod:`engine.batch`
+    (``_batch/manifest.json``; its manifest goes to ``frame.attrs["batch"]``), else a
+    ``summary`` dataset or ``summary.parquet``, else every Parquet file in the directory."""
     import pandas as pd
 
     d = Path(d)
+    manifest = d / "_batch" / "manifest.json"
+    if manifest.is_file():
+        from engine.batch.store import read_store as read_batch_store
+
+        frame = read_batch_store(d)
+        frame.attrs["batch"] = json.loads(manifest.read_text())
+        return frame
     for cand in (d / "summary", d / "summary.parquet"):
         if cand.exists():
             return pd.read_parquet(cand)
@@ -58,18 +68,20 @@ def swept_columns(df: Any) -> list[str]:
 
 def pareto_front(cost: np.ndarray, green: np.ndarray) -> np.ndarray:
     """Boolean mask of the points not dominated for (minimum cost, maximum green share):
-    no other point is at most as costly and at least as green, and better in one."""
+    no other point is at most as costly and at least as green, and better in one (equal
+    points, to 1e-9 relative, are all on the front)."""
     cost = np.asarray(cost, float)
     green = np.asarray(green, float)
     ok = np.isfinite(cost) & np.isfinite(green)
     idx = np.flatnonzero(ok)
     order = idx[np.lexsort((-green[idx], cost[idx]))]  # cost up, then greener first
     front = np.zeros(len(cost), bool)
-    best = -np.inf
+    best, at = -np.inf, np.nan
     for i in order:
-        if green[i] > best:
+        if green[i] > best or (np.isclose(green[i], best, rtol=1e-9, atol=0)
+                               and np.isclose(cost[i], at, rtol=1e-9, atol=0)):
             front[i] = True
-            best = green[i]
+            best, at = green[i], cost[i]
     return front
 
 
@@ -94,9 +106,14 @@ def batch_report(store: Any, path: str | Path, swept: list[str] | None = None,
     import pandas as pd
 
     src = store if isinstance(store, pd.DataFrame) else read_store(store)
+    meta = src.attrs.get("batch", {})
     df = src.reset_index(drop=True)
-    name = f"batch {Path(store).name}" if not isinstance(store, pd.DataFrame) else "batch"
-    swept = list(swept) if swept is not None else swept_columns(df)
+    name = ("batch " + str(meta.get("name") or (Path(store).name if not isinstance(
+        store, pd.DataFrame) else ""))).strip()
+    if swept is None:
+        swept = [p for p in meta.get("paths", []) if p in df] or swept_columns(df)
+    swept = list(swept)
+    id_col = "id" if "id" in df else "scenario_id" if "scenario_id" in df else None
     status = df["status"].astype(str) if "status" in df else pd.Series("optimal", index=df.index)
     counts = status.value_counts()
     body = [f"<header><h1>{esc(name)}</h1><p class='facts'><b>scenarios</b> {len(df):,} "
@@ -124,8 +141,9 @@ def batch_report(store: Any, path: str | Path, swept: list[str] | None = None,
         if (~ok).any():
             body.append(f"<p class='note'>{int((~ok).sum())} scenario(s) without a solution or "
                         "without these figures are not plotted.</p>")
-        shown = [c for c in ("id", *swept, cost_col, green_col) if c in df]
-        fr = df.loc[front, shown].sort_values(green_col)
+        shown = [c for c in (id_col, *swept, cost_col, green_col) if c in df]
+        fr = df.loc[front, shown].sort_values(green_col).rename(
+            columns={cost_col: "total cost", green_col: "green share"})
         body.append(f"<h3>Pareto front: {len(fr)} non-dominated scenario(s)</h3>"
                     + table(fr))
     else:
@@ -134,12 +152,17 @@ def batch_report(store: Any, path: str | Path, swept: list[str] | None = None,
     body.append("</section>")
 
     metrics = [c for k in SHOWN if (c := _metric(df, k)) is not None and c != cost_col]
-    cols = [c for c in ("id", "status", *swept, "objective", *([cost_col] if cost_col
+    cols = [c for c in (id_col, "status", *swept, "objective", *([cost_col] if cost_col
             and cost_col != "objective" else []), *metrics, "error") if c in df]
+    # further KPIs and cost terms, then the time per scenario
     rest = [c for c in df.columns if c not in cols and c not in swept
-            and pd.api.types.is_numeric_dtype(df[c])]
+            and pd.api.types.is_numeric_dtype(df[c])
+            and (c.startswith(METRIC_PREFIXES[:4]) or c in SHOWN or c == "total_s")]
     view = df[cols + rest]
-    order = view.sort_values(cost_col, na_position="last").index if cost_col else view.index
+    order = df.sort_values(cost_col, na_position="last").index if cost_col else df.index
+    short = {c: c.split(".", 1)[1] for c in view.columns if c.startswith(("kpi.", "kpis."))}
+    if len(set(short.values()) | (set(view.columns) - set(short))) == len(view.columns):
+        view = view.rename(columns=short)  # kpi.green_share -> green_share when unambiguous
     body.append("<section id='kpis'><h2>KPIs across the sweep</h2>"
                 "<p class='note'>Sorted by cost; Pareto-front rows highlighted.</p>"
                 + table(view.loc[order], highlight=front[order], max_rows=1000)

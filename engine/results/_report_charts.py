@@ -347,5 +347,5 @@ def pareto_scatter(cost: np.ndarray, green: np.ndarray, front: np.ndarray, colou
     ax.xaxis.set_major_formatter(lambda v, _: f"{v:.0%}")
     ax.set_xlabel("green share of facility load")
     ax.set_ylabel(f"total cost [{currency}]")
-    ax.legend(loc="upper left", framealpha=0.9, frameon=True)
+    ax.legend(loc="best", framealpha=0.9, frameon=True)
     return fig

@@ -107,8 +107,9 @@ def report_from_dir(results_dir: str | Path, path: str | Path | None = None,
 
 
 def is_batch_store(d: str | Path) -> bool:
-    """A directory without ``summary.json`` that holds a ``summary`` dataset or Parquet files."""
+    """A directory without ``summary.json`` that holds an :mod:`engine.batch` store, a
+    ``summary`` dataset or Parquet files."""
     d = Path(d)
     return d.is_dir() and not (d / "summary.json").is_file() and (
-        (d / "summary").exists() or (d / "summary.parquet").is_file()
-        or any(d.glob("*.parquet")))
+        (d / "_batch" / "manifest.json").is_file() or (d / "summary").exists()
+        or (d / "summary.parquet").is_file() or any(d.glob("*.parquet")))
