@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     exp.add_argument("scenario", type=Path)
     exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
     _add_batch_parser(sub)
+    _report_parser(sub)
     return p
 
 
@@ -140,6 +141,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return 0
         if args.command == "batch":
             return _batch(args)
+        if args.command == "report":
+            return _report(args)
         return _run(args)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -246,6 +249,47 @@ def _run(args: argparse.Namespace) -> int:
         written += [out / "network_vm_pu.parquet", out / "network_violations.csv"]
     print("wrote " + ", ".join(str(p) for p in written))
     return 0 if res.has_solution else 1
+
+
+def _report_parser(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser("report", help="write the HTML report of a results directory "
+                                         "(or the comparison page of a batch store)")
+    rep.add_argument("results", type=Path, help="directory written by `wattbit run --out`, "
+                                                "or a batch store")
+    rep.add_argument("-o", "--output", type=Path, default=None,
+                     help="HTML file to write (default RESULTS/report.html)")
+    rep.add_argument("--week-start", type=int, default=None, metavar="H",
+                     help="first hour of the week shown hourly (default: the week of "
+                          "largest facility energy)")
+    rep.add_argument("--site", default=None, help="only this site's section")
+    rep.add_argument("--scenario", type=Path, default=None,
+                     help="the scenario file the results came from (names the currency and "
+                          "which assets belong to which site)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``wattbit report RESULTS [-o FILE]``: exit 0 written, 2 bad input."""
+    import time
+
+    from engine.results.report import report_from_dir
+
+    t0 = time.perf_counter()
+    if not args.results.is_dir():
+        print(f"error: {args.results} is not a directory", file=sys.stderr)
+        return 2
+    scenario = None
+    if args.scenario is not None:
+        from engine.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+    try:
+        out = report_from_dir(args.results, args.output, week_start_h=args.week_start,
+                              site=args.site, scenario=scenario)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.2f} s)")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
