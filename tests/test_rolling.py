@@ -371,3 +371,21 @@ def test_plan_guided_under_forecast_error_obeys_the_physics_and_reports_months()
     rows = voi["controllers"]
     assert {"rolling seasonal_naive, plan monthly", "rolling seasonal_naive, no plan",
             "rolling perfect, plan monthly", "annual optimum"} <= set(rows)
+
+
+def test_cli_plan_flags(tmp_path, capsys):
+    import yaml
+
+    from engine.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(rolling_dict(96)))
+    out = tmp_path / "roll"
+    assert main(["run", str(path), "--out", str(out), "--rolling", "48/24", "--forecaster",
+                 "seasonal_naive", "--plan", "annual", "--replan-h", "48", "--no-plot",
+                 "--no-progress"]) == 0
+    assert "plan 'annual' every 48 h" in capsys.readouterr().out
+    assert (out / "plans.parquet").exists() and (out / "months.parquet").exists()
+    assert main(["run", str(path), "--rolling", "48/24", "--plan", "monthly", "--replan-h", "12",
+                 "--forecaster", "perfect", "--no-plot"]) == 2
+    assert "replan_h must be an integer >= step_h=24" in capsys.readouterr().err

@@ -29,6 +29,10 @@
      PV and wind and exporting to the limit leaves a surplus, it discharges less. The
      SOC is kept at or above its minimum (discharge reduced, or a little charging against
      self-discharge);
+   * where the site still imports above the plan's monthly peak (or sheds load), job power
+     is deferred in those hours, as far as each job can still finish after the step at
+     90 % of its maximum power (a local controller's load deferral; the deferred energy
+     stays in the job's remaining energy for the next windows);
    * the remaining shortfall (load + charging − discharge − hydro − actual PV/wind > 0) is
      imported from the grid up to its limit (0 in outages); the rest is unserved energy;
    * a surplus is exported up to the export limit when exporting is worth it

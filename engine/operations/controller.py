@@ -213,6 +213,8 @@ class _RollingRun(_Planner, _Realiser):
         self.guide: Optional[PlanGuide] = None
         #: with a plan: its job progress by a window's end is that window's minimum
         self.plan_progress = True
+        #: realisation defers job power where the site would import above the planned peak
+        self.defer_jobs = True
         sc = data.scenario
         T = data.T
         self.T = T

@@ -73,7 +73,9 @@ class RollingResult(Result):
         text = super().summary()
         s = self.settings
         lines = [text, f"  rolling: window {s.get('window_h')} h, step {s.get('step_h')} h, "
-                       f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"]
+                       f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"
+                       + (f", plan {s['plan']!r} every {s.get('replan_h')} h"
+                          if s.get("plan") else "")]
         if len(self.windows):
             w = self.windows
             lines.append(f"  windows: {len(w)} ({int((w['status'] != 'optimal').sum())} not "
