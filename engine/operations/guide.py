@@ -128,7 +128,7 @@ class PlanGuide:
         self.mode = mode
         self.replan_h = int(replan_h)
         data = run.data
-        self.T = T = data.T
+        self.T = data.T
         self._map(build(data))
         self.solver = None
         self.last_origin: Optional[int] = None
