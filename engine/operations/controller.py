@@ -191,7 +191,8 @@ def rolling_optimize(
              {"window_h": window_h, "step_h": step_h, "plan": plan, "replan_h": replan_h,
               "job_value_per_mwh": job_value_per_mwh,
               "green_penalty_per_mwh": green_penalty_per_mwh,
-              "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options})
+              "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options},
+             rolling_optimize)
         res.timings["value_of_information_s"] = time.perf_counter() - t_loop - res.timings[
             "extract_s"]
     res.timings["total_s"] = time.perf_counter() - t_start

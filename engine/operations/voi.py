@@ -4,7 +4,7 @@ forecasts, against the controller without (or with) a plan, and against the
 perfect-foresight optimum of the horizon, in total, by cost term and by month."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -29,17 +29,18 @@ def _name(forecaster: Any, plan: Any) -> str:
     return f"rolling {f}, " + (f"plan {plan}" if plan else "no plan")
 
 
-def value_of_information(res, data, forecaster, kw: dict[str, Any]) -> None:
+def value_of_information(res, data, forecaster, kw: dict[str, Any],
+                         rolling: Callable[..., Any]) -> None:
     """Fill ``res.value_of_information`` and ``res.months["annual_optimum"]``.
 
     ``kw`` are the keyword arguments of the run (window, step, plan, ...) for the other
     controllers: the same forecaster without / with the plan, perfect forecasts with and
-    without it. The table is ``value_of_information["controllers"]``, one row per
-    controller and the annual optimum.
+    without it, each run by ``rolling`` (:func:`engine.rolling_optimize`, passed in: this
+    module does not import the controller). The table is
+    ``value_of_information["controllers"]``, one row per controller and the annual optimum.
     """
     from engine.backends import SolverOptions
     from engine.backends.highs import PersistentHighs
-    from engine.operations.controller import rolling_optimize
 
     sc = data.scenario
     plan = kw.get("plan")
@@ -54,7 +55,7 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any]) -> None:
         args = dict(kw, plan=p)
         if f == "perfect":
             args["warmup_h"] = 0
-        r = rolling_optimize(sc, forecaster=f, value_of_information=False, **args)
+        r = rolling(sc, forecaster=f, value_of_information=False, **args)
         rows[_name(f, p)] = _row(r.objective, r.costs, r.kpis)
         if f == "perfect" and p == plan:
             perfect_same = r.objective
