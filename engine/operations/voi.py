@@ -34,8 +34,8 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
     """Fill ``res.value_of_information`` and ``res.months["annual_optimum"]``.
 
     ``kw`` are the keyword arguments of the run (window, step, plan, ...) for the other
-    controllers: the same forecaster without / with the plan, perfect forecasts with and
-    without it, each run by ``rolling`` (:func:`engine.rolling_optimize`, passed in: this
+    controllers: with a plan, the same forecaster without it and perfect forecasts with and
+    without it; without one, perfect forecasts. Each is run by ``rolling`` (:func:`engine.rolling_optimize`, passed in: this
     module does not import the controller). The table is
     ``value_of_information["controllers"]``, one row per controller and the annual optimum.
     """
@@ -46,10 +46,13 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
     plan = kw.get("plan")
     rows: dict[str, dict[str, float]] = {_name(forecaster, plan): _row(res.objective, res.costs,
                                                                         res.kpis)}
-    runs = [(forecaster, None if plan else "annual")] if not callable(forecaster) else []
+    # with a plan: also the same forecaster without it and perfect forecasts with and without
+    # it; without a plan: perfect forecasts only (a plan costs a plan's solves every replan_h)
+    runs = [(forecaster, None)] if plan and not callable(forecaster) else []
     if forecaster != "perfect":
         runs.append(("perfect", plan))
-        runs.append(("perfect", None if plan else "annual"))
+        if plan:
+            runs.append(("perfect", None))
     perfect_same = res.objective if forecaster == "perfect" else None
     for f, p in runs:
         args = dict(kw, plan=p)
