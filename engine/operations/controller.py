@@ -328,8 +328,7 @@ class _RollingRun(_Planner, _Realiser):
                        "status": str(out.status), "objective": out.objective,
                        "iterations": out.iterations, "solve_s": out.timings["run_s"],
                        "update_s": t1 - t0,
-                       "plan_s": (plan_rec["forecast_s"] + plan_rec["solve_s"]
-                                  if plan_rec else 0.0)}
+                       "plan_s": plan_rec["total_s"] if plan_rec else 0.0}
                 x = out.x
                 if x is not None:
                     wm = self.wm

@@ -279,6 +279,8 @@ class PlanGuide:
         self.forecast_s += t1 - t0
         self.plan_s += t2 - t1
         self.last_origin = o
+        rec["read_s"] = 0.0
+        rec["total_s"] = t2 - t0
         if out.x is None:
             log.warning("plan at hour %d: %s; the windows keep the previous plan", o, out.status)
             self.records.append(rec)
@@ -286,6 +288,10 @@ class PlanGuide:
         self.x = out.x
         self._prev = (out.x, replace(a, row_lb=rlb, row_ub=rub, A=A))
         self._read(f, out.x, self.solver.row_duals(), o)
+        t3 = time.perf_counter()
+        rec["read_s"] = t3 - t2
+        rec["total_s"] = t3 - t0
+        self.plan_s += t3 - t2
         self.records.append(rec)
         return rec
 

@@ -30,7 +30,9 @@ class RollingResult(Result):
     plans : pandas.DataFrame
         One row per long-horizon plan (``plan=`` of :func:`engine.rolling_optimize`):
         ``origin_h``, ``status``, ``objective``, ``iterations``, ``forecast_s``,
-        ``solve_s``, ``free_until_h``, ``green_relaxed``, ``warm``; empty without a plan.
+        ``solve_s`` (build and solve), ``free_until_h``, ``green_relaxed``, ``warm``,
+        ``read_s`` (the windows' targets from the solution), ``total_s``; empty without a
+        plan.
     months : pandas.DataFrame
         Cost by calendar month: ``realised``; ``plan`` (the plan in force at the month's
         start, on its forecasts) with a plan; ``annual_optimum`` with the value of
