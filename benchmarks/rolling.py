@@ -21,8 +21,15 @@ Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at 
   on every ``K``-th window (default 5) and reported per window.
 
 ``--voi`` instead reports the value of information of the Xining year: realised cost with
-Holt–Winters, seasonal naive and persistence forecasts, against perfect-forecast rolling and
-the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms.
+perfect and Holt–Winters forecasts, without a plan and with one (``--plan``, default monthly,
+``--replan-h``), and with seasonal naive and persistence forecasts, against the
+perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms (the demand
+charge apart).
+
+``--plan annual|monthly`` in the speed run guides the windows by a plan; the plans' time is
+reported apart and the per-window ratio compares the windows alone (same matrices). The
+forecasts are timed in steady state (the first call loads the Numba cache and is reported
+apart).
 
 Repeats are interleaved (controller, raw, rebuild, controller, ...) and medians reported,
 since this machine's speed drifts between runs. Iteration counts of controller and raw loop
@@ -44,17 +51,23 @@ REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "examples" / "xining_park.yaml"
 
 
-def _new_run(data, forecaster: str, window_h: int, step_h: int):
+def _new_run(data, forecaster: str, window_h: int, step_h: int, plan=None, replan_h=168):
     from engine.operations import FORECASTERS
     from engine.operations.controller import _RollingRun
+    from engine.operations.guide import PlanGuide
 
-    return _RollingRun(data, window_h, step_h, forecaster, FORECASTERS[forecaster], None, None,
-                       {})
+    run = _RollingRun(data, window_h, step_h, forecaster, FORECASTERS[forecaster], None, None,
+                      {})
+    if plan is not None:
+        run.guide = PlanGuide(run, plan, replan_h)
+    return run
 
 
-def controller(data, forecaster: str, window_h: int, step_h: int, fc=None) -> dict[str, Any]:
-    """One timed controller loop; returns timings, iterations and the captured numbers."""
-    run = _new_run(data, forecaster, window_h, step_h)
+def controller(data, forecaster: str, window_h: int, step_h: int, fc=None, plan=None,
+               replan_h: int = 168) -> dict[str, Any]:
+    """One timed controller loop; returns timings, iterations and the captured numbers.
+    With a plan, ``loop_s`` excludes the plans' time (``plan_s``, reported apart)."""
+    run = _new_run(data, forecaster, window_h, step_h, plan, replan_h)
     t0 = time.perf_counter()
     if fc is None:
         run.forecast()
@@ -71,7 +84,9 @@ def controller(data, forecaster: str, window_h: int, step_h: int, fc=None) -> di
         gc.enable()
     its = [r["iterations"] for r in run.records]
     objs = [r["objective"] for r in run.records]
-    return {"forecast_s": t1 - t0, "loop_s": t3 - t2, "iterations": its, "objectives": objs,
+    plan_s = sum(r["plan_s"] for r in run.records)
+    return {"forecast_s": t1 - t0, "loop_s": t3 - t2 - plan_s, "plan_s": plan_s,
+            "iterations": its, "objectives": objs,
             "capture": run.capture, "wm": run.wm, "fc": run.fc, "run": run}
 
 
@@ -161,10 +176,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--window", type=int, default=48)
     p.add_argument("--step", type=int, default=24)
     p.add_argument("--json", type=Path, default=None)
+    p.add_argument("--plan", default="none", choices=("annual", "monthly", "none"),
+                   help="guide the windows by a plan (speed: its time is reported apart)")
+    p.add_argument("--replan-h", type=int, default=168)
     p.add_argument("--voi", action="store_true", help="value of information instead of speed")
     args = p.parse_args(argv)
+    plan = None if args.plan == "none" else args.plan
     if args.voi:
-        return value_of_information(args.window, args.step, args.json)
+        return value_of_information(args.window, args.step, args.json,
+                                    plans=[None] + ([plan] if plan else ["monthly"]),
+                                    replan_h=args.replan_h)
 
     import engine
     from engine.model.data import prepare
@@ -173,9 +194,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     warm = controller(data, args.forecaster, args.window, args.step)  # compile, caches
     fc = warm["fc"]
     n_win = len(warm["iterations"])
-    ctl_s, raw_s, reb_s, fc_s = [], [], [], [warm["forecast_s"]]
+    ctl_s, raw_s, reb_s, fc_s, plan_s = [], [], [], [], []
     for r in range(args.repeats):
-        c = controller(data, args.forecaster, args.window, args.step, fc=fc)
+        # the forecasts in steady state: the first call above loaded the Numba cache
+        f = _new_run(data, args.forecaster, args.window, args.step)
+        t0 = time.perf_counter()
+        f.forecast()
+        fc_s.append(time.perf_counter() - t0)
+        c = controller(data, args.forecaster, args.window, args.step, fc=fc, plan=plan,
+                       replan_h=args.replan_h)
+        plan_s.append(c["plan_s"])
         w = raw_loop(c["wm"], c["capture"])
         b = cold_rebuild(c["run"], c["capture"], args.rebuild_every)
         if c["iterations"] != w["iterations"]:
@@ -192,7 +220,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     out = {
         "scenario": SCENARIO.name, "windows": n_win, "window_h": args.window,
         "step_h": args.step, "forecaster": args.forecaster, "repeats": args.repeats,
-        "forecast_once_s": fc_s[0],
+        "forecast_first_call_s": warm["forecast_s"],
+        "forecast_steady_s": statistics.median(fc_s),
+        "plan": args.plan, "replan_h": args.replan_h,
+        "plan_s_per_run": statistics.median(plan_s),
         "controller_ms_per_window": 1e3 * ctl,
         "raw_highspy_ms_per_window": 1e3 * raw,
         "ratio_controller_to_raw": ctl / raw,
@@ -206,8 +237,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(f"rolling year of {SCENARIO.name}: {n_win} windows x {args.window} h "
           f"(commit {args.step} h), forecaster {args.forecaster}, {args.repeats} interleaved "
-          f"repeats, medians")
-    print(f"  forecasts, all origins, once     {1e3 * fc_s[0]:9.1f} ms (incl. HW fitting)")
+          f"repeats, medians; plan {args.plan}")
+    print(f"  forecasts, all origins, first     {1e3 * warm['forecast_s']:9.1f} ms (loads the "
+          f"Numba cache)")
+    print(f"  forecasts, all origins, steady    {1e3 * statistics.median(fc_s):9.1f} ms (incl. "
+          f"HW fitting)")
+    if plan:
+        print(f"  plans (apart from the windows)    {statistics.median(plan_s):9.2f} s per year "
+              f"({len(c['run'].guide.records)} plans, every {args.replan_h} h)")
     print(f"  controller                        {1e3 * ctl:9.3f} ms/window")
     print(f"  raw warm-started highspy loop     {1e3 * raw:9.3f} ms/window")
     print(f"  ratio controller / raw            {ctl / raw:9.2f} x   (target <= 2.5)")
@@ -221,8 +258,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     return out
 
 
-def value_of_information(window_h: int, step_h: int, json_path: Path | None) -> dict[str, Any]:
-    """Realised cost per forecaster against perfect-forecast rolling and the annual optimum."""
+def value_of_information(window_h: int, step_h: int, json_path: Path | None,
+                         plans=(None, "monthly"), replan_h: int = 168) -> dict[str, Any]:
+    """Realised cost per forecaster and plan against the annual optimum."""
     import engine
 
     sc = engine.load_scenario(SCENARIO)
@@ -231,19 +269,26 @@ def value_of_information(window_h: int, step_h: int, json_path: Path | None) -> 
         "total": annual.objective, **annual.costs.to_dict(),
         "green_share": annual.kpis["green_share"], "peak_import_mw": annual.kpis["peak_import_mw"],
         "job_shortfall_mwh": 0.0}}
-    for fc in ("perfect", "holt_winters", "seasonal_naive", "persistence"):
-        r = engine.rolling_optimize(sc, window_h, step_h, fc, value_of_information=False)
-        rows[f"rolling {window_h}/{step_h}, {fc}"] = {
+    runs = [(fc, p) for p in plans for fc in ("perfect", "holt_winters")]
+    runs += [(fc, None) for fc in ("seasonal_naive", "persistence")]
+    for fc, plan in runs:
+        t0 = time.perf_counter()
+        r = engine.rolling_optimize(sc, window_h, step_h, fc, value_of_information=False,
+                                    plan=plan, replan_h=replan_h)
+        label = f"rolling {window_h}/{step_h}, {fc}" + (f", plan {plan}" if plan else "")
+        rows[label] = {
             "total": r.objective, **r.costs.to_dict(), "green_share": r.kpis["green_share"],
             "peak_import_mw": r.kpis["peak_import_mw"],
-            "job_shortfall_mwh": r.kpis["job_shortfall_mwh"]}
+            "job_shortfall_mwh": r.kpis["job_shortfall_mwh"], "run_s": time.perf_counter() - t0}
+        print(f"  ... {label}: {r.objective:,.0f} ({r.objective / annual.objective - 1:+.1%}), "
+              f"{rows[label]['run_s']:.0f} s", flush=True)
     base = annual.objective
     print(f"value of information, {SCENARIO.name}, window {window_h} h, step {step_h} h "
           f"(currency {sc.currency})")
-    print(f"  {'':44s}{'total':>14s}{'vs annual':>10s}{'energy':>13s}{'export':>13s}"
+    print(f"  {'':52s}{'total':>14s}{'vs annual':>10s}{'energy':>13s}{'export':>13s}"
           f"{'demand':>12s}{'green':>7s}{'peak MW':>8s}{'late MWh':>9s}")
     for name, r in rows.items():
-        print(f"  {name:44s}{r['total']:14,.0f}{r['total'] / base - 1:10.1%}{r['energy']:13,.0f}"
+        print(f"  {name:52s}{r['total']:14,.0f}{r['total'] / base - 1:10.1%}{r['energy']:13,.0f}"
               f"{r['export_revenue']:13,.0f}{r['demand_charge']:12,.0f}{r['green_share']:7.3f}"
               f"{r['peak_import_mw']:8.2f}{r['job_shortfall_mwh']:9.1f}")
     if json_path:

@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--voi", action=argparse.BooleanOptionalAction, default=False,
                      help="with --rolling: also run perfect-forecast rolling and the annual "
                           "optimum and report the value of information (default off)")
+    run.add_argument("--plan", default="none", choices=("annual", "monthly", "none"),
+                     help="with --rolling: guide the windows by a long-horizon plan on "
+                          "forecasts, re-planned every --replan-h hours (default none)")
+    run.add_argument("--replan-h", type=int, default=168, metavar="H",
+                     help="with --plan: hours between plans (>= the step; default 168)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -212,9 +217,15 @@ def _run(args: argparse.Namespace) -> int:
         from engine.operations import rolling_optimize
 
         window_h, step_h = args.rolling
-        res = rolling_optimize(sc, window_h, step_h, args.forecaster,
-                               progress=not args.no_progress,
-                               value_of_information=args.voi)
+        try:
+            res = rolling_optimize(sc, window_h, step_h, args.forecaster,
+                                   progress=not args.no_progress,
+                                   value_of_information=args.voi,
+                                   plan=None if args.plan == "none" else args.plan,
+                                   replan_h=args.replan_h)
+        except ValueError as exc:  # bad rolling arguments (named in the message)
+            print(f"error: --rolling: {exc}", file=sys.stderr)
+            return 2
     else:
         from engine.api import optimize
 

@@ -287,3 +287,105 @@ def test_xining_year_rolling_end_to_end():
     voi = roll.value_of_information
     assert voi["perfect_forecast_rolling_cost"] >= voi["annual_optimum_cost"] * (1 - RTOL_OBJ)
     assert voi["realised_cost"] >= voi["annual_optimum_cost"] * (1 - RTOL_OBJ)
+
+
+# ----------------------------------------------------------------------------- plan-guided
+
+
+def test_plan_bad_arguments_are_clear_errors():
+    sc = scenario(rolling_dict(48))
+    with pytest.raises(ValueError, match=r"plan must be one of \['annual', 'monthly'\] or None, "
+                                         r"got 'weekly'"):
+        engine.rolling_optimize(sc, 24, 24, "perfect", plan="weekly")
+    with pytest.raises(ValueError, match=r"replan_h must be an integer >= step_h=24.*got 12"):
+        engine.rolling_optimize(sc, 48, 24, "perfect", plan="annual", replan_h=12)
+    # a monthly plan from a month's last day covers one more day and the next month (at most
+    # 32 days = 768 h): a 960-h window is longer than the plan
+    long = scenario(base_dict(24 * 70))
+    with pytest.raises(ValueError, match=r"plan='monthly' covers as little as \d+ h ahead, "
+                                         r"shorter than window_h=960"):
+        engine.rolling_optimize(long, 960, 24, "perfect", plan="monthly")
+
+
+@pytest.mark.parametrize("plan", ["annual", "monthly"])
+def test_plan_guided_window_over_the_horizon_is_the_annual_lp(plan):
+    sc = scenario(rolling_dict(72, green_share_min_fraction=0.5))
+    opt = engine.optimize(sc)
+    roll = engine.rolling_optimize(sc, 72, 72, "perfect", plan=plan)
+    check_invariants(sc, roll)
+    np.testing.assert_allclose(roll.objective, opt.objective, rtol=RTOL_OBJ)
+    assert len(roll.plans) == 1 and roll.plans["status"].iloc[0] == "optimal"
+
+
+@pytest.mark.parametrize("policy", [{}, {"green_share_min_fraction": 0.45}])
+def test_plan_guided_perfect_rolling_is_close_to_the_optimum(policy):
+    sc = scenario(rolling_dict(120, **policy))
+    opt = engine.optimize(sc)
+    free = engine.rolling_optimize(sc, 48, 24, "perfect")
+    roll = engine.rolling_optimize(sc, 48, 24, "perfect", plan="annual", replan_h=48)
+    check_invariants(sc, roll)
+    assert roll.kpis["job_shortfall_mwh"] <= 1e-6
+    assert roll.objective >= opt.objective * (1 - RTOL_OBJ)
+    # the plan closes (nearly all of) the gap of the myopic windows
+    assert roll.objective - opt.objective <= 0.25 * (free.objective - opt.objective) + 1e-6
+    assert roll.objective <= opt.objective * 1.01
+    if policy:
+        assert roll.kpis["green_share"] >= policy["green_share_min_fraction"] - 1e-6
+    assert list(roll.plans["origin_h"]) == [0, 48, 96]
+
+
+@pytest.mark.parametrize("forecaster,plan", [("persistence", "annual"),
+                                             ("seasonal_naive", "monthly")])
+def test_no_leakage_through_the_plan(forecaster, plan):
+    d = rolling_dict(168, seed=2)
+    c = 96
+    kw = {"plan": plan, "replan_h": 24}
+    a = engine.rolling_optimize(scenario(d), 48, 24, forecaster, **kw)
+    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 24, forecaster, **kw)
+    decisions = [k for k in a.hourly.columns if k.split("/")[0].split(".")[0] in
+                 ("battery", "job", "grid", "pv", "bus", "datacenter")]
+    for col in decisions:
+        assert np.array_equal(a.hourly[col].to_numpy()[:c], b.hourly[col].to_numpy()[:c]), col
+    pa, pb = a.plans.set_index("origin_h"), b.plans.set_index("origin_h")
+    before = pa.index[pa.index < c]
+    assert before.size >= 3
+    assert np.array_equal(pa.loc[before, "objective"].to_numpy(),
+                          pb.loc[before, "objective"].to_numpy())
+    assert not np.array_equal(a.hourly[decisions].to_numpy()[c:],
+                              b.hourly[decisions].to_numpy()[c:])
+
+
+def test_plan_guided_under_forecast_error_obeys_the_physics_and_reports_months():
+    sc = scenario(rolling_dict(24 * 40, seed=3, green_share_min_fraction=0.45))
+    roll = engine.rolling_optimize(sc, 48, 24, "seasonal_naive", plan="monthly", replan_h=72,
+                                   value_of_information=True)
+    check_invariants(sc, roll)
+    assert (roll.windows["status"] == "optimal").all()
+    assert roll.kpis["job_shortfall_mwh"] <= 1e-6
+    m = roll.months
+    assert list(m.index) == [0, 1]
+    np.testing.assert_allclose(m["realised"].sum(), roll.objective, rtol=1e-9)
+    assert {"plan", "annual_optimum"} <= set(m.columns)
+    voi = roll.value_of_information
+    assert voi["annual_optimum_cost"] <= voi["realised_cost"] * (1 + RTOL_OBJ)
+    rows = voi["controllers"]
+    assert {"rolling seasonal_naive, plan monthly", "rolling seasonal_naive, no plan",
+            "rolling perfect, plan monthly", "annual optimum"} <= set(rows)
+
+
+def test_cli_plan_flags(tmp_path, capsys):
+    import yaml
+
+    from engine.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(rolling_dict(96)))
+    out = tmp_path / "roll"
+    assert main(["run", str(path), "--out", str(out), "--rolling", "48/24", "--forecaster",
+                 "seasonal_naive", "--plan", "annual", "--replan-h", "48", "--no-plot",
+                 "--no-progress"]) == 0
+    assert "plan 'annual' every 48 h" in capsys.readouterr().out
+    assert (out / "plans.parquet").exists() and (out / "months.parquet").exists()
+    assert main(["run", str(path), "--rolling", "48/24", "--plan", "monthly", "--replan-h", "12",
+                 "--forecaster", "perfect", "--no-plot"]) == 2
+    assert "replan_h must be an integer >= step_h=24" in capsys.readouterr().err

@@ -256,6 +256,10 @@ class PersistentHighs:
             for r, c, v in zip(coef_rows.tolist(), coef_cols.tolist(), coef_vals.tolist()):
                 change(r, c, v)
 
+    def row_duals(self) -> np.ndarray:
+        """Row duals of the last solve, ``d objective / d row bound`` (HiGHS's sign)."""
+        return np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
+
     def run(self) -> SolveOutput:
         """Solve from the current basis; the solution, objective and simplex iterations."""
         t0 = time.perf_counter()

@@ -29,6 +29,10 @@
      PV and wind and exporting to the limit leaves a surplus, it discharges less. The
      SOC is kept at or above its minimum (discharge reduced, or a little charging against
      self-discharge);
+   * where the site still imports above the plan's monthly peak (or sheds load), job power
+     is deferred in those hours, as far as each job can still finish after the step at
+     90 % of its maximum power (a local controller's load deferral; the deferred energy
+     stays in the job's remaining energy for the next windows);
    * the remaining shortfall (load + charging − discharge − hydro − actual PV/wind > 0) is
      imported from the grid up to its limit (0 in outages); the rest is unserved energy;
    * a surplus is exported up to the export limit when exporting is worth it
@@ -66,6 +70,16 @@ result differs from the annual LP, by design):
   the last window is zero (``kpis["green_share"]`` is reported either way). Hourly (24/7)
   matching is applied hour by hour as in the annual LP.
 
+With ``plan="annual"`` or ``"monthly"`` (:mod:`engine.operations.guide`) a long-horizon
+plan replaces those fixed rules: the scenario's hourly LP on forecasts made at the origin,
+with the realised past fixed, re-solved every ``replan_h`` hours, gives each window the
+planned peak of each month (a lower bound of its peak variable), the value of energy
+stored at its end (the plan's SOC-balance dual; the window that ends the horizon keeps
+the scenario's terminal rule), each job's value (its energy-row dual) and progress by the
+window's end (a minimum), and the green-share bank the plan still needs at the window's
+end. On the Xining year with perfect forecasts this brings rolling 48/24 from +14.6 % to
++0.1 % of the annual optimum (benchmarks/ROLLING_RESULTS.md).
+
 The first ``warmup_h`` hours (before the forecaster has enough history: 0 for
 ``perfect``, 1 for ``persistence``, 24 for ``seasonal_naive``, 336 for ``holt_winters``)
 are planned on the actual data, as if known; windows with origins at or after ``warmup_h``
@@ -79,8 +93,9 @@ The package: :mod:`~engine.operations.controller` (:func:`rolling_optimize` and 
 loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters),
 :mod:`~engine.operations.window` (the fixed-structure window LP),
 :mod:`~engine.operations.plan` (each window's numbers from forecasts and state),
-:mod:`~engine.operations.realise` (committing and realising a step against actual data)
-and :mod:`~engine.operations.result` (:class:`RollingResult`).
+:mod:`~engine.operations.realise` (committing and realising a step against actual data),
+:mod:`~engine.operations.guide` (the long-horizon plan), :mod:`~engine.operations.voi` (the
+value of information, opt-in) and :mod:`~engine.operations.result` (:class:`RollingResult`).
 """
 from __future__ import annotations
 

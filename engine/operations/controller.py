@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ from engine.errors import ScenarioError
 from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
+from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_monthly_horizon
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
 from engine.operations.result import RollingResult
@@ -48,6 +49,21 @@ def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int
         raise ValueError(f"forecaster {forecaster!r} needs warmup_h={warmup_h} h of history, but "
                          f"the scenario has only horizon_h={T} h")
     return int(warmup_h)
+
+
+def _check_plan(plan, replan_h, run) -> None:
+    if plan is not None and plan not in PLANS:
+        raise ValueError(f"plan must be one of {list(PLANS)} or None, got {plan!r}")
+    if plan is None:
+        return
+    if not isinstance(replan_h, (int, np.integer)) or replan_h < run.step:
+        raise ValueError(f"replan_h must be an integer >= step_h={run.step} [h] (a plan per "
+                         f"committed step at most), got {replan_h!r}")
+    if plan == "monthly":
+        shortest = shortest_monthly_horizon(run.data, run.origins)
+        if shortest < run.W:
+            raise ValueError(f"plan='monthly' covers as little as {shortest} h ahead, shorter "
+                             f"than window_h={run.W}: use plan='annual' or a shorter window")
 
 
 def _unsupported(data: ScenarioData) -> None:
@@ -83,6 +99,8 @@ def rolling_optimize(
     green_penalty_per_mwh: Optional[float] = None,
     peak_baseline_fraction: float = 0.0,
     value_of_information: bool = False,
+    plan: Optional[str] = None,
+    replan_h: int = 168,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
 ) -> RollingResult:
@@ -123,6 +141,15 @@ def rolling_optimize(
         [-], in [0, 1]. 0 is the plain peak-so-far rule. A positive value stops the first
         windows of a month from buying expensive energy to keep a peak low that the month
         will exceed anyway; 1 ratchets peaks up month after month.
+    plan : {"annual", "monthly", None}, default None
+        Guide the windows by a long-horizon plan (:mod:`engine.operations.guide`): the
+        scenario's hourly LP on forecasts made at the origin, with the realised past fixed;
+        ``"annual"`` re-plans the whole remaining horizon, ``"monthly"`` the hours to the end
+        of the next calendar month. Its monthly peaks, the value of stored energy (duals),
+        the jobs' values and progress and the green-share bank it still needs replace the
+        fixed rules above. None: the fixed rules.
+    replan_h : int, default 168
+        Hours between plans [h]; >= step_h.
     value_of_information : bool, default False
         Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
         and report the realised cost against both (``RollingResult.value_of_information``;
@@ -156,6 +183,9 @@ def rolling_optimize(
         raise ValueError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction))
+    _check_plan(plan, replan_h, run)
+    if plan is not None:
+        run.guide = PlanGuide(run, plan, int(replan_h))
     t_prep = time.perf_counter()
     run.forecast()
     t_fc = time.perf_counter()
@@ -164,27 +194,18 @@ def rolling_optimize(
     res = run.result()
     res.timings = {"prepare_s": t_prep - t_start, "forecast_s": t_fc - t_prep,
                    "loop_s": t_loop - t_fc, "extract_s": time.perf_counter() - t_loop}
+    if run.guide is not None:  # inside loop_s
+        res.timings["plan_forecast_s"] = run.guide.forecast_s
+        res.timings["plan_solve_s"] = run.guide.plan_s
     if value_of_information:
-        voi: dict[str, Any] = {"realised_cost": float(res.objective)}
-        if forecaster != "perfect":
-            perfect = rolling_optimize(sc, window_h, step_h, "perfect", warmup_h=0,
-                                       job_value_per_mwh=job_value_per_mwh,
-                                       green_penalty_per_mwh=green_penalty_per_mwh,
-                                       peak_baseline_fraction=peak_baseline_fraction,
-                                       value_of_information=False, highs_options=highs_options)
-            voi["perfect_forecast_rolling_cost"] = float(perfect.objective)
-        else:
-            voi["perfect_forecast_rolling_cost"] = float(res.objective)
-        from engine.api import optimize
+        from engine.operations.voi import value_of_information as _voi
 
-        annual = optimize(sc, highs_options=highs_options)
-        voi["annual_optimum_cost"] = float(annual.objective)
-        pr, an = voi["perfect_forecast_rolling_cost"], voi["annual_optimum_cost"]
-        voi["cost_of_forecast_error"] = voi["realised_cost"] - pr
-        voi["cost_of_limited_horizon"] = pr - an
-        voi["realised_vs_annual_fraction"] = voi["realised_cost"] / an - 1.0 if an else np.nan
-        voi["perfect_rolling_vs_annual_fraction"] = pr / an - 1.0 if an else np.nan
-        res.value_of_information = voi
+        _voi(res, data, forecaster,
+             {"window_h": window_h, "step_h": step_h, "plan": plan, "replan_h": replan_h,
+              "job_value_per_mwh": job_value_per_mwh,
+              "green_penalty_per_mwh": green_penalty_per_mwh,
+              "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options},
+             rolling_optimize)
         res.timings["value_of_information_s"] = time.perf_counter() - t_loop - res.timings[
             "extract_s"]
     res.timings["total_s"] = time.perf_counter() - t_start
@@ -202,6 +223,12 @@ class _RollingRun(_Planner, _Realiser):
         self.W, self.step, self.forecaster, self.warmup = W, step, forecaster, warmup
         self.job_value = job_value
         self.peak_baseline = peak_baseline
+        #: the long-horizon plan guiding the windows (None: the fixed rules)
+        self.guide: Optional[PlanGuide] = None
+        #: with a plan: its job progress by a window's end is that window's minimum
+        self.plan_progress = True
+        #: realisation defers job power where the site would import above the planned peak
+        self.defer_jobs = True
         sc = data.scenario
         T = data.T
         self.T = T
@@ -294,6 +321,9 @@ class _RollingRun(_Planner, _Realiser):
         try:
             for k in range(O):
                 o = int(self.origins[k])
+                plan_rec = None
+                if self.guide is not None and self.guide.due(o):
+                    plan_rec = self.guide.replan(o)
                 t0 = time.perf_counter()
                 inp = self.inputs(k)
                 nums = self.wm.numbers(inp)
@@ -314,7 +344,8 @@ class _RollingRun(_Planner, _Realiser):
                 rec = {"origin_h": o, "forecast": "warmup" if o < self.warmup else self._name,
                        "status": str(out.status), "objective": out.objective,
                        "iterations": out.iterations, "solve_s": out.timings["run_s"],
-                       "update_s": t1 - t0}
+                       "update_s": t1 - t0,
+                       "plan_s": plan_rec["total_s"] if plan_rec else 0.0}
                 x = out.x
                 if x is not None:
                     wm = self.wm
@@ -341,11 +372,9 @@ class _RollingRun(_Planner, _Realiser):
             if bar is not None:
                 bar.close()
 
-    # --------------------------------------------------------------------- result
-    def result(self) -> RollingResult:
-        """The realised horizon through :func:`engine.results.extract` of the annual model."""
-        data = self.data
-        f = build(data)
+    def realised_x(self, f) -> np.ndarray:
+        """The realised decisions as a solution vector of the horizon's model ``f``
+        (hours not realised yet are 0)."""
         x = np.zeros(f.model.n_cols)
         vg = f.model.var_groups
         r = self.r
@@ -369,8 +398,22 @@ class _RollingRun(_Planner, _Realiser):
             meta = f.meta["job"]
             put("job/power_mw", r["job"][meta["job_of"], meta["t_of"]])
         put("bus/unserved_mw", r["unserved"])
+        return x
+
+    # --------------------------------------------------------------------- result
+    def result(self) -> RollingResult:
+        """The realised horizon through :func:`engine.results.extract` of the annual model."""
+        data = self.data
+        f = build(data)
+        x = self.realised_x(f)
         parts = extract(f, x)
         windows = pd.DataFrame(self.records)
+        months = pd.DataFrame({"realised": monthly_cost(f, x)})
+        months.index.name = "month"
+        plans = pd.DataFrame()
+        if self.guide is not None:
+            months["plan"] = self.guide.plan_by_month()
+            plans = pd.DataFrame(self.guide.records)
         bad = windows.loc[windows["status"] != "optimal", "origin_h"].tolist()
         status = Status.OPTIMAL if not bad else Status.ERROR
         diagnosis = "" if not bad else (
@@ -390,11 +433,14 @@ class _RollingRun(_Planner, _Realiser):
             demand_charges=parts["demand_charges"], timings={},
             backend="highs",
             solver_status="rolling", iterations=int(windows["iterations"].sum()),
-            diagnosis=diagnosis, scenario_name=sc.name, windows=windows,
+            diagnosis=diagnosis, scenario_name=sc.name, windows=windows, plans=plans,
+            months=months,
             settings={"window_h": self.W, "step_h": self.step,
                       "forecaster": self._name,
                       "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
                       "green_penalty_per_mwh": self.green_penalty,
                       "peak_baseline_fraction": self.peak_baseline,
                       "job_slots": int(self.slot_site.size),
-                      "month_slots": self.n_month_slots})
+                      "month_slots": self.n_month_slots,
+                      "plan": None if self.guide is None else self.guide.mode,
+                      "replan_h": None if self.guide is None else self.guide.replan_h})

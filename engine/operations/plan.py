@@ -4,6 +4,8 @@ month slots and realised peaks, and the jobs assigned to slots with their bounds
 terminal value."""
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from engine.operations.window import TOL as _TOL
@@ -49,6 +51,13 @@ class _Planner:
         if final:
             eq = self.soc_equal
             term_ub[eq] = np.maximum(target[eq], term_lb[eq])
+        # a plan's targets replace the fixed rules, except in the window that ends the horizon
+        guide = self.guide
+        tg = guide.targets(o, o + n_real) if (guide is not None and guide.ready) else None
+        soc_value = None
+        if tg is not None and not final:
+            term_lb = np.zeros(len(wm.bats))
+            soc_value = tg["soc_value"]
         # month slots
         month = self._pad(self.data.month, o)
         slot = np.where(valid, month - self.data.month[o], -1)
@@ -60,13 +69,15 @@ class _Planner:
         peak_lb[:, ok] = self.peak[:, months[ok]]
         peak_rate = np.zeros((G, M))
         peak_rate[:, ok] = self.peak_rate[:, months[ok]]
+        if tg is not None:
+            peak_lb[:, ok] = np.maximum(peak_lb[:, ok], tg["peak"][:, months[ok]])
         if self.peak_baseline:
             prev = months - 1
             has = ok & (prev >= 0)
             peak_lb[:, has] = np.maximum(peak_lb[:, has],
                                          self.peak_baseline * self.peak[:, prev[has]])
         # jobs into slots
-        slot_ub, must, remaining, reward = self._slots(o, n_real, pue, price, k)
+        slot_ub, must, remaining, reward = self._slots(o, n_real, pue, price, k, tg)
         return WindowInputs(
             valid=valid,
             pv_avail_mw=fc[se.pv].reshape(-1, W),
@@ -79,11 +90,15 @@ class _Planner:
             soc_in_mwh=self.soc.copy(), soc_terminal_lb_mwh=term_lb, soc_terminal_ub_mwh=term_ub,
             month_slot=slot, peak_lb_mw=peak_lb, peak_rate=peak_rate, slot_ub_mw=slot_ub, slot_must_mwh=must,
             slot_remaining_mwh=remaining, slot_reward_per_mwh=reward,
-            green_bank_mwh=self.bank,
+            green_bank_mwh=self.bank - (tg["bank_need"] if tg is not None else 0.0),
+            soc_value_per_mwh=soc_value,
         )
 
-    def _slots(self, o: int, n_real: int, pue: np.ndarray, price: np.ndarray, k: int):
-        """Assign active jobs to slots (a job keeps its slot); their bounds and values."""
+    def _slots(self, o: int, n_real: int, pue: np.ndarray, price: np.ndarray, k: int,
+               tg: Optional[dict] = None):
+        """Assign active jobs to slots (a job keeps its slot); their bounds and values. With
+        a plan's targets ``tg``: its job values, and its progress by the window's end as a
+        minimum."""
         jobs = self.data.jobs
         W = self.W
         K = self.slot_site.size
@@ -115,12 +130,17 @@ class _Planner:
         rem = self.remaining[j]
         after = np.maximum(jobs.deadline[j] - end, 0)
         need = np.maximum(rem - jobs.max_power_mw[j] * after, 0.0)
+        if tg is not None and self.plan_progress:
+            done = jobs.energy_mwh[j] - rem
+            need = np.maximum(need, tg["job_done_by_end"][j] - done)
         # never ask for more than the window's hours of the job can hold
         must[used] = np.minimum(need, slot_ub[used].sum(axis=1))
         remaining[used] = rem
         beyond = jobs.deadline[j] > end
         if self.job_value is not None:
             val = np.full(j.size, float(self.job_value))
+        elif tg is not None:
+            val = tg["job_value"][j]
         else:
             ef = self._pad(self.g_ef, o)
             val = self._median_marginal_cost(pue, price, ef, n_real)[jobs.site[j]]

@@ -73,6 +73,14 @@ class _Realiser:
             ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
                                                          cap, soc_plan, first)
             bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        if x is not None and flex.size and self.defer_jobs:
+            over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
+            if np.any(over > _TOL):
+                flex = self._defer_jobs(o, n, flex, over, pue)
+                flex_site = np.zeros((S, n))
+                np.add.at(flex_site, self.slot_site, flex)
+                facility = pue * (inflex + flex_site)
+                bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if B:
             self.soc = soc_plan[:, -1].copy()
         imp_s, exp_s, unserved = bal["imp"], bal["exp"], bal["unserved"]
@@ -104,6 +112,31 @@ class _Realiser:
         if alpha > 0 and wm.matching == "annual":
             fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
             self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
+
+    def _defer_jobs(self, o: int, n: int, flex: np.ndarray, over: np.ndarray,
+                    pue: np.ndarray) -> np.ndarray:
+        """Cut job power in the hours where the site still imports above the plan's peak (or
+        sheds load), by the excess over PUE, as far as each job can still finish after the
+        step at 90 % of its maximum power (the rest is done by later windows)."""
+        jobs = self.data.jobs
+        flex = flex.copy()
+        used = self.slot_job >= 0
+        allow = np.zeros(flex.shape[0])
+        j = self.slot_job[used]
+        after = np.maximum(jobs.deadline[j] - (o + n), 0)
+        left = self.remaining[j] - flex[used].sum(axis=1)
+        allow[used] = np.maximum(0.9 * jobs.max_power_mw[j] * after - left, 0.0)
+        for t in np.flatnonzero((over > _TOL).any(axis=0)).tolist():  # a few hours per step
+            for s in np.flatnonzero(over[:, t] > _TOL).tolist():
+                need = over[s, t] / pue[s, t]
+                for k in np.flatnonzero((self.slot_site == s) & (flex[:, t] > 0)).tolist():
+                    c = min(flex[k, t], allow[k], need)
+                    flex[k, t] -= c
+                    allow[k] -= c
+                    need -= c
+                    if need <= _TOL:
+                        break
+        return flex
 
     def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
                             soc_plan: Optional[np.ndarray], first: int):

@@ -27,14 +27,28 @@ class RollingResult(Result):
         ``status``, ``objective`` (window criterion, see :mod:`engine.operations.window`),
         ``iterations`` (simplex), ``solve_s``, ``update_s``, ``green_slack_mwh``,
         ``job_shortfall_mwh`` (planned shortfall against the jobs' minimum).
+    plans : pandas.DataFrame
+        One row per long-horizon plan (``plan=`` of :func:`engine.rolling_optimize`):
+        ``origin_h``, ``status``, ``objective``, ``iterations``, ``forecast_s``,
+        ``solve_s`` (build and solve), ``free_until_h``, ``green_relaxed``, ``warm``,
+        ``read_s`` (the windows' targets from the solution), ``total_s``; empty without a
+        plan.
+    months : pandas.DataFrame
+        Cost by calendar month: ``realised``; ``plan`` (the plan in force at the month's
+        start, on its forecasts) with a plan; ``annual_optimum`` with the value of
+        information [currency].
     value_of_information : dict
         Realised cost against perfect-forecast rolling and the perfect-foresight annual
-        optimum (when computed), in currency and as fractions.
+        optimum (when computed), in currency and as fractions; ``controllers``: one row per
+        controller (this one, with / without a plan, perfect forecasts) and the annual
+        optimum, with the demand charge apart.
     settings : dict
         ``window_h``, ``step_h``, ``forecaster``, ``warmup_h``, job value, penalties.
     """
 
     windows: pd.DataFrame = field(default_factory=pd.DataFrame)
+    plans: pd.DataFrame = field(default_factory=pd.DataFrame)
+    months: pd.DataFrame = field(default_factory=pd.DataFrame)
     value_of_information: dict[str, Any] = field(default_factory=dict)
     settings: dict[str, Any] = field(default_factory=dict)
 
@@ -42,6 +56,10 @@ class RollingResult(Result):
         out = super().summary_dict()
         out["rolling"] = dict(self.settings)
         out["value_of_information"] = dict(self.value_of_information)
+        if len(self.plans):
+            out["plans"] = {"count": len(self.plans),
+                            "not_optimal": int((self.plans["status"] != "optimal").sum()),
+                            "total_solve_s": float(self.plans["solve_s"].sum())}
         if len(self.windows):
             w = self.windows
             out["windows"] = {
@@ -57,13 +75,17 @@ class RollingResult(Result):
         text = super().summary()
         s = self.settings
         lines = [text, f"  rolling: window {s.get('window_h')} h, step {s.get('step_h')} h, "
-                       f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"]
+                       f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"
+                       + (f", plan {s['plan']!r} every {s.get('replan_h')} h"
+                          if s.get("plan") else "")]
         if len(self.windows):
             w = self.windows
             lines.append(f"  windows: {len(w)} ({int((w['status'] != 'optimal').sum())} not "
                          f"optimal), median solve {1e3 * w['solve_s'].median():.2f} ms, median "
                          f"{w['iterations'].median():.0f} simplex iterations")
         for k, v in self.value_of_information.items():
+            if isinstance(v, dict):
+                continue
             lines.append(f"    {k:<34}{v:>18,.4f}" if isinstance(v, float) else
                          f"    {k:<34}{v!s:>18}")
         return "\n".join(lines)
@@ -73,4 +95,8 @@ class RollingResult(Result):
         out = super().to_parquet(directory)
         if len(self.windows):
             self.windows.to_parquet(out / "windows.parquet")
+        if len(self.plans):
+            self.plans.to_parquet(out / "plans.parquet")
+        if len(self.months):
+            self.months.to_parquet(out / "months.parquet")
         return out

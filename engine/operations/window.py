@@ -23,7 +23,8 @@ hours ``t = 0..W-1`` of the window, absolute hour ``o + t``)::
     green (hourly): the same per site and hour, without the bank
 
 Cost: price_fc imp + carbon ef imp - price_exp exp + rate peak + c_deg (ch + dis)
-- penalty_curt (pv + wind) - reward[k] flex[k] + VOLL (unserved + short) + green_penalty slack.
+- penalty_curt (pv + wind) - reward[k] flex[k] + VOLL (unserved + short) + green_penalty slack
+- soc_value[b] soc[b, n-1] (the value of stored energy, when a plan gives one).
 
 Hours of the window past the end of the scenario (the last windows) are *padded*: their
 bounds are zero, so they carry nothing, and the terminal SOC row moves to the last real hour.
@@ -33,6 +34,7 @@ demand charge already incurred), so it is a decision criterion, not a realised c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -81,6 +83,9 @@ class WindowInputs:
         energy done early (terminal value) [MWh, MWh, currency/MWh].
     green_bank_mwh : float
         Cumulative allowance carried into the window's green-share row [MWh] (annual floor).
+    soc_value_per_mwh : (B,), optional
+        Value of the energy stored at the last real hour [currency/MWh] (from a plan's
+        duals); it earns this in the objective. None: no value (the terminal bounds only).
     """
 
     valid: np.ndarray
@@ -106,6 +111,7 @@ class WindowInputs:
     slot_remaining_mwh: np.ndarray
     slot_reward_per_mwh: np.ndarray
     green_bank_mwh: float = 0.0
+    soc_value_per_mwh: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -352,6 +358,9 @@ class WindowModel:
             soc_ub[:, last] = np.minimum(soc_ub[:, last], w.soc_terminal_ub_mwh)
             put(lb, "soc", soc_lb)
             put(ub, "soc", soc_ub)
+            if w.soc_value_per_mwh is not None:
+                a, _, shape = cs["soc"]
+                cost[a:a + shape[0] * shape[1]].reshape(shape)[:, last] = -w.soc_value_per_mwh
             rhs = np.zeros((len(self.bats), W))
             rhs[:, 0] = self.bat_keep * w.soc_in_mwh
             put_rows(rlb, rub, self.r_soc, rhs, rhs)
