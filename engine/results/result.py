@@ -56,6 +56,13 @@ class Result:
         the monthly rate paid: hours_in_horizon / hours_in_month when pro-rated, else 1),
         ``rate_per_mw_month``, ``peak_mw`` and ``charge`` (rate x factor x peak; the rows
         sum to ``costs["demand_charge"]``). Empty without a demand charge.
+    outages : pandas.DataFrame
+        With ``policy.outages``: one row per (site, start, duration) scenario: ``site``,
+        ``start_h``, ``time``, ``duration_h``, ``probability`` (start weight x duration
+        probability), ``unserved_critical_mwh``, ``unserved_sheddable_mwh``, ``genset_mwh``,
+        ``cost`` (unserved at each tier's value of lost load + fuel) and ``survival_h`` (how
+        long the critical load lasts from that start; see
+        :mod:`engine.components.outages`). Empty without outage scenarios.
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -80,6 +87,7 @@ class Result:
     timings: dict[str, float]
     job_power: pd.DataFrame = field(default_factory=_empty_frame)
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
+    outages: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
