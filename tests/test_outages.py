@@ -126,7 +126,7 @@ def test_min_survival_holds_energy_cost_of_resilience(backend):
     outage 0; total 550, survival 2 h. Cost of resilience 160.
     """
     bat = {**BATTERY, "charge_power_mw": 4.0}
-    base = dict(battery=bat, price=[100.0, 100.0, 50.0, 50.0])
+    base = {"battery": bat, "price": [100.0, 100.0, 50.0, 50.0]}
     free = run(scenario(2.0, 4, outages=one(2, 2, outages_per_horizon=1e-4), **base), backend)
     rule = run(scenario(2.0, 4, outages=one(2, 2, outages_per_horizon=1e-4, min_survival_h=2),
                         **base), backend)

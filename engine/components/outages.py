@@ -210,7 +210,7 @@ def add(f: Formulation) -> None:
     if L is None or not L["sites"].size:
         return
     m = f.model
-    T, K, D = f.T, L["K"], L["D"]
+    K, D = L["K"], L["D"]
     o = L["o"]
     A = _site_arrays(f, L)
     n_i = L["sites"].size
