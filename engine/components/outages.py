@@ -42,10 +42,12 @@ green-share floor nor the carbon price (the plan's energy is what is reported).
 
 Survival hours per start (results, ``Result.outages``): how long the critical load lasts
 from the plan's state at the start before any of it is unserved, by a greedy simulation of
-the islanded site (REopt's outage simulator): each hour renewables and then the gensets
-(to their fuel stock) serve the critical load, the batteries cover the rest and take the
-surplus; the fraction served in the first short hour is added (2.5 MWh of usable energy
-for a 2 MW load: 1.25 h). It is capped at the longest duration. The simulation is
+the islanded site (after REopt's outage simulator): each hour renewables and the gensets
+without a tank serve the critical load, the batteries cover the rest (they leak, fuel does
+not) and take the surplus, then the gensets with a tank (to what it holds); the fraction served in the first short hour is added (2.5 MWh of usable energy
+for a 2 MW load: 1.25 h). It is looked for up to ``max(168 h, longest duration)`` (never
+beyond the horizon, wrapping past its end like the scenarios): a value equal to that cap
+means "at least". The simulation is
 independent of the LP's tie-breaking between hours of equal cost.
 """
 from __future__ import annotations
@@ -63,6 +65,12 @@ from engine.scenario.base import Fraction, Integer, Model, NonNeg
 __all__ = ["COMPONENT", "Outages"]
 
 _PROB_TOL = 1e-6
+#: Survival hours are looked for up to a week (or the longest outage, or the horizon).
+_SURVIVAL_CAP_H = 168
+#: A simulated hour is short when more than this share of its critical load (MW, at least
+#: 1 MW) is missing: the solver's feasibility tolerance, so that an outage the LP just
+#: carries is not reported a hair short.
+_SHORT_TOL = 1e-6
 
 Hours = Annotated[Integer, Field(ge=1)]
 
@@ -380,10 +388,17 @@ def _add_gensets(f: Formulation, L: dict, n_i: int, valid: np.ndarray, hour: np.
             "entry": sel, "rank": rank}
 
 
+def survival_cap_h(T: int, longest: int) -> int:
+    """The longest survival the simulation looks for: a week, the longest outage if longer,
+    never beyond the horizon."""
+    return min(T, max(longest, _SURVIVAL_CAP_H))
+
+
 def _survival(f: Formulation, x: np.ndarray, L: dict, A: dict, meta: dict) -> np.ndarray:
     """Greedy survival hours ``(n_sites, n_starts)`` from the plan's state at each start
     (module docstring)."""
-    T, D = f.T, L["D"]
+    T = f.T
+    D = survival_cap_h(T, L["D"])
     starts = L["starts"]
     n_i, n0 = L["sites"].size, starts.size
     val = lambda name: x[f.model.var_groups[name].start:][
@@ -430,12 +445,10 @@ def _survival(f: Formulation, x: np.ndarray, L: dict, A: dict, meta: dict) -> np
             use = np.minimum(np.maximum(deficit, 0.0), spare)
             deficit -= use
             spare -= use
-            for cap, rate, left in stock:
-                g_use = np.minimum(np.maximum(deficit, 0.0), np.minimum(cap, left / rate))
-                left -= g_use * rate
-                deficit -= g_use
             surplus = np.maximum(-deficit, 0.0) + spare
             deficit = np.maximum(deficit, 0.0)
+            # the batteries before the gensets with a tank: stored energy leaks (self
+            # discharge), fuel in a tank does not
             for bat in bats:
                 b, soc = bat
                 soc *= 1.0 - b.self_discharge_per_h
@@ -449,8 +462,12 @@ def _survival(f: Formulation, x: np.ndarray, L: dict, A: dict, meta: dict) -> np
                 c = np.minimum(surplus, np.minimum(b.charge_power_mw, room / b.charge_efficiency))
                 soc += c * b.charge_efficiency
                 surplus -= c
+            for cap, rate, left in stock:
+                g_use = np.minimum(deficit, np.minimum(cap, left / rate))
+                left -= g_use * rate
+                deficit -= g_use
             n = need[:, tau]
-            short = deficit > 1e-9 * np.maximum(n, 1.0)
+            short = deficit > _SHORT_TOL * np.maximum(n, 1.0)
             frac = np.where(n > 0, 1.0 - deficit / np.where(n > 0, n, 1.0), 1.0)
             surv += np.where(alive, np.where(short, frac, 1.0), 0.0)
             alive &= ~short
