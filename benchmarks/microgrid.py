@@ -20,7 +20,6 @@ No timed asserts: the figures are printed (and written as JSON with ``--json``).
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import time
 from pathlib import Path
