@@ -250,3 +250,12 @@ def test_microgrid_example():
     assert res.kpis["unserved_critical_mwh"] == pytest.approx(0.0, abs=ABS)
     assert res.kpis["job_energy_saved_mwh"] > 0
     assert np.isclose(o["probability"].sum(), 1.0)
+
+
+def test_survival_rule_that_cannot_be_met_is_named():
+    """2.5 MWh cannot carry 2 MW for 2 hours (and the battery cannot charge): infeasible,
+    and the diagnosis names the rule's group."""
+    res = engine.optimize(engine.Scenario.from_dict(
+        scenario(2.0, 4, outages=one(2, 2, min_survival_h=2))))
+    assert res.status == engine.Status.INFEASIBLE
+    assert "policy/outage_survival" in res.diagnosis

@@ -22,8 +22,9 @@ scenario's duration. For row ``k`` and outage hour ``τ < d_k``, ``h = (s_k + τ
 
 ``crit``/``shed`` are the data center's service tiers; a site without tiers counts its whole
 inflexible load as critical at the policy's value of lost load. The survival rule
-``min_survival_h = N`` bounds ``uc[k, τ] = 0`` for ``τ < min(N, d_k)`` in every scenario
-(every start must carry the critical load for N hours).
+``min_survival_h = N`` sets ``uc[k, τ] <= 0`` for ``τ < min(N, d_k)`` in every scenario
+(every start must carry the critical load for N hours; group ``policy/outage_survival``,
+which an infeasibility diagnosis names when the rule cannot be met).
 
 Objective: with ``w_s`` the start weights (``start_probabilities``, default 1 / n_starts)
 and ``λ = outages_per_horizon``, ``start_weighting = "expected"`` adds::
@@ -240,10 +241,14 @@ def add(f: Formulation) -> None:
         if not worst:
             f.cost(term, cols, coef * weight[row][:, None])
 
-    # load: critical and sheddable unserved energy (the survival rule bounds the first one)
-    ub_c = crit.copy()
-    ub_c[:, :o.min_survival_h] = 0.0
-    uc = m.add_variables("outage/unserved_critical_mw", (R, D), ub=ub_c)
+    # load: critical and sheddable unserved energy
+    uc = m.add_variables("outage/unserved_critical_mw", (R, D), ub=crit)
+    n_rule = min(o.min_survival_h, D)
+    if n_rule:
+        # the survival rule, as rows rather than bounds so that an infeasibility diagnosis
+        # can name it (HiGHS's presolve turns the singletons into bounds)
+        m.add_constraints("policy/outage_survival", (R, n_rule),
+                          [(np.where(valid[:, :n_rule], uc.idx[:, :n_rule], -1), 1.0)], ub=0.0)
     rows = np.arange(R)
     priced("outage_unserved", uc.idx, A["v_crit"][site_row][:, None], rows)
     bal: list[tuple] = [(uc.idx, 1.0)]
