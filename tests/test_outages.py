@@ -259,3 +259,17 @@ def test_survival_rule_that_cannot_be_met_is_named():
         scenario(2.0, 4, outages=one(2, 2, min_survival_h=2))))
     assert res.status == engine.Status.INFEASIBLE
     assert "policy/outage_survival" in res.diagnosis
+
+
+def test_outages_table_written(tmp_path):
+    """The outages table goes to parquet and to the JSON summary."""
+    import json
+
+    import pandas as pd
+
+    res = run(scenario(2.0, 6, outages=one(2, 4)))
+    res.to_parquet(tmp_path)
+    back = pd.read_parquet(tmp_path / "outages.parquet")
+    assert back["survival_h"].iloc[0] == pytest.approx(1.25)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["outages"][0]["unserved_critical_mwh"] == pytest.approx(5.5)

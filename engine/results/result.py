@@ -171,6 +171,8 @@ class Result:
             "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
             "demand_charges": (json.loads(self.demand_charges.to_json(orient="records"))
                                if len(self.demand_charges) else []),
+            **({"outages": json.loads(self.outages.drop(columns="time").to_json(
+                orient="records"))} if len(self.outages) else {}),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
@@ -181,14 +183,16 @@ class Result:
         }
 
     def to_parquet(self, directory: str | Path) -> Path:
-        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet`` and ``summary.json``
-        into ``directory``."""
+        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet``, ``outages.parquet``
+        (with outage scenarios) and ``summary.json`` into ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.hourly.to_parquet(out / "hourly.parquet")
         if len(self.jobs):
             self.jobs.to_parquet(out / "jobs.parquet")
             self.job_power.to_parquet(out / "job_power.parquet")
+        if len(self.outages):
+            self.outages.to_parquet(out / "outages.parquet")
         (out / "summary.json").write_text(json.dumps(self.summary_dict(), indent=1))
         return out
 
