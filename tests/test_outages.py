@@ -273,3 +273,21 @@ def test_outages_table_written(tmp_path):
     assert back["survival_h"].iloc[0] == pytest.approx(1.25)
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["outages"][0]["unserved_critical_mwh"] == pytest.approx(5.5)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_survival_never_below_the_rule(backend):
+    """Critical load [1, 4] MW, a 1 MWh battery discharging at most 1 MW, a 3 MW genset with
+    12 MWh_th (4 MWh at 3 MWh_th/MWh, fuel 100 per MWh_th); an outage of both hours from 0 with
+    ``min_survival_h = 2``. Battery first (the greedy simulation) fails in hour 1 (3 of 4
+    MW: 1.75 h); the LP runs the genset in hour 0 and keeps the battery for hour 1, so the
+    critical load lasts 2 h. Plan: 5 MWh x 50 - the battery's 1 MWh x 50 = 200; outage
+    fuel 12 x 100 = 1,200."""
+    bat = {**BATTERY, "energy_mwh": 2.0, "discharge_power_mw": 1.0}
+    g = {"name": "g", "max_power_mw": 3.0, "fuel_slopes_mwh_th_per_mwh": [3.0],
+         "fuel_price_per_mwh_th": 100.0, "emission_kg_per_mwh_th": 0.0,
+         "fuel_stock_mwh_th": 12.0}
+    res = run(scenario([1.0, 4.0], 2, battery=bat, gensets=[g],
+                       outages=one(0, 2, min_survival_h=2)), backend)
+    assert res.objective == pytest.approx(200 + 1_200, abs=ABS)
+    assert res.outages["survival_h"].iloc[0] == pytest.approx(2.0, abs=ABS)

@@ -42,14 +42,19 @@ plan's genset state enters through its fuel stock. Outage fuel counts for neithe
 green-share floor nor the carbon price (the plan's energy is what is reported).
 
 Survival hours per start (results, ``Result.outages``): how long the critical load lasts
-from the plan's state at the start before any of it is unserved, by a greedy simulation of
-the islanded site (after REopt's outage simulator): each hour renewables and the gensets
-without a tank serve the critical load, the batteries cover the rest (they leak, fuel does
-not) and take the surplus, then the gensets with a tank (to what it holds); the fraction served in the first short hour is added (2.5 MWh of usable energy
-for a 2 MW load: 1.25 h). It is looked for up to ``max(168 h, longest duration)`` (never
-beyond the horizon, wrapping past its end like the scenarios): a value equal to that cap
-means "at least". The simulation is
-independent of the LP's tie-breaking between hours of equal cost.
+from the plan's state at the start before any of it is unserved, counting the share served
+in the first short hour (2.5 MWh of usable energy for a 2 MW load: 1.25 h). It is the
+longer of two dispatches that are both possible from that state, so a lower bound of the
+best one:
+
+* a greedy simulation of the islanded site (after REopt's outage simulator): each hour
+  renewables and the gensets without a tank serve the critical load, the batteries cover
+  the rest (they leak, fuel does not) and take the surplus, then the gensets with a tank
+  (to what it holds); looked for up to ``max(168 h, longest duration)`` (never beyond the
+  horizon, wrapping past its end like the scenarios; a value equal to that cap means "at
+  least");
+* the LP's own dispatch of the longest outage of that start (which the survival rule
+  binds, so a start's survival is never below ``min_survival_h``).
 """
 from __future__ import annotations
 
@@ -480,6 +485,24 @@ def _survival(f: Formulation, x: np.ndarray, L: dict, A: dict, meta: dict) -> np
     return out
 
 
+def _lp_survival(r: Extraction, L: dict, A: dict) -> np.ndarray:
+    """Hours the critical load lasts in the LP's dispatch of the longest outage of each
+    start ``(n_sites, n_starts)``: the first hour with critical unserved energy plus the
+    share served in it (the whole duration if none)."""
+    K, D = L["K"], L["D"]
+    n_i = L["sites"].size
+    longest = np.flatnonzero(L["k_dur"] == L["D"])             # one per start, in order
+    uc = r.val("outage/unserved_critical_mw").reshape(n_i, K, D)[:, longest]
+    need = A["crit"][:, L["hour"][longest]]                    # (n_i, n0, D)
+    short = uc > _SHORT_TOL * np.maximum(need, 1.0)
+    first = np.where(short.any(axis=2), short.argmax(axis=2), D)
+    at = np.minimum(first, D - 1)[..., None]
+    u_at = np.take_along_axis(uc, at, axis=2)[..., 0]
+    n_at = np.take_along_axis(need, at, axis=2)[..., 0]
+    frac = np.where(n_at > 0, 1.0 - u_at / np.where(n_at > 0, n_at, 1.0), 1.0)
+    return np.where(first < D, first + frac, float(D))
+
+
 def extract(r: Extraction) -> None:
     """The ``outages`` table (one row per site, start and duration) and the KPIs:
     expected unserved energy by tier and cost of one outage, survival hours."""
@@ -506,7 +529,9 @@ def extract(r: Extraction) -> None:
             fuel_cost[gm["site"][j]] += (fu[j] * price).sum(axis=1)
             gen[gm["site"][j]] += p[j].sum(axis=1)
     cost = (uc * A["v_crit"][:, None] + us * A["v_shed"][:, None] + fuel_cost)
-    surv = _survival(f, r.x, L, A, meta)                       # (n_i, n0)
+    # survival: the longer of two dispatches that are both possible from the plan's state,
+    # the greedy simulation and the LP's own dispatch of the longest outage at each start
+    surv = np.maximum(_survival(f, r.x, L, A, meta), _lp_survival(r, L, A))   # (n_i, n0)
     k_pos = L["k_start_pos"]
     w = L["w_start"][k_pos] * L["k_prob"]                      # probability of each scenario
     names = r.site_names
