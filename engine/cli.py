@@ -57,7 +57,32 @@ def _parser() -> argparse.ArgumentParser:
     exp = sub.add_parser("export", help="write the LP/MILP a scenario solves (MPS or LP)")
     exp.add_argument("scenario", type=Path)
     exp.add_argument("path", type=Path, help="output file, e.g. model.mps")
+    _add_batch_parser(sub)
+    _report_parser(sub)
     return p
+
+
+def _add_batch_parser(sub) -> None:
+    """``wattbit batch SWEEP --store DIR [--workers N | --scheduler ADDRESS]`` and
+    ``wattbit batch --status DIR``."""
+    b = sub.add_parser("batch", help="run a sweep of scenarios into a resumable Parquet store",
+                       description="Run every scenario of a sweep file that is not in the store "
+                                   "yet (local worker processes, or a Dask scheduler); or, with "
+                                   "--status, print how many are done, failed and pending.")
+    b.add_argument("sweep", type=Path, nargs="?", help="sweep file (.yaml)")
+    b.add_argument("--store", type=Path, default=None, help="store directory")
+    b.add_argument("--status", type=Path, default=None, metavar="STORE",
+                   help="print done / failed / pending of a store and exit")
+    b.add_argument("--workers", type=int, default=None, help="local worker processes "
+                   "(default: CPU count)")
+    b.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="Dask scheduler address (e.g. tcp://host:8786) instead of local workers")
+    b.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="solver time limit per scenario in seconds")
+    b.add_argument("--hourly", action="store_true", help="also store each hourly table")
+    b.add_argument("--no-reuse", action="store_true",
+                   help="rebuild the HiGHS model for every scenario")
+    b.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _window_step(text: str) -> tuple[int, int]:
@@ -114,6 +139,10 @@ def _main(argv: Sequence[str] | None) -> int:
                 ["--repeat", str(args.repeat)] if args.repeat else [])
             bench_main(argv_b)
             return 0
+        if args.command == "batch":
+            return _batch(args)
+        if args.command == "report":
+            return _report(args)
         return _run(args)
     except ScenarioError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -121,6 +150,39 @@ def _main(argv: Sequence[str] | None) -> int:
     except NotImplementedError as exc:
         print(f"not implemented: {exc}", file=sys.stderr)
         return 2
+
+
+def _batch(args: argparse.Namespace) -> int:
+    """``wattbit batch``: run a sweep (exit 0 when every scenario has a row, failed ones
+    included), or print a store's status."""
+    from engine import batch
+
+    if args.status is not None:
+        if args.sweep is not None:
+            print("error: give a sweep file or --status STORE, not both", file=sys.stderr)
+            return 2
+        st = batch.store_status(args.status)
+        by = ", ".join(f"{k} {v}" for k, v in sorted(st["by_status"].items()))
+        print(f"{args.status}: batch {st['name']!r} ({st['batch_hash']}): {st['total']} "
+              f"scenarios: done {st['done']}, failed {st['failed']}, pending {st['pending']}"
+              + (f" ({by})" if by else ""))
+        return 0
+    if args.sweep is None or args.store is None:
+        print("error: wattbit batch SWEEP --store DIR (or wattbit batch --status DIR)",
+              file=sys.stderr)
+        return 2
+    if args.workers is not None and args.workers < 1:
+        print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
+        return 2
+    out = batch.run(args.sweep, executor=args.scheduler, store=args.store, workers=args.workers,
+                    progress=not args.no_progress, hourly=args.hourly,
+                    time_limit_s=args.time_limit, reuse=not args.no_reuse)
+    t = out.times
+    print(f"{out.store}: {out.total} scenarios, {out.skipped} already stored, {out.solved} "
+          f"solved now ({out.failed} without a solution, {out.reused} on a re-used model), "
+          f"{t['wall_s']:.1f} s" + (f", {out.crashes} worker crash(es) survived"
+                                    if out.crashes else ""))
+    return 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -187,6 +249,47 @@ def _run(args: argparse.Namespace) -> int:
         written += [out / "network_vm_pu.parquet", out / "network_violations.csv"]
     print("wrote " + ", ".join(str(p) for p in written))
     return 0 if res.has_solution else 1
+
+
+def _report_parser(sub: argparse._SubParsersAction) -> None:
+    rep = sub.add_parser("report", help="write the HTML report of a results directory "
+                                         "(or the comparison page of a batch store)")
+    rep.add_argument("results", type=Path, help="directory written by `wattbit run --out`, "
+                                                "or a batch store")
+    rep.add_argument("-o", "--output", type=Path, default=None,
+                     help="HTML file to write (default RESULTS/report.html)")
+    rep.add_argument("--week-start", type=int, default=None, metavar="H",
+                     help="first hour of the week shown hourly (default: the week of "
+                          "largest facility energy)")
+    rep.add_argument("--site", default=None, help="only this site's section")
+    rep.add_argument("--scenario", type=Path, default=None,
+                     help="the scenario file the results came from (names the currency and "
+                          "which assets belong to which site)")
+
+
+def _report(args: argparse.Namespace) -> int:
+    """``wattbit report RESULTS [-o FILE]``: exit 0 written, 2 bad input."""
+    import time
+
+    from engine.results.report import report_from_dir
+
+    t0 = time.perf_counter()
+    if not args.results.is_dir():
+        print(f"error: {args.results} is not a directory", file=sys.stderr)
+        return 2
+    scenario = None
+    if args.scenario is not None:
+        from engine.scenario import load_scenario
+
+        scenario = load_scenario(args.scenario)
+    try:
+        out = report_from_dir(args.results, args.output, week_start_h=args.week_start,
+                              site=args.site, scenario=scenario)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {time.perf_counter() - t0:.2f} s)")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -99,7 +99,8 @@ def months(index: pd.DatetimeIndex) -> tuple[np.ndarray, list[str], np.ndarray, 
                                for k in np.append(uniq, uniq[-1] + 1)])
     # local midnight of the 1st (shifted forward in the rare zones whose clocks skip it)
     firsts = firsts.tz_localize(index.tz, ambiguous=False, nonexistent="shift_forward")
-    total = (np.diff(firsts.asi8) // 3_600_000_000_000).astype(np.int64)
+    # Timedelta arithmetic, not asi8: pandas 3 may keep the index in microseconds
+    total = np.asarray((firsts[1:] - firsts[:-1]) // pd.Timedelta(hours=1), dtype=np.int64)
     labels = [f"{k // 12:04d}-{k % 12 + 1:02d}" for k in uniq]
     return codes.reshape(-1).astype(np.int64), labels, hours.astype(np.int64), total
 

@@ -206,6 +206,15 @@ class Result:
 
         return plot_dispatch(self, path=path, start_h=start_h, hours=hours, site=site)
 
+    def to_html(self, path: str | Path, week_start_h: int | None = None,
+                site: str | None = None) -> Path:
+        """Write one offline HTML report (KPIs, cost terms, per site a week of dispatch, the
+        horizon as daily energy, SOC and CFE heatmaps; job schedule, tenant ledger and
+        network check where present); see :mod:`engine.results.report`. Returns the path."""
+        from engine.results._report_render import render_result
+
+        return render_result(self, path, week_start_h=week_start_h, site=site)
+
 
 def empty_result(status: Status, scenario_name: str, backend: str, timings: dict,
                  diagnosis: str = "", solver_status: str = "", iterations: int = 0) -> Result:

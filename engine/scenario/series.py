@@ -70,22 +70,37 @@ def hourly_index(start: Any, timezone: Any, T: int) -> pd.DatetimeIndex:
     return _hourly_index.__wrapped__(start, timezone, T)
 
 
+def _local_start_kind(start: Any, timezone: Any) -> str:
+    """``"nonexistent"``, ``"ambiguous"`` or ``""`` for a local ``start`` in ``timezone``.
+
+    Probed with ``tz_localize``'s NaT options rather than by exception class, whose name
+    differs between pandas 2 and 3.
+    """
+    try:
+        ts = pd.Timestamp(start)
+        if ts.tzinfo is not None:
+            return ""
+        if ts.tz_localize(timezone, ambiguous=True, nonexistent="NaT") is pd.NaT:
+            return "nonexistent"
+        if ts.tz_localize(timezone, ambiguous="NaT", nonexistent="NaT") is pd.NaT:
+            return "ambiguous"
+    except Exception:  # noqa: BLE001 -- an unreadable start or zone: the generic message
+        return ""
+    return ""
+
+
 def describe_start_error(start: Any, timezone: Any, exc: Exception) -> str:
     """A clear message for an ``hourly_index`` failure."""
-    kind = type(exc).__name__
-    if kind == "NonExistentTimeError":
+    kind = _local_start_kind(start, timezone)
+    if kind == "nonexistent":
         return (f"start: {start!r} is not a time on the clock of {timezone} (the clocks skip "
                 f"it when they go forward); give a time that exists or a UTC offset")
-    if kind == "AmbiguousTimeError":
-        try:
-            ts = pd.Timestamp(start)
-            both = [ts.tz_localize(timezone, ambiguous=dst).isoformat(sep=" ", timespec="minutes")
-                    for dst in (True, False)]
-            hint = f": '{both[0]}' or '{both[1]}'"
-        except Exception:  # noqa: BLE001
-            hint = ""
+    if kind == "ambiguous":
+        ts = pd.Timestamp(start)
+        both = [ts.tz_localize(timezone, ambiguous=dst).isoformat(sep=" ", timespec="minutes")
+                for dst in (True, False)]
         return (f"start: {start!r} happens twice on the clock of {timezone} (the clocks go "
-                f"back); give it with its UTC offset{hint}")
+                f"back); give it with its UTC offset: '{both[0]}' or '{both[1]}'")
     return (f"start/timezone: cannot build an hourly index from start={start!r}, "
             f"timezone={timezone!r}: {exc}")
 

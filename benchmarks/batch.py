@@ -1,0 +1,184 @@
+"""Batch benchmark: one-week Xining scenarios through :func:`engine.batch.run`.
+
+``python -m benchmarks.batch [--n 1000] [--quick] [--json FILE]``
+
+The sweep: the week of ``examples/sweep_battery_price.yaml`` (hours 4368..4536 of the
+yearly Xining park), ``n`` samples (seed 1) of battery size, carbon price, green floor and
+export price (numbers only: one model structure, so every scenario may re-use a model).
+Measured, each in this one process and run, since this machine's speed drifts 10-40 %
+between runs (NOTES.md): ratios come from measurements taken side by side.
+
+1. **In-place re-use vs rebuild per scenario**: the same scenarios solved in this process
+   alternately on a held, updated HiGHS model and on a new one (A B A B ...): medians of
+   each phase (prepare, build = arrays + hand-over, solve, extract) and their ratio.
+2. **Local pool, 1 worker vs 2 workers, and a Dask LocalCluster (2 processes, 1 thread
+   each)**: the scenarios are dealt into ``--rounds`` parts; in each round every
+   configuration runs its part into a new store, in turn (A B C A B C ...). Scenarios per
+   second in steady state (first to last row) and over the whole call (pool start-up,
+   warm-up and validation included); ratios are medians over the rounds of the ratios
+   within a round: throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate /
+   local 2-worker rate. The Dask cluster is started once, before the rounds.
+3. **Time split**: sums over the rows of prepare, build, solve, extract, and the driver's
+   store writes; ``cpu_share``: the workers' CPU seconds per second of their busy time
+   (below 1 when the machine had no free CPU for them: other processes were running).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SWEEP = ROOT / "examples" / "sweep_battery_price.yaml"
+
+
+def make_sweep(n: int):
+    from engine.batch import Sweep, load_sweep
+
+    example = load_sweep(SWEEP)
+    return Sweep(base=example.base_scenario(), name=f"bench_{n}", samples=n, seed=1,
+                 distributions={
+                     "sites[0].batteries[0].energy_mwh": {"uniform": [5.0, 80.0]},
+                     "policy.carbon_price_per_t": {"uniform": [0.0, 300.0]},
+                     "policy.green_share_min_fraction": {"uniform": [0.5, 0.8]},
+                     # below the lowest import price: no import/export binary (an LP)
+                     "sites[0].grid.export_price_per_mwh": {"uniform": [0.0, 150.0]},
+                 })
+
+
+def reuse_vs_rebuild(items, k: int) -> dict:
+    """Phase medians [ms] of ``k`` scenarios solved alternately in place and rebuilt."""
+    from engine.batch.worker import BatchOptions, solve_one
+
+    opts = {"reuse": BatchOptions(reuse=True), "rebuild": BatchOptions(reuse=False)}
+    for name, o in opts.items():  # warm: imports, kernels and the first held model
+        solve_one(0, "warm", {}, items[0].scenario, o)
+    rows: dict[str, list[dict]] = {"reuse": [], "rebuild": []}
+    objs = []
+    for it in items[:k]:
+        pair = {}
+        for name, o in opts.items():
+            row, _ = solve_one(it.index, it.id, {}, it.scenario, o)
+            rows[name].append(row)
+            pair[name] = row["objective"]
+        objs.append(abs(pair["reuse"] - pair["rebuild"]) / max(1.0, abs(pair["rebuild"])))
+    out: dict = {"scenarios": k, "max_rel_objective_diff": max(objs),
+                 "reused_fraction": sum(r["reused"] for r in rows["reuse"]) / k}
+    for name, rs in rows.items():
+        med = {p: 1e3 * statistics.median(r[p] for r in rs)
+               for p in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s")}
+        med["solver_ms"] = 1e3 * statistics.median(r["build_s"] + r["solve_s"] for r in rs)
+        out[name] = {k2.replace("_s", "_ms"): round(v, 2) for k2, v in med.items()}
+    out["speedup_total"] = round(out["rebuild"]["total_ms"] / out["reuse"]["total_ms"], 2)
+    out["speedup_solve"] = round(out["rebuild"]["solve_ms"] / out["reuse"]["solve_ms"], 2)
+    out["speedup_build_and_solve"] = round(out["rebuild"]["solver_ms"]
+                                           / out["reuse"]["solver_ms"], 2)
+    return out
+
+
+def one_run(sweep, executor=None, workers=None) -> dict:
+    """The batch into a new store: rates, split and counts."""
+    from engine.batch import run
+
+    times: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="wattbit-bench-batch-") as store:
+        t0 = time.perf_counter()
+        out = run(sweep, executor=executor, store=store, workers=workers, progress=False,
+                  on_result=lambda r: times.append(time.perf_counter()))
+        wall = time.perf_counter() - t0
+    n = out.solved
+    steady = (n - 1) / (times[-1] - times[0]) if n > 1 else float("nan")
+    t = out.times
+    return {"scenarios": n, "failed": out.failed, "reused": out.reused,
+            "wall_s": round(wall, 2), "first_row_s": round(times[0] - t0, 2),
+            "rate_wall_per_s": round(n / wall, 2), "rate_steady_per_s": round(steady, 2),
+            "split_s": {k: round(t.get(k, 0.0), 2) for k in
+                        ("expand_s", "prepare_s", "build_s", "solve_s", "extract_s", "store_s",
+                         "total_s", "cpu_s")},
+            # CPU seconds per second of a worker's busy time: < 1 when it waited for a CPU
+            "cpu_share": round(t.get("cpu_s", 0.0) / t["total_s"], 3) if t.get("total_s") else None}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1000, help="scenarios (default 1000)")
+    p.add_argument("--quick", action="store_true", help="100 scenarios, 20 side by side")
+    p.add_argument("--rounds", type=int, default=4,
+                   help="the configurations take turns on n/rounds scenarios each (default 4)")
+    p.add_argument("--reuse-k", type=int, default=None,
+                   help="scenarios of the in-place vs rebuild comparison (default min(n, 200))")
+    p.add_argument("--no-dask", action="store_true")
+    p.add_argument("--json", type=Path, default=None)
+    args = p.parse_args(argv)
+    n = 100 if args.quick else args.n
+    rounds = 2 if args.quick else args.rounds
+    k = args.reuse_k or (20 if args.quick else min(n, 200))
+    sweep = make_sweep(n)
+    t0 = time.perf_counter()
+    items = sweep.expand()
+    res: dict = {"n": n, "rounds": rounds, "cpus": os.cpu_count(),
+                 "expand_s": round(time.perf_counter() - t0, 2),
+                 "load_before": os.getloadavg()[0]}
+    print(f"{n} one-week scenarios expanded and validated in {res['expand_s']} s "
+          f"(load average {res['load_before']:.1f} on {res['cpus']} CPUs)", file=sys.stderr)
+    res["reuse_vs_rebuild"] = reuse_vs_rebuild(items, k)
+    print(json.dumps(res["reuse_vs_rebuild"]), file=sys.stderr)
+
+    from engine.batch import Sweep
+
+    configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2"])
+    runs: dict[str, list[dict]] = {c: [] for c in configs}
+    cluster = client = None
+    if not args.no_dask:
+        from distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    try:
+        for r in range(rounds):  # A B C A B C ...: the machine's drift hits all alike
+            part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
+                         overrides=[it.params for it in items[r::rounds]])
+            for c in configs:
+                got = one_run(part, executor=client if c == "dask_2" else None,
+                              workers=None if c == "dask_2" else int(c[-1]))
+                runs[c].append(got)
+                print(f"round {r} {c}", json.dumps(got), file=sys.stderr)
+    finally:
+        if client is not None:
+            client.close()
+            cluster.close()
+    for c, rs in runs.items():
+        res[c] = {"scenarios": sum(x["scenarios"] for x in rs),
+                  "failed": sum(x["failed"] for x in rs),
+                  "reused": sum(x["reused"] for x in rs),
+                  "rate_steady_per_s": [x["rate_steady_per_s"] for x in rs],
+                  "rate_wall_per_s": [x["rate_wall_per_s"] for x in rs],
+                  "first_row_s": [x["first_row_s"] for x in rs],
+                  "cpu_share": [x["cpu_share"] for x in rs],
+                  "split_s": {k2: round(sum(x["split_s"][k2] for x in rs), 2)
+                              for k2 in rs[0]["split_s"]}}
+
+    def ratio(a: str, b: str, key: str, scale: float) -> float:
+        return round(statistics.median(x[key] / y[key] / scale
+                                       for x, y in zip(runs[a], runs[b])), 3)
+
+    res["per_core_2_vs_1"] = ratio("local_2", "local_1", "rate_steady_per_s", 2.0)
+    res["per_core_2_vs_1_wall"] = ratio("local_2", "local_1", "rate_wall_per_s", 2.0)
+    if "dask_2" in runs:
+        res["dask_vs_local_2"] = ratio("dask_2", "local_2", "rate_steady_per_s", 1.0)
+        res["dask_vs_local_2_wall"] = ratio("dask_2", "local_2", "rate_wall_per_s", 1.0)
+    res["load_after"] = os.getloadavg()[0]
+    print(json.dumps(res, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1))
+    return res
+
+
+if __name__ == "__main__":
+    main()

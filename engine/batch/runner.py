@@ -1,0 +1,432 @@
+"""Run a sweep on local worker processes or on a Dask cluster, into a resumable store.
+
+The driver (the calling process) expands and validates every scenario, opens the store,
+skips every scenario already stored and hands the rest to the workers; it alone writes the
+store, buffering rows and writing a small Parquet file every ``flush_rows`` rows or
+``flush_s`` seconds (and on the way out, also after an interrupt).
+
+* **Local** (default): a ``ProcessPoolExecutor`` of ``workers`` processes (``forkserver``),
+  started once for the whole batch; each warms up in its initializer (one solve of the
+  base scenario: imports, Numba kernels, a HiGHS model to update in place). When a worker
+  dies, the pool is replaced and the scenarios that were in flight are rerun one at a time
+  (so that a scenario that kills its worker is found out): one that dies
+  ``max_crashes`` times is recorded with status ``crashed``.
+* **Dask**: a ``distributed.Client`` or a scheduler address. Each worker warms up with a
+  task of its own; the scheduler retries the tasks of a worker that dies
+  (``distributed.scheduler.allowed-failures``) and a task that still fails is recorded
+  with the error.
+"""
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import sys
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.batch.store import Store
+from engine.batch.sweep import Sweep, SweepItem, load_sweep, resolve_path
+from engine.batch.worker import BatchOptions, solve_items, warm
+
+__all__ = ["BatchOutcome", "run"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchOutcome:
+    """What a call of :func:`run` did.
+
+    Attributes
+    ----------
+    store : Path
+        The store directory (read it with :func:`engine.batch.read_store`).
+    total : int
+        Distinct scenarios of the sweep.
+    skipped : int
+        Already in the store, not recomputed.
+    solved : int
+        Rows written by this run (each scenario once), of which ``failed`` without a
+        solution; ``crashes`` worker deaths were survived on the way.
+    times : dict
+        Seconds: ``expand_s`` (expansion and validation), ``wall_s``, ``store_s`` (the
+        driver's writes) and the sums over this run's rows of ``prepare_s``, ``build_s``,
+        ``solve_s``, ``extract_s``, ``total_s`` and ``cpu_s`` (the workers' CPU seconds).
+    """
+
+    store: Path
+    total: int = 0
+    skipped: int = 0
+    solved: int = 0
+    failed: int = 0
+    crashes: int = 0
+    reused: int = 0
+    times: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def scenarios_per_s(self) -> float:
+        """Rows written per second of wall time."""
+        return self.solved / self.times["wall_s"] if self.times.get("wall_s") else 0.0
+
+
+def run(
+    sweep: Sweep | str | Path,
+    executor: Any = None,
+    store: str | Path = "batch_store",
+    workers: int | None = None,
+    progress: bool = True,
+    *,
+    hourly: bool = False,
+    time_limit_s: float | None = None,
+    mip_rel_gap: float = 1e-4,
+    threads: int | None = None,
+    highs_options: dict | None = None,
+    reuse: bool = True,
+    chunk_size: int = 1,
+    max_crashes: int = 2,
+    flush_rows: int = 64,
+    flush_s: float = 5.0,
+    on_result: Callable[[dict[str, Any]], None] | None = None,
+) -> BatchOutcome:
+    """Run every scenario of a sweep that is not in the store yet.
+
+    Parameters
+    ----------
+    sweep : Sweep or path
+        The sweep, or a sweep file (:func:`engine.batch.load_sweep`).
+    executor : distributed.Client or str, optional
+        A Dask client, or the address of a Dask scheduler; default local processes.
+    store : path
+        The store directory; rerunning the same sweep into it resumes.
+    workers : int, optional
+        Local worker processes (default: the CPU count); ignored with Dask.
+    progress : bool
+        A progress bar on stderr (tqdm).
+    hourly : bool
+        Also store each scenario's hourly table (``_hourly/<id>.parquet``).
+    time_limit_s, mip_rel_gap, threads, highs_options
+        Solver settings of every scenario (a simplex solve of an LP uses one thread).
+    reuse : bool
+        Update each worker's HiGHS model in place when only numbers change (else rebuild).
+    chunk_size : int
+        Scenarios per task.
+    max_crashes : int
+        Local pool: deaths of a worker running a scenario before it is recorded ``crashed``.
+    flush_rows, flush_s : int, float
+        Write the buffered rows after this many rows or seconds.
+    on_result : callable, optional
+        Called in the driver with each row as it arrives, once the row is buffered for the
+        store (if it raises, the batch stops and every row received is still written).
+
+    Returns
+    -------
+    BatchOutcome
+
+    Raises
+    ------
+    ScenarioError
+        Before anything runs: an empty sweep, a path that does not exist, a scenario that
+        does not validate, a store written by another batch definition.
+    """
+    t_start = time.perf_counter()
+    if isinstance(sweep, (str, Path)):
+        sweep = load_sweep(sweep)
+    if not isinstance(sweep, Sweep):
+        raise TypeError(f"sweep must be a Sweep or a sweep file, got {type(sweep).__name__}")
+    if chunk_size < 1 or max_crashes < 1:
+        raise ValueError("chunk_size and max_crashes must be >= 1")
+    options = BatchOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
+                           highs_options=tuple(sorted((highs_options or {}).items())),
+                           hourly=hourly, reuse=reuse)
+    base = sweep.base_scenario()
+    st = Store(store)
+    # cheap checks first, before any worker starts: the store's batch and the paths
+    st.check(sweep.name, sweep.batch_hash())
+    sweep.param_sets()
+    for path in sweep.paths():
+        resolve_path(base, path)
+    backend = (_DaskRunner(executor, base, options) if executor is not None
+               else _LocalRunner(workers or multiprocessing.cpu_count(), base, options,
+                                 max_crashes))
+    try:
+        if not _complete(st, sweep):
+            backend.start()  # workers warm up while the driver validates
+        t0 = time.perf_counter()
+        items = _unique(sweep.expand())
+        expand_s = time.perf_counter() - t0
+        st.open(sweep.name, sweep.batch_hash(), items, sweep.paths())
+        st.cleanup()
+        stored = st.stored_ids()
+        pending = [it for it in items if it.id not in stored]
+        out = BatchOutcome(store=st.path, total=len(items), skipped=len(items) - len(pending))
+        sums: Counter[str] = Counter()
+        writer = _Writer(st, flush_rows, flush_s)
+        bar = _progress(len(pending), progress)
+
+        def emit(row: dict[str, Any], table: Any) -> None:
+            out.solved += 1
+            out.failed += row.get("objective") is None
+            out.reused += bool(row.get("reused"))
+            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s"):
+                sums[k] += row.get(k) or 0.0
+            if bar is not None:
+                bar.update(1)
+            writer.add(row, table)
+            if on_result is not None:
+                on_result(row)
+
+        try:
+            if pending:
+                backend.start()
+                backend.run(pending, chunk_size, emit)
+        finally:
+            writer.flush()
+            if bar is not None:
+                bar.close()
+        out.crashes = backend.crashes
+        out.times = {"expand_s": expand_s, "wall_s": time.perf_counter() - t_start,
+                     "store_s": st.write_s, **sums}
+        return out
+    finally:
+        backend.close()
+
+
+def _complete(store: Store, sweep: Sweep) -> bool:
+    """Whether the store holds this batch with every scenario (nothing to start workers for)."""
+    m = store.manifest()
+    return (m is not None and m.get("batch_hash") == sweep.batch_hash()
+            and len(store.stored_ids()) >= int(m.get("n_scenarios", 0)))
+
+
+def _unique(items: list[SweepItem]) -> list[SweepItem]:
+    seen: set[str] = set()
+    out = []
+    for it in items:
+        if it.id not in seen:
+            seen.add(it.id)
+            out.append(it)
+    if len(out) < len(items):
+        log.info("%d scenarios of the sweep are identical to an earlier one: each runs once",
+                 len(items) - len(out))
+    return out
+
+
+def _progress(total: int, on: bool):
+    if not on or not total:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="scenario", file=sys.stderr, dynamic_ncols=True)
+
+
+class _Writer:
+    """Buffers rows and writes them as one part file per flush."""
+
+    def __init__(self, store: Store, rows: int, seconds: float) -> None:
+        self.store, self.rows, self.seconds = store, rows, seconds
+        self.buf: list[dict[str, Any]] = []
+        self.tables: dict[str, Any] = {}
+        self.last = time.perf_counter()
+
+    def add(self, row: dict[str, Any], table: Any) -> None:
+        self.buf.append(row)
+        if table is not None:
+            self.tables[row["scenario_id"]] = table
+        if len(self.buf) >= self.rows or time.perf_counter() - self.last >= self.seconds:
+            self.flush(final=False)
+
+    def flush(self, final: bool = True) -> None:
+        # rows without a solution wait for the first one with (it fixes the cost and KPI
+        # columns of the dataset), unless the run is ending
+        if self.buf and (final or self.store.can_fix_columns(self.buf)):
+            self.store.write_rows(self.buf, self.tables)
+            self.buf, self.tables = [], {}
+        self.last = time.perf_counter()
+
+
+def _item_tuple(it: SweepItem) -> tuple:
+    return (it.index, it.id, it.params, it.scenario)
+
+
+def _failed_row(it: SweepItem, status: str, error: str, attempt: int) -> dict[str, Any]:
+    return {"scenario_id": it.id, "index": it.index, "params": it.params, "status": status,
+            "error": error, "attempt": attempt, "reused": False, "finished_at": time.time()}
+
+
+# ---------------------------------------------------------------------- local processes
+def _init_worker(base: Any, options: BatchOptions) -> None:
+    try:
+        warm(base, options)
+    except Exception:  # a failed warm-up must not break the pool: the tasks report errors
+        logging.getLogger(__name__).exception("worker warm-up failed")
+
+
+def _ping() -> int:
+    import os
+
+    return os.getpid()
+
+
+class _LocalRunner:
+    def __init__(self, workers: int, base: Any, options: BatchOptions, max_crashes: int):
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers, self.base, self.options = workers, base, options
+        self.max_crashes = max_crashes
+        self.pool = None
+        self.crashes = 0
+
+    def _new_pool(self):
+        from concurrent.futures import ProcessPoolExecutor
+
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["engine.batch._preload"])
+        pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
+                                   initargs=(self.base, self.options))
+        for _ in range(self.workers):  # start (and warm) every worker now
+            pool.submit(_ping)
+        return pool
+
+    def start(self) -> None:
+        if self.pool is None:
+            self.pool = self._new_pool()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+    def pids(self) -> list[int]:
+        """Process ids of the current workers."""
+        return list((getattr(self.pool, "_processes", None) or {}).keys())
+
+    def run(self, pending: list[SweepItem], chunk: int, emit) -> None:
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        queue = deque(pending[i:i + chunk] for i in range(0, len(pending), chunk))
+        suspects: deque[list[SweepItem]] = deque()
+        deaths: Counter[str] = Counter()
+        inflight: dict[Any, list[SweepItem]] = {}
+        while queue or suspects or inflight:
+            if suspects:  # after a death: one task at a time, so a culprit is found out
+                if not inflight:
+                    task = suspects.popleft()
+                    inflight[self._submit(task, deaths)] = task
+            else:
+                while queue and len(inflight) < 2 * self.workers:
+                    task = queue.popleft()
+                    inflight[self._submit(task, deaths)] = task
+            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+            lost = self._collect(done, inflight, emit)
+            if lost:
+                # the pool is broken: every task still in flight is lost with it
+                wait(inflight)
+                lost += self._collect(list(inflight), inflight, emit)
+                self.crashes += 1
+                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool = self._new_pool()
+                for task in lost:
+                    alive = []
+                    for it in task:
+                        deaths[it.id] += 1
+                        if deaths[it.id] >= self.max_crashes:
+                            emit(_failed_row(it, "crashed", f"the worker process died "
+                                             f"{deaths[it.id]} times running this scenario",
+                                             deaths[it.id]), None)
+                        else:
+                            alive.append(it)
+                    suspects.extend([it] for it in alive)
+
+    def _submit(self, task: list[SweepItem], deaths: Counter):
+        attempt = 1 + max(deaths[it.id] for it in task)
+        return self.pool.submit(solve_items, [_item_tuple(it) for it in task], self.options,
+                                attempt)
+
+    @staticmethod
+    def _collect(done, inflight: dict, emit) -> list[list[SweepItem]]:
+        from concurrent.futures.process import BrokenProcessPool
+
+        lost = []
+        for fut in done:
+            task = inflight.pop(fut)
+            try:
+                rows = fut.result()
+            except BrokenProcessPool:
+                lost.append(task)
+                continue
+            for row, table in rows:
+                emit(row, table)
+        return lost
+
+
+# ---------------------------------------------------------------------- Dask
+class _DaskRunner:
+    def __init__(self, executor: Any, base: Any, options: BatchOptions) -> None:
+        self.executor, self.base, self.options = executor, base, options
+        self.client = None
+        self.own = False
+        self.crashes = 0
+        self._warm: list = []
+
+    def start(self) -> None:
+        if self.client is not None:
+            return
+        try:
+            from distributed import Client
+        except ImportError as exc:
+            raise ImportError("a Dask executor needs distributed: pip install "
+                              "'wattbit[dask]'") from exc
+        if isinstance(self.executor, Client):
+            self.client = self.executor
+        elif isinstance(self.executor, str):
+            self.client = Client(self.executor)
+            self.own = True
+        else:
+            raise TypeError(f"executor must be a distributed.Client or a scheduler address, "
+                            f"got {type(self.executor).__name__}")
+        # one warm-up task pinned to each worker (it primes that worker's thread too)
+        for addr in self.client.scheduler_info()["workers"]:
+            self._warm.append(self.client.submit(warm, self.base, self.options, pure=False,
+                                                 workers=[addr], allow_other_workers=False))
+
+    def close(self) -> None:
+        if self.client is not None:
+            for f in self._warm:
+                f.cancel()
+            if self.own:
+                self.client.close()
+        self.client = None
+
+    def run(self, pending: list[SweepItem], chunk: int, emit) -> None:
+        from distributed import as_completed
+
+        from engine.batch.sweep import _sha
+
+        client = self.client
+        tasks = [pending[i:i + chunk] for i in range(0, len(pending), chunk)]
+        futures = {}
+        for task in tasks:
+            key = f"wattbit-batch-{_sha('/'.join(it.id for it in task) + str(time.time()))}"
+            fut = client.submit(solve_items, [_item_tuple(it) for it in task], self.options,
+                                key=key, pure=False)
+            futures[fut] = task
+        try:
+            for fut in as_completed(list(futures)):
+                task = futures.pop(fut)
+                if fut.status == "finished":
+                    for row, table in fut.result():
+                        emit(row, table)
+                else:
+                    exc = fut.exception()
+                    self.crashes += type(exc).__name__ == "KilledWorker"
+                    for it in task:
+                        emit(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0), None)
+                fut.release()
+        finally:
+            for fut in futures:
+                fut.cancel()
+

@@ -1,0 +1,156 @@
+"""What a batch worker runs: solve scenarios, keeping one HiGHS model warm per thread.
+
+A worker (a local process, or a Dask worker process or thread) imports the engine once,
+warms up once (:func:`warm`: one solve of the batch's first scenario, which imports pandas
+and highspy, loads the Numba kernels and leaves a model to update) and then solves task
+after task with :func:`solve_items`. Each scenario is prepared and built as
+:func:`engine.optimize` does; the solve goes through
+:class:`~engine.backends.reuse.ReusableHighs`, which updates the held model in place when
+only numbers changed. Every outcome -- invalid input, no solution, an exception -- comes
+back as a row; only a dying process loses its task (the driver reruns it).
+"""
+from __future__ import annotations
+
+import gc
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import ScenarioError
+
+__all__ = ["BatchOptions", "solve_items", "warm"]
+
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """Settings of every solve of a batch.
+
+    Attributes
+    ----------
+    time_limit_s : float, optional
+        Solver time limit per scenario (status ``time_limit`` on reaching it).
+    mip_rel_gap : float
+        Relative MIP gap.
+    threads : int, optional
+        HiGHS threads (HiGHS's default when None; HiGHS fixes its thread pool at the first
+        solve of a process, and a later different value makes every solve fail).
+    highs_options : tuple of (name, value)
+        Further HiGHS options.
+    hourly : bool
+        Return each scenario's hourly table for the store.
+    reuse : bool
+        Update the worker's HiGHS model in place when only numbers changed.
+    """
+
+    time_limit_s: float | None = None
+    mip_rel_gap: float = 1e-4
+    threads: int | None = None
+    highs_options: tuple = field(default_factory=tuple)
+    hourly: bool = False
+    reuse: bool = True
+
+
+def _solver(options: BatchOptions):
+    """This thread's reusable HiGHS model for these options."""
+    from engine.backends import SolverOptions
+    from engine.backends.reuse import ReusableHighs
+
+    cache = getattr(_local, "solvers", None)
+    if cache is None:
+        cache = _local.solvers = {}
+    key = (options.time_limit_s, options.mip_rel_gap, options.threads, options.highs_options,
+           options.reuse)
+    if key not in cache:
+        if len(cache) >= 4:  # a few settings side by side (a benchmark interleaves two)
+            cache.pop(next(iter(cache)))
+        cache[key] = ReusableHighs(SolverOptions(
+            time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap,
+            threads=options.threads, highs_options=dict(options.highs_options)),
+            reuse=options.reuse)
+    return cache[key]
+
+
+def warm(scenario: Any, options: BatchOptions) -> str:
+    """Solve one scenario and drop the row: imports, kernels and a held model are ready."""
+    solve_one(0, "warm-up", {}, scenario, options, attempt=0)
+    return _worker_name()
+
+
+def _worker_name() -> str:
+    name = f"{socket.gethostname()}:{os.getpid()}"
+    if threading.current_thread() is not threading.main_thread():
+        name += f":{threading.get_ident()}"
+    return name
+
+
+def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1
+                ) -> list[tuple[dict[str, Any], Any]]:
+    """Solve ``(index, id, params, scenario)`` items one after the other; a row (and the
+    hourly table or None) each."""
+    return [solve_one(*it, options, attempt=attempt) for it in items]
+
+
+def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchOptions,
+              attempt: int = 1) -> tuple[dict[str, Any], Any]:
+    """One scenario's summary row (and hourly table when ``options.hourly``)."""
+    row: dict[str, Any] = {"scenario_id": sid, "index": index, "params": params,
+                           "status": "error", "objective": None, "mip_gap": None,
+                           "iterations": None, "reused": False, "worker": _worker_name(),
+                           "attempt": attempt, "error": None}
+    hourly = None
+    t0 = time.perf_counter()
+    c0 = time.process_time()
+    gc_was = gc.isenabled()
+    gc.disable()  # as optimize does: building many arrays gains nothing from the collector
+    try:
+        hourly = _solve(scenario, options, row, t0)
+    except ScenarioError as exc:
+        row.update(status="invalid", error=f"ScenarioError: {exc}")
+    except Exception as exc:  # noqa: BLE001  (any failure is recorded; the batch goes on)
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
+        row.update(status="error", error="".join(tb)[-2000:])
+        _solver(options).drop()
+    finally:
+        if gc_was:
+            gc.enable()
+    row["total_s"] = time.perf_counter() - t0
+    # CPU seconds of this process meanwhile: well below total_s, the worker waited for a CPU
+    row["cpu_s"] = time.process_time() - c0
+    row["finished_at"] = time.time()
+    return row, hourly
+
+
+def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float) -> Any:
+    from engine.model.build import build
+    from engine.model.data import prepare
+
+    data = prepare(scenario)
+    t1 = time.perf_counter()
+    f = build(data)
+    arrays = f.model.arrays()
+    t2 = time.perf_counter()
+    out, reused = _solver(options).solve(f.model, arrays)
+    t3 = time.perf_counter()
+    handover = out.timings.get("handover_s", 0.0)
+    row.update(prepare_s=t1 - t0, build_s=t2 - t1 + handover, solve_s=t3 - t2 - handover,
+               status=str(out.status), iterations=out.iterations, reused=reused,
+               mip_gap=out.mip_gap)
+    if out.x is None:
+        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+        return None
+    from engine.results import extract
+
+    parts = extract(f, out.x)
+    row["extract_s"] = time.perf_counter() - t3
+    row["objective"] = out.objective
+    row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
+    row["kpi"] = {k: float(v) for k, v in parts["kpis"].items()}
+    if out.status != "optimal":
+        row["error"] = f"{out.status}: {out.solver_status}, gap {out.mip_gap:.3g}"
+    return parts["hourly"] if options.hourly else None

@@ -1,0 +1,275 @@
+"""Batches: a sweep gives, scenario by scenario, what ``engine.optimize`` gives one by one;
+in-place re-use of a HiGHS model gives what rebuilding gives; a killed worker or an
+interrupted batch loses and duplicates nothing; bad input is a clear error."""
+from __future__ import annotations
+
+import os
+import signal
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import EXAMPLES, base_dict
+
+import engine
+from engine import batch
+from engine.batch.worker import BatchOptions, solve_one
+
+#: Objectives of a batch against one-by-one solves, and in-place against rebuilt.
+RTOL_OBJ = 1e-6
+
+#: Battery size x carbon price x green floor: 5 x 5 x 2 = 50 small scenarios.
+GRID = {
+    "sites[0].batteries[0].energy_mwh": [2.0, 4.0, 8.0, 16.0, 32.0],
+    "policy.carbon_price_per_t": [0.0, 50.0, 200.0, 500.0, 1000.0],
+    "policy.green_share_min_fraction": [0.0, 0.4],
+}
+
+
+def _sweep(**kw) -> batch.Sweep:
+    return batch.Sweep(base=engine.Scenario.from_dict(base_dict(24)), name="test", **kw)
+
+
+def _pid(row: dict) -> int:
+    return int(row["worker"].split(":")[1])
+
+
+@pytest.fixture(scope="module")
+def one_by_one() -> dict[str, float]:
+    return {it.id: engine.optimize(it.scenario).objective
+            for it in _sweep(grid=GRID).expand()}
+
+
+@pytest.fixture(scope="module")
+def killed_run(tmp_path_factory):
+    """50 scenarios on 2 local workers; one worker is killed after the 5th result."""
+    store = tmp_path_factory.mktemp("killed")
+    killed: list[int] = []
+
+    def kill_once(row: dict) -> None:
+        if len(killed) == 0 and row["index"] >= 0 and row.get("worker"):
+            seen.append(row)
+            if len(seen) == 5:
+                killed.append(_pid(row))
+                os.kill(killed[0], signal.SIGKILL)
+
+    seen: list[dict] = []
+    out = batch.run(_sweep(grid=GRID), store=store, workers=2, progress=False,
+                    on_result=kill_once, flush_rows=8)
+    return out, store, killed
+
+
+def test_local_batch_equals_optimize_one_by_one_with_a_worker_killed(killed_run, one_by_one):
+    out, store, killed = killed_run
+    assert killed and out.crashes >= 1
+    raw = pd.read_parquet(store)  # the plain dataset, as pandas reads it
+    assert len(raw) == 50 and raw["scenario_id"].is_unique
+    assert set(raw["scenario_id"]) == set(one_by_one)
+    assert (raw["status"] == "optimal").all(), raw[["status", "error"]]
+    got = raw.set_index("scenario_id")["objective"]
+    for sid, obj in one_by_one.items():
+        assert got[sid] == pytest.approx(obj, rel=RTOL_OBJ)
+    assert out.solved == 50 and out.reused > 0
+    frame = batch.read_store(store)
+    assert list(frame["index"]) == list(range(50))
+    assert {"policy.carbon_price_per_t", "cost.carbon", "kpi.green_share",
+            "build_s", "solve_s", "error"} <= set(frame.columns)
+    # the swept values are columns, costs add up to the objective
+    np.testing.assert_allclose(frame.filter(like="cost.").sum(axis=1), frame["objective"],
+                               rtol=1e-7)
+    st = batch.store_status(store)
+    assert (st["total"], st["done"], st["failed"], st["pending"]) == (50, 50, 0, 0)
+
+
+def test_rerun_recomputes_nothing(killed_run):
+    _, store, _ = killed_run
+    again = batch.run(_sweep(grid=GRID), store=store, workers=2, progress=False)
+    assert (again.total, again.skipped, again.solved) == (50, 50, 0)
+    assert len(pd.read_parquet(store)) == 50
+
+
+def test_interrupted_batch_resumes_without_recomputing(tmp_path):
+    sweep = _sweep(grid={k: v[:3] for k, v in GRID.items()})  # 3 x 3 x 2 = 18
+
+    def stop(row: dict) -> None:
+        seen.append(row["scenario_id"])
+        if len(seen) == 7:
+            raise KeyboardInterrupt
+
+    seen: list[str] = []
+    with pytest.raises(KeyboardInterrupt):
+        batch.run(sweep, store=tmp_path, workers=2, progress=False, on_result=stop,
+                  flush_rows=3)
+    stored = set(pd.read_parquet(tmp_path)["scenario_id"])
+    assert stored == set(seen)  # every row that arrived was written, on the way out
+    resumed: list[str] = []
+    out = batch.run(sweep, store=tmp_path, workers=2, progress=False,
+                    on_result=lambda r: resumed.append(r["scenario_id"]))
+    assert out.skipped == len(stored) and out.solved == 18 - len(stored)
+    assert not set(resumed) & stored  # nothing stored was solved again
+    raw = pd.read_parquet(tmp_path)
+    assert len(raw) == 18 and raw["scenario_id"].is_unique
+
+
+def test_in_place_reuse_equals_rebuild_across_prices_sizes_and_floors():
+    sweep = _sweep(samples=30, seed=7, distributions={
+        "sites[0].batteries[0].energy_mwh": {"uniform": [1.0, 40.0]},
+        "sites[0].batteries[0].charge_power_mw": {"uniform": [0.5, 4.0]},
+        # below every import price: no import/export binary (that would be a MILP)
+        "sites[0].grid.export_price_per_mwh": {"uniform": [0.0, 25.0]},
+        "sites[0].grid.import_max_mw": {"uniform": [6.0, 12.0]},
+        "policy.carbon_price_per_t": {"uniform": [0.0, 300.0]},
+        "policy.green_share_min_fraction": {"uniform": [0.0, 0.5]},
+        "sites[0].pv[0].capacity_mw": {"uniform": [2.0, 12.0]},
+    })
+    items = sweep.expand()
+    # a structural change in the middle: a second battery (more columns and rows)
+    two = base_dict(24)
+    two["sites"][0]["batteries"].append({**two["sites"][0]["batteries"][0], "name": "b2"})
+    extra = engine.Scenario.from_dict(two)
+    seq = [it.scenario for it in items[:15]] + [extra] + [it.scenario for it in items[15:]]
+    reuse, rebuild = BatchOptions(reuse=True), BatchOptions(reuse=False)
+    rows_in = [solve_one(i, str(i), {}, sc, reuse)[0] for i, sc in enumerate(seq)]
+    rows_re = [solve_one(i, str(i), {}, sc, rebuild)[0] for i, sc in enumerate(seq)]
+    assert all(r["status"] == "optimal" for r in rows_in + rows_re), \
+        [r["error"] for r in rows_in + rows_re if r["status"] != "optimal"]
+    for a, b in zip(rows_in, rows_re):
+        assert a["objective"] == pytest.approx(b["objective"], rel=RTOL_OBJ)
+    reused = [r["reused"] for r in rows_in]
+    # the first of each structure is built (the base without a green floor was the
+    # warm-up's), the second battery too; after it, the held model of one battery is re-used
+    assert not reused[0] and not reused[15] and reused[16]
+    assert sum(reused) == len(seq) - 2
+    assert not any(r["reused"] for r in rows_re)
+
+
+def test_bad_inputs_are_clear_errors(tmp_path):
+    with pytest.raises(engine.ScenarioError, match=r"sites\[0\].batteries\[0\] has no field "
+                                                   r"'energy_mwhh'"):
+        _sweep(grid={"sites[0].batteries[0].energy_mwhh": [1.0]}).expand()
+    with pytest.raises(engine.ScenarioError, match=r"has 1 element\(s\), no \[3\]"):
+        _sweep(grid={"sites[3].grid.import_max_mw": [1.0]}).expand()
+    with pytest.raises(engine.ScenarioError, match="cannot read the path"):
+        _sweep(grid={"sites[0]..grid": [1.0]}).expand()
+    with pytest.raises(engine.ScenarioError, match=r"scenario 1 \(policy.carbon_price_per_t="
+                                                   r"'cheap'\): policy.carbon_price_per_t"):
+        _sweep(grid={"policy.carbon_price_per_t": [10.0, "cheap"]}).expand()
+    with pytest.raises(engine.ScenarioError, match=r"scenario 0 .*energy_mwh: must be >= 0"):
+        _sweep(overrides=[{"sites[0].batteries[bess].energy_mwh": -1.0}]).expand()
+    for empty in ({"grid": {}}, {"overrides": []}, {"samples": 0, "distributions": {}},
+                  {"grid": {"policy.carbon_price_per_t": []}}):
+        with pytest.raises(engine.ScenarioError, match="empty"):
+            _sweep(**empty).expand()
+    with pytest.raises(engine.ScenarioError, match="exactly one of grid, overrides and samples"):
+        _sweep(grid={"policy.carbon_price_per_t": [1.0]}, overrides=[{}]).expand()
+    # a store written by another batch definition: refused before any worker starts
+    a = _sweep(grid={"policy.carbon_price_per_t": [1.0, 2.0]})
+    batch.Store(tmp_path).open(a.name, a.batch_hash(), a.expand(), a.paths())
+    b = _sweep(grid={"policy.carbon_price_per_t": [1.0, 3.0]})
+    with pytest.raises(engine.ScenarioError, match="written by another batch definition"):
+        batch.run(b, store=tmp_path, workers=1, progress=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "x.txt").write_text("x")
+    with pytest.raises(engine.ScenarioError, match="holds no batch manifest"):
+        batch.run(a, store=tmp_path / "other", workers=1, progress=False)
+    with pytest.raises(engine.ScenarioError, match="not a batch store"):
+        batch.read_store(tmp_path / "other")
+
+
+def test_failures_are_recorded_and_the_rest_go_on():
+    # an infeasible scenario (a green floor the grid cannot meet) is a row with its diagnosis
+    sc = engine.Scenario.from_dict({**base_dict(24), "policy": {
+        "green_share_min_fraction": 0.99, "green_matching": "hourly"}})
+    row, _ = solve_one(0, "x", {}, sc, BatchOptions())
+    assert row["status"] == "infeasible" and row["objective"] is None and row["error"]
+
+
+def test_sweep_file_window_and_cli(tmp_path, capsys):
+    from engine.cli import main
+
+    base = tmp_path / "small.yaml"
+    engine.Scenario.from_dict(base_dict(48)).to_yaml(base)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("name: cli\nbase: small.yaml\nwindow: {start_h: 24, horizon_h: 24}\n"
+                     "overrides:\n- {policy.carbon_price_per_t: 0.0}\n"
+                     "- {policy.carbon_price_per_t: 100.0}\n")
+    sw = batch.load_sweep(sweep)
+    assert sw.base_scenario().horizon_h == 24 and sw.base_scenario().start == "2023-06-02 00:00"
+    assert [j.name for j in sw.base_scenario().jobs] == []  # the job (hours 2..20) is outside
+    store = tmp_path / "out"
+    assert main(["batch", str(sweep), "--workers", "1", "--store", str(store),
+                 "--no-progress", "--hourly"]) == 0
+    assert "2 scenarios, 0 already stored, 2 solved now" in capsys.readouterr().out
+    rows = pd.read_parquet(store)  # the hourly files under _hourly/ are not summary rows
+    assert len(rows) == 2
+    for sid in rows["scenario_id"]:
+        assert len(pd.read_parquet(store / "_hourly" / f"{sid}.parquet")) == 24
+    assert main(["batch", "--status", str(store)]) == 0
+    assert "done 2, failed 0, pending 0" in capsys.readouterr().out
+    assert main(["batch", "--status", str(tmp_path)]) == 2
+    assert "not a batch store" in capsys.readouterr().err
+
+
+def test_example_sweep_validates():
+    sw = batch.load_sweep(EXAMPLES / "sweep_battery_price.yaml")
+    items = sw.expand()
+    assert len(items) == 36 and len({it.id for it in items}) == 36
+    assert sw.base_scenario().horizon_h == 168
+
+
+# ---------------------------------------------------------------------- Dask
+@pytest.fixture(scope="module")
+def thread_cluster():
+    """A Dask LocalCluster of 2 workers in this process (fast to start)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                  dashboard_address=":0") as cluster:
+        yield cluster
+
+
+def test_dask_batch_equals_optimize_one_by_one(thread_cluster, one_by_one, tmp_path):
+    from distributed import Client
+
+    with Client(thread_cluster) as client:
+        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False)
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
+    assert (raw["status"] == "optimal").all()
+    got = raw.set_index("scenario_id")["objective"]
+    for sid, obj in one_by_one.items():
+        assert got[sid] == pytest.approx(obj, rel=RTOL_OBJ)
+    # the workers are threads here: each keeps its own HiGHS models
+    assert out.reused > 0 and raw["worker"].nunique() >= 1
+
+
+def test_cli_batch_on_a_dask_scheduler(thread_cluster, tmp_path, capsys):
+    from engine.cli import main
+
+    base = tmp_path / "small.yaml"
+    engine.Scenario.from_dict(base_dict(24)).to_yaml(base)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: small.yaml\ngrid:\n  policy.carbon_price_per_t: [0.0, 10.0, 20.0]\n")
+    assert main(["batch", str(sweep), "--scheduler", thread_cluster.scheduler_address,
+                 "--store", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "3 scenarios, 0 already stored, 3 solved now" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    killed: list[int] = []
+
+    def kill_once(row: dict) -> None:
+        if not killed:
+            killed.append(_pid(row))
+            os.kill(killed[0], signal.SIGKILL)
+
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False,
+                        on_result=kill_once)
+    assert killed and killed[0] != os.getpid()
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
+    assert (raw["status"] == "optimal").all()
