@@ -160,7 +160,17 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
         outside[job.release_h:job.deadline_h] = False
         assert np.all(p[outside] == 0.0), f"job {job.name} runs outside its window"
         assert p.max() <= sc.job_max_power_mw(job) + ATOL_BOUND
-        np.testing.assert_allclose(p.sum(), sc.job_energy_mwh(job), rtol=1e-7, atol=1e-6)
+        if getattr(job, "power_cap", None) is None:
+            np.testing.assert_allclose(p.sum(), sc.job_energy_mwh(job), rtol=1e-7, atol=1e-6)
+        else:  # a capped job does its work (GPU-hours at full speed) on less energy
+            assert p.sum() <= sc.job_energy_mwh(job) * (1 + 1e-7) + 1e-6
+            row = res.jobs.set_index("job").loc[job.name]
+            np.testing.assert_allclose(row["work_gpu_h"], job.gpu_hours, rtol=1e-6)
+        dc = sc.job_site(job).datacenter
+        grid = sc.job_site(job).grid
+        if dc.pauses_jobs_in_outages and grid is not None and grid.outage_hours:
+            assert np.abs(p[np.asarray(grid.outage_hours)]).max() <= ATOL_BOUND, \
+                f"job {job.name} runs in an outage hour"
     # cost terms add up to the objective, and KPIs are consistent with the table
     np.testing.assert_allclose(res.costs.sum(), res.objective, rtol=1e-7, atol=1e-6)
     trace = h.filter(regex=r"^trace\.[^/]+/(?!via_battery)").to_numpy().sum(axis=1)

@@ -10,7 +10,18 @@ an entry in a user's own schema (:func:`engine.scenario.make_schema`).
 """
 from __future__ import annotations
 
-from engine.components import battery, datacenter, genset, grid, hydro, jobs, network, pv, wind
+from engine.components import (
+    battery,
+    datacenter,
+    genset,
+    grid,
+    hydro,
+    jobs,
+    network,
+    outages,
+    pv,
+    wind,
+)
 from engine.components.base import Component, Extraction
 
 __all__ = ["COMPONENTS", "Component", "Extraction"]
@@ -26,5 +37,6 @@ COMPONENTS: tuple[Component, ...] = (
     genset.COMPONENT,
     jobs.COMPONENT,
     datacenter.COMPONENT,
+    outages.COMPONENT,
     network.COMPONENT,
 )

@@ -8,6 +8,20 @@ For site ``s`` and hour ``t``::
     IT capacity = gpus * it_power_per_gpu_kw / 1000
     facility[s, t] = PUE[s, t] * (inflex[s, t] + flexible IT[s, t])
 
+Service tiers (only when ``critical_load_fraction`` or ``critical_it_mw`` is given): the
+inflexible (inference) load splits into a critical part and a sheddable rest::
+
+    crit[s, t] = critical_it_mw[t]  or  critical_load_fraction[t] * inflex[s, t]
+    shed[s, t] = inflex[s, t] - crit[s, t]
+
+The bus balance prices the unserved energy of each tier on its own
+(:mod:`engine.model.balance`): critical at ``critical_value_of_lost_load_per_mwh``
+(default 10 x the policy's value of lost load), sheddable at
+``sheddable_value_of_lost_load_per_mwh`` (default the policy's), so the sheddable tier is
+always shed first and the critical tier only when no supply is left. With tiers, training
+jobs pause in the grid's outage hours (``jobs_pause_in_outages``, default: on with tiers,
+off without, which keeps the results of scenarios without tiers as they were).
+
 PUE is a parameter, so the model stays linear. The fixed part ``PUE * inflex`` is the
 right-hand side of the site's bus balance (:mod:`engine.model.balance`); the flexible part
 is the jobs' (:mod:`engine.components.jobs`), which bound themselves by the IT capacity
@@ -22,7 +36,17 @@ from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pue_from_temperature
-from engine.scenario.base import MAX_MAGNITUDE, Finite, Integer, Model, NonNeg, Number, Positive
+from engine.scenario.base import (
+    MAX_MAGNITUDE,
+    Bool,
+    Cost,
+    Finite,
+    Integer,
+    Model,
+    NonNeg,
+    Number,
+    Positive,
+)
 from engine.scenario.series import FractionSeries, Series, is_timed, series_type
 
 __all__ = ["COMPONENT", "Cooling", "DataCenter"]
@@ -58,6 +82,13 @@ class DataCenter(Model):
     IT capacity is ``gpus * it_power_per_gpu_kw / 1000`` MW. The inflexible IT load is
     ``inflexible_it_mw`` if given, else ``inflexible_utilization_fraction`` of the capacity.
     Facility power is ``pue[t] * it[t]``; ``pue`` overrides the cooling model if given.
+
+    Service tiers: ``critical_load_fraction`` (a number or a series) of the inflexible load,
+    or the profile ``critical_it_mw``, is critical inference; the rest is sheddable.
+    ``critical_value_of_lost_load_per_mwh`` (None: 10 x the policy's) and
+    ``sheddable_value_of_lost_load_per_mwh`` (None: the policy's) price each tier's
+    unserved energy. ``jobs_pause_in_outages`` (None: true with tiers, false without) sets
+    the jobs' power to 0 in the grid's outage hours.
     """
 
     gpus: Annotated[Integer, Field(ge=0)]
@@ -66,6 +97,30 @@ class DataCenter(Model):
     inflexible_utilization_fraction: FractionSeries | None = None
     cooling: Cooling = Field(default_factory=Cooling)
     pue: PueSeries | None = None
+    critical_load_fraction: FractionSeries | None = None
+    critical_it_mw: Series | None = None
+    critical_value_of_lost_load_per_mwh: Cost | None = None
+    sheddable_value_of_lost_load_per_mwh: Cost | None = None
+    jobs_pause_in_outages: Bool | None = None
+
+    @property
+    def tiered(self) -> bool:
+        """Whether the inflexible load has service tiers (a critical share given)."""
+        return self.critical_load_fraction is not None or self.critical_it_mw is not None
+
+    @property
+    def pauses_jobs_in_outages(self) -> bool:
+        """Whether jobs stop in the grid's outage hours (default: with tiers)."""
+        if self.jobs_pause_in_outages is not None:
+            return self.jobs_pause_in_outages
+        return self.tiered
+
+    def tier_voll(self, policy_voll: float) -> tuple[float, float]:
+        """(critical, sheddable) value of lost load per MWh given the policy's."""
+        crit = self.critical_value_of_lost_load_per_mwh
+        shed = self.sheddable_value_of_lost_load_per_mwh
+        return (10.0 * policy_voll if crit is None else crit,
+                policy_voll if shed is None else shed)
 
     @property
     def it_capacity_mw(self) -> float:
@@ -93,6 +148,14 @@ class DataCenter(Model):
                     f"inflexible_it_mw: must not exceed the IT capacity gpus * "
                     f"it_power_per_gpu_kw = {self.it_capacity_mw:g} MW, got a peak of {peak:g} MW"
                 )
+        if self.critical_load_fraction is not None and self.critical_it_mw is not None:
+            raise ValueError(
+                "critical_it_mw: give it or critical_load_fraction, not both, got both")
+        if self.critical_it_mw is not None and self.inflexible_it_mw is None \
+                and self.inflexible_utilization_fraction is None:
+            raise ValueError(
+                "critical_it_mw: needs an inflexible load (inflexible_it_mw or "
+                "inflexible_utilization_fraction) to be part of, got none")
         return self
 
 
@@ -102,11 +165,38 @@ def _weather(dc: DataCenter | None) -> dict[str, list[str]]:
     return {"the data center's cooling model (or give datacenter.pue)": ["temp_air"]}
 
 
+def check(scenario: Any) -> None:
+    """Tiers: the critical profile inside the inflexible load; critical VOLL >= sheddable."""
+    voll = scenario.policy.value_of_lost_load_per_mwh
+    T = scenario.horizon_h
+    for i, site in enumerate(scenario.sites):
+        dc = site.datacenter
+        if dc is None or not dc.tiered:
+            continue
+        path = f"sites[{i}].datacenter"
+        crit, shed = dc.tier_voll(voll)
+        if crit < shed:
+            raise ValueError(
+                f"{path}.critical_value_of_lost_load_per_mwh: must be >= the sheddable tier's "
+                f"({shed:g}; critical load is shed last), got {crit:g}")
+        if dc.critical_it_mw is not None:
+            inflex = (dc.inflexible_it_mw if dc.inflexible_it_mw is not None
+                      else np.multiply(dc.inflexible_utilization_fraction, dc.it_capacity_mw))
+            over = full(dc.critical_it_mw, T) - full(inflex, T)
+            if over.max() > 1e-9:
+                t = int(np.argmax(over))
+                raise ValueError(
+                    f"{path}.critical_it_mw: must not exceed the inflexible IT load (the "
+                    f"critical tier is part of it), got {full(dc.critical_it_mw, T)[t]:g} MW "
+                    f"above {full(inflex, T)[t]:g} MW at hour {t}")
+
+
 def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:
     T = len(index)
     dc = site.datacenter
     if dc is None:
-        return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T)}
+        return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T),
+                "critical_it_mw": np.zeros(T), "tiered": False, "jobs_pause": False}
     cap = dc.it_capacity_mw
     if dc.pue is not None:
         pue = full(dc.pue, T)
@@ -120,7 +210,15 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
         inflex = full(dc.inflexible_utilization_fraction, T) * cap
     else:
         inflex = np.zeros(T)
-    return {"it_capacity_mw": cap, "pue": pue, "inflexible_it_mw": inflex}
+    if dc.critical_it_mw is not None:
+        crit = np.minimum(full(dc.critical_it_mw, T), inflex)
+    elif dc.critical_load_fraction is not None:
+        crit = full(dc.critical_load_fraction, T) * inflex
+    else:
+        crit = np.zeros(T)
+    return {"it_capacity_mw": cap, "pue": pue, "inflexible_it_mw": inflex,
+            "critical_it_mw": crit, "tiered": dc.tiered,
+            "jobs_pause": dc.pauses_jobs_in_outages}
 
 
 def extract(r: Extraction) -> None:
@@ -147,5 +245,5 @@ def extract(r: Extraction) -> None:
 
 COMPONENT = Component(
     name="datacenter", field="datacenter", schema=DataCenter | None, default=None,
-    weather=_weather, prepare=prepare, extract=extract,
+    weather=_weather, check=check, prepare=prepare, extract=extract,
 )

@@ -41,6 +41,13 @@ see :mod:`engine.components._gpu_power` for the default curve and its source)::
 so the optimizer picks when and how hard each capped job runs; energy saved is
 ``W_j - sum_t p[j, t]``.
 
+Outages: at a data center whose jobs pause in outages (``pauses_jobs_in_outages``: with
+service tiers, by default), every job's power is 0 in the grid's outage hours
+(``grid.outage_hours``): its bound is ``Pmax_j (1 - out[s, t])``, so a preemptible job
+does its energy in the other hours of its window, a non-preemptible run never spans an
+outage hour and a capped job does no work there. A job that cannot then finish is refused
+at validation.
+
 IT capacity, all jobs::
 
     sum_{j at s} p[j, t] <= IT capacity_s - inflex[s, t]
@@ -248,6 +255,11 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
         window = np.broadcast_to(np.asarray(inflex, dtype=np.float64), (scenario.horizon_h,))[
             job.release_h:job.deadline_h]
         room = np.maximum(dc.it_capacity_mw - window, 0.0)
+    if dc.pauses_jobs_in_outages and site.grid is not None and site.grid.outage_hours:
+        # the job pauses in the grid's outage hours: no room there
+        out = np.asarray(site.grid.outage_hours, dtype=np.int64) - job.release_h
+        room[out[(out >= 0) & (out < hours)]] = 0.0
+        where += " (outage hours excluded: jobs pause in outages)"
     block = job.gpu_block * dc.it_power_per_gpu_kw / 1000.0 if job.gpu_block else 0.0
     if block and not _whole(energy / block):
         raise ValueError(
@@ -406,7 +418,15 @@ def add(f: Formulation) -> None:
     job_of = np.repeat(np.arange(J), lengths)
     t_of = jobs.release[job_of] + (np.arange(job_of.size) - first[job_of])
     site_of = jobs.site[job_of]
-    flex = m.add_variables("job/power_mw", job_of.size, ub=jobs.max_power_mw[job_of])
+    # jobs pause in the grid's outage hours at data centers that say so (module docstring)
+    paused = np.zeros((f.S, T), bool)
+    for s, sd in enumerate(f.data.sites):
+        up = getattr(sd, "grid_available", np.zeros(0, bool))
+        if getattr(sd, "jobs_pause", False) and np.size(up):
+            paused[s] = ~np.asarray(up, bool)
+    site_of0 = jobs.site[job_of]
+    ub = np.where(paused[site_of0, t_of], 0.0, jobs.max_power_mw[job_of])
+    flex = m.add_variables("job/power_mw", job_of.size, ub=ub)
     cols = flex.idx
     meta: dict[str, Any] = {"names": list(jobs.names), "job_of": job_of, "t_of": t_of,
                             "site": site_of}

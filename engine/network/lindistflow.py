@@ -116,6 +116,9 @@ def _dispatch_entries(f: Formulation, s: int, att: Attachment) -> list[tuple[np.
                 out.append((ch[i], hours, b, -np.ones(T), tan["battery"]))
     if att.dc_bus is not None:
         out.append((vg["bus/unserved_mw"].idx[s], hours, att.dc_bus, np.ones(T), att.dc_tan_phi))
+        if "bus/unserved_critical_mw" in vg:  # the critical tier (sites with service tiers)
+            out.append((vg["bus/unserved_critical_mw"].idx[s], hours, att.dc_bus, np.ones(T),
+                        att.dc_tan_phi))
         meta = f.meta.get("job")
         if meta is not None:
             sel = meta["site"] == s

@@ -64,7 +64,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     kpis = _kpis(r, costs, clean_facility)
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
             "job_power": r.tables["job_power"],
-            "demand_charges": r.tables.get("demand_charges", pd.DataFrame())}
+            "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
+            "outages": r.tables.get("outages", pd.DataFrame())}
 
 
 def _trace(r: Extraction) -> np.ndarray:

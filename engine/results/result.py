@@ -56,6 +56,13 @@ class Result:
         the monthly rate paid: hours_in_horizon / hours_in_month when pro-rated, else 1),
         ``rate_per_mw_month``, ``peak_mw`` and ``charge`` (rate x factor x peak; the rows
         sum to ``costs["demand_charge"]``). Empty without a demand charge.
+    outages : pandas.DataFrame
+        With ``policy.outages``: one row per (site, start, duration) scenario: ``site``,
+        ``start_h``, ``time``, ``duration_h``, ``probability`` (start weight x duration
+        probability), ``unserved_critical_mwh``, ``unserved_sheddable_mwh``, ``genset_mwh``,
+        ``cost`` (unserved at each tier's value of lost load + fuel) and ``survival_h`` (how
+        long the critical load lasts from that start; see
+        :mod:`engine.components.outages`). Empty without outage scenarios.
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -80,6 +87,7 @@ class Result:
     timings: dict[str, float]
     job_power: pd.DataFrame = field(default_factory=_empty_frame)
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
+    outages: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
@@ -163,6 +171,8 @@ class Result:
             "jobs": json.loads(self.jobs.to_json(orient="records")) if len(self.jobs) else [],
             "demand_charges": (json.loads(self.demand_charges.to_json(orient="records"))
                                if len(self.demand_charges) else []),
+            **({"outages": json.loads(self.outages.drop(columns="time").to_json(
+                orient="records"))} if len(self.outages) else {}),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
@@ -173,14 +183,16 @@ class Result:
         }
 
     def to_parquet(self, directory: str | Path) -> Path:
-        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet`` and ``summary.json``
-        into ``directory``."""
+        """Write ``hourly.parquet``, ``jobs.parquet``, ``job_power.parquet``, ``outages.parquet``
+        (with outage scenarios) and ``summary.json`` into ``directory``."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         self.hourly.to_parquet(out / "hourly.parquet")
         if len(self.jobs):
             self.jobs.to_parquet(out / "jobs.parquet")
             self.job_power.to_parquet(out / "job_power.parquet")
+        if len(self.outages):
+            self.outages.to_parquet(out / "outages.parquet")
         (out / "summary.json").write_text(json.dumps(self.summary_dict(), indent=1))
         return out
 

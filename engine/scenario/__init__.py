@@ -34,11 +34,12 @@ _LAZY = {
     "Cooling": "engine.components.datacenter",
     "DataCenter": "engine.components.datacenter",
     "Job": "engine.components.jobs",
+    "Outages": "engine.components.outages",
     "SiteNetwork": "engine.components.network",
     "_read_csv": "engine.scenario.io",
 }
 
-__all__ = ["PV", "Battery", "Cooling", "DataCenter", "Grid", "Hydro", "Job", "Policy",
+__all__ = ["PV", "Battery", "Cooling", "DataCenter", "Grid", "Hydro", "Job", "Outages", "Policy",
            "Scenario", "ScenarioBase", "Site", "SiteNetwork", "Weather", "Wind",
            "load_scenario", "make_schema"]
 
@@ -49,6 +50,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from engine.components.hydro import Hydro
     from engine.components.jobs import Job
     from engine.components.network import SiteNetwork
+    from engine.components.outages import Outages
     from engine.components.pv import PV
     from engine.components.wind import Wind
     from engine.scenario.container import (

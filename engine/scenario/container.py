@@ -16,6 +16,7 @@ import numpy as np
 from pydantic import ConfigDict, Field, ValidationError, create_model, model_validator
 
 from engine.components import COMPONENTS
+from engine.components.outages import Outages
 from engine.errors import ScenarioError, format_path
 from engine.scenario.base import (
     Cost,
@@ -61,6 +62,8 @@ class Policy(Model):
     ``green_share_min_fraction`` (alpha) bounds fossil energy:
     annual ``sum fossil <= (1 - alpha) * sum facility`` or, with ``green_matching="hourly"``
     (24/7 matching), ``fossil[t] <= (1 - alpha) * facility[t]`` in every hour.
+    ``outages``: outage scenarios with their islanded dispatch, expected unserved cost and
+    survival rule (:mod:`engine.components.outages`).
     """
 
     green_share_min_fraction: Fraction = 0.0
@@ -68,6 +71,7 @@ class Policy(Model):
     carbon_price_per_t: Cost = 0.0
     value_of_lost_load_per_mwh: Cost = 10_000.0
     curtailment_penalty_per_mwh: Cost = 0.0
+    outages: Outages | None = None
 
 
 class ScenarioBase(Model):
