@@ -129,6 +129,26 @@ def _date_axis(ax: Any, span_days: float) -> None:
 
 
 @_styled
+
+def _ext(v: np.ndarray) -> np.ndarray:
+    """``v`` with its last value repeated: step="post" then draws the last step to its end."""
+    return np.append(v, v[-1])
+
+
+def _stack_and_load(ax: Any, frame: Any, x: Any, lw: float) -> tuple[list[str], np.ndarray]:
+    """The supply stack and the facility-load line of ``frame`` (hours or days) on ``ax``;
+    returns the facility columns and the load."""
+    series = supply_series(frame)
+    if series:
+        ax.stackplot(x, np.array([_ext(v) for _, _, v in series]), step="post",
+                     labels=[s[0] for s in series], colors=[s[1] for s in series], alpha=0.9,
+                     linewidth=0)
+    fac = cols(frame, "datacenter.", "/facility_mw")
+    load = frame[fac].to_numpy().sum(axis=1) if fac else np.zeros(len(frame))
+    if fac:
+        ax.step(x, _ext(load), where="post", color="k", lw=lw, label="facility load")
+    return fac, load
+
 def week_dispatch(h: Any, title: str, currency: str, tz: str) -> Any:
     """Hourly supply stack against facility load (and load + charge + export), then battery
     SOC with the import price on a second axis."""
@@ -140,16 +160,8 @@ def week_dispatch(h: Any, title: str, currency: str, tz: str) -> Any:
     # step="post" with one extra point so the last hour is drawn to its end
     x = h.index.append(h.index[-1:] + (h.index[-1] - h.index[-2] if len(h) > 1 else
                                        np.timedelta64(1, "h")))
-    ext = lambda v: np.append(v, v[-1])
-    series = supply_series(h)
-    if series:
-        ax.stackplot(x, np.array([ext(v) for _, _, v in series]), step="post",
-                     labels=[s[0] for s in series], colors=[s[1] for s in series], alpha=0.9,
-                     linewidth=0)
-    fac = cols(h, "datacenter.", "/facility_mw")
-    load = h[fac].to_numpy().sum(axis=1) if fac else np.zeros(len(h))
-    if fac:
-        ax.step(x, ext(load), where="post", color="k", lw=1.4, label="facility load")
+    ext = _ext
+    fac, load = _stack_and_load(ax, h, x, lw=1.4)
     out = cols(h, "battery.", "/charge_mw") + cols(h, "grid.", "/export_mw")
     if out:
         ax.step(x, ext(load + h[out].to_numpy().sum(axis=1)), where="post", color="k",
@@ -189,16 +201,8 @@ def year_daily(h: Any, title: str, tz: str, week: tuple[Any, Any] | None) -> Any
     fig, axes = _figure(11, 3.6)
     ax = axes[0]
     x = daily.index.append(daily.index[-1:] + np.timedelta64(1, "D"))
-    ext = lambda v: np.append(v, v[-1])
-    series = supply_series(daily)
-    if series:
-        ax.stackplot(x, np.array([ext(v) for _, _, v in series]), step="post",
-                     labels=[s[0] for s in series], colors=[s[1] for s in series], alpha=0.9,
-                     linewidth=0)
-    fac = cols(daily, "datacenter.", "/facility_mw")
-    load = daily[fac].to_numpy().sum(axis=1) if fac else np.zeros(len(daily))
-    if fac:
-        ax.step(x, ext(load), where="post", color="k", lw=1.0, label="facility load")
+    ext = _ext
+    fac, load = _stack_and_load(ax, daily, x, lw=1.0)
     if week is not None:
         ax.axvspan(week[0], week[1], color="#1f77b4", alpha=0.12, label="week shown above")
     ax.set_xlim(x[0], x[-1])
