@@ -127,8 +127,8 @@ def batch_report(store: Any, path: str | Path, swept: list[str] | None = None,
     body.append("<section id='front'><h2>Cost against green share</h2>")
     front = np.zeros(len(df), bool)
     if cost_col and green_col and solved.any():
-        cost = pd.to_numeric(df[cost_col], errors="coerce").to_numpy(float)
-        green = pd.to_numeric(df[green_col], errors="coerce").to_numpy(float)
+        cost = pd.to_numeric(df[cost_col], errors="coerce").to_numpy(float, copy=True)
+        green = pd.to_numeric(df[green_col], errors="coerce").to_numpy(float, copy=True)
         cost[~solved] = np.nan
         front = pareto_front(cost, green)
         ok = np.isfinite(cost) & np.isfinite(green)
