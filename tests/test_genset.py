@@ -288,3 +288,24 @@ def test_week_example_rides_through_the_outage_on_gensets():
     assert power[outage].sum() > 1.0  # the gensets carry part of the outage
     # everything they burn is counted: fuel at 300 per MWh_th and carbon at 60 per t
     assert res.costs["fuel"] == pytest.approx(300.0 * res.kpis["genset_fuel_mwh_th"], rel=1e-6)
+
+
+# ------------------------------------------------------------------ LP-first MIP start
+@pytest.mark.parametrize("k, expected", [(3, 2150.0), (4, 2300.0)])
+def test_lp_first_mip_start_gives_the_same_optimum(k, expected):
+    # mip_start="lp": the LP relaxation first; where its commitment is integral it is the
+    # optimum, otherwise the MILP runs from it rounded. Either way the hand-derived optimum
+    # of the start-cost trade-off (test above) and of the min-up-time case
+    load = [1.0] * (k + 4)
+    load[1] = load[k + 2] = 3.0
+    res = run(scenario(load, [genset(start_cost=350.0)]), mip_start="lp")
+    assert res.status == engine.Status.OPTIMAL
+    assert res.objective == pytest.approx(expected, abs=ABS)
+    res3 = run(scenario([1.0, 1.0, 3.0, 1.0, 1.0, 1.0], [genset(min_up_h=3)]), mip_start="lp")
+    assert res3.objective == pytest.approx(1200.0, abs=ABS)
+    assert col(res3, "starts").sum() == pytest.approx(1.0)
+
+
+def test_lp_first_mip_start_rejects_an_unknown_value():
+    with pytest.raises(ValueError, match="mip_start"):
+        engine.optimize(engine.Scenario.from_dict(scenario([1.0], [genset()])), mip_start="x")
