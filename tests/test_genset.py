@@ -306,6 +306,18 @@ def test_lp_first_mip_start_gives_the_same_optimum(k, expected):
     assert col(res3, "starts").sum() == pytest.approx(1.0)
 
 
+def test_lp_first_falls_back_to_the_milp_from_a_fractional_relaxation():
+    # 1.5 MW for one hour, the grid's 1 MW short by 0.5 MW below the genset's Pmin of 1 MW.
+    # The relaxation commits a quarter unit (0.5 MW of genset at 200 + 1 MW of grid: 200);
+    # the MILP runs the genset at Pmin (200) and takes 0.5 MW from the grid (50): 250
+    d = scenario([1.5], [genset()])
+    assert lp_bound(d) == pytest.approx(200.0, abs=ABS)
+    res = run(d, mip_start="lp")
+    assert res.status == engine.Status.OPTIMAL
+    assert res.objective == pytest.approx(250.0, abs=ABS)
+    np.testing.assert_allclose(col(res, "units_on"), [1.0], atol=ABS)
+
+
 def test_lp_first_mip_start_rejects_an_unknown_value():
     with pytest.raises(ValueError, match="mip_start"):
         engine.optimize(engine.Scenario.from_dict(scenario([1.0], [genset()])), mip_start="x")
