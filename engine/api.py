@@ -60,6 +60,7 @@ def optimize(
     solver_log: bool = False,
     pyomo_interface: str = "standard_form",
     network_rounds: int = 0,
+    mip_start: str = "none",
 ) -> Result:
     """Optimize a scenario: dispatch of every asset and every job, hour by hour.
 
@@ -100,6 +101,11 @@ def optimize(
         by the observed linearisation error, add the AC losses to the site's demand and
         re-solve, at most this many times (see :func:`engine.network.rounds.network_rounds`).
         0 (default): solve once, no AC check.
+    mip_start : {"none", "lp"}
+        ``"lp"``: solve a MILP's LP relaxation first and stop there when its integer columns
+        come out integral (the relaxation is then the MILP's optimum, gap 0), else start the
+        MILP from them rounded (:class:`~engine.backends.base.SolverOptions`). ``highs``
+        backend only.
 
     Returns
     -------
@@ -119,13 +125,15 @@ def optimize(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if model_hook is not None and backend != "pyomo":
         raise ValueError("model_hook needs backend='pyomo'")
+    if mip_start not in ("none", "lp"):
+        raise ValueError(f"mip_start must be 'none' or 'lp', got {mip_start!r}")
     if network_rounds < 0 or int(network_rounds) != network_rounds:
         raise ValueError(f"network_rounds must be a non-negative integer, got {network_rounds!r}")
     t0 = time.perf_counter()
     sc = _as_scenario(scenario)
     options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
                             highs_options=dict(highs_options or {}), log=solver_log,
-                            pyomo_interface=pyomo_interface)
+                            pyomo_interface=pyomo_interface, mip_start=mip_start)
     with _gc_paused():
         data = prepare(sc)
     res = _solve_data(sc, data, t0, backend, options, model_hook)

@@ -41,6 +41,13 @@ class SolverOptions:
         Further HiGHS options by name (e.g. ``{"solver": "ipm"}``).
     log : bool
         Send the solver's log to the ``engine.backends`` logger at INFO level.
+    mip_start : {"none", "lp"}
+        ``"lp"`` (``highs`` backend, MILPs only): solve the LP relaxation first; when every
+        integer column of its solution is integral it is the MILP's optimum (status
+        optimal, gap 0) and branch and bound is skipped, otherwise the MILP runs from the
+        relaxation's integer columns rounded, given to HiGHS as a partial MIP start
+        (``Highs.setSolution``; HiGHS completes or rejects it), in what is left of the time
+        limit.
     pyomo_interface : {"standard_form", "persistent"}
         How the ``pyomo`` backend reaches HiGHS: Pyomo's standard-form compiler then highspy
         in bulk (fast, default), or Pyomo's persistent HiGHS interface.
@@ -52,3 +59,4 @@ class SolverOptions:
     highs_options: dict[str, Any] = field(default_factory=dict)
     log: bool = False
     pyomo_interface: str = "standard_form"
+    mip_start: str = "none"

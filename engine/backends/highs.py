@@ -184,14 +184,54 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         del arrays
         model.release_arrays()
     t1 = time.perf_counter()
-    run_definite(h)
+    solved_by_lp = False
+    if is_mip and options.mip_start == "lp":
+        solved_by_lp = _lp_first(h, options)
+    else:
+        run_definite(h)
     t2 = time.perf_counter()
-    out = read_outcome(h, is_mip, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    out = read_outcome(h, is_mip and not solved_by_lp, {"handover_s": t1 - t0, "run_s": t2 - t1})
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
     elif out.status == Status.ERROR:
         out.diagnosis = error_diagnosis(h, model)
     return out
+
+
+#: An integer column whose relaxed value lies within this of an integer counts as integral.
+LP_INTEGRAL_TOL = 1e-6
+
+
+def _lp_first(h, options: SolverOptions) -> bool:
+    """``mip_start="lp"``: run the LP relaxation of the MILP held by ``h``; True when its
+    solution is integral (then ``h`` holds the optimum of the MILP), else restore the
+    integrality, pass the rounded integer columns as a partial MIP start and run the MILP in
+    what is left of the time limit (False)."""
+    import highspy
+
+    lp = h.getLp()
+    integrality = np.asarray(lp.integrality_, dtype=np.int32)
+    ints = np.flatnonzero(integrality != 0).astype(np.int32)
+    t0 = time.perf_counter()
+    h.changeColsIntegrality(ints.size, ints, np.zeros(ints.size, dtype=np.int32))
+    h.run()
+    if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        x = np.asarray(h.getSolution().col_value, dtype=np.float64)[ints]
+        rounded = np.rint(x)
+        if np.all(np.abs(x - rounded) <= LP_INTEGRAL_TOL):
+            return True
+    else:
+        rounded = None
+    h.changeColsIntegrality(ints.size, ints, integrality[ints])
+    limit = time_limit_for(options, True)
+    if limit is not None:
+        h.setOptionValue("time_limit", max(limit - (time.perf_counter() - t0), 0.0))
+    if rounded is not None:
+        h.setSolution(int(ints.size), ints, rounded)
+    run_definite(h)
+    if limit is not None:
+        h.setOptionValue("time_limit", limit)
+    return False
 
 
 class PersistentHighs:
