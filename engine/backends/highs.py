@@ -126,8 +126,9 @@ def read_outcome(h, is_mip: bool, timings: dict[str, float], diagnosis: str = ""
     x = None
     if status.has_solution and info.primal_solution_status == 2:  # kSolutionStatusFeasible
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)
-    # a time limit before any feasible point keeps status time_limit with x None
-    gap = float(info.mip_gap) if is_mip and x is not None else 0.0
+    # a time limit before any feasible point keeps status time_limit with x None; its gap is
+    # unknown (NaN), never 0, which would read as a proven optimum
+    gap = (float(info.mip_gap) if is_mip else 0.0) if x is not None else float("nan")
     if status == Status.TIME_LIMIT and not diagnosis:
         import highspy
 

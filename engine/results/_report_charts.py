@@ -201,7 +201,6 @@ def year_daily(h: Any, title: str, tz: str, week: tuple[Any, Any] | None) -> Any
     fig, axes = _figure(11, 3.6)
     ax = axes[0]
     x = daily.index.append(daily.index[-1:] + np.timedelta64(1, "D"))
-    ext = _ext
     fac, load = _stack_and_load(ax, daily, x, lw=1.0)
     if week is not None:
         ax.axvspan(week[0], week[1], color="#1f77b4", alpha=0.12, label="week shown above")

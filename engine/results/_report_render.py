@@ -132,7 +132,7 @@ def _header(result: Result, currency: str) -> str:
     facts = [("status", str(result.status)), ("backend", result.backend)]
     if result.has_solution:
         facts.append(("objective", f"{result.objective:,.2f} {currency}"))
-    if result.mip_gap:
+    if result.mip_gap == result.mip_gap and result.mip_gap:  # NaN: no solution, no gap
         facts.append(("MIP gap", f"{result.mip_gap:.2e}"))
     if len(h):
         span = (f"{h.index[0]:%Y-%m-%d %H:%M} to {h.index[-1]:%Y-%m-%d %H:%M} "

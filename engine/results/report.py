@@ -87,7 +87,7 @@ def load_results_dir(results_dir: str | Path, scenario: Any = None) -> Result:
         costs=pd.Series(s.get("costs", {}), dtype=float),
         kpis=pd.Series({k: nan(v) for k, v in s.get("kpis", {}).items()}, dtype=float),
         hourly=hourly, jobs=read("jobs.parquet"), job_power=read("job_power.parquet"),
-        timings=s.get("timings", {}), mip_gap=float(s.get("mip_gap", 0.0)),
+        timings=s.get("timings", {}), mip_gap=float("nan") if s.get("mip_gap") is None else float(s["mip_gap"]),
         backend=s.get("backend", ""), solver_status=s.get("solver_status", ""),
         iterations=int(s.get("iterations", 0)), diagnosis=s.get("diagnosis", ""),
         scenario_name=s.get("scenario", ""), extra=extra,

@@ -162,7 +162,7 @@ class Result:
             "backend": self.backend,
             "solver_status": self.solver_status,
             "objective": nan_none(float(self.objective)),
-            "mip_gap": float(self.mip_gap),
+            "mip_gap": nan_none(float(self.mip_gap)),
             "iterations": int(self.iterations),
             "diagnosis": self.diagnosis,
             "costs": {k: float(v) for k, v in self.costs.items()},
@@ -226,4 +226,5 @@ def empty_result(status: Status, scenario_name: str, backend: str, timings: dict
         kpis=pd.Series(dtype=float), hourly=pd.DataFrame(), jobs=pd.DataFrame(),
         timings=timings, backend=backend, diagnosis=diagnosis, solver_status=solver_status,
         iterations=iterations, scenario_name=scenario_name,
+        mip_gap=float("nan"),  # no solution: no gap (0 would read as a proven optimum)
     )
