@@ -42,26 +42,22 @@ def tiers(f: Formulation) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
 
 
 def add(f: Formulation) -> None:
-    S, T = f.S, f.T
-    voll = f.data.scenario.policy.value_of_lost_load_per_mwh
+    S = f.S
     rhs = f.fixed_facility_mw()
     tiered, crit, v_crit, v_shed = tiers(f)
-    if not tiered.any():
-        unserved = f.model.add_variables("bus/unserved_mw", (S, T), ub=rhs)
-        f.cost("unserved", unserved.idx, voll)
-        terms = [(unserved.idx, 1.0)]
-    else:
-        unserved = f.model.add_variables("bus/unserved_mw", (S, T),
-                                         ub=np.maximum(rhs - crit, 0.0))
-        f.cost("unserved", unserved.idx, v_shed[:, None])
-        critical = f.model.add_variables("bus/unserved_critical_mw", (S, T), ub=crit)
+    # without tiers crit = 0 and the sheddable value is the policy's: one tier, the old model
+    unserved = f.model.add_variables("bus/unserved_mw", rhs.shape, ub=np.maximum(rhs - crit, 0.0))
+    f.cost("unserved", unserved.idx, v_shed[:, None])
+    terms = [(unserved.idx, 1.0)]
+    if tiered.any():
+        critical = f.model.add_variables("bus/unserved_critical_mw", rhs.shape, ub=crit)
         f.cost("unserved_critical", critical.idx, v_crit[:, None])
         f.fossil(critical.idx, np.arange(S), 1.0)
-        terms = [(unserved.idx, 1.0), (critical.idx, 1.0)]
+        terms.append((critical.idx, 1.0))
     # load that is shed is not green load: it counts against the green-share floor, so the
     # floor can never be met by shedding
     f.fossil(unserved.idx, np.arange(S), 1.0)
-    f.model.add_constraints("bus/balance", (S, T), [*f.collect("bus"), *terms],
+    f.model.add_constraints("bus/balance", rhs.shape, [*f.collect("bus"), *terms],
                             lb=rhs, ub=rhs)
 
 
