@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.backends import BACKENDS, SolverOptions, solve
+from engine.backends import BACKENDS, MIP_STARTS, SolverOptions, solve
 from engine.model.build import build
 from engine.model.data import prepare
 from engine.model.formulation import Formulation
@@ -60,7 +60,7 @@ def optimize(
     solver_log: bool = False,
     pyomo_interface: str = "standard_form",
     network_rounds: int = 0,
-    mip_start: str = "none",
+    mip_start: str = "auto",
 ) -> Result:
     """Optimize a scenario: dispatch of every asset and every job, hour by hour.
 
@@ -101,11 +101,12 @@ def optimize(
         by the observed linearisation error, add the AC losses to the site's demand and
         re-solve, at most this many times (see :func:`engine.network.rounds.network_rounds`).
         0 (default): solve once, no AC check.
-    mip_start : {"none", "lp"}
+    mip_start : {"auto", "lp", "none"}
         ``"lp"``: solve a MILP's LP relaxation first and stop there when its integer columns
         come out integral (the relaxation is then the MILP's optimum, gap 0), else start the
-        MILP from them rounded (:class:`~engine.backends.base.SolverOptions`). ``highs``
-        backend only.
+        MILP from them rounded (:class:`~engine.backends.base.SolverOptions`). ``"none"``:
+        hand the MILP to HiGHS's branch and bound directly. ``"auto"`` (default): ``"lp"``
+        on the ``highs`` backend (the Pyomo backend always runs the MILP directly).
 
     Returns
     -------
@@ -125,8 +126,8 @@ def optimize(
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if model_hook is not None and backend != "pyomo":
         raise ValueError("model_hook needs backend='pyomo'")
-    if mip_start not in ("none", "lp"):
-        raise ValueError(f"mip_start must be 'none' or 'lp', got {mip_start!r}")
+    if mip_start not in MIP_STARTS:
+        raise ValueError(f"mip_start must be one of {MIP_STARTS}, got {mip_start!r}")
     if network_rounds < 0 or int(network_rounds) != network_rounds:
         raise ValueError(f"network_rounds must be a non-negative integer, got {network_rounds!r}")
     t0 = time.perf_counter()

@@ -291,28 +291,32 @@ def test_week_example_rides_through_the_outage_on_gensets():
 
 
 # ------------------------------------------------------------------ LP-first MIP start
+@pytest.mark.parametrize("mip_start", ["auto", "lp", "none"])
 @pytest.mark.parametrize("k, expected", [(3, 2150.0), (4, 2300.0)])
-def test_lp_first_mip_start_gives_the_same_optimum(k, expected):
-    # mip_start="lp": the LP relaxation first; where its commitment is integral it is the
-    # optimum, otherwise the MILP runs from it rounded. Either way the hand-derived optimum
-    # of the start-cost trade-off (test above) and of the min-up-time case
+def test_lp_first_mip_start_gives_the_same_optimum(k, expected, mip_start):
+    # mip_start="lp" (and "auto", the default): the LP relaxation first; where its
+    # commitment is integral it is the optimum, otherwise the MILP runs from it rounded;
+    # "none": branch and bound directly. Every path gives the hand-derived optimum of the
+    # start-cost trade-off (test above) and of the min-up-time case
     load = [1.0] * (k + 4)
     load[1] = load[k + 2] = 3.0
-    res = run(scenario(load, [genset(start_cost=350.0)]), mip_start="lp")
+    res = run(scenario(load, [genset(start_cost=350.0)]), mip_start=mip_start)
     assert res.status == engine.Status.OPTIMAL
     assert res.objective == pytest.approx(expected, abs=ABS)
-    res3 = run(scenario([1.0, 1.0, 3.0, 1.0, 1.0, 1.0], [genset(min_up_h=3)]), mip_start="lp")
+    res3 = run(scenario([1.0, 1.0, 3.0, 1.0, 1.0, 1.0], [genset(min_up_h=3)]),
+               mip_start=mip_start)
     assert res3.objective == pytest.approx(1200.0, abs=ABS)
     assert col(res3, "starts").sum() == pytest.approx(1.0)
 
 
-def test_lp_first_falls_back_to_the_milp_from_a_fractional_relaxation():
+@pytest.mark.parametrize("mip_start", ["auto", "none"])
+def test_lp_first_falls_back_to_the_milp_from_a_fractional_relaxation(mip_start):
     # 1.5 MW for one hour, the grid's 1 MW short by 0.5 MW below the genset's Pmin of 1 MW.
     # The relaxation commits a quarter unit (0.5 MW of genset at 200 + 1 MW of grid: 200);
     # the MILP runs the genset at Pmin (200) and takes 0.5 MW from the grid (50): 250
     d = scenario([1.5], [genset()])
     assert lp_bound(d) == pytest.approx(200.0, abs=ABS)
-    res = run(d, mip_start="lp")
+    res = run(d, mip_start=mip_start)
     assert res.status == engine.Status.OPTIMAL
     assert res.objective == pytest.approx(250.0, abs=ABS)
     np.testing.assert_allclose(col(res, "units_on"), [1.0], atol=ABS)

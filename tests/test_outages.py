@@ -181,6 +181,23 @@ def test_genset_fuel_stock_in_outage(backend):
     assert row["survival_h"] == pytest.approx(0.5, abs=ABS)
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_outage_fuel_pays_its_carbon_price(backend):
+    """The case above with 250 kg CO2 per MWh_th and a carbon price of 80 per t: the 3 MWh_th
+    the outage burns pay 3 x 0.25 x 80 = 60 more (``outage_carbon``); the plan burns none,
+    and its grid has no emission factor, so nothing else changes."""
+    g = {"name": "g", "max_power_mw": 1.0, "fuel_slopes_mwh_th_per_mwh": [2.0],
+         "fuel_price_per_mwh_th": 100.0, "emission_kg_per_mwh_th": 250.0,
+         "fuel_stock_mwh_th": 3.0}
+    d = scenario(2.0, 2, battery=None, outages=one(0, 2), gensets=[g])
+    d["policy"]["carbon_price_per_t"] = 80.0
+    res = run(d, backend)
+    assert res.costs["outage_carbon"] == pytest.approx(60.0, abs=ABS)
+    assert res.costs["outage_fuel"] == pytest.approx(300.0, abs=ABS)
+    assert res.objective == pytest.approx(200 + 250_000 + 300 + 60, abs=ABS)
+    assert res.outages["cost"].iloc[0] == pytest.approx(250_000 + 300 + 60, abs=ABS)
+
+
 def test_no_tier_fields_keeps_one_unserved_group():
     """Without tier fields the model holds one unserved group, as before."""
     d = scenario(2.0, 3, dc={"critical_load_fraction": None}, grid={"outage_hours": [1]})

@@ -14,9 +14,11 @@ from collections.abc import Callable
 from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import LinearModel, ModelArrays
 
-__all__ = ["BACKENDS", "SolveOutput", "SolverOptions", "solve"]
+__all__ = ["BACKENDS", "MIP_STARTS", "SolveOutput", "SolverOptions", "solve"]
 
 BACKENDS = ("highs", "pyomo")
+#: Accepted values of ``SolverOptions.mip_start``.
+MIP_STARTS = ("auto", "lp", "none")
 
 
 def solve(

@@ -41,7 +41,8 @@ class SolverOptions:
         Further HiGHS options by name (e.g. ``{"solver": "ipm"}``).
     log : bool
         Send the solver's log to the ``engine.backends`` logger at INFO level.
-    mip_start : {"none", "lp"}
+    mip_start : {"auto", "lp", "none"}
+        ``"auto"`` (default) is ``"lp"``; ``"none"`` runs branch and bound directly.
         ``"lp"`` (``highs`` backend, MILPs only): solve the LP relaxation first; when every
         integer column of its solution is integral it is the MILP's optimum (status
         optimal, gap 0) and branch and bound is skipped, otherwise the MILP runs from the
@@ -59,4 +60,4 @@ class SolverOptions:
     highs_options: dict[str, Any] = field(default_factory=dict)
     log: bool = False
     pyomo_interface: str = "standard_form"
-    mip_start: str = "none"
+    mip_start: str = "auto"

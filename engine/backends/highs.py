@@ -186,7 +186,7 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         model.release_arrays()
     t1 = time.perf_counter()
     solved_by_lp = False
-    if is_mip and options.mip_start == "lp":
+    if is_mip and options.mip_start in ("lp", "auto"):
         solved_by_lp = _lp_first(h, options)
     else:
         run_definite(h)

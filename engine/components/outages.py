@@ -29,17 +29,19 @@ which an infeasibility diagnosis names when the rule cannot be met).
 Objective: with ``w_s`` the start weights (``start_probabilities``, default 1 / n_starts)
 and ``λ = outages_per_horizon``, ``start_weighting = "expected"`` adds::
 
-    λ sum_k w_{s_k} p_{d_k} sum_τ (VOLL_c uc + VOLL_s us + fuel_price fuel)
+    λ sum_k w_{s_k} p_{d_k} sum_τ (VOLL_c uc + VOLL_s us + (fuel_price + c_CO2 ef) fuel)
 
-(cost terms ``outage_unserved`` and ``outage_fuel``); ``"worst"`` is REopt's rule (the
+(cost terms ``outage_unserved``, ``outage_fuel`` and ``outage_carbon``: the policy's carbon
+price ``c_CO2`` on the genset's emission factor ``ef``, as for the plan's own fuel); ``"worst"`` is REopt's rule (the
 maximum over starts of the expectation over durations): ``λ z`` with
 ``z >= sum_{k of s} p_{d_k} sum_τ (...)`` for every start ``s`` (cost term
 ``outage_unserved``). Gensets in an outage: their commitment is relaxed to a continuous
 count, so the islanded gensets run without minimum up/down times, ramps or start costs
 (an outage is an emergency: any unit may start); ``Pmin c <= g <= Pmax c`` with the
 no-load fuel ``a_0 c`` keeps the fuel a convex lower bound of the true curve. The
-plan's genset state enters through its fuel stock. Outage fuel counts for neither the
-green-share floor nor the carbon price (the plan's energy is what is reported).
+plan's genset state enters through its fuel stock. The expected outage fuel pays its carbon
+price in the objective but does not count for the green-share floor, which is a rule on the
+energy the plan actually uses (an outage scenario is a contingency, not consumption).
 
 Survival hours per start (results, ``Result.outages``): how long the critical load lasts
 from the plan's state at the start before any of it is unserved, counting the share served
@@ -374,8 +376,11 @@ def _add_gensets(f: Formulation, L: dict, n_i: int, valid: np.ndarray, hour: np.
     k_of = np.tile(np.arange(K), ne)
     site_of = np.array([pos[entries[e][0]] for e in sel])
     row = np.repeat(site_of, K) * K + k_of                 # balance row of each genset row
-    priced("outage_fuel", fuel.idx, np.where(v, price[np.repeat(np.arange(ne), K)[:, None], hr],
-                                             0.0), row)
+    gen_of = np.repeat(np.arange(ne), K)
+    priced("outage_fuel", fuel.idx, np.where(v, price[gen_of[:, None], hr], 0.0), row)
+    carbon = _carbon_per_mwh_th(f, gens)                       # (ne,)
+    if np.any(carbon):
+        priced("outage_carbon", fuel.idx, np.where(v, carbon[gen_of][:, None], 0.0), row)
     bal.append((p.idx, 1.0, row[:, None] * D + np.arange(D)[None, :]))
     # the plan's fuel stock at the start bounds the outage's fuel
     stocked_all = [e for e, (_, g) in enumerate(entries) if g.fuel_stock_mwh_th is not None]
@@ -396,6 +401,13 @@ def _add_gensets(f: Formulation, L: dict, n_i: int, valid: np.ndarray, hour: np.
                           [(fuel.idx[fuel_rows], 1.0), (plan_col, -1.0)], ub=ub)
     return {"names": [g.name for g in gens], "n": ne, "site": site_of, "gens": gens,
             "entry": sel, "rank": rank}
+
+
+def _carbon_per_mwh_th(f: Formulation, gens: list) -> np.ndarray:
+    """The carbon price of each genset's fuel [per MWh_th]: the policy's carbon price times
+    its emission factor (as for the plan's fuel in the genset component)."""
+    carbon_price = f.data.scenario.policy.carbon_price_per_t or 0.0
+    return carbon_price * np.array([g.emission_kg_per_mwh_th for g in gens], float) / 1000.0
 
 
 def survival_cap_h(T: int, longest: int) -> int:
@@ -524,8 +536,9 @@ def extract(r: Extraction) -> None:
         T = f.T
         p = r.val("outage/genset_power_mw").reshape(gm["n"], K, D)
         fu = r.val("outage/genset_fuel_mwh_th").reshape(gm["n"], K, D)
+        carbon = _carbon_per_mwh_th(f, gm["gens"])
         for j, g in enumerate(gm["gens"]):
-            price = full(g.fuel_price_per_mwh_th, T)[L["hour"]] * L["valid"]
+            price = (full(g.fuel_price_per_mwh_th, T)[L["hour"]] + carbon[j]) * L["valid"]
             fuel_cost[gm["site"][j]] += (fu[j] * price).sum(axis=1)
             gen[gm["site"][j]] += p[j].sum(axis=1)
     cost = (uc * A["v_crit"][:, None] + us * A["v_shed"][:, None] + fuel_cost)
