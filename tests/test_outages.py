@@ -308,3 +308,59 @@ def test_survival_never_below_the_rule(backend):
                        outages=one(0, 2, min_survival_h=2)), backend)
     assert res.objective == pytest.approx(200 + 1_200, abs=ABS)
     assert res.outages["survival_h"].iloc[0] == pytest.approx(2.0, abs=ABS)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("restart, expected, hours", [
+    (None, 20.0, [1, 3]), (0.1, 21.0, [1, 3]), (0.5, 22.0, [3, 4])])
+def test_restart_energy_after_an_outage(backend, restart, expected, hours):
+    """Grid out in hour 2 of 5, no inflexible load, prices 100, 10, -, 10, 12; a 2 MWh job
+    at up to 1 MW in window 0..5 pauses there. Its cost is 10 p1 + 10 p3 + 12 p4 + 100 p0
+    plus the restart: R p1 (from p[a-1] = p1, R / Pmax = R) drawn in hour 3 at 10. Without
+    a restart it runs hours 1 and 3 (20); R = 0.1 makes p1 cost 11 < 12: the same hours,
+    21; R = 0.5 makes it 15 > 12: hours 3 and 4, 22, no restart."""
+    job = {"name": "train", "energy_mwh": 2.0, "release_h": 0, "deadline_h": 5,
+           "max_power_mw": 1.0}
+    if restart is not None:
+        job["restart_energy_mwh"] = restart
+    d = scenario(0.0, 5, battery=None, price=[100.0, 10.0, 10.0, 10.0, 12.0],
+                 dc={"critical_load_fraction": None, "jobs_pause_in_outages": True},
+                 grid={"outage_hours": [2]}, jobs=[job])
+    res = run(d, backend)
+    assert res.objective == pytest.approx(expected, abs=ABS)
+    p = res.job_power_mw("train").to_numpy()
+    np.testing.assert_allclose(np.flatnonzero(p > 0.5), hours)
+    paid = restart * p[1] if restart else 0.0
+    assert res.kpis["job_restart_energy_mwh"] == pytest.approx(paid, abs=ABS)
+    it = res.hourly["datacenter.s/it_mw"].to_numpy()
+    assert it[3] == pytest.approx(p[3] + paid, abs=ABS)   # the restart loads hour 3
+
+
+def test_restart_energy_refused_on_a_non_preemptible_job():
+    job = {"name": "train", "energy_mwh": 2.0, "release_h": 0, "deadline_h": 5,
+           "max_power_mw": 1.0, "preemptible": False, "restart_energy_mwh": 0.5}
+    with pytest.raises(ScenarioError, match="restart_energy_mwh"):
+        engine.Scenario.from_dict(scenario(0.0, 5, battery=None, jobs=[job]))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("restart, expected, hours", [
+    (None, 30.0, [0, 1]), (0.2, 38.0, [0, 1]), (0.5, 40.0, [0, 2])])
+def test_restart_energy_of_an_outage_scenario(backend, restart, expected, hours):
+    """No load but a 2 MWh job (1 MW, window 0..4), prices 10, 20, 30, 40, an outage
+    scenario at hour 2 for 1 h (weight 1). Running in hour 1 means a restart when the grid
+    comes back in hour 3: R p1 at 40. R = 0.2: hours 0, 1 and 0.2 x 40 = 8 (38 < 40);
+    R = 0.5: p1 would cost 20 + 20 > 30, so hours 0 and 2, 40, nothing to restart."""
+    job = {"name": "train", "energy_mwh": 2.0, "release_h": 0, "deadline_h": 4,
+           "max_power_mw": 1.0}
+    if restart is not None:
+        job["restart_energy_mwh"] = restart
+    d = scenario(0.0, 4, battery=None, price=[10.0, 20.0, 30.0, 40.0], outages=one(2, 1),
+                 jobs=[job])
+    res = run(d, backend)
+    assert res.objective == pytest.approx(expected, abs=ABS)
+    p = res.job_power_mw("train").to_numpy()
+    np.testing.assert_allclose(np.flatnonzero(p > 0.5), hours)
+    paid = 40.0 * restart * p[1] if restart else 0.0
+    assert res.costs.get("outage_restart", 0.0) == pytest.approx(paid, abs=ABS)
+    assert res.outages["cost"].iloc[0] == pytest.approx(paid, abs=ABS)

@@ -180,14 +180,17 @@ def add_capped(m: LinearModel, prefix: str, cols: np.ndarray, owner: np.ndarray,
 
 
 def add_capacity(m: LinearModel, name: str, cols: np.ndarray, slot: np.ndarray,
-                 reach: np.ndarray, head: np.ndarray) -> None:
-    """``sum_{entries at slot} x[cols] <= head[slot]``, written only for the slots where the
-    entries' upper bounds ``reach`` (per entry) could exceed ``head``: a row the bounds already
-    imply cannot bind, so it is not written (a presolve HiGHS would otherwise repeat on every
-    solve); with no such slot the group is absent."""
+                 reach: np.ndarray, head: np.ndarray,
+                 coef: np.ndarray | float = 1.0) -> None:
+    """``sum_{entries at slot} coef * x[cols] <= head[slot]``, written only for the slots
+    where the entries' largest loads ``reach`` (per entry: ``coef`` times the upper bound)
+    could exceed ``head``: a row the bounds already imply cannot bind, so it is not written
+    (a presolve HiGHS would otherwise repeat on every solve); with no such slot the group is
+    absent."""
     total = np.bincount(slot, weights=reach, minlength=head.size)
     binding = total > head
     sel = binding[slot]
     if sel.any():
         used, row_of = np.unique(slot[sel], return_inverse=True)
-        m.add_constraints(name, used.size, [(cols[sel], 1.0, row_of)], ub=head[used])
+        c = coef[sel] if np.ndim(coef) else coef
+        m.add_constraints(name, used.size, [(cols[sel], c, row_of)], ub=head[used])

@@ -46,7 +46,17 @@ service tiers, by default), every job's power is 0 in the grid's outage hours
 (``grid.outage_hours``): its bound is ``Pmax_j (1 - out[s, t])``, so a preemptible job
 does its energy in the other hours of its window, a non-preemptible run never spans an
 outage hour and a capped job does no work there. A job that cannot then finish is refused
-at validation.
+at validation. A preemptible job with ``restart_energy_mwh = R_j`` pays for each pause: for
+each outage block ``[a, b)`` inside its window (``release_j < a``, ``b < deadline_j``), the
+energy to write its checkpoint and reload it is drawn in the block's first hour back, in
+proportion to how much of the job was running when the grid went down::
+
+    restart[j, b] = R_j * p[j, a - 1] / Pmax_j          (IT MW at hour b; in the bus
+                                                         balance, the facility load and the
+                                                         IT capacity row of hour b)
+
+(exact when the job runs at full power before the outage; a job that finished in hour
+``a - 1`` is charged too, so the figure is an upper bound there.)
 
 IT capacity, all jobs::
 
@@ -95,7 +105,9 @@ class Job(Model):
     blocks each hour (gang scheduling; its energy must be a whole number of block-hours).
     ``power_cap`` (``{}`` for the default curve) lets the optimizer cap the job's power per
     GPU: the job then needs ``gpus`` and ``gpu_hours`` (work at full speed) and runs at the
-    speed its throughput curve gives (see :class:`PowerCap`).
+    speed its throughput curve gives (see :class:`PowerCap`). ``restart_energy_mwh``
+    (preemptible jobs): IT energy a pause in a grid outage costs the job, writing its
+    checkpoint and reloading it (module docstring).
     """
 
     name: str
@@ -109,6 +121,7 @@ class Job(Model):
     gpu_block: Annotated[Integer, Field(ge=1)] | None = None
     power_cap: PowerCap | None = None
     sites: list[str] = Field(default_factory=list)
+    restart_energy_mwh: Amount | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Job:
@@ -133,6 +146,10 @@ class Job(Model):
                                  "(GPU-hours at full speed) instead of energy_mwh")
             if self.gpu_block is not None:
                 raise ValueError("gpu_block: gang blocks and power_cap cannot be combined yet")
+        if self.restart_energy_mwh is not None and not self.preemptible:
+            raise ValueError("restart_energy_mwh: a non-preemptible job never spans an outage "
+                             "(its run avoids outage hours), so it has no restart to pay; "
+                             f"drop it or set preemptible: true, got {self.restart_energy_mwh}")
         if self.gpu_block is not None:
             if self.gpus is not None and self.gpus % self.gpu_block:
                 raise ValueError(f"gpus: must be a multiple of gpu_block={self.gpu_block}, got "
@@ -170,13 +187,14 @@ class JobData:
     cap_a: list[np.ndarray | None] = None  # type: ignore[assignment]
     cap_b: list[np.ndarray | None] = None  # type: ignore[assignment]
     cap_best: np.ndarray = None  # type: ignore[assignment]
+    restart_mwh: np.ndarray = None  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         J = len(self.names)
         defaults = {"gpu_kw": np.ones(J), "preemptible": np.ones(J, bool),
                     "duration_h": np.zeros(J, np.int64), "last_power_mw": np.zeros(J),
                     "block_mw": np.zeros(J), "full_power_mw": np.zeros(J),
-                    "cap_best": np.full(J, np.nan)}
+                    "cap_best": np.full(J, np.nan), "restart_mwh": np.zeros(J)}
         for name, value in defaults.items():
             if getattr(self, name) is None:
                 setattr(self, name, value)
@@ -366,6 +384,7 @@ def prepare_scenario(data: Any) -> dict[str, Any]:
         energy_mwh=energy, max_power_mw=pmax, gpu_kw=gpu_kw, preemptible=preemptible,
         duration_h=duration, last_power_mw=last, block_mw=block, full_power_mw=full,
         cap_a=cap_a, cap_b=cap_b, cap_best=best,
+        restart_mwh=np.array([j.restart_energy_mwh or 0.0 for j in jobs], dtype=np.float64),
     )}
 
 
@@ -408,15 +427,44 @@ def add(f: Formulation) -> None:
     if capped.any():
         meta["work"] = dfr.add_capped(m, "job", cols, job_of, capped, jobs.full_power_mw,
                                       jobs.energy_mwh, jobs.cap_a, jobs.cap_b)
+    # IT load entries: each job-hour, and each restart after an outage (module docstring)
+    rs = restarts(jobs, w, paused)
+    it_cols = np.concatenate([cols, cols[rs["entry"]]])
+    it_site = np.concatenate([site_of, rs["site"]])
+    it_t = np.concatenate([t_of, rs["t"]])
+    it_coef = np.concatenate([np.ones(cols.size), rs["coef"]])
+    reach = np.concatenate([jobs.max_power_mw[job_of], jobs.restart_mwh[job_of[rs["entry"]]]])
     # IT capacity, one row per (site, hour) where the jobs' power bounds could exceed it
     head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites]).ravel()
-    dfr.add_capacity(m, "datacenter/it_capacity", cols, site_of * T + t_of,
-                     jobs.max_power_mw[job_of], head)
-    pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
-    f.inject(cols, site_of, -pue, t_of=t_of)
-    f.facility(cols, site_of, t_of, pue)
-    meta["pue"] = pue
+    dfr.add_capacity(m, "datacenter/it_capacity", it_cols, it_site * T + it_t, reach, head,
+                     coef=it_coef)
+    pue = np.array([sd.pue for sd in f.data.sites])[it_site, it_t] * it_coef
+    f.inject(it_cols, it_site, -pue, t_of=it_t)
+    f.facility(it_cols, it_site, it_t, pue)
+    meta["pue"] = pue[:cols.size]
+    meta["restart"] = dict(rs, pue=pue[cols.size:])   # PUE x R / Pmax of each restart entry
     f.meta["job"] = meta
+
+
+def restarts(jobs: JobData, w: dfr.Windows, paused: np.ndarray) -> dict[str, np.ndarray]:
+    """The restart entries of preemptible jobs with ``restart_mwh`` (module docstring): for
+    each outage block ``[a, b)`` of a job's site strictly inside its window, the entry of
+    ``p[j, a - 1]`` (``entry``), the site and hour ``b`` it loads, and ``R_j / Pmax_j``."""
+    entry, site, hour, coef = [], [], [], []
+    for j in np.flatnonzero((jobs.restart_mwh > 0) & jobs.preemptible).tolist():
+        s, r0, d = int(jobs.site[j]), int(jobs.release[j]), int(jobs.deadline[j])
+        down = paused[s, r0:d]
+        a = np.flatnonzero(down[1:] & ~down[:-1]) + 1      # block starts after a running hour
+        ends = np.flatnonzero(~down[1:] & down[:-1]) + 1  # first hours back
+        for a_k in a.tolist():
+            later = ends[ends > a_k]
+            if later.size:                                  # the block ends inside the window
+                entry.append(int(w.first[j]) + a_k - 1)
+                site.append(s)
+                hour.append(r0 + int(later[0]))
+                coef.append(jobs.restart_mwh[j] / jobs.max_power_mw[j])
+    return {"entry": np.array(entry, np.int64), "site": np.array(site, np.int64),
+            "t": np.array(hour, np.int64), "coef": np.array(coef, np.float64)}
 
 
 def extract(r: Extraction) -> None:
@@ -442,6 +490,7 @@ def extract(r: Extraction) -> None:
             "power_mw": pd.Series(dtype=float)})
         r.kpis["job_completion"] = 1.0
         r.kpis["job_energy_saved_mwh"] = 0.0
+        r.kpis["job_restart_energy_mwh"] = 0.0
         return
     T = f.T
     names = r.site_names
@@ -450,6 +499,10 @@ def extract(r: Extraction) -> None:
     J = len(meta["names"])
     np.add.at(r.flexible_it_mw, (meta["site"], t_of), flex)
     jd = data.jobs
+    rs = meta["restart"]
+    restart = flex[rs["entry"]] * rs["coef"]
+    np.add.at(r.flexible_it_mw, (rs["site"], rs["t"]), restart)
+    restart_j = np.bincount(job_of[rs["entry"]], weights=restart, minlength=J)
     delivered = np.bincount(job_of, weights=flex, minlength=J)
     done = delivered.copy()  # work done, in MWh at full power
     mean_cap = np.full(J, np.nan)
@@ -487,6 +540,7 @@ def extract(r: Extraction) -> None:
         "delivered_mwh": delivered,
         "work_gpu_h": done * 1000.0 / jd.gpu_kw,
         "energy_saved_mwh": saved,
+        "restart_mwh": restart_j,
         "mean_power_cap_fraction": mean_cap,
         "max_power_mw": jd.max_power_mw,
         # energy-weighted grid import price over the job's hours (a diagnostic)
@@ -503,6 +557,7 @@ def extract(r: Extraction) -> None:
     need = float(jd.energy_mwh.sum())
     r.kpis["job_completion"] = float(done.sum()) / need if need > 0 else 1.0
     r.kpis["job_energy_saved_mwh"] = float(saved.sum())
+    r.kpis["job_restart_energy_mwh"] = float(restart_j.sum())
 
 
 COMPONENT = Component(

@@ -32,7 +32,10 @@ and ``λ = outages_per_horizon``, ``start_weighting = "expected"`` adds::
     λ sum_k w_{s_k} p_{d_k} sum_τ (VOLL_c uc + VOLL_s us + (fuel_price + c_CO2 ef) fuel)
 
 (cost terms ``outage_unserved``, ``outage_fuel`` and ``outage_carbon``: the policy's carbon
-price ``c_CO2`` on the genset's emission factor ``ef``, as for the plan's own fuel); ``"worst"`` is REopt's rule (the
+price ``c_CO2`` on the genset's emission factor ``ef``, as for the plan's own fuel), plus
+``outage_restart``: jobs with ``restart_energy_mwh`` pay to reload their checkpoint after the
+outage, ``R_j p[j, s_k - 1] / Pmax_j`` at the first hour back at its import price times PUE
+(see ``_add_restarts``); ``"worst"`` is REopt's rule (the
 maximum over starts of the expectation over durations): ``λ z`` with
 ``z >= sum_{k of s} p_{d_k} sum_τ (...)`` for every start ``s`` (cost term
 ``outage_unserved``). Gensets in an outage: their commitment is relaxed to a continuous
@@ -272,6 +275,7 @@ def add(f: Formulation) -> None:
                             "weight": weight, "has_shed": us is not None}
     meta["battery"] = _add_batteries(f, L, n_i, valid, bal)
     meta["genset"] = _add_gensets(f, L, n_i, valid, hour, bal, priced)
+    meta["restart"] = _add_restarts(f, L, priced)
     load = crit + shed
     m.add_constraints("outage/balance", (R, D), bal, lb=load, ub=load)
     if worst:
@@ -410,6 +414,40 @@ def _carbon_per_mwh_th(f: Formulation, gens: list) -> np.ndarray:
     return carbon_price * np.array([g.emission_kg_per_mwh_th for g in gens], float) / 1000.0
 
 
+def _add_restarts(f: Formulation, L: dict, priced) -> tuple | None:
+    """Expected restart energy of the jobs an outage scenario pauses (jobs component,
+    ``restart_energy_mwh``): for row ``k`` (start ``s``, duration ``d``) and a preemptible
+    job ``j`` at its site whose window holds hour ``s - 1`` and goes on past ``b = s + d``
+    (``b < T``: no wrap), ``R_j p[j, s - 1] / Pmax_j`` IT MWh drawn at hour ``b``, bought at
+    that hour's import price times PUE (the grid is back then). Returns ``(cols, coef, row)``
+    of the cost, or None."""
+    jobs, jm = f.data.jobs, f.meta.get("job")
+    if jm is None or not np.any(jobs.restart_mwh > 0):
+        return None
+    T, K = f.T, L["K"]
+    p = f.model.var_groups["job/power_mw"].idx
+    first = np.searchsorted(jm["job_of"], np.arange(len(jobs.names)))   # entries are by job
+    cols, coef, rows = [], [], []
+    for i, s_pos in enumerate(L["sites"].tolist()):
+        sd = f.data.sites[s_pos]
+        price = sd.grid_import_price if np.size(sd.grid_import_price) else np.zeros(T)
+        js = np.flatnonzero((jobs.site == s_pos) & (jobs.restart_mwh > 0) & jobs.preemptible)
+        for k in range(K):
+            s, b = int(L["k_start"][k]), int(L["k_start"][k] + L["k_dur"][k])
+            if s == 0 or b >= T:      # nothing ran before it, or no hour back in the horizon
+                continue
+            ok = js[(jobs.release[js] <= s - 1) & (b < jobs.deadline[js])]
+            cols.extend(p[first[ok] + (s - 1 - jobs.release[ok])].tolist())
+            coef.extend((jobs.restart_mwh[ok] / jobs.max_power_mw[ok]
+                         * sd.pue[b] * price[b]).tolist())
+            rows.extend([i * K + k] * ok.size)
+    if not cols:
+        return None
+    out = (np.array(cols, np.int64)[:, None], np.array(coef)[:, None], np.array(rows, np.int64))
+    priced("outage_restart", *out)
+    return out
+
+
 def survival_cap_h(T: int, longest: int) -> int:
     """The longest survival the simulation looks for: a week, the longest outage if longer,
     never beyond the horizon."""
@@ -542,6 +580,9 @@ def extract(r: Extraction) -> None:
             fuel_cost[gm["site"][j]] += (fu[j] * price).sum(axis=1)
             gen[gm["site"][j]] += p[j].sum(axis=1)
     cost = (uc * A["v_crit"][:, None] + us * A["v_shed"][:, None] + fuel_cost)
+    if meta["restart"] is not None:
+        cols, coef, row = meta["restart"]
+        np.add.at(cost.reshape(-1), row, (r.x[cols] * coef).ravel())
     # survival: the longer of two dispatches that are both possible from the plan's state,
     # the greedy simulation and the LP's own dispatch of the longest outage at each start
     surv = np.maximum(_survival(f, r.x, L, A, meta), _lp_survival(r, L, A))   # (n_i, n0)

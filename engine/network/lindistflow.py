@@ -124,6 +124,11 @@ def _dispatch_entries(f: Formulation, s: int, att: Attachment) -> list[tuple[np.
             sel = meta["site"] == s
             out.append((vg["job/power_mw"].idx[sel], meta["t_of"][sel], att.dc_bus,
                         -meta["pue"][sel], att.dc_tan_phi))
+            rs = meta["restart"]       # restarts after outages load the bus an hour later
+            sel = rs["site"] == s
+            if sel.any():
+                out.append((vg["job/power_mw"].idx[rs["entry"][sel]], rs["t"][sel], att.dc_bus,
+                            -rs["pue"][sel], att.dc_tan_phi))
     return out
 
 
