@@ -306,6 +306,10 @@ def test_lp_first_mip_start_gives_the_same_optimum(k, expected, mip_start):
     res3 = run(scenario([1.0, 1.0, 3.0, 1.0, 1.0, 1.0], [genset(min_up_h=3)]),
                mip_start=mip_start)
     assert res3.objective == pytest.approx(1200.0, abs=ABS)
+    if mip_start != "none":  # an integral relaxation is the optimum: root gap 0
+        assert res3.root_gap == pytest.approx(0.0, abs=1e-9)
+    if mip_start != "none":  # an integral relaxation is the optimum: root gap 0
+        assert res3.root_gap == pytest.approx(0.0, abs=1e-9)
     assert col(res3, "starts").sum() == pytest.approx(1.0)
 
 
@@ -319,6 +323,12 @@ def test_lp_first_falls_back_to_the_milp_from_a_fractional_relaxation(mip_start)
     res = run(d, mip_start=mip_start)
     assert res.status == engine.Status.OPTIMAL
     assert res.objective == pytest.approx(250.0, abs=ABS)
+    if mip_start == "none":  # no relaxation was solved: none to report
+        assert np.isnan(res.lp_relaxation) and np.isnan(res.root_gap)
+    else:  # the relaxation is reported with its root gap (250 - 200) / 250
+        assert res.lp_relaxation == pytest.approx(200.0, abs=ABS)
+        assert res.root_gap == pytest.approx(0.2, abs=1e-9)
+        assert res.summary_dict()["lp_relaxation"] == pytest.approx(200.0, abs=ABS)
     np.testing.assert_allclose(col(res, "units_on"), [1.0], atol=ABS)
 
 

@@ -19,6 +19,9 @@ class SolveOutput:
     x: np.ndarray | None
     objective: float
     mip_gap: float = 0.0
+    #: The MILP's LP relaxation objective, where the backend solved it (``mip_start``
+    #: ``"lp"``/``"auto"`` on highs); NaN otherwise.
+    lp_relaxation: float = float("nan")
     solver_status: str = ""
     iterations: int = 0
     timings: dict[str, float] = field(default_factory=dict)

@@ -185,13 +185,14 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         del arrays
         model.release_arrays()
     t1 = time.perf_counter()
-    solved_by_lp = False
+    solved_by_lp, lp_obj = False, float("nan")
     if is_mip and options.mip_start in ("lp", "auto"):
-        solved_by_lp = _lp_first(h, options)
+        solved_by_lp, lp_obj = _lp_first(h, options)
     else:
         run_definite(h)
     t2 = time.perf_counter()
     out = read_outcome(h, is_mip and not solved_by_lp, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    out.lp_relaxation = lp_obj
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
     elif out.status == Status.ERROR:
@@ -203,11 +204,12 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
 LP_INTEGRAL_TOL = 1e-6
 
 
-def _lp_first(h, options: SolverOptions) -> bool:
+def _lp_first(h, options: SolverOptions) -> tuple[bool, float]:
     """``mip_start="lp"``: run the LP relaxation of the MILP held by ``h``; True when its
     solution is integral (then ``h`` holds the optimum of the MILP), else restore the
     integrality, pass the rounded integer columns as a partial MIP start and run the MILP in
-    what is left of the time limit (False)."""
+    what is left of the time limit (False). Also returns the relaxation's objective (the
+    root bound before cuts; NaN when the LP did not solve to optimality)."""
     import highspy
 
     lp = h.getLp()
@@ -216,11 +218,13 @@ def _lp_first(h, options: SolverOptions) -> bool:
     t0 = time.perf_counter()
     h.changeColsIntegrality(ints.size, ints, np.zeros(ints.size, dtype=np.int32))
     h.run()
+    lp_obj = float("nan")
     if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        lp_obj = float(h.getInfo().objective_function_value)
         x = np.asarray(h.getSolution().col_value, dtype=np.float64)[ints]
         rounded = np.rint(x)
         if np.all(np.abs(x - rounded) <= LP_INTEGRAL_TOL):
-            return True
+            return True, lp_obj
     else:
         rounded = None
     h.changeColsIntegrality(ints.size, ints, integrality[ints])
@@ -232,7 +236,7 @@ def _lp_first(h, options: SolverOptions) -> bool:
     run_definite(h)
     if limit is not None:
         h.setOptionValue("time_limit", limit)
-    return False
+    return False, lp_obj
 
 
 class PersistentHighs:

@@ -67,6 +67,10 @@ class Result:
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
         Relative MIP gap (0 for LPs).
+    lp_relaxation : float
+        A MILP's LP relaxation objective (the root bound before cuts) where the solve ran it
+        (``mip_start`` ``"auto"``/``"lp"`` on the ``highs`` backend), else NaN; with the
+        objective it gives the root gap :attr:`root_gap`.
     diagnosis : str
         For an infeasible model: the constraint groups and hours in conflict. For a solve
         stopped by a limit (status ``time_limit``) or a solver error: what happened and what
@@ -89,6 +93,7 @@ class Result:
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
     outages: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
+    lp_relaxation: float = float("nan")
     backend: str = "highs"
     solver_status: str = ""
     iterations: int = 0
@@ -103,6 +108,14 @@ class Result:
         """Whether primal values came back: optimal, or a feasible point at a time limit (a
         time limit reached before any feasible point has none)."""
         return self.status.has_solution and not self.hourly.empty
+
+    @property
+    def root_gap(self) -> float:
+        """``(objective - lp_relaxation) / |objective|``: how far the LP relaxation lies
+        below the MILP's solution (0 for a tight formulation; NaN without a relaxation)."""
+        if not (np.isfinite(self.lp_relaxation) and np.isfinite(self.objective)):
+            return float("nan")
+        return (self.objective - self.lp_relaxation) / max(abs(self.objective), 1e-12)
 
     # ------------------------------------------------------------------ output
     def job_power_mw(self, job: str) -> pd.Series:
@@ -126,6 +139,8 @@ class Result:
         lines.append(f"  objective     {self.objective:,.2f}")
         if self.mip_gap:
             lines.append(f"  mip gap       {self.mip_gap:.2e}")
+        if np.isfinite(self.root_gap):
+            lines.append(f"  LP relaxation {self.lp_relaxation:,.2f} (root gap {self.root_gap:.2%})")
         lines.append("  cost terms:")
         for k, v in self.costs.items():
             lines.append(f"    {k:<22}{v:>18,.2f}")
@@ -163,6 +178,7 @@ class Result:
             "solver_status": self.solver_status,
             "objective": nan_none(float(self.objective)),
             "mip_gap": nan_none(float(self.mip_gap)),
+            "lp_relaxation": nan_none(float(self.lp_relaxation)),
             "iterations": int(self.iterations),
             "diagnosis": self.diagnosis,
             "costs": {k: float(v) for k, v in self.costs.items()},
