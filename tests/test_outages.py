@@ -364,3 +364,42 @@ def test_restart_energy_of_an_outage_scenario(backend, restart, expected, hours)
     paid = 40.0 * restart * p[1] if restart else 0.0
     assert res.costs.get("outage_restart", 0.0) == pytest.approx(paid, abs=ABS)
     assert res.outages["cost"].iloc[0] == pytest.approx(paid, abs=ABS)
+
+
+RESERVE_GENSET = {"name": "g", "units": 3, "max_power_mw": 1.5, "min_power_mw": 0.5,
+                  "fuel_no_load_mwh_th_per_h": 1.0, "fuel_slopes_mwh_th_per_mwh": [2.0],
+                  "fuel_price_per_mwh_th": 100.0, "emission_kg_per_mwh_th": 0.0}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("rule, hours, expected, units_on", [
+    (None, "outages", 175.0, [0, 0, 0]),
+    ("n", "outages", 525.0, [0, 2, 0]),
+    ("n+1", "outages", 700.0, [0, 3, 0]),
+    ("n", "always", 1225.0, [2, 2, 2])])
+def test_critical_reserve(backend, rule, hours, expected, units_on):
+    """2 MW critical load, grid out in hour 1 of 3, the battery's 2.5 MWh could carry the
+    outage alone and give the rest to the grid hours (6 - 2.5 = 3.5 MWh x 50 = 175). Three
+    1.5 MW units (Pmin 0.5, fuel 1 u + 2 p MWh_th at 100, so 200 per MWh: never worth more
+    than their minimum). "n" commits 2 units (3 >= 2 MW) in the outage hour at 1 MW: fuel
+    2 + 2 = 4 MWh_th, 400; the battery gives 1 MW there and 1.5 MWh to the grid hours (grid
+    2.5 MWh, 125): 525. "n+1" needs 2 + 1.5 = 3.5 MW: 3 units at 1.5 MW, fuel 3 + 3 = 6,
+    600; battery 0.5 + 2.0, grid 2.0 MWh, 100: 700. "n" in every hour: 2 units at 1 MW each
+    hour (1,200); the battery's 2.5 MWh covers the outage's other 1 MW and 1.5 of the grid
+    hours' 2 MWh: grid 0.5 MWh, 25: 1225."""
+    dc = {} if rule is None else {"critical_reserve": rule, "critical_reserve_hours": hours}
+    d = scenario(2.0, 3, dc=dc, grid={"outage_hours": [1]}, gensets=[RESERVE_GENSET])
+    res = run(d, backend)
+    assert res.objective == pytest.approx(expected, abs=ABS)
+    on = sum(res.hourly[f"genset.g_{k}/units_on"].to_numpy() for k in range(3)) \
+        if "genset.g_0/units_on" in res.hourly else res.hourly["genset.g/units_on"].to_numpy()
+    np.testing.assert_allclose(on, units_on, atol=ABS)
+
+
+@pytest.mark.parametrize("gensets, rule, message", [
+    ([], "n", "no gensets"),
+    ([dict(RESERVE_GENSET, units=1)], "n+1", "at least two genset units")])
+def test_critical_reserve_bad_input(gensets, rule, message):
+    d = scenario(2.0, 3, dc={"critical_reserve": rule}, gensets=gensets)
+    with pytest.raises(ScenarioError, match=f"critical_reserve.*{message}"):
+        engine.Scenario.from_dict(d)

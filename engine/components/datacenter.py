@@ -22,6 +22,15 @@ always shed first and the critical tier only when no supply is left. With tiers,
 jobs pause in the grid's outage hours (``jobs_pause_in_outages``, default: on with tiers,
 off without, which keeps the results of scenarios without tiers as they were).
 
+Critical reserve (``critical_reserve``, an option; the rows are the gensets',
+:mod:`engine.components.genset`): in the hours ``H`` it names (the grid's outage hours, or
+every hour: spinning reserve), the site's committed genset capacity carries the critical
+facility load on its own, ``"n+1"`` even after losing its largest unit::
+
+    sum_i Pmax_i u[i, t] >= PUE[s, t] crit[s, t] + (Pmax_largest if "n+1" else 0),  t in H
+
+(``crit`` is the whole inflexible load on a site without tiers.)
+
 PUE is a parameter, so the model stays linear. The fixed part ``PUE * inflex`` is the
 right-hand side of the site's bus balance (:mod:`engine.model.balance`); the flexible part
 is the jobs' (:mod:`engine.components.jobs`), which bound themselves by the IT capacity
@@ -29,7 +38,7 @@ this component prepares. The cooling model needs the site's ``temp_air``.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, model_validator
@@ -89,6 +98,11 @@ class DataCenter(Model):
     ``sheddable_value_of_lost_load_per_mwh`` (None: the policy's) price each tier's
     unserved energy. ``jobs_pause_in_outages`` (None: true with tiers, false without) sets
     the jobs' power to 0 in the grid's outage hours.
+
+    ``critical_reserve`` (``"n"`` or ``"n+1"``; None: no rule) keeps enough of the site's
+    genset units committed to carry the critical facility load alone (``"n+1"``: after
+    losing the largest unit) in ``critical_reserve_hours``: ``"outages"`` (the grid's outage
+    hours, default) or ``"always"`` (spinning reserve in every hour).
     """
 
     gpus: Annotated[Integer, Field(ge=0)]
@@ -102,6 +116,8 @@ class DataCenter(Model):
     critical_value_of_lost_load_per_mwh: Cost | None = None
     sheddable_value_of_lost_load_per_mwh: Cost | None = None
     jobs_pause_in_outages: Bool | None = None
+    critical_reserve: Literal["n", "n+1"] | None = None
+    critical_reserve_hours: Literal["outages", "always"] = "outages"
 
     @property
     def tiered(self) -> bool:
@@ -166,11 +182,14 @@ def _weather(dc: DataCenter | None) -> dict[str, list[str]]:
 
 
 def check(scenario: Any) -> None:
-    """Tiers: the critical profile inside the inflexible load; critical VOLL >= sheddable."""
+    """Tiers: the critical profile inside the inflexible load; critical VOLL >= sheddable.
+    A critical reserve needs gensets that can hold it (two units or more for N+1)."""
     voll = scenario.policy.value_of_lost_load_per_mwh
     T = scenario.horizon_h
     for i, site in enumerate(scenario.sites):
         dc = site.datacenter
+        if dc is not None and dc.critical_reserve is not None:
+            _check_reserve(f"sites[{i}].datacenter.critical_reserve", dc, site)
         if dc is None or not dc.tiered:
             continue
         path = f"sites[{i}].datacenter"
@@ -191,12 +210,24 @@ def check(scenario: Any) -> None:
                     f"above {full(inflex, T)[t]:g} MW at hour {t}")
 
 
+def _check_reserve(path: str, dc: DataCenter, site: Any) -> None:
+    gensets = getattr(site, "gensets", None) or []
+    units = [g.max_power_mw for g in gensets for _ in range(g.units)]
+    if not units:
+        raise ValueError(f"{path}: the site has no gensets to hold the reserve, got "
+                         f"{dc.critical_reserve!r}; add gensets or drop critical_reserve")
+    if dc.critical_reserve == "n+1" and len(units) < 2:
+        raise ValueError(f"{path}: 'n+1' needs at least two genset units (the reserve must "
+                         f"hold after losing the largest), got {len(units)}")
+
+
 def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:
     T = len(index)
     dc = site.datacenter
     if dc is None:
         return {"it_capacity_mw": 0.0, "pue": np.ones(T), "inflexible_it_mw": np.zeros(T),
-                "critical_it_mw": np.zeros(T), "tiered": False, "jobs_pause": False}
+                "critical_it_mw": np.zeros(T), "tiered": False, "jobs_pause": False,
+                "critical_reserve": None}
     cap = dc.it_capacity_mw
     if dc.pue is not None:
         pue = full(dc.pue, T)
@@ -218,7 +249,10 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
         crit = np.zeros(T)
     return {"it_capacity_mw": cap, "pue": pue, "inflexible_it_mw": inflex,
             "critical_it_mw": crit, "tiered": dc.tiered,
-            "jobs_pause": dc.pauses_jobs_in_outages}
+            "jobs_pause": dc.pauses_jobs_in_outages,
+            # (reserve, hours) for the gensets' critical-reserve rows, or None
+            "critical_reserve": None if dc.critical_reserve is None
+            else (dc.critical_reserve, dc.critical_reserve_hours)}
 
 
 def extract(r: Extraction) -> None:

@@ -20,6 +20,8 @@ of one schedule; when it is exact is said below). For row ``i``
     cost: start_cost v  ("start"),  fuel_price[t] fuel  ("fuel"),
           carbon_price * emission_kg_per_mwh_th / 1000 * fuel  ("carbon")
     fossil[s, t] += p[i, t]   (every MWh of a genset counts against the green-share floor)
+    sum_{i at s} Pmax_i u[i, t] >= PUE crit[s, t] (+ Pmax_largest)   (the data center's
+        critical_reserve "n" ("n+1") in its hours: genset/critical_reserve)
 
 Windows before hour 0 are cut off: the initial state takes their place. Units on before the
 horizon for ``h0 = initial_hours_in_state`` hours stay on for the first ``max(0, UT - h0)``
@@ -275,6 +277,7 @@ def add(f: Formulation) -> None:
     sites = R["site"]
     f.inject(p.idx, sites, 1.0)
     f.fossil(p.idx, sites, 1.0)
+    _add_reserve(f, R, u)
     start_cost = np.array([g.start_cost for _, g in R["entries"]])[R["entry"]][:, None]
     if np.any(start_cost):
         f.cost("start", v.idx, start_cost)
@@ -284,6 +287,35 @@ def add(f: Formulation) -> None:
                         "emission": np.array([g.emission_kg_per_mwh_th for _, g in R["entries"]]),
                         "lines": [g.fuel_lines() for _, g in R["entries"]],
                         "stocked": fuel}
+
+
+def _add_reserve(f: Formulation, R: dict[str, Any], u) -> None:
+    """The data center's critical reserve (:mod:`engine.components.datacenter`): committed
+    capacity at the site covers ``PUE * crit`` (+ the largest unit for N+1) in its hours
+    (a site without a grid is islanded in every hour). The largest unit is the site's
+    largest of all, so with units of different sizes the N+1 row is conservative (exact for
+    identical units). One group, ``genset/critical_reserve``, one row per (site, hour)."""
+    T = f.T
+    terms, need = [], []
+    for s, sd in enumerate(f.data.sites):
+        rule = getattr(sd, "critical_reserve", None)
+        rows = np.flatnonzero(R["site"] == s)
+        if rule is None or not rows.size:
+            continue
+        kind, when = rule
+        crit = sd.pue * (sd.critical_it_mw if sd.tiered else sd.inflexible_it_mw)
+        req = crit + (R["pmax"][rows].max() if kind == "n+1" else 0.0)
+        up = np.asarray(getattr(sd, "grid_available", np.zeros(0, bool)), bool)
+        hours = np.flatnonzero(~up) if when == "outages" and up.size else np.arange(T)
+        if not hours.size:
+            continue
+        cols = u.idx[rows][:, hours].T                      # (hours, units of the site)
+        row_of = np.broadcast_to((len(need) + np.arange(hours.size))[:, None], cols.shape)
+        terms.append((cols, np.broadcast_to(R["pmax"][rows], cols.shape), row_of))
+        need.extend(req[hours].tolist())
+    if terms:
+        f.model.add_constraints("genset/critical_reserve", len(need), terms,
+                                lb=np.array(need))
 
 
 def _add_ramps(f: Formulation, R: dict[str, Any], u, v, w, p) -> None:
