@@ -136,6 +136,9 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
             assert np.all(p >= g.min_power_mw * on - ATOL_BOUND)
             assert np.all(p <= g.max_power_mw * on + ATOL_BOUND)
             supply += p
+        if f"ev.{s}/charge_mw" in h:
+            demand += h[f"ev.{s}/charge_mw"].to_numpy()
+            supply += h[f"ev.{s}/discharge_mw"].to_numpy()
         if f"network.{s}/losses_mw" in h:
             # network rounds withdraw the site's share of the AC losses at its bus
             demand += h[f"network.{s}/losses_mw"].to_numpy()

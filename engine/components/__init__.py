@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.components import (
     battery,
     datacenter,
+    ev,
     genset,
     grid,
     hydro,
@@ -36,6 +37,7 @@ COMPONENTS: tuple[Component, ...] = (
     grid.COMPONENT,
     genset.COMPONENT,
     jobs.COMPONENT,
+    ev.COMPONENT,
     datacenter.COMPONENT,
     outages.COMPONENT,
     network.COMPONENT,
