@@ -21,6 +21,7 @@ from engine.components import (
     network,
     outages,
     pv,
+    shared_storage,
     wind,
 )
 from engine.components.base import Component, Extraction
@@ -34,6 +35,7 @@ COMPONENTS: tuple[Component, ...] = (
     wind.COMPONENT,
     hydro.COMPONENT,
     battery.COMPONENT,
+    shared_storage.COMPONENT,
     grid.COMPONENT,
     genset.COMPONENT,
     jobs.COMPONENT,
