@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.components import (
     battery,
     datacenter,
+    demand_response,
     ev,
     genset,
     grid,
@@ -41,6 +42,7 @@ COMPONENTS: tuple[Component, ...] = (
     jobs.COMPONENT,
     ev.COMPONENT,
     datacenter.COMPONENT,
+    demand_response.COMPONENT,
     outages.COMPONENT,
     network.COMPONENT,
 )
