@@ -139,3 +139,43 @@ def test_envelope_in_place_equals_fresh_models():
             got = env[(env.scenario == k) & (env.start_h == h) & (env.duration_h == d)]
             np.testing.assert_allclose(got["reduction_mw"].to_numpy(),
                                        fresh["reduction_mw"].to_numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_shifted_job_delivers(backend):
+    """No battery; a 1 MWh job may run in any of hours 0-2 at 1 MW, price 10 flat. An event
+    asks 1 MW below a declared 1 MW baseline in hour 1, paid 100: the job runs outside
+    hour 1, delivering 1 MWh. Objective 10 - 100 = -90."""
+    dr = {"baseline": "declared", "events": [event(reduction=1.0, pay=100.0, baseline_mw=1.0)]}
+    sc = engine.Scenario.from_dict({
+        "name": "dr_job", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 3,
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 20, "import_price_per_mwh": 10.0},
+                   "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0}}],
+        "jobs": [{"name": "j", "energy_mwh": 1.0, "release_h": 0, "deadline_h": 3,
+                  "max_power_mw": 1.0}],
+        "demand_response": dr})
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(-90.0, abs=1e-7)
+    assert res.job_power_mw("j").iloc[1] == pytest.approx(0.0, abs=1e-9)
+    check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shedding_inference_at_its_value_delivers(backend):
+    """1 MW of sheddable inference in one hour at price 10, value of lost load 50; an event
+    asks 1 MW below a 1 MW baseline, paid 100. Shedding costs 50 and earns 100 + the 10 not
+    bought: shed. Objective 50 - 100 = -50 (without the event: 10)."""
+    dr = {"baseline": "declared", "events": [event(start=0, reduction=1.0, pay=100.0,
+                                                   baseline_mw=1.0)]}
+    sc = engine.Scenario.from_dict({
+        "name": "dr_shed", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 1,
+        "policy": {"value_of_lost_load_per_mwh": 50.0},
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 20, "import_price_per_mwh": 10.0},
+                   "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                                  "inflexible_it_mw": 1.0}}],
+        "demand_response": dr})
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(-50.0, abs=1e-7)
+    assert res.kpis["unserved_mwh"] == pytest.approx(1.0, abs=1e-9)
