@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engine.backends import BACKENDS, MIP_STARTS, SolverOptions, solve
+from engine.markets import cost_to_park, needs_baselines, with_baselines
 from engine.model.build import build
 from engine.model.data import prepare
 from engine.model.formulation import Formulation
@@ -135,9 +136,22 @@ def optimize(
     options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
                             highs_options=dict(highs_options or {}), log=solver_log,
                             pyomo_interface=pyomo_interface, mip_start=mip_start)
+    plan = None
+    if needs_baselines(sc):
+        # demand-response baselines from the scenario's own plan without its events
+        sc, plan = with_baselines(sc, lambda s: optimize(
+            s, backend=backend, model_hook=model_hook, time_limit_s=time_limit_s,
+            mip_rel_gap=mip_rel_gap, threads=threads, highs_options=highs_options,
+            solver_log=solver_log, pyomo_interface=pyomo_interface, mip_start=mip_start))
+        if not plan.has_solution:
+            plan.diagnosis = ("the plan without demand-response events (for their baselines) "
+                              f"has no solution; {plan.diagnosis}")
+            return plan
     with _gc_paused():
         data = prepare(sc)
     res = _solve_data(sc, data, t0, backend, options, model_hook)
+    if plan is not None:
+        cost_to_park(res, plan)
     if network_rounds:
         from engine.network.rounds import network_rounds as run_rounds
 
@@ -188,8 +202,8 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
         hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
-        demand_charges=parts["demand_charges"], outages=parts["outages"], timings=timings, mip_gap=out.mip_gap,
-        lp_relaxation=out.lp_relaxation,
+        demand_charges=parts["demand_charges"], outages=parts["outages"], tables=parts["tables"],
+        timings=timings, mip_gap=out.mip_gap, lp_relaxation=out.lp_relaxation,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name, diagnosis=out.diagnosis,
     )

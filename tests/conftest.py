@@ -136,6 +136,18 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
             assert np.all(p >= g.min_power_mw * on - ATOL_BOUND)
             assert np.all(p <= g.max_power_mw * on + ATOL_BOUND)
             supply += p
+        for plant in getattr(sc, "shared_storage", []):
+            for lease in plant.leases:
+                if lease.site != s:
+                    continue
+                base = f"lease.{plant.name}.{lease.tenant}"
+                for kind in ("", "own_"):
+                    if f"{base}/{kind}charge_mw" in h:
+                        demand += h[f"{base}/{kind}charge_mw"].to_numpy()
+                        supply += h[f"{base}/{kind}discharge_mw"].to_numpy()
+        if f"ev.{s}/charge_mw" in h:
+            demand += h[f"ev.{s}/charge_mw"].to_numpy()
+            supply += h[f"ev.{s}/discharge_mw"].to_numpy()
         if f"network.{s}/losses_mw" in h:
             # network rounds withdraw the site's share of the AC losses at its bus
             demand += h[f"network.{s}/losses_mw"].to_numpy()

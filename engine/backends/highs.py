@@ -301,6 +301,12 @@ class PersistentHighs:
             for r, c, v in zip(coef_rows.tolist(), coef_cols.tolist(), coef_vals.tolist()):
                 change(r, c, v)
 
+    def set_row_bounds(self, rows: np.ndarray, lb: np.ndarray, ub: np.ndarray) -> None:
+        """Change the bounds of the given rows only (one bulk call)."""
+        rows = np.asarray(rows, dtype=np.int32)
+        self.h.changeRowsBounds(int(rows.size), rows, np.asarray(lb, np.float64),
+                                np.asarray(ub, np.float64))
+
     def row_duals(self) -> np.ndarray:
         """Row duals of the last solve, ``d objective / d row bound`` (HiGHS's sign)."""
         return np.asarray(self.h.getSolution().row_dual, dtype=np.float64)

@@ -127,9 +127,14 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
 
 
 def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float) -> Any:
+    from engine.markets import needs_baselines, with_baselines
     from engine.model.build import build
     from engine.model.data import prepare
 
+    if needs_baselines(scenario):  # demand-response baselines from the plan without events
+        from engine.api import optimize
+
+        scenario, _ = with_baselines(scenario, optimize)
     data = prepare(scenario)
     t1 = time.perf_counter()
     f = build(data)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from engine.components import (
     battery,
     datacenter,
+    demand_response,
+    ev,
     genset,
     grid,
     hydro,
@@ -20,6 +22,7 @@ from engine.components import (
     network,
     outages,
     pv,
+    shared_storage,
     wind,
 )
 from engine.components.base import Component, Extraction
@@ -33,10 +36,13 @@ COMPONENTS: tuple[Component, ...] = (
     wind.COMPONENT,
     hydro.COMPONENT,
     battery.COMPONENT,
+    shared_storage.COMPONENT,
     grid.COMPONENT,
     genset.COMPONENT,
     jobs.COMPONENT,
+    ev.COMPONENT,
     datacenter.COMPONENT,
+    demand_response.COMPONENT,
     outages.COMPONENT,
     network.COMPONENT,
 )

@@ -78,6 +78,14 @@ def _unsupported(data: ScenarioData) -> None:
             raise ScenarioError(
                 f"jobs[{k}]: job {name!r} has {what}, which the rolling controller does not "
                 "handle yet; use optimize(), or drop the option for a rolling run")
+    sc = data.scenario
+    for field, present in (
+            ("shared_storage", bool(getattr(sc, "shared_storage", None))),
+            ("demand_response", getattr(sc, "demand_response", None) is not None),
+            ("ev_charging", any(getattr(s, "ev_charging", None) is not None for s in sc.sites))):
+        if present:
+            raise ScenarioError(f"{field}: the rolling controller does not handle it yet; use "
+                                "optimize()")
     for s, sd in enumerate(data.sites):
         for k, h in enumerate(sd.site.hydro):
             if h.energy_budget_mwh is not None:

@@ -65,7 +65,9 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
             "job_power": r.tables["job_power"],
             "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
-            "outages": r.tables.get("outages", pd.DataFrame())}
+            "outages": r.tables.get("outages", pd.DataFrame()),
+            "tables": {k: v for k, v in r.tables.items()
+                       if k not in ("jobs", "job_power", "demand_charges", "outages")}}
 
 
 def _trace(r: Extraction) -> np.ndarray:

@@ -63,6 +63,9 @@ class Result:
         ``cost`` (unserved at each tier's value of lost load + fuel) and ``survival_h`` (how
         long the critical load lasts from that start; see
         :mod:`engine.components.outages`). Empty without outage scenarios.
+    tables : dict of pandas.DataFrame
+        Further per-component tables by name (``ev_sessions``, ``leases``, ``dr_events``,
+        ...; see each component's ``extract``).
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -92,6 +95,7 @@ class Result:
     job_power: pd.DataFrame = field(default_factory=_empty_frame)
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
     outages: pd.DataFrame = field(default_factory=_empty_frame)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     mip_gap: float = 0.0
     lp_relaxation: float = float("nan")
     backend: str = "highs"

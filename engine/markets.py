@@ -1,0 +1,209 @@
+"""Markets around the park: demand-response baselines and the flexibility envelope.
+
+* :func:`with_baselines` solves the scenario's own plan without its demand-response events
+  and fills each event's baseline from it (the ``previous_days`` rule of
+  :mod:`engine.components.demand_response`); :func:`engine.optimize` calls it by itself
+  and reports the cost of the events to the park (``dr_cost_to_park``: the cost without
+  the DR terms, minus the plan's).
+* :func:`flexibility_envelope`: for each start hour and each duration, the largest
+  reduction of a site's net grid import below its plan that the park can hold with every
+  service kept (no more unserved load or unmet EV energy than in the plan, every job
+  done). One persistent HiGHS model per structure: the plan is solved, then each point only
+  changes the upper bounds of the hold rows (``demand_response/envelope_hold``) in place and
+  re-solves warm; a sequence of same-structure scenarios (the days of a year) re-uses the
+  same model with its bounds, costs and coefficients changed in place.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from engine.backends.base import SolverOptions
+from engine.components.demand_response import DemandResponse, event_baselines
+from engine.errors import ScenarioError
+from engine.model.build import build
+from engine.model.data import prepare
+from engine.status import Status
+
+__all__ = ["cost_to_park", "flexibility_envelope", "needs_baselines", "with_baselines"]
+
+log = logging.getLogger(__name__)
+
+#: Cost terms of the demand-response settlement (not a cost of running the park).
+DR_TERMS = ("dr_revenue", "dr_penalty")
+
+
+def needs_baselines(sc: Any) -> bool:
+    """Whether some event's baseline must come from the plan without events."""
+    dr = getattr(sc, "demand_response", None)
+    return dr is not None and any(e.baseline_mw is None for e in dr.events)
+
+
+def _without_events(sc: Any) -> Any:
+    dr = sc.demand_response or DemandResponse()
+    return sc.model_copy(update={"demand_response": dr.model_copy(update={"events": []})})
+
+
+def with_baselines(sc: Any, solve: Callable[[Any], Any]) -> tuple[Any, Any]:
+    """The scenario with every event's baseline filled from its plan without events.
+
+    Parameters
+    ----------
+    sc : Scenario
+        A scenario whose ``demand_response.baseline`` is ``previous_days``.
+    solve : callable
+        ``solve(scenario) -> Result`` (e.g. ``engine.optimize`` with its options).
+
+    Returns
+    -------
+    (Scenario, Result)
+        The scenario with declared baselines (``baseline_mw`` per event hour) and the plan
+        without events; if the plan has no solution, the scenario is returned unchanged.
+    """
+    plan = solve(_without_events(sc))
+    if not plan.has_solution:
+        return sc, plan
+    h = plan.hourly
+    net = {}
+    for s in sc.sites:
+        if s.grid is not None:
+            net[s.name] = (h[f"grid.{s.name}/import_mw"].to_numpy()
+                           - h[f"grid.{s.name}/export_mw"].to_numpy())
+    dr = sc.demand_response
+    base = event_baselines(dr, net, sc.horizon_h)
+    events = [e.model_copy(update={"baseline_mw": [float(v) for v in b]})
+              for e, b in zip(dr.events, base)]
+    new = dr.model_copy(update={"events": events, "baseline": "declared"})
+    return sc.model_copy(update={"demand_response": new}), plan
+
+
+def cost_to_park(res: Any, plan: Any) -> None:
+    """Add KPIs ``dr_cost_to_park`` (running cost with events minus the plan's, DR
+    settlement excluded) and ``dr_net_benefit`` (settlement minus that cost) to ``res``."""
+    if not (res.has_solution and plan.has_solution):
+        return
+    settle = float(sum(res.costs.get(t, 0.0) for t in DR_TERMS))
+    cost = float(res.costs.sum()) - settle - float(plan.costs.sum())
+    res.kpis["dr_cost_to_park"] = cost
+    res.kpis["dr_net_benefit"] = -settle - cost
+
+
+def _points(T: int, durations: Sequence[int], hours: Sequence[int] | None
+            ) -> list[tuple[int, int]]:
+    starts = range(T) if hours is None else hours
+    return [(h, d) for h in starts for d in durations if h + d <= T]
+
+
+def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *,
+                         hours: Sequence[int] | None = None,
+                         options: SolverOptions | None = None) -> Any:
+    """The flexibility envelope: the MW a site can hold below its plan, per start and
+    duration, with every service kept.
+
+    Parameters
+    ----------
+    scenarios : Scenario or sequence of Scenario
+        One scenario, or several of the same structure (e.g. the days of a year); its
+        demand-response events, if any, are left out (the envelope is measured against the
+        plan without them). Each is solved on its own (its storage starts from its own
+        initial state).
+    durations : sequence of int
+        Hours the reduction must be held.
+    hours : sequence of int, optional
+        Start hours (default: every hour whose window fits the horizon).
+    options : SolverOptions, optional
+        HiGHS options.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (scenario, site, start, duration): ``scenario`` (position),
+        ``site``, ``start_h``, ``duration_h``, ``plan_net_import_mw`` (the plan's mean over
+        the window), ``reduction_mw``. ``attrs`` hold ``n_points``, ``n_models_built``,
+        ``plan_s`` (plan solves) and ``points_s`` (envelope solves, in total).
+
+    Raises
+    ------
+    ScenarioError
+        If a scenario has no site with a grid, or is a MILP (the envelope is an LP).
+    """
+    import pandas as pd
+
+    from engine.backends.highs import PersistentHighs
+    from engine.backends.reuse import same_structure
+
+    many = isinstance(scenarios, (list, tuple))
+    items = list(scenarios) if many else [scenarios]
+    options = options or SolverOptions()
+    solver, held = None, None
+    rows: list[dict[str, Any]] = []
+    built, t_plan, t_points = 0, 0.0, 0.0
+    for k, sc in enumerate(items):
+        data = prepare(_without_events(sc))
+        data.extra["dr_envelope"] = True
+        f = build(data)
+        groups = f.model.var_groups
+        if "demand_response/envelope_mw" not in groups:
+            raise ScenarioError(f"scenarios[{k}]: the envelope needs a site with a grid")
+        a = f.model.arrays()
+        if a.is_mip:
+            raise ScenarioError(f"scenarios[{k}]: the envelope is computed on LPs; this "
+                                "scenario is a MILP (non-preemptible jobs, gensets, ...)")
+        r_col = groups["demand_response/envelope_mw"].start
+        hold = f.model.con_groups["demand_response/envelope_hold"]
+        lb, ub = a.col_lb.copy(), a.col_ub.copy()
+        row_lb, row_ub = a.row_lb.copy(), a.row_ub.copy()
+        ub[r_col] = 0.0
+        t0 = time.perf_counter()
+        if solver is not None and same_structure(held, a):
+            pos = np.flatnonzero(held.A.data != a.A.data)
+            col_of = np.searchsorted(a.A.indptr, pos, side="right") - 1
+            solver.update(lb, ub, a.cost, row_lb, row_ub, a.A.indices[pos], col_of,
+                          a.A.data[pos])
+        else:
+            solver = PersistentHighs(a, options)
+            solver.update(lb, ub, a.cost, row_lb, row_ub)
+            built += 1
+        held = a
+        out = solver.run()
+        t_plan += time.perf_counter() - t0
+        if out.status != Status.OPTIMAL:
+            raise ScenarioError(f"scenarios[{k}]: the plan is {out.status.value}; no envelope")
+        x = out.x
+        # every service kept: no more unserved or unmet energy than in the plan
+        for name in ("bus/unserved_mw", "bus/unserved_critical_mw", "ev/unmet_mwh"):
+            g = groups.get(name)
+            if g is not None:
+                ub[g.start:g.start + g.size] = x[g.start:g.start + g.size]
+        G, T = hold.shape
+        net = x[groups["grid/import_mw"].idx]
+        if "grid/export_mw" in groups:
+            net = net - x[groups["grid/export_mw"].idx]
+        cost = np.zeros_like(a.cost)
+        cost[r_col] = -1.0
+        ub[r_col] = np.inf
+        site_names = [data.sites[s].site.name for s in f.meta["grid"]["site"]]
+        t1 = time.perf_counter()
+        solver.update(lb, ub, cost, row_lb, row_ub)  # hold rows free: R = 0 is the plan
+        prev = np.zeros(0, np.int64)
+        for gi in range(G):
+            for h, d in _points(T, durations, hours):
+                rows_ = hold.start + gi * T + np.arange(h, h + d)
+                solver.set_row_bounds(prev, row_lb[prev], row_ub[prev])  # free the last
+                solver.set_row_bounds(rows_, row_lb[rows_], net[gi, h:h + d])
+                prev = rows_
+                o = solver.run()
+                red = -o.objective if o.status == Status.OPTIMAL else float("nan")
+                rows.append({"scenario": k, "site": site_names[gi], "start_h": h,
+                             "duration_h": d,
+                             "plan_net_import_mw": float(net[gi, h:h + d].mean()),
+                             "reduction_mw": red})
+        t_points += time.perf_counter() - t1
+    df = pd.DataFrame(rows)
+    df.attrs.update({"n_points": len(rows), "n_models_built": built, "plan_s": t_plan,
+                     "points_s": t_points})
+    return df

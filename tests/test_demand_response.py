@@ -1,0 +1,181 @@
+"""Demand response: events paid against a baseline, baselines from the plan, the envelope."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import check_invariants
+
+import engine
+from engine.markets import flexibility_envelope
+
+BACKENDS = ["highs", "pyomo"]
+BATTERY = {"name": "b", "energy_mwh": 1.0, "charge_power_mw": 1.0, "discharge_power_mw": 1.0,
+           "charge_efficiency": 1.0, "discharge_efficiency": 1.0, "soc_min_fraction": 0.0,
+           "initial_soc_fraction": 0.0, "terminal": "free"}
+
+
+def scenario(load, prices, dr, battery=BATTERY, gpus=10000):
+    return engine.Scenario.from_dict({
+        "name": "dr", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": len(load),
+        "sites": [{
+            "name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+            "grid": {"import_max_mw": 20, "import_price_per_mwh": list(prices)},
+            "datacenter": {"gpus": gpus, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                           "inflexible_it_mw": list(load)},
+            "batteries": [battery] if battery else [],
+        }],
+        "demand_response": dr,
+    })
+
+
+def event(name="e", start=1, duration=1, reduction=1.0, pay=500.0, **kw):
+    return {"name": name, "site": "s", "start_h": start, "duration_h": duration,
+            "reduction_mw": reduction, "payment_per_mwh": pay, **kw}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("reduction, penalty, objective, delivered", [
+    (1.0, 0.0, -440.0, 1.0), (1.5, 100.0, -390.0, 1.0)])
+def test_event_paid_reduction_times_price(backend, reduction, penalty, objective, delivered):
+    """2 MW of load for 3 hours at 10 per MWh; a 1 MW / 1 MWh battery (lossless, empty).
+    An event asks ``reduction`` MW below a declared 2 MW baseline in hour 1, paid 500.
+
+    The battery charges 1 MWh in hour 0 and discharges it in hour 1: imports 3, 1, 2 (60).
+    R = 1: delivered 1 MWh, paid exactly 1 x 500: objective -440. R = 1.5 with a penalty of
+    100: still 1 MWh delivered (the battery's power), paid 500, 0.5 short x 100 = 50:
+    objective -390."""
+    dr = {"baseline": "declared",
+          "events": [event(reduction=reduction, penalty_per_mwh=penalty, baseline_mw=[2.0])]}
+    sc = scenario([2, 2, 2], [10, 10, 10], dr)
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(objective, abs=1e-7)
+    row = res.tables["dr_events"].iloc[0]
+    assert row["delivered_mwh"] == pytest.approx(delivered, abs=1e-7)
+    assert row["revenue"] == pytest.approx(500.0 * delivered, abs=1e-7)
+    assert res.costs["dr_revenue"] == pytest.approx(-500.0 * delivered, abs=1e-7)
+    assert row["shortfall_mwh"] == pytest.approx(reduction - delivered, abs=1e-7)
+    check_invariants(sc, res)
+
+
+def _five_days():
+    load = np.full(120, 0.5)
+    load[[18, 42, 66, 90, 114]] = [1.0, 2.0, 1.5, 3.0, 2.5]  # hour 18 of days 0..4
+    return load.tolist()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_previous_days_baseline_from_the_plan(backend):
+    """Five days, flat price 10; a lossless 1 MWh battery with degradation 1 per MWh stays
+    idle in the plan, so the plan's net import is the load. Load at hour 18 of days 0..4:
+    1.0, 2.0, 1.5, 3.0, 2.5. Events at hour 18 of days 2 and 4, two baseline days.
+
+    Day 2: previous non-event days 1, 0: baseline (2.0 + 1.0) / 2 = 1.5. Day 4: day 3 and
+    day 1 (day 2 is an event day): (3.0 + 2.0) / 2 = 2.5 (2.25 had day 2 counted). Each
+    asks 0.5 MW, paid 200: the battery delivers both, 0.5 MWh each (revenue 200). The cost
+    to the park is the degradation of 2 MWh of throughput: 2; net benefit 198."""
+    battery = {**BATTERY, "degradation_cost_per_mwh": 1.0}
+    dr = {"baseline": "previous_days", "baseline_days": 2,
+          "events": [event("d2", 66, reduction=0.5, pay=200.0),
+                     event("d4", 114, reduction=0.5, pay=200.0)]}
+    sc = scenario(_five_days(), [10] * 120, dr, battery=battery)
+    res = engine.optimize(sc, backend=backend)
+    t = res.tables["dr_events"]
+    np.testing.assert_allclose(t["mean_baseline_mw"], [1.5, 2.5], atol=1e-9)
+    np.testing.assert_allclose(t["delivered_mwh"], [0.5, 0.5], atol=1e-7)
+    assert res.kpis["dr_revenue"] == pytest.approx(200.0, abs=1e-7)
+    assert res.kpis["dr_cost_to_park"] == pytest.approx(2.0, abs=1e-6)
+    assert res.kpis["dr_net_benefit"] == pytest.approx(198.0, abs=1e-6)
+    check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("dr, field", [
+    ({"events": [event(start=2, duration=3)]}, r"events\[0\]\.start_h"),
+    ({"events": [event(reduction=-1.0)]}, r"events\[0\]\.reduction_mw"),
+    ({"events": [event(site="x")]}, r"events\[0\]\.site"),
+    ({"baseline": "declared", "events": [event()]}, r"events\[0\]\.baseline_mw"),
+    ({"events": [event(baseline_mw=[1.0, 2.0])]}, r"events\[0\]\.baseline_mw"),
+    ({"events": [event()]}, r"events\[0\]\.start_h"),  # no previous days in 3 hours
+    ({"baseline": "declared", "events": [event(baseline_mw=2.0, duration=2, start=0),
+                                         event("f", start=1, baseline_mw=2.0)]},
+     r"events\[1\]\.start_h"),
+    ({"events": [event(notice_h=5)]}, r"events\[0\]\.notice_h"),
+])
+def test_bad_events_name_the_field(dr, field):
+    with pytest.raises(engine.ScenarioError, match=field):
+        scenario([2, 2, 2], [10, 10, 10], dr)
+
+
+ENV_BATTERY = {**BATTERY, "energy_mwh": 2.0, "charge_power_mw": 1.5, "discharge_power_mw": 1.5,
+               "degradation_cost_per_mwh": 1.0}
+
+
+def _envelope_expected(h, d):
+    """2 MW flat load at price 10; an empty lossless 1.5 MW / 2 MWh battery (idle in the
+    plan). Holding R below the plan for d hours from hour h: R <= 1.5 (power), R <= 2 (the
+    import), and R d <= the energy charged before h: min(2, 1.5 h)."""
+    return min(1.5, 2.0, min(2.0, 1.5 * h) / d)
+
+
+def test_envelope_matches_the_hand_derivation():
+    sc = scenario([2.0] * 8, [10] * 8, None, battery=ENV_BATTERY)
+    env = flexibility_envelope(sc, durations=(1, 2, 4))
+    expected = [_envelope_expected(h, d) for h, d in zip(env["start_h"], env["duration_h"])]
+    np.testing.assert_allclose(env["reduction_mw"], expected, atol=1e-7)
+    assert len(env) == 8 + 7 + 5
+    np.testing.assert_allclose(env["plan_net_import_mw"], 2.0, atol=1e-9)
+
+
+def test_envelope_in_place_equals_fresh_models():
+    """Two days of different prices and loads on one persistent model (bounds, costs and
+    coefficients changed in place) give what a fresh model per point gives."""
+    days = [scenario((2.0 + 0.3 * np.sin(np.arange(24) / 3 + k)).round(3).tolist(),
+                     (40 + 20 * np.cos(np.arange(24) / 4 + k)).round(2).tolist(), None,
+                     battery=ENV_BATTERY) for k in range(2)]
+    env = flexibility_envelope(days, durations=(1, 4))
+    assert env.attrs["n_models_built"] == 1
+    for k, sc in enumerate(days):
+        for h, d in [(0, 1), (5, 4), (13, 1), (20, 4)]:
+            fresh = flexibility_envelope(sc, durations=(d,), hours=[h])
+            got = env[(env.scenario == k) & (env.start_h == h) & (env.duration_h == d)]
+            np.testing.assert_allclose(got["reduction_mw"].to_numpy(),
+                                       fresh["reduction_mw"].to_numpy(), atol=1e-7)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_shifted_job_delivers(backend):
+    """No battery; a 1 MWh job may run in any of hours 0-2 at 1 MW, price 10 flat. An event
+    asks 1 MW below a declared 1 MW baseline in hour 1, paid 100: the job runs outside
+    hour 1, delivering 1 MWh. Objective 10 - 100 = -90."""
+    dr = {"baseline": "declared", "events": [event(reduction=1.0, pay=100.0, baseline_mw=1.0)]}
+    sc = engine.Scenario.from_dict({
+        "name": "dr_job", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 3,
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 20, "import_price_per_mwh": 10.0},
+                   "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0}}],
+        "jobs": [{"name": "j", "energy_mwh": 1.0, "release_h": 0, "deadline_h": 3,
+                  "max_power_mw": 1.0}],
+        "demand_response": dr})
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(-90.0, abs=1e-7)
+    assert res.job_power_mw("j").iloc[1] == pytest.approx(0.0, abs=1e-9)
+    check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shedding_inference_at_its_value_delivers(backend):
+    """1 MW of sheddable inference in one hour at price 10, value of lost load 50; an event
+    asks 1 MW below a 1 MW baseline, paid 100. Shedding costs 50 and earns 100 + the 10 not
+    bought: shed. Objective 50 - 100 = -50 (without the event: 10)."""
+    dr = {"baseline": "declared", "events": [event(start=0, reduction=1.0, pay=100.0,
+                                                   baseline_mw=1.0)]}
+    sc = engine.Scenario.from_dict({
+        "name": "dr_shed", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 1,
+        "policy": {"value_of_lost_load_per_mwh": 50.0},
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 20, "import_price_per_mwh": 10.0},
+                   "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                                  "inflexible_it_mw": 1.0}}],
+        "demand_response": dr})
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(-50.0, abs=1e-7)
+    assert res.kpis["unserved_mwh"] == pytest.approx(1.0, abs=1e-9)
