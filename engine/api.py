@@ -187,7 +187,7 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
     res = Result(
         status=out.status, objective=out.objective, costs=parts["costs"], kpis=parts["kpis"],
         hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
-        demand_charges=parts["demand_charges"], outages=parts["outages"], timings=timings, mip_gap=out.mip_gap,
+        demand_charges=parts["demand_charges"], outages=parts["outages"], investment=parts["investment"], timings=timings, mip_gap=out.mip_gap,
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name, diagnosis=out.diagnosis,
     )

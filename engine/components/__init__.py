@@ -13,6 +13,7 @@ from __future__ import annotations
 from engine.components import (
     battery,
     datacenter,
+    finance,
     genset,
     grid,
     hydro,
@@ -39,4 +40,5 @@ COMPONENTS: tuple[Component, ...] = (
     datacenter.COMPONENT,
     outages.COMPONENT,
     network.COMPONENT,
+    finance.COMPONENT,
 )

@@ -65,7 +65,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
             "job_power": r.tables["job_power"],
             "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
-            "outages": r.tables.get("outages", pd.DataFrame())}
+            "outages": r.tables.get("outages", pd.DataFrame()),
+            "investment": r.tables.get("investment", pd.DataFrame())}
 
 
 def _trace(r: Extraction) -> np.ndarray:

@@ -63,6 +63,10 @@ class Result:
         ``cost`` (unserved at each tier's value of lost load + fuel) and ``survival_h`` (how
         long the critical load lasts from that start; see
         :mod:`engine.components.outages`). Empty without outage scenarios.
+    investment : pandas.DataFrame
+        With assets that carry an ``investment``: one row per capacity (asset, quantity
+        ``mw``/``mwh``, existing and chosen size, capex, annualised capex, fixed O&M and
+        annualised cost per year; see :mod:`engine.components.finance`). Empty otherwise.
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -88,6 +92,7 @@ class Result:
     job_power: pd.DataFrame = field(default_factory=_empty_frame)
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
     outages: pd.DataFrame = field(default_factory=_empty_frame)
+    investment: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     backend: str = "highs"
     solver_status: str = ""
@@ -173,6 +178,8 @@ class Result:
                                if len(self.demand_charges) else []),
             **({"outages": json.loads(self.outages.drop(columns="time").to_json(
                 orient="records"))} if len(self.outages) else {}),
+            **({"investment": json.loads(self.investment.to_json(orient="records"))}
+               if len(self.investment) else {}),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
