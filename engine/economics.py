@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine.model.sizing import HOURS_PER_YEAR, crf
+from engine.sizes import business_as_usual, with_sizes
 
 log = logging.getLogger(__name__)
 
@@ -131,54 +132,6 @@ def cash_flows(investment: Any, finance: Any, savings_per_year: float) -> Any:
     return table
 
 
-def _assets(site: Any) -> list[tuple[str, Any]]:
-    out = [(kind, a) for kind, assets in site.asset_lists() for a in assets]
-    if getattr(site, "grid", None) is not None:
-        out.append(("grid", site.grid))
-    return out
-
-
-def business_as_usual(scenario: Any) -> Any:
-    """The same scenario with only the existing assets: every asset at its stated capacity,
-    its ``investment`` dropped (a copy; the scenario is unchanged)."""
-    sc = scenario.model_copy(deep=True)
-    for site in sc.sites:
-        for _, a in _assets(site):
-            if getattr(a, "investment", None) is not None:
-                a.investment = None
-    return sc
-
-
-def with_sizes(scenario: Any, investment: Any) -> Any:
-    """A copy of ``scenario`` whose assets are stated at the sizes of ``investment`` (a
-    :attr:`Result.investment` table), without investments: the dispatch at those sizes."""
-    sc = scenario.model_copy(deep=True)
-    size = {(row.kind, row.name, row.quantity): row.size
-            for row in investment.itertuples(index=False)}
-    kind_of = {"pv": "pv", "wind": "wind", "batteries": "battery", "grid": "grid"}
-    for site in sc.sites:
-        for field_name, a in _assets(site):
-            kind = kind_of.get(field_name)
-            if kind is None or getattr(a, "investment", None) is None:
-                continue
-            name = site.name if kind == "grid" else a.name
-            a.investment = None
-            mw = size.get((kind, name, "mw"))
-            if kind in ("pv", "wind") and mw is not None:
-                if kind == "pv" and a.inverter_capacity_mw is not None and a.capacity_mw > 0:
-                    a.inverter_capacity_mw = a.inverter_capacity_mw * mw / a.capacity_mw
-                a.capacity_mw = mw
-            elif kind == "battery":
-                if mw is not None:
-                    a.charge_power_mw = a.discharge_power_mw = mw
-                mwh = size.get((kind, name, "mwh"))
-                if mwh is not None:
-                    a.energy_mwh = mwh
-            elif kind == "grid" and mw is not None:
-                a.import_max_mw = mw
-    return sc
-
-
 def _operating_per_year(res: Any, T: int) -> float:
     inv = sum(float(res.costs.get(t, 0.0)) for t in INVESTMENT_TERMS)
     return (float(res.objective) - inv) * HOURS_PER_YEAR / T
@@ -244,6 +197,10 @@ def appraise(scenario: Any, backend: str = "highs", **options: Any) -> Appraisal
     **options
         Passed on to :func:`engine.optimize` for both solves.
 
+    With ``sizing.representative_days``, the sizes come from the typical-day model and the
+    project is the full-year dispatch at those sizes
+    (:func:`engine.representative.size_with_representative_days`).
+
     Returns
     -------
     Appraisal
@@ -260,7 +217,17 @@ def appraise(scenario: Any, backend: str = "highs", **options: Any) -> Appraisal
     fin = getattr(sc, "finance", None)
     if fin is None:
         raise ScenarioError("finance: required to appraise a scenario, got None")
-    project = optimize(sc, backend=backend, **options)
+    sz = getattr(sc, "sizing", None)
+    if sz is not None and sz.representative_days is not None:
+        # sizes from typical days; the project is the full year dispatched at them
+        from engine.representative import size_with_representative_days
+
+        rep = size_with_representative_days(sc, backend=backend)
+        project, table = rep.full, rep.investment
+        project.investment = table
+    else:
+        project = optimize(sc, backend=backend, **options)
+        table = project.investment
     bau = optimize(business_as_usual(sc), backend=backend, **options)
     for name, res in (("project", project), ("business-as-usual", bau)):
         if not res.has_solution:
@@ -268,7 +235,6 @@ def appraise(scenario: Any, backend: str = "highs", **options: Any) -> Appraisal
                                f"({res.status}): {res.diagnosis}")
     T = sc.horizon_h
     op, op_bau = _operating_per_year(project, T), _operating_per_year(bau, T)
-    table = project.investment
     flows = cash_flows(table, fin, op_bau - op)
     r, N = fin.discount_rate_fraction, fin.analysis_years
     net = flows["net"].to_numpy()

@@ -20,6 +20,7 @@ from engine.components import (
     jobs,
     network,
     outages,
+    periods,
     pv,
     wind,
 )
@@ -41,4 +42,5 @@ COMPONENTS: tuple[Component, ...] = (
     outages.COMPONENT,
     network.COMPONENT,
     finance.COMPONENT,
+    periods.COMPONENT,
 )

@@ -56,10 +56,11 @@ def add_renewable(f: Formulation, kind: str, field: str, avail_attr: str) -> Non
     cap.limit(f, f"{kind}/within_capacity", p.idx, unit_arr)
     f.inject(p.idx, site_arr)
     if penalty:
-        fixed_avail = float(avail_arr[~ext].sum())
+        w = f.hour_weight  # ones, or the days of each typical day's hours
+        fixed_avail = float((avail_arr[~ext] * w).sum())
         f.cost("curtailment", p.idx, -penalty, constant=penalty * fixed_avail)
         if ext.any():
-            f.cost("curtailment", cap.cols[ext], penalty * unit_arr[ext].sum(axis=1))
+            f.cost("curtailment", cap.cols[ext], penalty * (unit_arr[ext] * w).sum(axis=1))
     f.meta[kind] = {"names": names, "site": site_arr, "avail_mw": avail_arr,
                     "avail_per_mw": unit_arr, "capacity_col": cap.cols}
 

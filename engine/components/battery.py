@@ -58,6 +58,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
+from engine.model.periods import link_storage
 from engine.model.sizing import capacities
 from engine.scenario.base import Amount, Cost, Efficiency, Fraction, Model, Number
 from engine.scenario.finance import Investment, check_extendable
@@ -124,20 +125,14 @@ def add(f: Formulation) -> None:
     names = [b.name for b in bats]
     capE = capacities(f, "battery", "mwh", bats, names, E[:, 0], energy=True)
     capP = capacities(f, "battery", "mw", bats, names, col("discharge_power_mw")[:, 0])
-    extE, extP = capE.extendable[:, None], capP.extendable[:, None]
+    extP = capP.extendable[:, None]
     pch = np.where(extP, capP.upper[:, None], col("charge_power_mw"))
     pdis = np.where(extP, capP.upper[:, None], col("discharge_power_mw"))
     ch = f.model.add_variables("battery/charge_mw", (B, T), ub=pch)
     dis = f.model.add_variables("battery/discharge_mw", (B, T), ub=pdis)
     smin, smax = col("soc_min_fraction"), col("soc_max_fraction")
-    soc = f.model.add_variables(
-        "battery/soc_mwh", (B, T), lb=np.where(extE, 0.0, smin * E), ub=capE.bound(smax)
-    )
     capP.limit(f, "battery/charge_within_capacity", ch.idx, 1.0)
     capP.limit(f, "battery/discharge_within_capacity", dis.idx, 1.0)
-    capE.limit(f, "battery/soc_max_within_capacity", soc.idx, smax)
-    if np.any(smin[capE.extendable] > 0):
-        capE.limit(f, "battery/soc_min_within_capacity", soc.idx, smin, sense=">=")
     ratio = [(b.investment.energy_to_power_ratio_h if capE.extendable[i] else None)
              for i, b in enumerate(bats)]
     tied = np.array([r is not None for r in ratio])
@@ -149,30 +144,13 @@ def add(f: Formulation) -> None:
     keep = 1.0 - col("self_discharge_per_h")
     init = col("initial_soc_fraction")
     soc0 = init * E
-    # soc0 = init * E enters the first hour's row: a constant, or a term in capE
-    first = np.zeros((B, T))
-    first[:, 0] = (keep * init)[:, 0]
-    (cap_cols, cap_coef), rhs = capE.terms(first)
-    f.model.add_constraints(
-        "battery/soc_balance",
-        (B, T),
-        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
-         (dis.idx, 1.0 / col("discharge_efficiency")),
-         *([(cap_cols, -cap_coef)] if capE.extendable.any() else [])],
-        lb=rhs, ub=rhs,
-    )
     rule = np.array([b.terminal for b in bats])
-    (cap_cols, cap_coef), lb_all = capE.terms(init[:, 0])
-    for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
-        sel = rule == kind
-        if sel.any():
-            lb = lb_all[sel]
-            f.model.add_constraints(
-                f"battery/terminal_{kind}", int(sel.sum()),
-                [(soc.idx[sel, -1], 1.0),
-                 *([(cap_cols[sel], -cap_coef[sel])] if capE.extendable[sel].any() else [])],
-                lb=lb, ub=lb if upper is None else upper,
-            )
+    if "periods" in f.data.extra:  # representative days: SOC linked across the year
+        link_storage(f, "battery", ch.idx, dis.idx, keep=keep, eta_c=col("charge_efficiency"),
+                     eta_d=col("discharge_efficiency"), smin=smin, smax=smax, init=init,
+                     rule=rule, cap=capE)
+    else:
+        _soc_chronological(f, ch, dis, col, keep, init, rule, capE)
     lossy = col("charge_efficiency") * col("discharge_efficiency") < 1.0
     binary_at = wasting_pays(f)[site_of] & lossy & (pch > 0) & (pdis > 0)
     n = int(binary_at.sum())
@@ -200,6 +178,41 @@ def add(f: Formulation) -> None:
     }
 
 
+def _soc_chronological(f: Formulation, ch, dis, col, keep, init, rule, capE) -> None:
+    """The SOC of every hour, its balance, bounds and terminal rule (module docstring)."""
+    B, T = ch.shape
+    E = col("energy_mwh")
+    smin, smax = col("soc_min_fraction"), col("soc_max_fraction")
+    soc = f.model.add_variables("battery/soc_mwh", (B, T), lb=np.where(
+        capE.extendable[:, None], 0.0, smin * E), ub=capE.bound(smax))
+    capE.limit(f, "battery/soc_max_within_capacity", soc.idx, smax)
+    if np.any(smin[capE.extendable] > 0):
+        capE.limit(f, "battery/soc_min_within_capacity", soc.idx, smin, sense=">=")
+    # soc0 = init * E enters the first hour's row: a constant, or a term in capE
+    first = np.zeros((B, T))
+    first[:, 0] = (keep * init)[:, 0]
+    (cap_cols, cap_coef), rhs = capE.terms(first)
+    f.model.add_constraints(
+        "battery/soc_balance",
+        (B, T),
+        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
+         (dis.idx, 1.0 / col("discharge_efficiency")),
+         *([(cap_cols, -cap_coef)] if capE.extendable.any() else [])],
+        lb=rhs, ub=rhs,
+    )
+    (cap_cols, cap_coef), lb_all = capE.terms(init[:, 0])
+    for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
+        sel = rule == kind
+        if sel.any():
+            lb = lb_all[sel]
+            f.model.add_constraints(
+                f"battery/terminal_{kind}", int(sel.sum()),
+                [(soc.idx[sel, -1], 1.0),
+                 *([(cap_cols[sel], -cap_coef[sel])] if capE.extendable[sel].any() else [])],
+                lb=lb, ub=lb if upper is None else upper,
+            )
+
+
 def wasting_pays(f: Formulation) -> np.ndarray:
     """Mask ``(S, T)``: the (site, hour) pairs where absorbing more energy at the site bus
     can lower the objective or restore feasibility (see the module docstring)."""
@@ -211,7 +224,8 @@ def wasting_pays(f: Formulation) -> np.ndarray:
         export_cap = np.zeros(T)
         if g is not None:
             up = sd.grid_available
-            if g.import_max_mw > 0:
+            sized = g.investment is not None and g.investment.extendable
+            if g.import_max_mw > 0 or sized:
                 out[s] |= up & (sd.grid_import_price < 0)
             if g.export_max_mw > 0:
                 out[s] |= up & (sd.grid_export_price < 0)

@@ -14,7 +14,7 @@ of its equations.
 
 Costs (cost terms ``capex`` and ``fixed_om``), for an asset with an investment, on the
 capacity added to the stated one, ``cap - K``, over the horizon's share of a year
-``w = T / 8760``::
+``w = T / 8760`` (the weighted hours of representative days: a year, ``w = 1``)::
 
     capex    = w * CRF(r, n) * (c + ρ c (1 + r)^-y) * (cap - K)
     fixed_om = w * o * (cap - K)
@@ -158,7 +158,7 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
     cap = Capacity(cols, existing, upper)
     finance = getattr(f.data.scenario, "finance", None)
     entries = f.meta.setdefault("sizing", [])
-    w = f.T / HOURS_PER_YEAR
+    w = float(f.hour_weight.sum()) / HOURS_PER_YEAR  # T / 8760, or a year of typical days
     for i, inv in enumerate(invs):
         if inv is None:
             continue
