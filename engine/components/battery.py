@@ -37,6 +37,16 @@ pairs a binary ``u`` (group ``battery/charging``, one column per pair) forbids i
 the model a MILP::
 
     ch[b, t] <= Pch_b u,   dis[b, t] <= Pdis_b (1 - u)
+
+Sizing (``investment.extendable``, :mod:`engine.model.sizing`): the energy ``E_b`` and the
+power ``P_b`` (charge and discharge alike) become variables ``capE[b]``, ``capP[b]`` and the
+bounds above are the rows ``ch, dis <= capP`` (``battery/charge_within_capacity``,
+``battery/discharge_within_capacity``), ``SOCmin capE <= soc <= SOCmax capE``
+(``battery/soc_min_within_capacity``, ``battery/soc_max_within_capacity``), with
+``soc0 = initial_soc_fraction * capE`` inside the first SOC balance row and the terminal
+rule; ``energy_to_power_ratio_h`` adds ``capE = ratio * capP``
+(``battery/energy_to_power_ratio``). The big-M of the no-simultaneous binaries is the
+largest power.
 """
 from __future__ import annotations
 
@@ -48,7 +58,10 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
+from engine.model.periods import link_storage
+from engine.model.sizing import capacities
 from engine.scenario.base import Amount, Cost, Efficiency, Fraction, Model, Number
+from engine.scenario.finance import Investment, check_extendable
 
 __all__ = ["COMPONENT", "Battery"]
 
@@ -76,9 +89,16 @@ class Battery(Model):
     self_discharge_per_h: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.0
     degradation_cost_per_mwh: Cost = 0.0
     terminal: Literal["at_least_initial", "equal_initial", "free"] = "at_least_initial"
+    investment: Investment | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Battery:
+        inv = self.investment
+        if inv is not None and inv.extendable and self.charge_power_mw != self.discharge_power_mw:
+            raise ValueError(
+                f"charge_power_mw: an extendable battery has one power rating: must equal "
+                f"discharge_power_mw={self.discharge_power_mw}, got {self.charge_power_mw}")
+        check_extendable(inv, mw=self.discharge_power_mw, mwh=self.energy_mwh)
         if self.soc_min_fraction > self.soc_max_fraction:
             raise ValueError(
                 f"soc_min_fraction: must be <= soc_max_fraction={self.soc_max_fraction}, got "
@@ -102,32 +122,35 @@ def add(f: Formulation) -> None:
     col = lambda attr: np.array([getattr(b, attr) for b in bats], dtype=np.float64)[:, None]
     E = col("energy_mwh")
     B = len(bats)
-    ch = f.model.add_variables("battery/charge_mw", (B, T), ub=col("charge_power_mw"))
-    dis = f.model.add_variables("battery/discharge_mw", (B, T), ub=col("discharge_power_mw"))
-    soc = f.model.add_variables(
-        "battery/soc_mwh", (B, T), lb=col("soc_min_fraction") * E, ub=col("soc_max_fraction") * E
-    )
+    names = [b.name for b in bats]
+    capE = capacities(f, "battery", "mwh", bats, names, E[:, 0], energy=True)
+    capP = capacities(f, "battery", "mw", bats, names, col("discharge_power_mw")[:, 0])
+    extP = capP.extendable[:, None]
+    pch = np.where(extP, capP.upper[:, None], col("charge_power_mw"))
+    pdis = np.where(extP, capP.upper[:, None], col("discharge_power_mw"))
+    ch = f.model.add_variables("battery/charge_mw", (B, T), ub=pch)
+    dis = f.model.add_variables("battery/discharge_mw", (B, T), ub=pdis)
+    smin, smax = col("soc_min_fraction"), col("soc_max_fraction")
+    capP.limit(f, "battery/charge_within_capacity", ch.idx, 1.0)
+    capP.limit(f, "battery/discharge_within_capacity", dis.idx, 1.0)
+    ratio = [(b.investment.energy_to_power_ratio_h if capE.extendable[i] else None)
+             for i, b in enumerate(bats)]
+    tied = np.array([r is not None for r in ratio])
+    if tied.any():
+        f.model.add_constraints(
+            "battery/energy_to_power_ratio", int(tied.sum()),
+            [(capE.cols[tied], 1.0), (capP.cols[tied], -np.array([r for r in ratio if r]))],
+            lb=0.0, ub=0.0)
     keep = 1.0 - col("self_discharge_per_h")
-    soc0 = col("initial_soc_fraction") * E
-    rhs = np.zeros((B, T))
-    rhs[:, :1] = keep * soc0
-    f.model.add_constraints(
-        "battery/soc_balance",
-        (B, T),
-        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
-         (dis.idx, 1.0 / col("discharge_efficiency"))],
-        lb=rhs, ub=rhs,
-    )
+    init = col("initial_soc_fraction")
+    soc0 = init * E
     rule = np.array([b.terminal for b in bats])
-    for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
-        sel = rule == kind
-        if sel.any():
-            lb = soc0[sel, 0]
-            f.model.add_constraints(
-                f"battery/terminal_{kind}", int(sel.sum()), [(soc.idx[sel, -1], 1.0)],
-                lb=lb, ub=lb if upper is None else upper,
-            )
-    pch, pdis = col("charge_power_mw"), col("discharge_power_mw")
+    if "periods" in f.data.extra:  # representative days: SOC linked across the year
+        link_storage(f, "battery", ch.idx, dis.idx, keep=keep, eta_c=col("charge_efficiency"),
+                     eta_d=col("discharge_efficiency"), smin=smin, smax=smax, init=init,
+                     rule=rule, cap=capE)
+    else:
+        _soc_chronological(f, ch, dis, col, keep, init, rule, capE)
     lossy = col("charge_efficiency") * col("discharge_efficiency") < 1.0
     binary_at = wasting_pays(f)[site_of] & lossy & (pch > 0) & (pdis > 0)
     n = int(binary_at.sum())
@@ -150,8 +173,44 @@ def add(f: Formulation) -> None:
         "energy_mwh": E[:, 0], "charge_efficiency": col("charge_efficiency")[:, 0],
         "discharge_efficiency": col("discharge_efficiency")[:, 0],
         "self_discharge_per_h": col("self_discharge_per_h")[:, 0],
-        "binary_at": binary_at,
+        "binary_at": binary_at, "initial_soc_fraction": init[:, 0],
+        "energy_col": capE.cols,
     }
+
+
+def _soc_chronological(f: Formulation, ch, dis, col, keep, init, rule, capE) -> None:
+    """The SOC of every hour, its balance, bounds and terminal rule (module docstring)."""
+    B, T = ch.shape
+    E = col("energy_mwh")
+    smin, smax = col("soc_min_fraction"), col("soc_max_fraction")
+    soc = f.model.add_variables("battery/soc_mwh", (B, T), lb=np.where(
+        capE.extendable[:, None], 0.0, smin * E), ub=capE.bound(smax))
+    capE.limit(f, "battery/soc_max_within_capacity", soc.idx, smax)
+    if np.any(smin[capE.extendable] > 0):
+        capE.limit(f, "battery/soc_min_within_capacity", soc.idx, smin, sense=">=")
+    # soc0 = init * E enters the first hour's row: a constant, or a term in capE
+    first = np.zeros((B, T))
+    first[:, 0] = (keep * init)[:, 0]
+    (cap_cols, cap_coef), rhs = capE.terms(first)
+    f.model.add_constraints(
+        "battery/soc_balance",
+        (B, T),
+        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
+         (dis.idx, 1.0 / col("discharge_efficiency")),
+         *([(cap_cols, -cap_coef)] if capE.extendable.any() else [])],
+        lb=rhs, ub=rhs,
+    )
+    (cap_cols, cap_coef), lb_all = capE.terms(init[:, 0])
+    for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
+        sel = rule == kind
+        if sel.any():
+            lb = lb_all[sel]
+            f.model.add_constraints(
+                f"battery/terminal_{kind}", int(sel.sum()),
+                [(soc.idx[sel, -1], 1.0),
+                 *([(cap_cols[sel], -cap_coef[sel])] if capE.extendable[sel].any() else [])],
+                lb=lb, ub=lb if upper is None else upper,
+            )
 
 
 def wasting_pays(f: Formulation) -> np.ndarray:
@@ -165,7 +224,8 @@ def wasting_pays(f: Formulation) -> np.ndarray:
         export_cap = np.zeros(T)
         if g is not None:
             up = sd.grid_available
-            if g.import_max_mw > 0:
+            sized = g.investment is not None and g.investment.extendable
+            if g.import_max_mw > 0 or sized:
                 out[s] |= up & (sd.grid_import_price < 0)
             if g.export_max_mw > 0:
                 out[s] |= up & (sd.grid_export_price < 0)
@@ -188,6 +248,10 @@ def extract(r: Extraction) -> None:
     if meta is None:
         return
     ch, dis, soc = r.val("battery/charge_mw"), r.val("battery/discharge_mw"), r.val("battery/soc_mwh")
+    cols = meta["energy_col"]
+    if (cols >= 0).any():  # the chosen energy capacity and its initial SOC
+        energy = np.where(cols >= 0, r.x[cols], meta["energy_mwh"])
+        meta = {**meta, "energy_mwh": energy, "soc0_mwh": meta["initial_soc_fraction"] * energy}
     for i, name in enumerate(meta["names"]):
         r.columns[f"battery.{name}/charge_mw"] = ch[i]
         r.columns[f"battery.{name}/discharge_mw"] = dis[i]

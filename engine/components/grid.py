@@ -31,17 +31,24 @@ pair, group ``grid/importing``) forbids it::
     imp[s, t] <= Imax_s v,   exp[s, t] <= Emax_s (1 - v)
 
 and the model becomes a MILP; a scenario without such hours stays an LP.
+
+Sizing (``investment.extendable``, :mod:`engine.model.sizing`): the connection ``Imax_s``
+becomes a variable ``cap[s]`` and the import bound the row
+``imp[s, t] <= up[s, t] cap[s]`` (``grid/import_within_capacity``); the export limit stays
+as stated. Big-M and the peak's bound use the largest connection.
 """
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
+from engine.model.sizing import capacities
 from engine.scenario.base import Amount, Cost, Integer, Model
+from engine.scenario.finance import Investment, check_extendable
 from engine.scenario.series import FractionSeries, Series, SignedSeries
 
 __all__ = ["COMPONENT", "Grid"]
@@ -69,6 +76,12 @@ class Grid(Model):
     emission_factor_kg_per_mwh: Series = 0.0
     clean_share_fraction: FractionSeries = 0.0
     outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
+    investment: Investment | None = None
+
+    @model_validator(mode="after")
+    def _check_investment(self) -> Grid:
+        check_extendable(self.investment, mw=self.import_max_mw)
+        return self
 
 
 def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, np.ndarray]:
@@ -117,9 +130,12 @@ def add(f: Formulation) -> None:
     site_of = np.array([s for s, _ in sites], dtype=np.int64)
     grids = [sd.site.grid for _, sd in sites]
     up = np.array([sd.grid_available for _, sd in sites], dtype=np.float64)
-    imax = np.array([g.import_max_mw for g in grids])[:, None]
+    cap = capacities(f, "grid", "mw", grids, [sd.site.name for _, sd in sites],
+                     np.array([g.import_max_mw for g in grids]))
+    imax = cap.upper[:, None]  # the stated limit, or the largest connection when sized
     emax = np.array([g.export_max_mw for g in grids])[:, None]
     imp = f.model.add_variables("grid/import_mw", (G, T), ub=imax * up)
+    cap.limit(f, "grid/import_within_capacity", imp.idx, up)
     f.inject(imp.idx, site_of, 1.0)
     price_imp = np.array([sd.grid_import_price for _, sd in sites])
     f.cost("energy", imp.idx, price_imp)

@@ -9,20 +9,26 @@ For each plant ``i`` and hour ``t``::
 :func:`engine.forecast.pv_power_mw` (solar position, Hay–Davies transposition, SAPM cell
 temperature, PVWatts DC and inverter), cached on disk by content. ``p`` is injected at the
 plant's site bus and is carbon-free.
+
+Sizing (``investment.extendable``): ``avail[i, t] = a[i, t] * cap[i]`` with ``a`` the
+availability per MW (of the stated plant, its DC/AC ratio kept; a plant stated at 0 MW is
+modelled at 1 MW with the default inverter ratio) and ``cap`` the capacity variable
+(:mod:`engine.model.sizing`).
 """
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from engine.components._renewable import add_renewable, extract_renewable
+from engine.components._renewable import add_renewable, extract_renewable, per_mw
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pv_power_mw
 from engine.forecast.cache import cached_pv, pv_key
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Efficiency, Fraction, Model, Number
+from engine.scenario.finance import Investment, check_extendable
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "PV"]
@@ -50,6 +56,12 @@ class PV(Model):
     inverter_efficiency: Efficiency = 0.96
     albedo: Fraction = 0.25
     availability_fraction: FractionSeries | None = None
+    investment: Investment | None = None
+
+    @model_validator(mode="after")
+    def _check_investment(self) -> PV:
+        check_extendable(self.investment, mw=self.capacity_mw)
+        return self
 
 
 def _weather(plants: list[PV]) -> dict[str, list[str]]:
@@ -68,7 +80,21 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
                        lambda p=p: pv_power_mw(p, w, site, index))
         for p in site.pv
     ]
-    return {"pv_avail_mw": np.array(rows).reshape(len(rows), T)}
+    avail = np.array(rows).reshape(len(rows), T)
+    return {"pv_avail_mw": avail, "pv_avail_per_mw": per_mw(
+        avail, np.array([p.capacity_mw for p in site.pv]),
+        lambda i: _unit_avail(site.pv[i], w, site, index, T))}
+
+
+def _unit_avail(p: PV, w: Any, site: Any, index: Any, T: int) -> np.ndarray:
+    """Availability of a plant of 1 MW (a plant stated at 0 MW that may be built)."""
+    if p.availability_fraction is not None:
+        return full(p.availability_fraction, T)
+    if p.investment is None or not p.investment.extendable:
+        return np.zeros(T)
+    unit = p.model_copy(update={"capacity_mw": 1.0, "inverter_capacity_mw": None})
+    return cached_pv(pv_key(unit, w, site, index), T,
+                     lambda: pv_power_mw(unit, w, site, index))
 
 
 def add(f: Formulation) -> None:

@@ -10,6 +10,9 @@ For each farm ``i`` and hour ``t``::
 ``v_eq = v_hub (rho / 1.225) ** (1/3)`` with ``rho`` from altitude and air temperature,
 ``avail = curve(v_eq) * capacity_mw * (1 - losses_fraction)``. ``p`` is injected at the
 farm's site bus and is carbon-free.
+
+Sizing (``investment.extendable``): ``avail[i, t] = a[i, t] * cap[i]`` with ``a`` the
+availability per MW and ``cap`` the capacity variable (:mod:`engine.model.sizing`).
 """
 from __future__ import annotations
 
@@ -18,11 +21,12 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import Field, model_validator
 
-from engine.components._renewable import add_renewable, extract_renewable
+from engine.components._renewable import add_renewable, extract_renewable, per_mw
 from engine.components.base import Component, Extraction, full
 from engine.forecast import wind_power_mw
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Fraction, Model, NonNeg, Number, Positive
+from engine.scenario.finance import Investment, check_extendable
 from engine.scenario.series import FractionSeries
 
 __all__ = ["COMPONENT", "Wind"]
@@ -54,6 +58,7 @@ class Wind(Model):
     )
     losses_fraction: Annotated[Number, Field(ge=0.0, lt=1.0)] = 0.10
     availability_fraction: FractionSeries | None = None
+    investment: Investment | None = None
 
     @model_validator(mode="after")
     def _check_curve(self) -> Wind:
@@ -65,6 +70,7 @@ class Wind(Model):
             )
         if any(b <= a for a, b in zip(s, s[1:])):
             raise ValueError(f"curve_wind_speed_m_s: must increase strictly, got {s}")
+        check_extendable(self.investment, mw=self.capacity_mw)
         return self
 
 
@@ -82,7 +88,20 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
         else full(wind_power_mw(a, site.weather, site.altitude_m), T)
         for a in site.wind
     ]
-    return {"wind_avail_mw": np.array(rows).reshape(len(rows), T)}
+    avail = np.array(rows).reshape(len(rows), T)
+    return {"wind_avail_mw": avail, "wind_avail_per_mw": per_mw(
+        avail, np.array([a.capacity_mw for a in site.wind]),
+        lambda i: _unit_avail(site.wind[i], site, T))}
+
+
+def _unit_avail(a: Wind, site: Any, T: int) -> np.ndarray:
+    """Availability of a farm of 1 MW (a farm stated at 0 MW that may be built)."""
+    if a.availability_fraction is not None:
+        return full(a.availability_fraction, T)
+    if a.investment is None or not a.investment.extendable:
+        return np.zeros(T)
+    unit = a.model_copy(update={"capacity_mw": 1.0})
+    return full(wind_power_mw(unit, site.weather, site.altitude_m), T)
 
 
 def add(f: Formulation) -> None:

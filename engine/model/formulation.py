@@ -95,15 +95,35 @@ class Formulation:
         """Declare flat entries ``coef * x[cols]`` as variable facility load."""
         self._facility_var.append((cols, coef, self._rows(site_of, cols, t_of)))
 
+    @property
+    def hour_weight(self) -> np.ndarray:
+        """What each hour stands for, ``(T,)``: ones, or with representative days the number
+        of days of its typical day (:mod:`engine.model.periods`)."""
+        w = self.data.extra.get("hour_weight")
+        return np.ones(self.T) if w is None else w
+
+    def _weighted(self, cols: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """``coef`` times the hour weight when ``cols`` are hourly columns (a variable group
+        of shape ``(..., T)``, the hours on the last axis) and hours carry weights."""
+        w = self.data.extra.get("hour_weight")
+        if w is None or cols.ndim < 2 or cols.shape[-1] != self.T or not cols.size:
+            return coef
+        first = int(cols.flat[0])
+        for g in self.model.var_groups.values():
+            if g.start <= first < g.start + g.size:
+                return coef * w if len(g.shape) >= 2 and g.shape[-1] == self.T else coef
+        return coef
+
     def cost(self, term: str, cols: np.ndarray, coef: float | np.ndarray,
              constant: float = 0.0) -> None:
         """Add ``sum(coef * x[cols]) + constant`` to the objective under a named term
-        (``coef`` broadcasts to ``cols``)."""
+        (``coef`` broadcasts to ``cols``). With representative days, the coefficients of
+        hourly columns are weighted by :attr:`hour_weight` (constants are the caller's)."""
         if not term.isidentifier():
             raise ValueError(f"cost term must be an identifier, got {term!r}")
         # int32 halves what the cost records keep until the results are priced
         cols = np.asarray(cols).astype(np.int32)
-        coef = np.asarray(coef, dtype=np.float64)
+        coef = self._weighted(cols, np.asarray(coef, dtype=np.float64))
         self.model.add_cost(cols, coef)
         self.model.offset += constant
         # the same (unexpanded) arrays as the model's: results price each term with them

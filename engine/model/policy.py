@@ -32,6 +32,12 @@ def add(f: Formulation) -> None:
         "fixed": fixed, "T": T,
         "has_dc": np.array([sd.site.datacenter is not None for sd in f.data.sites]),
     }
+    w = f.data.extra.get("hour_weight")
+    if w is not None and pol.green_matching == "annual":
+        # representative days: each hour counts for the days of its typical day
+        terms = [(c, np.broadcast_to(v, np.shape(c)) * w[np.broadcast_to(r, np.shape(c)) % T], r)
+                 for c, v, r in terms]
+        fixed = fixed * w
     if pol.green_matching == "annual":
         f.model.add_constraints(
             "policy/green_share_annual", 1, [(c, v, np.zeros_like(r)) for c, v, r in terms],

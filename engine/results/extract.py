@@ -66,8 +66,10 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
             "job_power": r.tables["job_power"],
             "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
             "outages": r.tables.get("outages", pd.DataFrame()),
+            "investment": r.tables.get("investment", pd.DataFrame()),
             "tables": {k: v for k, v in r.tables.items()
-                       if k not in ("jobs", "job_power", "demand_charges", "outages")}}
+                       if k not in ("jobs", "job_power", "demand_charges", "outages",
+                                    "investment")}}
 
 
 def _trace(r: Extraction) -> np.ndarray:

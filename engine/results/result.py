@@ -66,6 +66,10 @@ class Result:
     tables : dict of pandas.DataFrame
         Further per-component tables by name (``ev_sessions``, ``leases``, ``dr_events``,
         ...; see each component's ``extract``).
+    investment : pandas.DataFrame
+        With assets that carry an ``investment``: one row per capacity (asset, quantity
+        ``mw``/``mwh``, existing and chosen size, capex, annualised capex, fixed O&M and
+        annualised cost per year; see :mod:`engine.components.finance`). Empty otherwise.
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -96,6 +100,7 @@ class Result:
     demand_charges: pd.DataFrame = field(default_factory=_empty_frame)
     outages: pd.DataFrame = field(default_factory=_empty_frame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    investment: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     lp_relaxation: float = float("nan")
     backend: str = "highs"
@@ -193,6 +198,8 @@ class Result:
                                if len(self.demand_charges) else []),
             **({"outages": json.loads(self.outages.drop(columns="time").to_json(
                 orient="records"))} if len(self.outages) else {}),
+            **({"investment": json.loads(self.investment.to_json(orient="records"))}
+               if len(self.investment) else {}),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}

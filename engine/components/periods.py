@@ -1,0 +1,67 @@
+"""The scenario's ``sizing`` block: representative days for a year's sizing.
+
+No equations are added here. With ``sizing.representative_days: N``,
+:func:`engine.representative.size_with_representative_days` clusters the year into ``N``
+typical days (:func:`engine.model.periods.aggregate`), every hour of typical day ``k``
+weighing the ``n_k`` days it stands for (``sum_k n_k = 365``)::
+
+    cost   = sum_k n_k sum_h c[k, h] x[k, h]   (+ the yearly investment terms)
+    S[d+1] = (1 - σ)^24 S[d] + δ[k(d), 23]      (storage linked across the year)
+
+solves, then re-runs the full-year dispatch at the chosen sizes. :func:`engine.optimize`
+itself always solves every hour; this component only validates the block: the horizon must
+be a 365-day year from local midnight, and the components that the typical days cannot
+represent (jobs with release hours, outage scenarios, hydro budgets, gensets' minimum up
+and down times, grid outage hours, feeder networks) are refused.
+"""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from engine.components.base import Component
+from engine.scenario.base import Integer, Model
+
+__all__ = ["COMPONENT", "Sizing"]
+
+
+class Sizing(Model):
+    """How a year is sized: ``representative_days`` typical days (1..365; None: every
+    hour)."""
+
+    representative_days: Annotated[Integer, Field(ge=1, le=365)] | None = None
+
+
+def check(scenario: Any) -> None:
+    sz = getattr(scenario, "sizing", None)
+    if sz is None or sz.representative_days is None:
+        return
+    n = sz.representative_days
+    where = f"sizing.representative_days: {n} typical days need"
+    if scenario.horizon_h != 8760:
+        raise ValueError(f"{where} a 365-day year (horizon_h = 8760), got horizon_h = "
+                         f"{scenario.horizon_h}")
+    first = scenario.index[0]
+    if first.hour or first.minute:
+        raise ValueError(f"{where} a start at local midnight, got start = {scenario.start!r}")
+    if getattr(scenario, "jobs", None):
+        raise ValueError(f"{where} no jobs (their windows are hours of the year), got "
+                         f"{len(scenario.jobs)}")
+    if scenario.policy.outages is not None:
+        raise ValueError(f"{where} no policy.outages, got outage scenarios")
+    for i, site in enumerate(scenario.sites):
+        for field in ("hydro", "gensets"):
+            if getattr(site, field, None):
+                raise ValueError(f"{where} no {field} (sites[{i}].{field} is set)")
+        if getattr(site, "network", None) is not None:
+            raise ValueError(f"{where} no feeder network (sites[{i}].network is set)")
+        if site.grid is not None and site.grid.outage_hours:
+            raise ValueError(f"{where} no grid outage hours (sites[{i}].grid.outage_hours "
+                             f"is set)")
+
+
+COMPONENT = Component(
+    name="sizing", field="sizing", level="scenario", schema=Sizing | None, default=None,
+    check=check,
+)

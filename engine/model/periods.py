@@ -1,0 +1,188 @@
+"""Representative days: the year clustered into typical days (tsam), storage linked across
+the year (Kotzur et al. 2018, "Time series aggregation for energy system design: modeling
+seasonal storage", Applied Energy 213).
+
+:func:`aggregate` turns the prepared arrays of a year (365 days x 24 h) into ``N`` typical
+days: every hourly input array of every site (prices, availability per MW, load, PUE,
+emission factors, ...) is one column clustered by ``tsam.aggregate`` (hierarchical, medoid
+days, column means preserved). The typical days ``k = 0..N-1`` follow each other on the
+model's time axis (``T' = 24 N`` hours); day ``d`` of the year is represented by typical
+day ``k(d)`` (the cluster order) and each hour of typical day ``k`` weighs ``n_k`` (its
+number of days, ``sum_k n_k = 365``):
+
+* every hourly cost coefficient is multiplied by its hour's weight
+  (:meth:`~engine.model.formulation.Formulation.cost`), the annual green-share floor
+  weighs each hour too, and the annualised investment terms cover a whole year;
+* the demand charge prices the peak over the typical days as a yearly peak paid 12 times
+  (one "month" of 8760 h out of 730 h: factor 12), an upper estimate of the sum of the
+  monthly peaks;
+* storage (:func:`link_storage`): within a typical day the state of charge is a deviation
+  ``δ[k, h]`` from the day's start (``δ[k, -1] = 0``); across the year a state ``S[d]`` at
+  each day boundary follows the cluster order::
+
+      δ[k, h] = (1 - σ) δ[k, h-1] + η_c ch[k, h] - dis[k, h] / η_d
+      S[d+1]  = (1 - σ)^24 S[d] + δ[k(d), 23]
+      δmin[k] <= δ[k, h] <= δmax[k]
+      SOCmin E <= S[d] + δmin[k(d)],   S[d] + δmax[k(d)] <= SOCmax E
+      S[0] = initial_soc_fraction E,   terminal rule on S[365]
+
+  (the bounds are exact without self-discharge, σ = 0, as in Kotzur et al.'s simplified
+  formulation; with σ > 0 the decay within a day is ignored in them).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from engine.model.formulation import Formulation
+from engine.model.linear import prev_in_time
+
+if TYPE_CHECKING:  # pragma: no cover
+    from engine.model.data import ScenarioData, SiteData
+
+log = logging.getLogger(__name__)
+
+__all__ = ["HOURS_PER_DAY", "aggregate", "link_storage"]
+
+HOURS_PER_DAY = 24
+
+
+def _hourly_arrays(sd: SiteData, T: int) -> dict[str, np.ndarray]:
+    return {k: v for k, v in vars(sd).items()
+            if k not in ("site", "weather") and isinstance(v, np.ndarray) and v.ndim >= 1
+            and v.shape[-1] == T and v.size and v.dtype != bool}
+
+
+def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
+    """The prepared arrays of a 365-day year as ``n_days`` typical days.
+
+    Parameters
+    ----------
+    data : ScenarioData
+        A prepared scenario of 8760 hours starting at local midnight.
+    n_days : int
+        Number of typical days (1..365).
+
+    Returns
+    -------
+    ScenarioData
+        ``24 n_days`` hours; ``extra["hour_weight"]`` (days each hour stands for) and
+        ``extra["periods"]`` (``order``: the typical day of each day of the year,
+        ``counts``, ``hours``); one "month" whose demand charge factor is 12.
+    """
+    import pandas as pd
+    import tsam
+
+    # here, not at the top: the battery component imports this module for link_storage
+    from engine.model.data import ScenarioData, SiteData
+
+    T = data.T
+    D = T // HOURS_PER_DAY
+    columns: dict[str, np.ndarray] = {}
+    for s, sd in enumerate(data.sites):
+        for name, arr in _hourly_arrays(sd, T).items():
+            rows = arr.reshape(-1, T)
+            for i, row in enumerate(rows):
+                columns[f"{s}|{name}|{i}"] = row
+        for name, row in sd.weather.items():
+            columns[f"{s}|weather:{name}|0"] = np.broadcast_to(row, (T,))
+    frame = pd.DataFrame(columns, index=pd.date_range("2001-01-01", periods=T, freq="h"))
+    varying = [c for c in frame if np.ptp(frame[c].to_numpy()) > 1e-12]
+    if varying and n_days < D:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            res = tsam.aggregate(frame[varying], n_days, period_duration=HOURS_PER_DAY)
+        for w in caught:
+            log.info("tsam: %s", w.message)
+        order = np.asarray(res.cluster_assignments, dtype=np.int64)
+        rep = res.cluster_representatives
+        typical = {c: np.concatenate([rep.loc[k, c].to_numpy() for k in range(n_days)])
+                   for c in varying}
+    else:  # nothing varies, or every day is its own typical day
+        order = np.arange(D) if varying else np.zeros(D, np.int64)
+        n_days = D if varying else 1
+        typical = {c: frame[c].to_numpy()[:n_days * HOURS_PER_DAY] for c in varying}
+    counts = np.bincount(order, minlength=n_days).astype(np.float64)
+    Tn = n_days * HOURS_PER_DAY
+    for c in frame:
+        if c not in typical:
+            typical[c] = np.full(Tn, frame[c].iloc[0])
+    sites = []
+    for s, sd in enumerate(data.sites):
+        arrays = {k: v for k, v in vars(sd).items() if k not in ("site", "weather")}
+        for name, arr in _hourly_arrays(sd, T).items():
+            rows = arr.reshape(-1, T).shape[0]
+            arrays[name] = np.stack([typical[f"{s}|{name}|{i}"] for i in range(rows)]
+                                    ).reshape(arr.shape[:-1] + (Tn,))
+        for name, arr in vars(sd).items():  # boolean hours (grid availability): all up
+            if isinstance(arr, np.ndarray) and arr.dtype == bool and arr.shape[-1:] == (T,):
+                arrays[name] = np.ones(arr.shape[:-1] + (Tn,), dtype=bool)
+        weather = {k: typical[f"{s}|weather:{k}|0"] for k in sd.weather}
+        sites.append(SiteData(sd.site, weather, **arrays))
+    index = data.index[:Tn]
+    weight = np.repeat(counts, HOURS_PER_DAY)
+    out = ScenarioData(data.scenario, index, np.zeros(Tn, np.int64), 1, sites, data.components,
+                       month_labels=["year"], month_hours=np.array([T], np.int64),
+                       month_total_hours=np.array([T // 12], np.int64),
+                       extra={"hour_weight": weight,
+                              "periods": {"order": order, "counts": counts,
+                                          "hours": HOURS_PER_DAY}})
+    for c in data.components:
+        if c.prepare_scenario is not None:
+            out.extra.update(c.prepare_scenario(out))
+    return out
+
+
+def link_storage(f: Formulation, kind: str, ch: np.ndarray, dis: np.ndarray, *, keep: np.ndarray,
+                 eta_c: np.ndarray, eta_d: np.ndarray, smin: np.ndarray, smax: np.ndarray,
+                 init: np.ndarray, rule: np.ndarray, cap: Any) -> None:
+    """The state of charge of ``n`` storage units over typical days, linked across the year
+    (see the module docstring). ``ch``, ``dis``: ``(n, T')`` columns; ``keep = 1 - σ``,
+    efficiencies, SOC fractions and ``init``: ``(n, 1)``; ``rule``: terminal rule per unit;
+    ``cap``: the energy :class:`~engine.model.sizing.Capacity`."""
+    per = f.data.extra["periods"]
+    order, H = per["order"], per["hours"]
+    n, T = ch.shape
+    N = T // H
+    D = order.size
+    emax = cap.upper[:, None] * smax
+    m = f.model
+    delta = m.add_variables(f"{kind}/soc_intra_mwh", (n, T), lb=-emax, ub=emax)
+    prev = prev_in_time(delta.idx)
+    prev[:, ::H] = -1  # each typical day starts from its own boundary state
+    m.add_constraints(f"{kind}/soc_intra_balance", (n, T),
+                      [(delta.idx, 1.0), (prev, -keep), (ch, -eta_c), (dis, 1.0 / eta_d)],
+                      lb=0.0, ub=0.0)
+    dmax = m.add_variables(f"{kind}/soc_intra_max_mwh", (n, N), lb=-emax, ub=emax)
+    dmin = m.add_variables(f"{kind}/soc_intra_min_mwh", (n, N), lb=-emax, ub=emax)
+    day = np.arange(T) // H
+    m.add_constraints(f"{kind}/soc_intra_below_max", (n, T),
+                      [(delta.idx, 1.0), (dmax.idx[:, day], -1.0)], ub=0.0)
+    m.add_constraints(f"{kind}/soc_intra_above_min", (n, T),
+                      [(delta.idx, 1.0), (dmin.idx[:, day], -1.0)], lb=0.0)
+    S = m.add_variables(f"{kind}/soc_boundary_mwh", (n, D + 1), lb=0.0, ub=emax)
+    last = delta.idx[:, order * H + H - 1]  # (n, D): each day's net change
+    m.add_constraints(f"{kind}/soc_inter_link", (n, D),
+                      [(S.idx[:, 1:], 1.0), (S.idx[:, :-1], -(keep ** H)), (last, -1.0)],
+                      lb=0.0, ub=0.0)
+    # SOCmax E - S[d] - δmax[k(d)] >= 0 and S[d] + δmin[k(d)] - SOCmin E >= 0
+    (cols, coef), const = cap.terms(np.broadcast_to(smax, (n, D)))
+    m.add_constraints(f"{kind}/soc_inter_max", (n, D),
+                      [(S.idx[:, :-1], 1.0), (dmax.idx[:, order], 1.0), (cols, -coef)],
+                      ub=const)
+    (cols, coef), const = cap.terms(np.broadcast_to(smin, (n, D)))
+    m.add_constraints(f"{kind}/soc_inter_min", (n, D),
+                      [(S.idx[:, :-1], 1.0), (dmin.idx[:, order], 1.0), (cols, -coef)],
+                      lb=const)
+    cap.limit(f, f"{kind}/soc_final_within_capacity", S.idx[:, -1:], smax)
+    (cols, coef), const = cap.terms(init[:, 0])
+    m.add_constraints(f"{kind}/soc_inter_initial", n, [(S.idx[:, 0], 1.0), (cols, -coef)],
+                      lb=const, ub=const)
+    for name, lo, hi in (("at_least_initial", 0.0, np.inf), ("equal_initial", 0.0, 0.0)):
+        sel = rule == name
+        if sel.any():
+            m.add_constraints(f"{kind}/terminal_{name}", int(sel.sum()),
+                              [(S.idx[sel, -1], 1.0), (S.idx[sel, 0], -1.0)], lb=lo, ub=hi)
