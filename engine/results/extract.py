@@ -45,7 +45,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     for s, sd in enumerate(f.data.sites):
         if sd.site.datacenter is not None:
             r.columns[f"bus.{names[s]}/unserved_mw"] = unserved[s]
-    clean_facility = _trace(r)
+    clean_facility, mixes = _trace(r)
+    tenants = _ledger(r, mixes)
 
     # one (columns, hours) block filled column by column while the dict lets go of each
     # array: pandas takes the block as it is, so the table is never held twice
@@ -65,12 +66,28 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
             "job_power": r.tables["job_power"],
             "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
-            "outages": r.tables.get("outages", pd.DataFrame())}
+            "outages": r.tables.get("outages", pd.DataFrame()),
+            "placement": r.tables.get("placement", pd.DataFrame()), **tenants}
 
 
-def _trace(r: Extraction) -> np.ndarray:
+def _ledger(r: Extraction, mixes: tuple) -> dict[str, Any]:
+    """Tenants' ledger and certificates (:mod:`engine.results.ledger`) when the scenario
+    has tenants or placed jobs; empty tables otherwise."""
+    import pandas as pd
+
+    sc = r.f.data.scenario
+    if not getattr(sc, "tenants", None) and r.f.data.extra.get("placement") is None:
+        return {"tenants": pd.DataFrame(), "certificates": pd.DataFrame()}
+    from engine.results.ledger import ledger
+
+    sources, mix, clean = mixes
+    sink = r.facility_mw + r.tables.get("transfer_mw", 0.0)
+    return ledger(r, sources, mix, clean, sink)
+
+
+def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
     """``trace.<site>/<source>_mw`` columns at sites with a data center; returns the clean
-    part of each site's facility load ``(S, T)``."""
+    part of each site's facility load ``(S, T)`` and ``(sources, mix (S, T, K), clean)``."""
     from kernels.trace import trace_mix
 
     f = r.f
@@ -82,6 +99,7 @@ def _trace(r: Extraction) -> np.ndarray:
     k_init = sources.index("storage_initial")
     zero = np.zeros(T)
     clean_facility = np.zeros((S, T))
+    mixes = np.zeros((S, T, K))
     facility = r.facility_mw
     for s, name in enumerate(r.site_names):
         direct = np.stack([r.supply[src][s] if src in r.supply else zero for src in sources],
@@ -101,6 +119,7 @@ def _trace(r: Extraction) -> np.ndarray:
         else:
             den = direct.sum(axis=1, keepdims=True)
             mix = np.divide(direct, den, out=np.zeros_like(direct), where=den > 1e-12)
+        mixes[s] = mix
         attributed = mix * facility[s][:, None]
         if f.data.sites[s].site.datacenter is not None:
             for k, src in enumerate(sources):
@@ -111,7 +130,7 @@ def _trace(r: Extraction) -> np.ndarray:
                     dis_total, into, out=np.zeros(T), where=into > 1e-12)
         clean_facility[s] = attributed[:, clean].sum(1)
         del direct, mix, attributed  # (T, sources) each: not kept while the table is built
-    return clean_facility
+    return clean_facility, (sources, mixes, clean)
 
 
 def _kpis(r: Extraction, costs: Any, clean_facility: np.ndarray) -> Any:
