@@ -57,27 +57,27 @@ IT capacity, all jobs::
 
 Facility power ``PUE[s, t] * p[j, t]`` is withdrawn from the site bus and declared as
 variable facility load (for the green-share floor).
+
+The window, energy, run, throughput and capacity rows are the shared deferrable-energy
+formulation of :mod:`engine.components._deferrable` (EV charging sessions use it too).
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field, model_validator
 
+import engine.components._deferrable as dfr
+from engine.components._deferrable import run_shape
 from engine.components._gpu_power import PowerCap, hull_segments, hull_value
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
 
 __all__ = ["COMPONENT", "Job", "JobData", "PowerCap", "job_energy_mwh", "job_max_power_mw",
-           "job_site"]
-
-#: Relative tolerance of "a whole number of block-hours" and of the run-length rounding.
-_INT_TOL = 1e-6
-
+           "job_site", "run_shape"]
 
 class Job(Model):
     """A compute job (e.g. a training run) with a window and an energy or work need.
@@ -137,15 +137,11 @@ class Job(Model):
             if self.gpus is not None and self.gpus % self.gpu_block:
                 raise ValueError(f"gpus: must be a multiple of gpu_block={self.gpu_block}, got "
                                  f"{self.gpus}")
-            if self.gpu_hours is not None and not _whole(self.gpu_hours / self.gpu_block):
+            if self.gpu_hours is not None and not dfr.whole(self.gpu_hours / self.gpu_block):
                 raise ValueError(
                     f"gpu_hours: must be a whole number of block-hours (a multiple of gpu_block="
                     f"{self.gpu_block}), got {self.gpu_hours:g}")
         return self
-
-
-def _whole(x: float) -> bool:
-    return abs(x - round(x)) <= _INT_TOL * max(1.0, abs(x))
 
 
 @dataclass
@@ -214,15 +210,6 @@ def check(scenario: Any) -> None:
         _check_job(scenario, k, job, names)
 
 
-def run_shape(energy_mwh: float, power_mw: float) -> tuple[int, float]:
-    """Hours of a non-preemptible run and the power of its last hour (the remainder)."""
-    if energy_mwh <= 0:
-        return 0, 0.0
-    ratio = energy_mwh / power_mw
-    d = max(1, math.ceil(ratio - _INT_TOL * max(1.0, ratio)))
-    return d, max(energy_mwh - (d - 1) * power_mw, 0.0)
-
-
 def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
     path = f"jobs[{k}]"
     unknown = [s for s in job.sites if s not in site_names]
@@ -261,7 +248,7 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
         room[out[(out >= 0) & (out < hours)]] = 0.0
         where += " (outage hours excluded: jobs pause in outages)"
     block = job.gpu_block * dc.it_power_per_gpu_kw / 1000.0 if job.gpu_block else 0.0
-    if block and not _whole(energy / block):
+    if block and not dfr.whole(energy / block):
         raise ValueError(
             f"{path}.energy_mwh: job {job.name!r} runs in blocks of {job.gpu_block} GPUs "
             f"({block:g} MW), so its energy must be a whole number of block-hours; got "
@@ -305,28 +292,11 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
 def _check_run(path: str, job: Job, energy: float, power: float, block: float,
                room: np.ndarray, where: str) -> None:
     """A non-preemptible run must fit its window and, at some start, the IT room."""
-    if block and not _whole(power / block):
+    if block and not dfr.whole(power / block):
         raise ValueError(
             f"{path}.max_power_mw: non-preemptible job {job.name!r} runs at {power:g} MW, not "
             f"a whole number of {job.gpu_block}-GPU blocks ({block:g} MW)")
-    d, last = run_shape(energy, power)
-    if d == 0:
-        return
-    hours = room.size
-    if d > hours:
-        raise ValueError(
-            f"{path}.deadline_h: non-preemptible job {job.name!r} runs {d} contiguous hours "
-            f"({energy:g} MWh at {power:g} MW) but its window {where} holds only {hours} h; "
-            "move deadline_h, lower the energy, raise its power or set preemptible: true")
-    from numpy.lib.stride_tricks import sliding_window_view
-
-    need = np.full(d, power)
-    need[-1] = last
-    fits = np.all(sliding_window_view(room, d) >= need[None, :] * (1 - 1e-9), axis=1)
-    if not fits.any():
-        raise ValueError(
-            f"{path}: non-preemptible job {job.name!r} needs {power:g} MW for {d} contiguous "
-            f"hours, but the IT capacity left by the inflexible load never allows it {where}")
+    dfr.check_run(path, f"job {job.name!r}", energy, power, room, where)
 
 
 def job_site(scenario: Any, job: Job) -> Any:
@@ -399,13 +369,6 @@ def prepare_scenario(data: Any) -> dict[str, Any]:
     )}
 
 
-def _positions(mask: np.ndarray) -> np.ndarray:
-    """Position of each selected job among the selected ones (-1 elsewhere)."""
-    pos = np.full(mask.size, -1, np.int64)
-    pos[mask] = np.arange(int(mask.sum()))
-    return pos
-
-
 def add(f: Formulation) -> None:
     jobs = f.data.jobs
     J = len(jobs.names)
@@ -413,10 +376,8 @@ def add(f: Formulation) -> None:
         return
     T = f.T
     m = f.model
-    lengths = jobs.deadline - jobs.release
-    first = np.cumsum(lengths) - lengths  # each job's first entry
-    job_of = np.repeat(np.arange(J), lengths)
-    t_of = jobs.release[job_of] + (np.arange(job_of.size) - first[job_of])
+    w = dfr.windows(jobs.release, jobs.deadline)  # one entry per (job, hour of its window)
+    job_of, t_of = w.owner, w.t_of
     site_of = jobs.site[job_of]
     # jobs pause in the grid's outage hours at data centers that say so (module docstring)
     paused = np.zeros((f.S, T), bool)
@@ -424,8 +385,7 @@ def add(f: Formulation) -> None:
         up = getattr(sd, "grid_available", np.zeros(0, bool))
         if getattr(sd, "jobs_pause", False) and np.size(up):
             paused[s] = ~np.asarray(up, bool)
-    site_of0 = jobs.site[job_of]
-    ub = np.where(paused[site_of0, t_of], 0.0, jobs.max_power_mw[job_of])
+    ub = np.where(paused[site_of, t_of], 0.0, jobs.max_power_mw[job_of])
     flex = m.add_variables("job/power_mw", job_of.size, ub=ub)
     cols = flex.idx
     meta: dict[str, Any] = {"names": list(jobs.names), "job_of": job_of, "t_of": t_of,
@@ -433,10 +393,8 @@ def add(f: Formulation) -> None:
     capped, contiguous = jobs.capped, jobs.contiguous
     plain = ~capped & ~contiguous
     if plain.any():
-        sel = plain[job_of]
-        m.add_constraints("job/energy", int(plain.sum()),
-                          [(cols[sel], 1.0, _positions(plain)[job_of[sel]])],
-                          lb=jobs.energy_mwh[plain], ub=jobs.energy_mwh[plain])
+        dfr.add_energy(m, "job/energy", cols, job_of, plain,
+                       lb=jobs.energy_mwh[plain], ub=jobs.energy_mwh[plain])
     if jobs.gang.any():
         sel = jobs.gang[job_of]
         jg = job_of[sel]
@@ -445,79 +403,20 @@ def add(f: Formulation) -> None:
         m.add_constraints("job/gang", jg.size, [(cols[sel], 1.0), (n.idx, -jobs.block_mw[jg])],
                           lb=0.0, ub=0.0)
     if contiguous.any():
-        meta["start"] = _add_runs(f, cols, job_of, lengths, first)
+        meta["start"] = dfr.add_runs(m, "job", cols, w, contiguous, jobs.release,
+                                     jobs.duration_h, jobs.max_power_mw, jobs.last_power_mw)
     if capped.any():
-        meta["work"] = _add_capped(f, cols, job_of)
-    # IT capacity, one row per (site, hour) where the jobs' power bounds could exceed it: a
-    # row their bounds already imply cannot bind, so it is not written (a presolve HiGHS
-    # would otherwise repeat on every solve)
+        meta["work"] = dfr.add_capped(m, "job", cols, job_of, capped, jobs.full_power_mw,
+                                      jobs.energy_mwh, jobs.cap_a, jobs.cap_b)
+    # IT capacity, one row per (site, hour) where the jobs' power bounds could exceed it
     head = np.array([sd.it_capacity_mw - sd.inflexible_it_mw for sd in f.data.sites]).ravel()
-    slot = site_of * T + t_of
-    reach = np.bincount(slot, weights=jobs.max_power_mw[job_of], minlength=head.size)
-    binding = reach > head
-    sel = binding[slot]
-    if sel.any():
-        used, row_of = np.unique(slot[sel], return_inverse=True)
-        m.add_constraints("datacenter/it_capacity", used.size,
-                          [(cols[sel], 1.0, row_of)], ub=head[used])
+    dfr.add_capacity(m, "datacenter/it_capacity", cols, site_of * T + t_of,
+                     jobs.max_power_mw[job_of], head)
     pue = np.array([sd.pue for sd in f.data.sites])[site_of, t_of]
     f.inject(cols, site_of, -pue, t_of=t_of)
     f.facility(cols, site_of, t_of, pue)
     meta["pue"] = pue
     f.meta["job"] = meta
-
-
-def _add_runs(f: Formulation, cols: np.ndarray, job_of: np.ndarray, lengths: np.ndarray,
-              first: np.ndarray) -> dict[str, np.ndarray]:
-    """Start binaries and contiguous runs of the non-preemptible jobs (job/start, job/run)."""
-    jobs, m = f.data.jobs, f.model
-    npj = np.flatnonzero(jobs.contiguous)
-    d = jobs.duration_h[npj]
-    n_starts = lengths[npj] - d + 1  # feasible starts only: release .. deadline - d
-    s_job = np.repeat(npj, n_starts)
-    s_pos = np.arange(s_job.size) - np.repeat(np.cumsum(n_starts) - n_starts, n_starts)
-    starts = m.add_variables("job/start", s_job.size, ub=1.0, integer=True)
-    m.add_constraints("job/start_once", npj.size,
-                      [(starts.idx, 1.0, np.repeat(np.arange(npj.size), n_starts))],
-                      lb=1.0, ub=1.0)
-    # one row per hour of each non-preemptible job's window: p[j, t] - sum_k prof[k] s[t-k]
-    sel = jobs.contiguous[job_of]
-    row_of_entry = np.cumsum(sel) - 1  # row of each entry of a non-preemptible job
-    dd = jobs.duration_h[s_job]
-    rep = np.repeat(np.arange(s_job.size), dd)  # each start, once per hour of its run
-    k = np.arange(rep.size) - np.repeat(np.cumsum(dd) - dd, dd)
-    jr = s_job[rep]
-    entry = first[jr] + s_pos[rep] + k
-    prof = np.where(k == dd[rep] - 1, jobs.last_power_mw[jr], jobs.max_power_mw[jr])
-    n_rows = int(sel.sum())
-    m.add_constraints("job/run", n_rows,
-                      [(cols[sel], 1.0, np.arange(n_rows)),
-                       (starts.idx[rep], -prof, row_of_entry[entry])], lb=0.0, ub=0.0)
-    return {"job": s_job, "t": jobs.release[s_job] + s_pos}
-
-
-def _add_capped(f: Formulation, cols: np.ndarray, job_of: np.ndarray) -> dict[str, np.ndarray]:
-    """Work variables and throughput rows of the power-capped jobs (job/work_mwh,
-    job/throughput, job/work)."""
-    jobs, m = f.data.jobs, f.model
-    capped = jobs.capped
-    sel = capped[job_of]
-    jc = job_of[sel]
-    full = jobs.full_power_mw
-    work = m.add_variables("job/work_mwh", jc.size, ub=full[jc])
-    m.add_constraints("job/work", int(capped.sum()), [(work.idx, 1.0, _positions(capped)[jc])],
-                      lb=jobs.energy_mwh[capped], ub=jobs.energy_mwh[capped])
-    # segments padded to the longest hull; (entry, segment) pairs of real segments only
-    K = np.array([0 if b is None else b.size for b in jobs.cap_b])
-    A = np.zeros((len(K), K.max()))
-    B = np.zeros_like(A)
-    for j in np.flatnonzero(capped):  # one short hull per job, not per hour
-        A[j, :K[j]], B[j, :K[j]] = jobs.cap_a[j], jobs.cap_b[j]
-    e, k = np.nonzero(np.arange(K.max())[None, :] < K[jc][:, None])
-    m.add_constraints("job/throughput", e.size,
-                      [(work.idx[e], 1.0), (cols[sel][e], -B[jc[e], k])],
-                      ub=A[jc[e], k] * full[jc[e]])
-    return {"sel": sel}
 
 
 def extract(r: Extraction) -> None:
