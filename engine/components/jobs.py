@@ -72,6 +72,7 @@ from pydantic import Field, model_validator
 import engine.components._deferrable as dfr
 from engine.components._deferrable import run_shape
 from engine.components._gpu_power import PowerCap, hull_segments, hull_value
+from engine.components._sites import is_placed
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
@@ -85,9 +86,10 @@ class Job(Model):
     Give either ``energy_mwh`` (IT energy) or ``gpu_hours`` (converted with the site's
     ``it_power_per_gpu_kw``). The job runs inside ``[release_h, deadline_h)`` at no more than
     ``max_power_mw`` (default: the site's IT capacity; or ``gpus`` times the power per GPU).
-    ``sites`` lists the sites it may run at (empty: any site with a data center); placement
-    across sites comes with the East-data-West-compute release, so for now it must resolve
-    to one site.
+    ``sites`` lists the sites it may run at (empty: any site with a data center). A job with
+    several sites, or with data (``data_gb`` at ``home_region``) to move to its one site, is
+    placed by :mod:`engine.components.placement` (an LP split across sites, or one site
+    with ``single_site: true``). ``tenant`` owns it (for the tenant ledger).
 
     ``preemptible: false`` makes it one contiguous run at that fixed power, lasting
     ``ceil(energy / power)`` hours (the last hour may be partial); the optimizer picks the
@@ -109,6 +111,10 @@ class Job(Model):
     gpu_block: Annotated[Integer, Field(ge=1)] | None = None
     power_cap: PowerCap | None = None
     sites: list[str] = Field(default_factory=list)
+    data_gb: NonNeg = 0.0
+    home_region: str | None = None
+    single_site: Bool = False
+    tenant: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Job:
@@ -222,6 +228,8 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     if not hosts:
         raise ValueError(f"{path}: no site has a datacenter to run job {job.name!r}")
+    if is_placed(scenario, job):
+        return  # checked by the placement
     try:
         site = job_site(scenario, job)
     except ValueError as exc:
@@ -300,14 +308,13 @@ def _check_run(path: str, job: Job, energy: float, power: float, block: float,
 
 
 def job_site(scenario: Any, job: Job) -> Any:
-    """The one site a job runs at (multi-site placement is a later release)."""
+    """The one site a job runs at (a job allowed at several is placed by the placement)."""
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     candidates = [s for s in hosts if not job.sites or s.name in job.sites]
     if len(candidates) > 1:
         raise ValueError(
-            f"job {job.name!r} may run at sites {[s.name for s in candidates]}: placing jobs "
-            "across sites ('East data, West compute') comes with a later release; list one "
-            "site in jobs[].sites"
+            f"job {job.name!r} may run at sites {[s.name for s in candidates]}: it has no one "
+            "site (Result.placement says where it ran)"
         )
     if not candidates:
         raise ValueError(f"job {job.name!r}: none of its sites {job.sites} has a datacenter")
@@ -338,7 +345,7 @@ def job_max_power_mw(scenario: Any, job: Job) -> float:
 def prepare_scenario(data: Any) -> dict[str, Any]:
     scenario = data.scenario
     site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
-    jobs = scenario.jobs
+    jobs = [j for j in scenario.jobs if not is_placed(scenario, j)]  # others: the placement's
     J = len(jobs)
     energy = np.array([job_energy_mwh(scenario, j) for j in jobs], dtype=np.float64)
     pmax = np.array([job_max_power_mw(scenario, j) for j in jobs], dtype=np.float64)

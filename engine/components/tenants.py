@@ -32,7 +32,7 @@ def check(scenario: Any) -> None:
     dup = {n for n in names if names.count(n) > 1}
     if dup:
         raise ValueError(f"tenants: names must be unique, got duplicates {sorted(dup)}")
-    owners = [(f"jobs[{k}].tenant", getattr(j, "tenant", None)) for k, j in enumerate(scenario.jobs)]
+    owners = [(f"jobs[{k}].tenant", j.tenant) for k, j in enumerate(scenario.jobs)]
     owners += [(f"regions[{k}].tenant", r.tenant) for k, r in enumerate(scenario.regions)]
     used = set()
     for path, tenant in owners:
