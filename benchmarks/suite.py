@@ -78,8 +78,8 @@ def engine_phases(factory: Callable[[int], Any], T: int) -> dict:
     """Run the ``highs`` path of :func:`engine.optimize` phase by phase."""
     from engine.backends import SolverOptions
     from engine.backends.highs import to_highs
-    from engine.model.data import prepare
     from engine.model.build import build
+    from engine.model.data import prepare
     from engine.results import extract
 
     gc.collect()

@@ -72,7 +72,7 @@ from pydantic import Field, model_validator
 import engine.components._deferrable as dfr
 from engine.components._deferrable import run_shape
 from engine.components._gpu_power import PowerCap, hull_segments, hull_value
-from engine.components._sites import is_placed
+from engine.components._sites import hosts, is_placed, max_power_at
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
@@ -323,23 +323,19 @@ def job_site(scenario: Any, job: Job) -> Any:
 
 def job_energy_mwh(scenario: Any, job: Job) -> float:
     """IT energy of a job at full power [MWh] (a capped job's work, in the energy it takes
-    uncapped)."""
+    uncapped; a job in GPU-hours at several sites: when they draw the same kW per GPU)."""
     if job.energy_mwh is not None:
         return job.energy_mwh
-    dc = job_site(scenario, job).datacenter
-    assert dc is not None
-    return float(job.gpu_hours) * dc.it_power_per_gpu_kw / 1000.0
+    kw = {scenario.sites[s].datacenter.it_power_per_gpu_kw for s in hosts(scenario, job)}
+    if len(kw) != 1:
+        raise ValueError(f"job {job.name!r}: its energy depends on the site it runs at "
+                         f"({sorted(kw)} kW per GPU); see Result.placement")
+    return float(job.gpu_hours) * kw.pop() / 1000.0
 
 
 def job_max_power_mw(scenario: Any, job: Job) -> float:
-    """Largest IT power a job may draw [MW]."""
-    dc = job_site(scenario, job).datacenter
-    assert dc is not None
-    if job.max_power_mw is not None:
-        return min(job.max_power_mw, dc.it_capacity_mw)
-    if job.gpus is not None:
-        return min(job.gpus * dc.it_power_per_gpu_kw / 1000.0, dc.it_capacity_mw)
-    return dc.it_capacity_mw
+    """Largest IT power a job may draw [MW] (at several sites: their sum)."""
+    return sum(max_power_at(job, scenario.sites[s].datacenter) for s in hosts(scenario, job))
 
 
 def prepare_scenario(data: Any) -> dict[str, Any]:

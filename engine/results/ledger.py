@@ -73,7 +73,7 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
     -------
     dict
         ``certificates`` and ``tenants`` DataFrames; adds ``tenant.<name>/consumption_mw``,
-        ``tenant.<name>/cfe`` and ``trace.<site>/cfe`` columns to ``r.columns``.
+        ``tenant.<name>/cfe`` and ``site.<site>/cfe`` columns to ``r.columns``.
     """
     import pandas as pd
 
@@ -126,7 +126,7 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
     for s, name in enumerate(site_names):
         if f.data.sites[s].site.datacenter is not None:
             tot = sink_mw[s]
-            r.columns[f"trace.{name}/cfe"] = np.divide(mixes[s][:, clean].sum(1) * tot, tot,
+            r.columns[f"site.{name}/cfe"] = np.divide(mixes[s][:, clean].sum(1) * tot, tot,
                                                        out=np.zeros(T), where=tot > 1e-12)
     certs = pd.concat(rows, ignore_index=True)
     certs.insert(0, "certificate_id", np.arange(len(certs), dtype=np.int64))
