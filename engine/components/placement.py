@@ -12,21 +12,22 @@ hours ``t`` of its window ``[release_j, deadline_j)``::
     sum_c y[j, c] = 1,  0 <= y <= 1 (binary for ``single_site: true``)   (placement/one_site)
 
 Data (``data_gb`` = ``D_j``, at ``home_region``) must reach a remote site before the work
-that needs it; ``x`` GB moved over the link in hour ``t``, ``a`` GB arrived by its end::
+that needs it; ``x`` (the share of ``D_j``; ``D_j x`` GB) moved over the link in hour ``t``,
+``a`` the share arrived by its end (shares keep the coefficients near 1)::
 
     a[j, c, t] = a[j, c, t-1] + x[j, c, t],  a[j, c, release - 1] = 0     (placement/arrival)
-    a[j, c, deadline - 1] = D_j y[j, c]                                  (placement/data)
+    a[j, c, deadline - 1] = y[j, c]                                      (placement/data)
 
 LP split (the default, preemptible jobs): the site works on the share of the data that is
-there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1] / D_j`` (placement/data_ready). One site
+there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1]`` (placement/data_ready). One site
 (``single_site: true``): a binary ``u[j, c, t]`` says the whole data set is there::
 
-    u[t] >= u[t-1],  D_j u[t] <= a[t-1],  p[j, c, t] <= Pmax_{j, c} u[t]
+    u[t] >= u[t-1],  u[t] <= a[t-1],  p[j, c, t] <= Pmax_{j, c} u[t]
         (placement/ready_stays, placement/data_before_run, placement/run_if_ready)
 
 so a job runs at a remote site only once all its data has arrived. Links
-(:mod:`engine.components.links`) bound the GB of every transfer sharing a link, direction
-and hour (placement/link); each GB moved draws ``energy_kwh_per_gb / 1000`` MWh at the
+(:mod:`engine.components.links`) bound the TB of every transfer sharing a link, direction
+and hour, ``sum D_j x / 1000 <= 0.45 bandwidth_gbps`` (placement/link); each GB moved draws ``energy_kwh_per_gb / 1000`` MWh at the
 receiving site and at the home region's first site, and costs ``price_per_gb`` (term
 ``transfer``).
 
@@ -292,8 +293,10 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     t = e_t[sel]
     link = pl.pair_link[rp]
     D = pl.data_gb[pl.pair_job[rp]]
-    x = m.add_variables("placement/transfer_gb", n, ub=pl.link_gb_h[link])
-    a = m.add_variables("placement/arrived_gb", n, ub=D)
+    # in fractions of the job's data (GB / D): every coefficient near 1 but the link rows'
+    # D in TB (GB-sized coefficients next to MW ones stalled HiGHS' simplex)
+    x = m.add_variables("placement/transfer_gb", n, ub=np.minimum(1.0, pl.link_gb_h[link] / D))
+    a = m.add_variables("placement/arrived_gb", n, ub=1.0)
     starts = np.flatnonzero(np.r_[True, rp[1:] != rp[:-1]])
     prev = _prev(n, starts)
     a_prev = np.where(prev >= 0, a.idx[np.maximum(prev, 0)], -1)
@@ -303,15 +306,14 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     pairs = rp[starts]
     share = meta["share"]
     m.add_constraints("placement/data", pairs.size,
-                      [(a.idx[last], 1.0), (share[pairs], -pl.data_gb[pl.pair_job[pairs]])],
-                      lb=0.0, ub=0.0)
+                      [(a.idx[last], 1.0), (share[pairs], -1.0)], lb=0.0, ub=0.0)
     pcols = p[sel]
     pmax = pl.pair_pmax[rp]
     single = pl.single[pl.pair_job[rp]]
     lp = ~single
     if lp.any():
         m.add_constraints("placement/data_ready", int(lp.sum()),
-                          [(pcols[lp], 1.0), (a_prev[lp], -(pmax / D)[lp])], ub=0.0)
+                          [(pcols[lp], 1.0), (a_prev[lp], -pmax[lp])], ub=0.0)
     if single.any():
         ns = int(single.sum())
         u = m.add_variables("placement/ready", ns, ub=1.0, integer=True)
@@ -320,25 +322,26 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
         u_prev = np.where(prev >= 0, u_of[np.maximum(prev, 0)], -1)[single]
         m.add_constraints("placement/ready_stays", ns, [(u.idx, 1.0), (u_prev, -1.0)], lb=0.0)
         m.add_constraints("placement/data_before_run", ns,
-                          [(u.idx, D[single]), (a_prev[single], -1.0)], ub=0.0)
+                          [(u.idx, 1.0), (a_prev[single], -1.0)], ub=0.0)
         m.add_constraints("placement/run_if_ready", ns,
                           [(pcols[single], 1.0), (u.idx, -pmax[single])], ub=0.0)
-    # links: a row per (link, direction, hour) that two or more transfers share
+    # links: a row per (link, direction, hour) that two or more transfers share, in TB
     slot = (link * 2 + pl.pair_dir[rp]) * T + t
     used, row_of, count = np.unique(slot, return_inverse=True, return_counts=True)
     shared = count[row_of] > 1
     if shared.any():
         used2, row2 = np.unique(slot[shared], return_inverse=True)
-        m.add_constraints("placement/link", used2.size, [(x.idx[shared], 1.0, row2)],
-                          ub=pl.link_gb_h[used2 // (2 * T)])
-    e = pl.link_mwh_per_gb[link]
+        m.add_constraints("placement/link", used2.size, [(x.idx[shared], D[shared] / 1000.0,
+                                                          row2)],
+                          ub=pl.link_gb_h[used2 // (2 * T)] / 1000.0)
+    e = pl.link_mwh_per_gb[link] * D
     for site in (pl.pair_site[rp], pl.pair_src[rp]):
         ok = site >= 0
         if np.any(ok & (e > 0)):
             f.inject(x.idx[ok], site[ok], -e[ok], t_of=t[ok])
             f.facility(x.idx[ok], site[ok], t[ok], e[ok])
     if np.any(pl.link_price[link] > 0):
-        f.cost("transfer", x.idx, pl.link_price[link])
+        f.cost("transfer", x.idx, pl.link_price[link] * D)
     meta.update(transfer_sel=sel, transfer_pair=rp, transfer_t=t, transfer_link=link)
 
 
@@ -385,7 +388,7 @@ def extract(r: Extraction) -> None:
         p = r.val("placement/power_mw")
         np.add.at(jobs_mw, (meta["e_site"], meta["e_t"]), p)
         pair_mwh = np.bincount(meta["e_pair"], weights=p, minlength=Q)
-        x = r.val("placement/transfer_gb")
+        x = _transfer_gb(r, pl, meta)
         if x is not None:
             rp, t, link = meta["transfer_pair"], meta["transfer_t"], meta["transfer_link"]
             pair_gb = np.bincount(rp, weights=x, minlength=Q)
@@ -423,6 +426,12 @@ def extract(r: Extraction) -> None:
     _jobs_rows(r, pl, meta, pair_mwh, share)
 
 
+def _transfer_gb(r: Extraction, pl: PlacementData, meta: dict) -> np.ndarray | None:
+    """GB moved by each transfer entry (the model holds fractions of the job's data)."""
+    x = r.val("placement/transfer_gb")
+    return None if x is None else x * pl.data_gb[pl.pair_job[meta["transfer_pair"]]]
+
+
 def _consumers(r: Extraction, pl: PlacementData, meta: dict) -> None:
     """``(tenant, site, t, MWh)`` of the placed jobs (facility energy and the transfer energy
     of their data, at both ends) and of the regions' inference, for the tenant ledger."""
@@ -435,7 +444,7 @@ def _consumers(r: Extraction, pl: PlacementData, meta: dict) -> None:
         e_site, e_t = meta["e_site"], meta["e_t"]
         p = r.val("placement/power_mw")
         parts.append((tenant[pl.pair_job[meta["e_pair"]]], e_site, e_t, p * pue[e_site, e_t]))
-        x = r.val("placement/transfer_gb")
+        x = _transfer_gb(r, pl, meta)
         if x is not None:
             rp, t = meta["transfer_pair"], meta["transfer_t"]
             e = pl.link_mwh_per_gb[meta["transfer_link"]] * x
