@@ -239,3 +239,29 @@ def test_round_trip():
     d["jobs"][0].update(data_gb=10.0, single_site=True)
     sc = engine.Scenario.from_dict(d)
     assert engine.Scenario.from_dict(sc.to_dict()) == sc
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_carbon_basis_marginal_or_average(backend):
+    # one site, 2 hours, price 100 flat, carbon 100 per t; 1 MWh job in either hour.
+    # average factors [500, 800], marginal [900, 600] kg/MWh: on averages the job runs in
+    # hour 0 (100 + 50 = 150), on marginals in hour 1 (100 + 60 = 160)
+    d = _two_sites(horizon=2)
+    d["sites"] = d["sites"][:1]
+    d["sites"][0]["grid"].update(emission_factor_kg_per_mwh=[500.0, 800.0],
+                                 marginal_emission_factor_kg_per_mwh=[900.0, 600.0])
+    d["regions"], d["links"], d["tenants"] = [{"name": "east", "sites": ["e"]}], [], []
+    d["jobs"][0].update(energy_mwh=1.0, tenant=None, home_region=None)
+    d["policy"] = {"carbon_price_per_t": 100.0}
+    res = engine.optimize(engine.Scenario.from_dict(d), backend=backend)
+    assert res.objective == pytest.approx(150.0, abs=ATOL)
+    assert res.kpis["emissions_marginal_t"] == pytest.approx(0.9, abs=ATOL)
+    d["policy"]["carbon_basis"] = "marginal"
+    res = engine.optimize(engine.Scenario.from_dict(d), backend=backend)
+    assert res.objective == pytest.approx(160.0, abs=ATOL)
+    assert res.kpis["emissions_t"] == pytest.approx(0.8, abs=ATOL)
+    assert res.kpis["emissions_marginal_t"] == pytest.approx(0.6, abs=ATOL)
+    del d["sites"][0]["grid"]["marginal_emission_factor_kg_per_mwh"]
+    with pytest.raises(engine.ScenarioError,
+                       match=r"sites\[0\]\.grid\.marginal_emission_factor_kg_per_mwh"):
+        engine.Scenario.from_dict(d)

@@ -10,6 +10,7 @@ inference (``PUE x IT``) plus the transfer energy its jobs' data drew there::
     sum_k E[n, s, t, k] = C[n, s, t]          (sum_k m = 1 in every hour with supply)
     CFE[n, t] = sum_{s, k clean} E / sum_{s, k} E,   score = sum clean / sum C
     emissions_avg[n] = sum_{s,t} (E[grid_clean] + E[grid_fossil]) ef_avg[s, t] / 1000  [t]
+    (and likewise with the marginal factor: emissions_marginal[n])
     avoided[n] = sum C ef_avg / 1000 - emissions_avg[n]      (against all-grid supply)
 
 The load no tenant owns is ledgered under ``tenant = ""``, so the certificates of a site
@@ -87,10 +88,11 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
         np.add.at(C[names.index(name)], (site, t), mwh)
     C[-1] = np.maximum(sink_mw - C[:-1].sum(axis=0), 0.0)
     grid = f.meta.get("grid")
-    ef = np.zeros((S, T))
+    ef, ef_m = np.zeros((S, T)), np.zeros((S, T))
     price = np.zeros((S, T))
     if grid is not None:
         ef[grid["site"]] = grid["emission_kg_per_mwh"]
+        ef_m[grid["site"]] = grid["marginal_kg_per_mwh"]
         price[grid["site"]] = grid["import_price"]
     k_grid = [k for k, s in enumerate(sources) if s in ("grid_clean", "grid_fossil")]
     rows, report = [], []
@@ -113,13 +115,15 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
             "energy_source": np.array([_SOURCE.get(s, s) for s in sources], dtype=object)[k_i],
             "production_device": [f"{site_names[s]}/{sources[k]}" for s, k in zip(s_i, k_i)],
             "clean": np.isin(k_i, clean), "mwh": E[s_i, t_i, k_i]}))
-        emis = float((E[:, :, k_grid].sum(axis=2) * ef).sum() / 1000.0)
+        from_grid = E[:, :, k_grid].sum(axis=2)
+        emis = float((from_grid * ef).sum() / 1000.0)
         by_src = E.sum(axis=(0, 1))
         report.append({
             "tenant": tenant, "consumption_mwh": float(total.sum()),
             "clean_mwh": float(clean_t.sum()),
             "cfe_score": float(clean_t.sum() / total.sum()) if total.sum() > 0 else np.nan,
             "emissions_t": emis,
+            "emissions_marginal_t": float((from_grid * ef_m).sum() / 1000.0),
             "co2_avoided_t": float((C[n] * ef).sum() / 1000.0) - emis,
             "energy_cost": float((C[n] * price).sum()),
             **{f"{src}_mwh": float(by_src[k]) for k, src in enumerate(sources)}})
