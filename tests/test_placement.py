@@ -192,6 +192,8 @@ def test_ledger_cfe_with_pv_and_a_clean_grid_share(backend):
     assert t["emissions_t"] == pytest.approx(0.5, abs=1e-9)
     assert t["co2_avoided_t"] == pytest.approx(0.5, abs=1e-9)
     assert t["pv_mwh"] == pytest.approx(1.0, abs=1e-9)
+    # REF over the horizon: clean supply (PV 1 + grid 0.3 x 1) over all supply (2)
+    assert res.kpis["ref"] == pytest.approx(0.65, abs=1e-9)
 
 
 def test_certificates_are_parquet(tmp_path):

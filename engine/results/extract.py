@@ -159,6 +159,11 @@ def _kpis(r: Extraction, costs: Any, clean_facility: np.ndarray) -> Any:
         "pue": div(fac_mwh, it_mwh),
         "green_share": 1.0 - div(fossil, fac_mwh) if fac_mwh else float("nan"),
         "cfe_score": div(float(clean_facility.sum()), fac_mwh),
+        # renewable energy factor (ISO/IEC 30134-3), matched over the horizon: clean supply
+        # (on-site renewables, grid clean share) over all supply the site buses received
+        "ref": div(sum(float(v.sum()) for src, v in r.supply.items()
+                       if src in CLEAN_SOURCES or src in r.clean),
+                   sum(float(v.sum()) for v in r.supply.values())),
         "emissions_t": k.pop("emissions_t"),
         "cue_kg_per_kwh": div(r.kpis.get("emissions_t", 0.0), it_mwh),
     }
