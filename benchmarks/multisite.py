@@ -4,9 +4,10 @@ For each N, in one run (interleaved, so the ratios share the machine's state):
 
 * ``one model``: the N uncoupled copies (every job pinned to its copy) as one LP, HiGHS
   simplex (today's path);
-* ``threads``: the same N copies as N separate models solved in a thread pool
-  (``engine.optimize`` per site; highspy releases the GIL) -- what the engine should do with
-  parts that nothing couples (the engine does not yet split a scenario by itself);
+* ``one model, whole``: the same with the block split switched off (one HiGHS model of
+  all N copies: the path before the split);
+* ``threads``: the same N copies as N separate scenarios solved in a thread pool
+  (``engine.optimize`` per site; highspy releases the GIL);
 * ``coupled simplex`` / ``coupled ipm``: every job allowed at every copy (the placement's
   LP split, no data to move), HiGHS dual simplex and interior point.
 
@@ -63,18 +64,32 @@ def _timed(fn) -> tuple[float, Any]:
     return time.perf_counter() - t, out
 
 
-def run(sites: list[int], annual: bool) -> list[dict]:
+def run(sites: list[int], annual: bool, coupled_runs: bool = True) -> list[dict]:
     rows = []
     for n in sites:
         row: dict[str, Any] = {"sites": n}
         pinned = scenario(n, False, annual)
         t, res = _timed(lambda: engine.optimize(pinned))
         row["one_model_s"], obj_one = t, res.objective
+        import engine.backends.blocks as blocks
+
+        keep = blocks.solve_blocks
+        blocks.solve_blocks = lambda arrays, options: None  # the whole-model path
+        try:
+            t, res_w = _timed(lambda: engine.optimize(pinned))
+        finally:
+            blocks.solve_blocks = keep
+        row["one_model_whole_s"] = t
+        row["split_vs_whole_rel"] = abs(res_w.objective - obj_one) / abs(obj_one)
         singles = [scenario(1, False, annual) for _ in range(n)]
         with ThreadPoolExecutor(max_workers=min(n, 2)) as pool:
             t, outs = _timed(lambda: list(pool.map(engine.optimize, singles)))
         row["threads_s"] = t
         row["threads_objective_gap"] = abs(sum(o.objective for o in outs) - obj_one) / abs(obj_one)
+        if not coupled_runs:
+            rows.append(row)
+            print(row, flush=True)
+            continue
         coupled = scenario(n, True, annual)
         t, res_c = _timed(lambda: engine.optimize(coupled))
         row["coupled_simplex_s"], row["coupled_objective"] = t, res_c.objective
@@ -84,11 +99,13 @@ def run(sites: list[int], annual: bool) -> list[dict]:
         rows.append(row)
         print(row, flush=True)
     base = rows[0]
-    print("\n| sites | one model | threads | coupled simplex | coupled ipm |")
-    print("|---|---|---|---|---|")
+    print("\n| sites | one model (split) | one model, whole | threads | coupled simplex "
+          "| coupled ipm |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        cells = [f"{r[k]:.2f} s ({r[k] / base[k]:.2f}x)"
-                 for k in ("one_model_s", "threads_s", "coupled_simplex_s", "coupled_ipm_s")]
+        cells = [f"{r[k]:.2f} s ({r[k] / base[k]:.2f}x)" if k in r else "-"
+                 for k in ("one_model_s", "one_model_whole_s", "threads_s", "coupled_simplex_s",
+                           "coupled_ipm_s")]
         print(f"| {r['sites']} | " + " | ".join(cells) + " |")
     return rows
 
@@ -97,8 +114,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sites", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--annual", action="store_true", help="the 8,760-h park instead of a week")
+    p.add_argument("--no-coupled", action="store_true", help="skip the coupled runs")
     a = p.parse_args(argv)
-    return run(a.sites, a.annual)
+    return run(a.sites, a.annual, not a.no_coupled)
 
 
 if __name__ == "__main__":

@@ -174,6 +174,15 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     if arrays is None:
         arrays = model.arrays()
     is_mip = arrays.is_mip
+    # parts that nothing couples (e.g. independent sites) as separate models in threads
+    from engine.backends.blocks import solve_blocks
+
+    split = solve_blocks(arrays, options)
+    if split is not None:
+        if release_arrays:
+            del arrays
+            model.release_arrays()
+        return split
     try:
         h = to_highs(arrays, options)
     except RuntimeError as exc:
