@@ -71,14 +71,14 @@ def run(sites: list[int], annual: bool, coupled_runs: bool = True) -> list[dict]
         pinned = scenario(n, False, annual)
         t, res = _timed(lambda: engine.optimize(pinned))
         row["one_model_s"], obj_one = t, res.objective
-        import engine.backends.blocks as blocks
+        import engine.backends.highs as highs
 
-        keep = blocks.solve_blocks
-        blocks.solve_blocks = lambda arrays, options: None  # the whole-model path
+        keep = highs.solve_blocks
+        highs.solve_blocks = lambda arrays, options: None  # the whole-model path
         try:
             t, res_w = _timed(lambda: engine.optimize(pinned))
         finally:
-            blocks.solve_blocks = keep
+            highs.solve_blocks = keep
         row["one_model_whole_s"] = t
         row["split_vs_whole_rel"] = abs(res_w.objective - obj_one) / abs(obj_one)
         singles = [scenario(1, False, annual) for _ in range(n)]

@@ -11,21 +11,16 @@ Only LPs are split (a MILP's gap and time limit do not add up across blocks), an
 at least two blocks each hold :data:`MIN_SHARE` of the columns (several sites): a model
 whose small components are its hours (a site without storage) is solved whole, so that
 nothing changes for one site. Any block that is not optimal sends the whole model back to
-the one-model solve, whose diagnosis names the conflict.
+the one-model solve, whose diagnosis names the conflict. This module finds the blocks;
+:func:`engine.backends.highs.solve_blocks` solves them.
 """
 from __future__ import annotations
 
-import os
-import time
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
-from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import ModelArrays
-from engine.status import Status
 
-__all__ = ["MIN_SHARE", "blocks_of", "solve_blocks"]
+__all__ = ["MIN_SHARE", "blocks_of", "sub_arrays"]
 
 #: Share of the columns a component must hold to count as a block of its own.
 MIN_SHARE = 0.05
@@ -64,7 +59,8 @@ def blocks_of(arrays: ModelArrays, max_blocks: int) -> list[np.ndarray] | None:
     return [np.flatnonzero(col_bin == b) for b in range(n_bins)]
 
 
-def _sub(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
+def sub_arrays(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
+    """The block of ``cols`` (and the rows they appear in) as a model of its own."""
     from engine.model.linear import CSC
 
     sub = A_csc[:, cols]
@@ -78,41 +74,3 @@ def _sub(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
         A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
               sub.data.astype(np.float64), sub.shape),
         offset=0.0)
-
-
-def solve_blocks(arrays: ModelArrays, options: SolverOptions) -> SolveOutput | None:
-    """Solve an LP block by block in threads; None when it is one block, a MILP, or some
-    block is not optimal (the caller then solves the whole model)."""
-    if arrays.is_mip:
-        return None
-    t0 = time.perf_counter()
-    workers = int(options.threads or os.cpu_count() or 1)
-    parts = blocks_of(arrays, max(workers, 2))
-    if parts is None:
-        return None
-    from engine.backends.highs import read_outcome, run_definite, to_highs
-
-    A = arrays.A.to_scipy()
-    subs = [_sub(arrays, A, cols) for cols in parts]
-    highs = [to_highs(s, options) for s in subs]
-    t1 = time.perf_counter()
-
-    def run(h):
-        run_definite(h)
-        return read_outcome(h, False, {})
-
-    with ThreadPoolExecutor(max_workers=min(workers, len(highs))) as pool:
-        outs = list(pool.map(run, highs))
-    t2 = time.perf_counter()
-    if any(o.status != Status.OPTIMAL or o.x is None for o in outs):
-        return None
-    x = np.empty(arrays.A.shape[1])
-    for cols, o in zip(parts, outs):
-        x[cols] = o.x
-    return SolveOutput(
-        status=Status.OPTIMAL, x=x,
-        objective=float(sum(o.objective for o in outs)) + float(arrays.offset), mip_gap=0.0,
-        solver_status=outs[0].solver_status,
-        iterations=int(sum(o.iterations for o in outs)),
-        timings={"handover_s": t1 - t0, "run_s": t2 - t1, "blocks": float(len(parts))},
-        diagnosis="")
