@@ -53,7 +53,9 @@ def _invariants(d: dict, res: engine.Result) -> None:
         supply = h[f"grid.{n}/import_mw"] + h[f"bus.{n}/unserved_mw"]
         for pv in s.get("pv", []):
             supply = supply + h[f"pv.{pv['name']}/power_mw"]
-        use = h[f"datacenter.{n}/facility_mw"] + h[f"placement.{n}/transfer_mw"]
+        use = h[f"datacenter.{n}/facility_mw"]
+        if f"placement.{n}/transfer_mw" in h:
+            use = use + h[f"placement.{n}/transfer_mw"]
         np.testing.assert_allclose(supply, use, atol=ATOL)
         # the certificates of a site and hour sum to what its sources delivered
         c = res.certificates[res.certificates["consumption_site"] == n]
@@ -65,8 +67,8 @@ def _invariants(d: dict, res: engine.Result) -> None:
             if col in h:
                 assert (h[col] <= link["bandwidth_gbps"] * GB_H * (1 + 1e-9) + 1e-9).all()
     for job in d["jobs"]:
-        got = res.placement.loc[res.placement["job"] == job["name"], "it_energy_mwh"].sum()
         if len(res.placement) and (res.placement["job"] == job["name"]).any():
+            got = res.placement.loc[res.placement["job"] == job["name"], "it_energy_mwh"].sum()
             assert got == pytest.approx(job["energy_mwh"], abs=ATOL)
     # certificates sum to each tenant's hourly consumption (1e-9)
     for t in res.tenants["tenant"]:
@@ -313,3 +315,18 @@ def test_east_west_example_small_both_backends_agree():
             np.testing.assert_allclose(got.reindex(h.index, fill_value=0.0), want, atol=1e-9)
             trace = h.filter(regex=rf"^trace\.{s}/(?!via_battery)").sum(axis=1)
             np.testing.assert_allclose(trace, h[f"datacenter.{s}/facility_mw"], atol=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_pinned_job_is_ledgered_for_its_tenant(backend):
+    # pinned east (home east, no data to move): the one-site jobs' path; 2 MWh at 100
+    d = _two_sites()
+    d["jobs"][0]["sites"] = ["e"]
+    res = _solve(d, backend)
+    assert res.objective == pytest.approx(200.0, abs=ATOL)
+    assert res.placement.empty
+    t = res.tenants.set_index("tenant").loc["acme"]
+    assert t["consumption_mwh"] == pytest.approx(2.0, abs=1e-9)
+    assert t["energy_cost"] == pytest.approx(200.0, abs=1e-9)
+    c = res.certificates
+    assert c.loc[c["tenant"] == "acme", "mwh"].sum() == pytest.approx(2.0, abs=1e-9)
