@@ -204,7 +204,8 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
         hourly=parts["hourly"], jobs=parts["jobs"], job_power=parts["job_power"],
         demand_charges=parts["demand_charges"], outages=parts["outages"], tables=parts["tables"],
         investment=parts["investment"], timings=timings, mip_gap=out.mip_gap,
-        lp_relaxation=out.lp_relaxation,
+        lp_relaxation=out.lp_relaxation, placement=parts["placement"], tenants=parts["tenants"],
+        certificates=parts["certificates"],
         backend=backend, solver_status=out.solver_status, iterations=out.iterations,
         scenario_name=sc.name, diagnosis=out.diagnosis,
     )

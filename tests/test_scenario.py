@@ -130,7 +130,7 @@ def test_missing_file_and_unparsable_file(tmp_path):
         engine.load_scenario(tmp_path / "bad.yaml")
 
 
-def test_cross_site_job_is_not_implemented_yet():
+def test_cross_site_job_is_placed():
     d = base_dict()
     second = copy.deepcopy(d["sites"][0])
     second["name"] = "s2"
@@ -140,8 +140,12 @@ def test_cross_site_job_is_not_implemented_yet():
     d["jobs"][0]["sites"] = ["s1", "s2"]
     sc = engine.Scenario.from_dict({**d, "jobs": []})  # two independent sites are fine
     assert len(sc.sites) == 2
-    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\]\.sites: .*East data, West compute"):
-        engine.Scenario.from_dict(d)
+    # a job at two sites (no regions: no data to move) is placed by the placement
+    res = engine.optimize(engine.Scenario.from_dict(d))
+    assert res.status == engine.Status.OPTIMAL
+    need = d["jobs"][0]["energy_mwh"]
+    assert res.placement["it_energy_mwh"].sum() == pytest.approx(need, rel=1e-9)
+    assert res.placement["share"].sum() == pytest.approx(1.0, abs=1e-9)
 
 
 def test_two_independent_sites_solve():

@@ -7,7 +7,8 @@ For the grid of site ``s`` and hour ``t``::
     peak[s, m] >= imp[s, t]  for every hour t of calendar month m
         (only when a demand charge is set)
     cost: price_imp imp - price_exp exp + dc_rate * factor[s, m] * peak
-          + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t)
+          + carbon_price * ef[t] / 1000 * imp         (ef in kg/MWh, price per t; ef the
+            average factor, or the marginal one with policy.carbon_basis = "marginal")
     fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
 
 The demand charge of a month is pro-rated by default: ``factor[s, m]`` = hours of month
@@ -58,7 +59,9 @@ class Grid(Model):
     """The site's grid connection.
 
     ``emission_factor_kg_per_mwh`` is the grid's average CO2 intensity (for emissions and the
-    carbon price); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
+    carbon price); ``marginal_emission_factor_kg_per_mwh`` the intensity of the marginal unit
+    (KPI ``emissions_marginal_t``; priced instead of the average with the policy's
+    ``carbon_basis: marginal``, since shifting load on averages can raise system emissions); ``clean_share_fraction`` the carbon-free share of grid energy in each hour
     (for the green-share floor and the 24/7 CFE score). No import or export in
     ``outage_hours``. ``demand_charge_per_mw_month`` applies to each calendar month's peak
     import (months in the scenario's time zone), pro-rated for a month the horizon covers
@@ -74,6 +77,7 @@ class Grid(Model):
     demand_charge_per_mw_month: Cost = 0.0
     demand_charge_proration: Literal["prorated", "full_month"] = "prorated"
     emission_factor_kg_per_mwh: Series = 0.0
+    marginal_emission_factor_kg_per_mwh: Series | None = None
     clean_share_fraction: FractionSeries = 0.0
     outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
     investment: Investment | None = None
@@ -89,7 +93,8 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
     if g is None:
         empty = np.zeros(0)
         return {"grid_import_price": empty, "grid_export_price": empty,
-                "grid_emission_kg_per_mwh": empty, "grid_clean_share": empty,
+                "grid_emission_kg_per_mwh": empty, "grid_marginal_kg_per_mwh": empty,
+                "grid_clean_share": empty,
                 "grid_available": np.zeros(0, bool)}
     T = len(index)
     avail = np.ones(T, dtype=bool)
@@ -97,6 +102,9 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
     return {"grid_import_price": full(g.import_price_per_mwh, T),
             "grid_export_price": full(g.export_price_per_mwh, T),
             "grid_emission_kg_per_mwh": full(g.emission_factor_kg_per_mwh, T),
+            "grid_marginal_kg_per_mwh": full(g.emission_factor_kg_per_mwh
+                                             if g.marginal_emission_factor_kg_per_mwh is None
+                                             else g.marginal_emission_factor_kg_per_mwh, T),
             "grid_clean_share": full(g.clean_share_fraction, T),
             "grid_available": avail}
 
@@ -112,7 +120,13 @@ def demand_charge_factors(data: Any, grids: list[Grid]) -> np.ndarray:
 
 def check(scenario: Any) -> None:
     T = scenario.horizon_h
+    marginal = getattr(scenario.policy, "carbon_basis", "average") == "marginal"
     for i, site in enumerate(scenario.sites):
+        if site.grid is not None and marginal \
+                and site.grid.marginal_emission_factor_kg_per_mwh is None:
+            raise ValueError(f"sites[{i}].grid.marginal_emission_factor_kg_per_mwh: "
+                             "policy.carbon_basis is 'marginal': give the grid's marginal "
+                             "factor")
         if site.grid is not None:
             bad = [h for h in site.grid.outage_hours if h >= T]
             if bad:
@@ -159,11 +173,14 @@ def add(f: Formulation) -> None:
         f.meta["grid_demand_charge"] = {"rate": rate, "factor": factor}
     carbon_price = f.data.scenario.policy.carbon_price_per_t
     ef = np.array([sd.grid_emission_kg_per_mwh for _, sd in sites])
+    ef_m = np.array([sd.grid_marginal_kg_per_mwh for _, sd in sites])
     if carbon_price:
-        f.cost("carbon", imp.idx, carbon_price * ef / 1000.0)
+        basis = ef_m if f.data.scenario.policy.carbon_basis == "marginal" else ef
+        f.cost("carbon", imp.idx, carbon_price * basis / 1000.0)
     clean = np.array([sd.grid_clean_share for _, sd in sites])
     f.fossil(imp.idx, site_of, 1.0 - clean)
     f.meta["grid"] = {"site": site_of, "emission_kg_per_mwh": ef, "clean_share": clean,
+                      "marginal_kg_per_mwh": ef_m,
                       "import_price": price_imp, "binary_at": binary_at}
 
 
@@ -184,7 +201,9 @@ def _no_simultaneous(f: Formulation, imp: np.ndarray, exp: np.ndarray, price_imp
     imp_ub = np.broadcast_to(imp_ub, (G, T))
     exp_ub = np.broadcast_to(exp_ub, (G, T))
     carbon_price = f.data.scenario.policy.carbon_price_per_t
-    carbon = (carbon_price * np.array([sd.grid_emission_kg_per_mwh for _, sd in sites]) / 1000.0
+    key = ("grid_marginal_kg_per_mwh" if f.data.scenario.policy.carbon_basis == "marginal"
+           else "grid_emission_kg_per_mwh")
+    carbon = (carbon_price * np.array([getattr(sd, key) for _, sd in sites]) / 1000.0
               if carbon_price else 0.0)
     sel = arbitrage_hours(price_imp, price_exp, imp_ub, exp_ub, carbon)
     n = int(sel.sum())
@@ -214,6 +233,7 @@ def extract(r: Extraction) -> None:
     r.add_supply("grid_clean", meta["site"], imp * meta["clean_share"], clean=True)
     r.add_supply("grid_fossil", meta["site"], imp * (1.0 - meta["clean_share"]), clean=False)
     r.kpis["emissions_t"] = float((imp * meta["emission_kg_per_mwh"]).sum() / 1000.0)
+    r.kpis["emissions_marginal_t"] = float((imp * meta["marginal_kg_per_mwh"]).sum() / 1000.0)
     r.kpis["grid_import_mwh"] = float(imp.sum())
     r.kpis["grid_export_mwh"] = float(exp.sum())
     # coincident peak of all sites' imports (one site: that site's peak)

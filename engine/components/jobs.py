@@ -82,6 +82,7 @@ from pydantic import Field, model_validator
 import engine.components._deferrable as dfr
 from engine.components._deferrable import run_shape
 from engine.components._gpu_power import PowerCap, hull_segments, hull_value
+from engine.components._sites import hosts, is_placed, max_power_at
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.scenario.base import Amount, Bool, Integer, Model, NonNeg, PositiveAmount
@@ -95,9 +96,10 @@ class Job(Model):
     Give either ``energy_mwh`` (IT energy) or ``gpu_hours`` (converted with the site's
     ``it_power_per_gpu_kw``). The job runs inside ``[release_h, deadline_h)`` at no more than
     ``max_power_mw`` (default: the site's IT capacity; or ``gpus`` times the power per GPU).
-    ``sites`` lists the sites it may run at (empty: any site with a data center); placement
-    across sites comes with the East-data-West-compute release, so for now it must resolve
-    to one site.
+    ``sites`` lists the sites it may run at (empty: any site with a data center). A job with
+    several sites, or with data (``data_gb`` at ``home_region``) to move to its one site, is
+    placed by :mod:`engine.components.placement` (an LP split across sites, or one site
+    with ``single_site: true``). ``tenant`` owns it (for the tenant ledger).
 
     ``preemptible: false`` makes it one contiguous run at that fixed power, lasting
     ``ceil(energy / power)`` hours (the last hour may be partial); the optimizer picks the
@@ -122,6 +124,10 @@ class Job(Model):
     power_cap: PowerCap | None = None
     sites: list[str] = Field(default_factory=list)
     restart_energy_mwh: Amount | None = None
+    data_gb: NonNeg = 0.0
+    home_region: str | None = None
+    single_site: Bool = False
+    tenant: str | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Job:
@@ -240,6 +246,8 @@ def _check_job(scenario: Any, k: int, job: Job, site_names: list[str]) -> None:
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     if not hosts:
         raise ValueError(f"{path}: no site has a datacenter to run job {job.name!r}")
+    if is_placed(scenario, job):
+        return  # checked by the placement
     try:
         site = job_site(scenario, job)
     except ValueError as exc:
@@ -318,14 +326,13 @@ def _check_run(path: str, job: Job, energy: float, power: float, block: float,
 
 
 def job_site(scenario: Any, job: Job) -> Any:
-    """The one site a job runs at (multi-site placement is a later release)."""
+    """The one site a job runs at (a job allowed at several is placed by the placement)."""
     hosts = [s for s in scenario.sites if s.datacenter is not None]
     candidates = [s for s in hosts if not job.sites or s.name in job.sites]
     if len(candidates) > 1:
         raise ValueError(
-            f"job {job.name!r} may run at sites {[s.name for s in candidates]}: placing jobs "
-            "across sites ('East data, West compute') comes with a later release; list one "
-            "site in jobs[].sites"
+            f"job {job.name!r} may run at sites {[s.name for s in candidates]}: it has no one "
+            "site (Result.placement says where it ran)"
         )
     if not candidates:
         raise ValueError(f"job {job.name!r}: none of its sites {job.sites} has a datacenter")
@@ -334,29 +341,25 @@ def job_site(scenario: Any, job: Job) -> Any:
 
 def job_energy_mwh(scenario: Any, job: Job) -> float:
     """IT energy of a job at full power [MWh] (a capped job's work, in the energy it takes
-    uncapped)."""
+    uncapped; a job in GPU-hours at several sites: when they draw the same kW per GPU)."""
     if job.energy_mwh is not None:
         return job.energy_mwh
-    dc = job_site(scenario, job).datacenter
-    assert dc is not None
-    return float(job.gpu_hours) * dc.it_power_per_gpu_kw / 1000.0
+    kw = {scenario.sites[s].datacenter.it_power_per_gpu_kw for s in hosts(scenario, job)}
+    if len(kw) != 1:
+        raise ValueError(f"job {job.name!r}: its energy depends on the site it runs at "
+                         f"({sorted(kw)} kW per GPU); see Result.placement")
+    return float(job.gpu_hours) * kw.pop() / 1000.0
 
 
 def job_max_power_mw(scenario: Any, job: Job) -> float:
-    """Largest IT power a job may draw [MW]."""
-    dc = job_site(scenario, job).datacenter
-    assert dc is not None
-    if job.max_power_mw is not None:
-        return min(job.max_power_mw, dc.it_capacity_mw)
-    if job.gpus is not None:
-        return min(job.gpus * dc.it_power_per_gpu_kw / 1000.0, dc.it_capacity_mw)
-    return dc.it_capacity_mw
+    """Largest IT power a job may draw [MW] (at several sites: their sum)."""
+    return sum(max_power_at(job, scenario.sites[s].datacenter) for s in hosts(scenario, job))
 
 
 def prepare_scenario(data: Any) -> dict[str, Any]:
     scenario = data.scenario
     site_pos = {s.name: i for i, s in enumerate(scenario.sites)}
-    jobs = scenario.jobs
+    jobs = [j for j in scenario.jobs if not is_placed(scenario, j)]  # others: the placement's
     J = len(jobs)
     energy = np.array([job_energy_mwh(scenario, j) for j in jobs], dtype=np.float64)
     pmax = np.array([job_max_power_mw(scenario, j) for j in jobs], dtype=np.float64)

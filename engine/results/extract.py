@@ -45,7 +45,8 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     for s, sd in enumerate(f.data.sites):
         if sd.site.datacenter is not None:
             r.columns[f"bus.{names[s]}/unserved_mw"] = unserved[s]
-    clean_facility = _trace(r)
+    clean_facility, mixes = _trace(r)
+    tenants = _ledger(r, mixes)
 
     # one (columns, hours) block filled column by column while the dict lets go of each
     # array: pandas takes the block as it is, so the table is never held twice
@@ -67,14 +68,30 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
             "demand_charges": r.tables.get("demand_charges", pd.DataFrame()),
             "outages": r.tables.get("outages", pd.DataFrame()),
             "investment": r.tables.get("investment", pd.DataFrame()),
-            "tables": {k: v for k, v in r.tables.items()
-                       if k not in ("jobs", "job_power", "demand_charges", "outages",
-                                    "investment")}}
+            "placement": r.tables.get("placement", pd.DataFrame()), **tenants,
+            "tables": {k: v for k, v in r.tables.items() if isinstance(v, pd.DataFrame)
+                       and k not in ("jobs", "job_power", "demand_charges", "outages",
+                                     "investment", "placement")}}
 
 
-def _trace(r: Extraction) -> np.ndarray:
+def _ledger(r: Extraction, mixes: tuple) -> dict[str, Any]:
+    """Tenants' ledger and certificates (:mod:`engine.results.ledger`) when the scenario
+    has tenants or placed jobs; empty tables otherwise."""
+    import pandas as pd
+
+    sc = r.f.data.scenario
+    if not getattr(sc, "tenants", None) and r.f.data.extra.get("placement") is None:
+        return {"tenants": pd.DataFrame(), "certificates": pd.DataFrame()}
+    from engine.results.ledger import ledger
+
+    sources, mix, clean = mixes
+    sink = r.facility_mw + r.tables.get("transfer_mw", 0.0)
+    return ledger(r, sources, mix, clean, sink)
+
+
+def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
     """``trace.<site>/<source>_mw`` columns at sites with a data center; returns the clean
-    part of each site's facility load ``(S, T)``."""
+    part of each site's facility load ``(S, T)`` and ``(sources, mix (S, T, K), clean)``."""
     from kernels.trace import trace_mix
 
     f = r.f
@@ -86,6 +103,7 @@ def _trace(r: Extraction) -> np.ndarray:
     k_init = sources.index("storage_initial")
     zero = np.zeros(T)
     clean_facility = np.zeros((S, T))
+    mixes = np.zeros((S, T, K))
     facility = r.facility_mw
     for s, name in enumerate(r.site_names):
         direct = np.stack([r.supply[src][s] if src in r.supply else zero for src in sources],
@@ -105,6 +123,7 @@ def _trace(r: Extraction) -> np.ndarray:
         else:
             den = direct.sum(axis=1, keepdims=True)
             mix = np.divide(direct, den, out=np.zeros_like(direct), where=den > 1e-12)
+        mixes[s] = mix
         attributed = mix * facility[s][:, None]
         if f.data.sites[s].site.datacenter is not None:
             for k, src in enumerate(sources):
@@ -115,7 +134,7 @@ def _trace(r: Extraction) -> np.ndarray:
                     dis_total, into, out=np.zeros(T), where=into > 1e-12)
         clean_facility[s] = attributed[:, clean].sum(1)
         del direct, mix, attributed  # (T, sources) each: not kept while the table is built
-    return clean_facility
+    return clean_facility, (sources, mixes, clean)
 
 
 def _kpis(r: Extraction, costs: Any, clean_facility: np.ndarray) -> Any:
@@ -144,6 +163,11 @@ def _kpis(r: Extraction, costs: Any, clean_facility: np.ndarray) -> Any:
         "pue": div(fac_mwh, it_mwh),
         "green_share": 1.0 - div(fossil, fac_mwh) if fac_mwh else float("nan"),
         "cfe_score": div(float(clean_facility.sum()), fac_mwh),
+        # renewable energy factor (ISO/IEC 30134-3), matched over the horizon: clean supply
+        # (on-site renewables, grid clean share) over all supply the site buses received
+        "ref": div(sum(float(v.sum()) for src, v in r.supply.items()
+                       if src in CLEAN_SOURCES or src in r.clean),
+                   sum(float(v.sum()) for v in r.supply.values())),
         "emissions_t": k.pop("emissions_t"),
         "cue_kg_per_kwh": div(r.kpis.get("emissions_t", 0.0), it_mwh),
     }

@@ -56,6 +56,16 @@ class Result:
         the monthly rate paid: hours_in_horizon / hours_in_month when pro-rated, else 1),
         ``rate_per_mw_month``, ``peak_mw`` and ``charge`` (rate x factor x peak; the rows
         sum to ``costs["demand_charge"]``). Empty without a demand charge.
+    placement : pandas.DataFrame
+        Jobs placed across sites: one row per (job, site) with ``share``, ``it_energy_mwh``,
+        ``data_moved_gb`` (:mod:`engine.components.placement`).
+    tenants : pandas.DataFrame
+        The per-tenant green-power report: consumption, clean MWh, CFE score, emissions,
+        CO2 avoided against the grid average, energy cost and MWh by source
+        (:mod:`engine.results.ledger`); ``tenant == ""`` is load no tenant owns.
+    certificates : pandas.DataFrame
+        Hourly granular certificates, one per (tenant, site, hour, source) with MWh;
+        they sum to each tenant's hourly consumption.
     outages : pandas.DataFrame
         With ``policy.outages``: one row per (site, start, duration) scenario: ``site``,
         ``start_h``, ``time``, ``duration_h``, ``probability`` (start weight x duration
@@ -101,6 +111,9 @@ class Result:
     outages: pd.DataFrame = field(default_factory=_empty_frame)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     investment: pd.DataFrame = field(default_factory=_empty_frame)
+    placement: pd.DataFrame = field(default_factory=_empty_frame)
+    tenants: pd.DataFrame = field(default_factory=_empty_frame)
+    certificates: pd.DataFrame = field(default_factory=_empty_frame)
     mip_gap: float = 0.0
     lp_relaxation: float = float("nan")
     backend: str = "highs"
@@ -220,6 +233,9 @@ class Result:
             self.job_power.to_parquet(out / "job_power.parquet")
         if len(self.outages):
             self.outages.to_parquet(out / "outages.parquet")
+        for name in ("placement", "tenants", "certificates"):
+            if len(getattr(self, name)):
+                getattr(self, name).to_parquet(out / f"{name}.parquet")
         (out / "summary.json").write_text(json.dumps(self.summary_dict(), indent=1))
         return out
 

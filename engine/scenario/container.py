@@ -62,6 +62,8 @@ class Policy(Model):
     ``green_share_min_fraction`` (alpha) bounds fossil energy:
     annual ``sum fossil <= (1 - alpha) * sum facility`` or, with ``green_matching="hourly"``
     (24/7 matching), ``fossil[t] <= (1 - alpha) * facility[t]`` in every hour.
+    ``carbon_basis``: the grid emission factor the carbon price applies to (``average``, or
+    ``marginal``: each grid's ``marginal_emission_factor_kg_per_mwh``).
     ``outages``: outage scenarios with their islanded dispatch, expected unserved cost and
     survival rule (:mod:`engine.components.outages`).
     """
@@ -69,6 +71,7 @@ class Policy(Model):
     green_share_min_fraction: Fraction = 0.0
     green_matching: Literal["annual", "hourly"] = "annual"
     carbon_price_per_t: Cost = 0.0
+    carbon_basis: Literal["average", "marginal"] = "average"
     value_of_lost_load_per_mwh: Cost = 10_000.0
     curtailment_penalty_per_mwh: Cost = 0.0
     outages: Outages | None = None

@@ -1,0 +1,123 @@
+"""Scaling with sites: N copies of the Xining site, uncoupled and coupled by placed jobs.
+
+For each N, in one run (interleaved, so the ratios share the machine's state):
+
+* ``one model``: the N uncoupled copies (every job pinned to its copy) as one LP, HiGHS
+  simplex (today's path);
+* ``one model, whole``: the same with the block split switched off (one HiGHS model of
+  all N copies: the path before the split);
+* ``threads``: the same N copies as N separate scenarios solved in a thread pool
+  (``engine.optimize`` per site; highspy releases the GIL);
+* ``coupled simplex`` / ``coupled ipm``: every job allowed at every copy (the placement's
+  LP split, no data to move), HiGHS dual simplex and interior point.
+
+Times are wall seconds of ``engine.optimize`` (build + solve + results); ratios are to the
+one-site time of the same column. The green-share floor is off (an annual floor over all
+sites would couple the copies).
+
+    PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 [--annual]
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import engine
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def _base(annual: bool) -> dict:
+    name = "xining_park.yaml" if annual else "xining_week.yaml"
+    d = yaml.safe_load((EXAMPLES / name).read_text())
+    d["policy"]["green_share_min_fraction"] = 0.0
+    return d
+
+
+def scenario(n: int, coupled: bool, annual: bool = False) -> Any:
+    """N copies of the site; each copy's jobs pinned to it, or (``coupled``) allowed at all."""
+    d = _base(annual)
+    site0, jobs0 = d["sites"][0], d["jobs"]
+    d["sites"], d["jobs"] = [], []
+    for i in range(n):
+        s = copy.deepcopy(site0)
+        s["name"] = f"{site0['name']}{i}"
+        for kind in ("pv", "wind", "batteries", "hydro"):
+            for a in s.get(kind, []):
+                a["name"] = f"{a['name']}{i}"
+        d["sites"].append(s)
+        for j in jobs0:
+            d["jobs"].append({**j, "name": f"{j['name']}_{i}",
+                              "sites": [] if coupled else [s["name"]]})
+    return engine.Scenario.from_dict(d, base_dir=EXAMPLES)
+
+
+def _timed(fn) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def run(sites: list[int], annual: bool, coupled_runs: bool = True) -> list[dict]:
+    rows = []
+    for n in sites:
+        row: dict[str, Any] = {"sites": n}
+        pinned = scenario(n, False, annual)
+        t, res = _timed(lambda: engine.optimize(pinned))
+        row["one_model_s"], obj_one = t, res.objective
+        import engine.backends.highs as highs
+
+        keep = highs.solve_blocks
+        highs.solve_blocks = lambda arrays, options: None  # the whole-model path
+        try:
+            t, res_w = _timed(lambda: engine.optimize(pinned))
+        finally:
+            highs.solve_blocks = keep
+        row["one_model_whole_s"] = t
+        row["split_vs_whole_rel"] = abs(res_w.objective - obj_one) / abs(obj_one)
+        singles = [scenario(1, False, annual) for _ in range(n)]
+        with ThreadPoolExecutor(max_workers=min(n, 2)) as pool:
+            t, outs = _timed(lambda: list(pool.map(engine.optimize, singles)))
+        row["threads_s"] = t
+        row["threads_objective_gap"] = abs(sum(o.objective for o in outs) - obj_one) / abs(obj_one)
+        if not coupled_runs:
+            rows.append(row)
+            print(row, flush=True)
+            continue
+        coupled = scenario(n, True, annual)
+        t, res_c = _timed(lambda: engine.optimize(coupled))
+        row["coupled_simplex_s"], row["coupled_objective"] = t, res_c.objective
+        t, res_i = _timed(lambda: engine.optimize(coupled, highs_options={"solver": "ipm"}))
+        row["coupled_ipm_s"] = t
+        row["ipm_vs_simplex_rel"] = abs(res_i.objective - res_c.objective) / abs(res_c.objective)
+        rows.append(row)
+        print(row, flush=True)
+    base = rows[0]
+    print("\n| sites | one model (split) | one model, whole | threads | coupled simplex "
+          "| coupled ipm |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        cells = [f"{r[k]:.2f} s ({r[k] / base[k]:.2f}x)" if k in r else "-"
+                 for k in ("one_model_s", "one_model_whole_s", "threads_s", "coupled_simplex_s",
+                           "coupled_ipm_s")]
+        print(f"| {r['sites']} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sites", type=int, nargs="+", default=[1, 2, 4, 8])
+    p.add_argument("--annual", action="store_true", help="the 8,760-h park instead of a week")
+    p.add_argument("--no-coupled", action="store_true", help="skip the coupled runs")
+    a = p.parse_args(argv)
+    return run(a.sites, a.annual, not a.no_coupled)
+
+
+if __name__ == "__main__":
+    main()

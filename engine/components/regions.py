@@ -1,0 +1,66 @@
+"""Regions: groups of sites, with their users' inference demand and its latency budget.
+
+A region ``r`` holds sites (each site in at most one region). Its inference demand
+``D[r, t]`` (IT MW) is served by the sites whose round trip stays within the budget::
+
+    rtt(r, s) = 2 * latency_ms(link r - region(s))   (0 inside the region)
+    S_r = {s with a data center : rtt(r, s) <= latency_budget_ms_r}
+
+The equations that serve the demand are the placement's (:mod:`engine.components.placement`)::
+
+    sum_{s in S_r} q[r, s, t] = D[r, t],   q >= 0      (placement/inference)
+
+Data of jobs whose ``home_region`` is ``r`` lives at the region's first site (``sites[0]``):
+the sending end of a transfer draws its energy there.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from engine.components.base import Component
+from engine.scenario.base import Model, NonNeg
+from engine.scenario.series import Series
+
+__all__ = ["COMPONENT", "Region"]
+
+
+class Region(Model):
+    """A region (e.g. ``east``, ``west``): its sites and its users' inference demand.
+
+    ``inference_it_mw`` is the IT power the region's users ask for each hour (0: none);
+    it must be served within ``latency_budget_ms`` of round trip (required with a demand).
+    ``tenant`` owns the demand (for the tenant ledger).
+    """
+
+    name: str
+    sites: list[str] = Field(default_factory=list)
+    inference_it_mw: Series = 0.0
+    latency_budget_ms: NonNeg | None = None
+    tenant: str | None = None
+
+
+def check(scenario: Any) -> None:
+    regions = scenario.regions
+    names = [r.name for r in regions]
+    dup = {n for n in names if names.count(n) > 1}
+    if dup:
+        raise ValueError(f"regions: names must be unique, got duplicates {sorted(dup)}")
+    site_names = [s.name for s in scenario.sites]
+    owner: dict[str, str] = {}
+    for i, region in enumerate(regions):
+        for k, s in enumerate(region.sites):
+            if s not in site_names:
+                raise ValueError(f"regions[{i}].sites[{k}]: unknown site {s!r}; sites are "
+                                 f"{site_names}")
+            if s in owner:
+                raise ValueError(f"regions[{i}].sites[{k}]: site {s!r} is in region "
+                                 f"{owner[s]!r} already; a site is in one region")
+            owner[s] = region.name
+
+
+COMPONENT = Component(
+    name="regions", field="regions", level="scenario", schema=list[Region],
+    default=Field(default_factory=list), check=check,
+)
