@@ -16,8 +16,15 @@ class _Realiser:
     writes the run's realised arrays and carries SOC, job progress, peaks and green bank)."""
 
     # --------------------------------------------------------------------- realisation
-    def realise(self, k: int, x: Optional[np.ndarray], inp: WindowInputs) -> None:
-        """Commit the first step hours of the plan ``x`` and realise them on actual data."""
+    def realise(self, k: int, x: Optional[np.ndarray], inp: WindowInputs,
+                soc_value: Optional[np.ndarray] = None) -> None:
+        """Commit the first step hours of the plan ``x`` and realise them on actual data.
+
+        ``soc_value`` (B, >= step), the value of a MWh stored in each battery in each hour
+        (minus the window's SOC-balance duals), turns on the real-time battery policy of
+        :func:`kernels.dispatch.battery_redispatch`: surprise surplus is stored where stored
+        energy is worth more than its export, shortfalls are served from the battery where
+        the import costs more than the stored energy is worth."""
         wm, o = self.wm, int(self.origins[k])
         n = min(self.step, self.T - o)
         hrs = slice(o, o + n)
@@ -42,6 +49,7 @@ class _Realiser:
         pue = self.act_pue[:, hrs]
         flex_site = np.zeros((S, n))
         np.add.at(flex_site, self.slot_site, flex)
+        facility_fc = inp.pue[:, :n] * (inp.inflex_mw[:, :n] + flex_site)
         head = np.maximum(wm.it_cap[:, None] - inflex, 0.0)
         scale = np.divide(head, flex_site, out=np.ones_like(head), where=flex_site > head)
         flex = flex * scale[self.slot_site]
@@ -67,11 +75,19 @@ class _Realiser:
         else:
             cap[:] = 0.0
         over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
-        if B and (soc_plan is None or np.any(over > _TOL) or np.any(bal["left"] > _TOL)):
+        policy = soc_value is not None and B and soc_plan is not None
+        if B and (policy or soc_plan is None or np.any(over > _TOL)
+                  or np.any(bal["left"] > _TOL)):
             need = (over > _TOL) | (bal["left"] > _TOL)
-            first = 0 if soc_plan is None else int(np.argmax(need.any(axis=0)))
-            ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
-                                                         cap, soc_plan, first)
+            first = 0 if soc_plan is None or policy else int(np.argmax(need.any(axis=0)))
+            dev = None
+            if policy:  # the surprise: actual minus forecast renewables net of load
+                dev = facility_fc - facility
+                np.add.at(dev, wm.pv_site, pv - inp.pv_avail_mw[:, :n])
+                np.add.at(dev, wm.wind_site, wind - inp.wind_avail_mw[:, :n])
+            ch, dis, soc_plan = self._redispatch_battery(
+                hrs, facility, hydro, ch, dis, pv, wind, cap, soc_plan, first,
+                soc_value[:, :n] if policy else None, dev)
             bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if x is not None and flex.size and self.defer_jobs:
             over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
@@ -139,7 +155,9 @@ class _Realiser:
         return flex
 
     def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
-                            soc_plan: Optional[np.ndarray], first: int):
+                            soc_plan: Optional[np.ndarray], first: int,
+                            soc_value: Optional[np.ndarray] = None,
+                            dev: Optional[np.ndarray] = None):
         """Battery through the committed hours: the schedule, except that it charges less and
         then discharges more (within power and SOC) where the site would otherwise import
         above ``cap`` or shed load, and discharges less where nobody can take the energy
@@ -158,9 +176,30 @@ class _Realiser:
         base -= facility
         imp_cap, exp_cap = self._grid_caps(hrs, S, n)
         soc = np.zeros_like(ch) if soc_plan is None else soc_plan
+        imp_cost = exp_value = None
+        if soc_value is not None:
+            imp_cost, exp_value = self._marginal_values(hrs, S, n)
         return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
                                   self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
-                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
+                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first, soc_value,
+                                  imp_cost, exp_value, wm.bat_soc_max, wm.bat_deg, dev)
+
+    def _marginal_values(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Actual cost of a MWh imported at each site and hour (price and carbon; the value
+        of lost load where there is no grid or it is down) and value of a MWh of surplus
+        (its export price where exporting is worth it, else minus the curtailment penalty)
+        [currency/MWh], (S, n) each."""
+        wm = self.wm
+        imp_cost = np.full((S, n), float(wm.voll))
+        exp_value = np.full((S, n), -float(wm.curt_penalty))
+        if wm.grid_site.size:
+            up = self.g_up[:, hrs] > 0
+            price = self.g_price[:, hrs] + wm.carbon_price * self.g_ef[:, hrs] / 1000.0
+            imp_cost[wm.grid_site] = np.where(up, price, wm.voll)
+            ex = self.g_export[:, hrs]
+            exp_value[wm.grid_site] = np.where(up & (ex > -wm.curt_penalty), ex,
+                                               -wm.curt_penalty)
+        return imp_cost, exp_value
 
     def _grid_caps(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Import and export limits of each site in the hours ``hrs`` (0 in outages) [MW]."""
