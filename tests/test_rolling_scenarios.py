@@ -86,3 +86,17 @@ def test_no_leakage_through_scenarios_k3():
     for col in a.hourly.columns:
         assert np.array_equal(a.hourly[col].to_numpy()[:336], b.hourly[col].to_numpy()[:336])
     assert not np.array_equal(a.hourly.to_numpy()[336:], b.hourly.to_numpy()[336:])
+
+
+def test_cli_scenarios_flag(tmp_path, capsys):
+    import yaml
+
+    from engine.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(rolling_dict(96)))
+    assert main(["run", str(path), "--rolling", "48/24", "--forecaster", "seasonal_naive",
+                 "--scenarios", "2", "--no-plot", "--no-progress"]) == 0
+    assert main(["run", str(path), "--rolling", "48/24", "--scenarios", "0",
+                 "--forecaster", "perfect", "--no-plot", "--no-progress"]) == 2
+    assert "scenarios must be an integer >= 1" in capsys.readouterr().err

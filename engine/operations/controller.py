@@ -246,6 +246,10 @@ class _RollingRun(_Planner, _Realiser):
         #: realisation re-dispatches batteries against surprises at the value of stored
         #: energy (minus the window's SOC-balance duals): see :meth:`_Realiser.realise`
         self.value_policy = True
+        #: with it, job power also follows surprises (see :meth:`_Realiser._jobs_realtime`)
+        self.realtime_jobs = True
+        #: and defers job power against surprise shortfalls dearer than the job's value
+        self.realtime_defer = False
         sc = data.scenario
         T = data.T
         self.T = T
