@@ -51,28 +51,29 @@ REPO = Path(__file__).resolve().parents[1]
 SCENARIO = REPO / "examples" / "xining_park.yaml"
 
 
-def _new_run(data, forecaster: str, window_h: int, step_h: int, plan=None, replan_h=168):
+def _new_run(data, forecaster: str, window_h: int, step_h: int, plan=None, replan_h=168,
+             scenarios: int = 1):
     from engine.operations import FORECASTERS
     from engine.operations.controller import _RollingRun
     from engine.operations.guide import PlanGuide
 
     run = _RollingRun(data, window_h, step_h, forecaster, FORECASTERS[forecaster], None, None,
-                      {})
+                      {}, scenarios=scenarios)
     if plan is not None:
         run.guide = PlanGuide(run, plan, replan_h)
     return run
 
 
 def controller(data, forecaster: str, window_h: int, step_h: int, fc=None, plan=None,
-               replan_h: int = 168) -> dict[str, Any]:
+               replan_h: int = 168, scenarios: int = 1) -> dict[str, Any]:
     """One timed controller loop; returns timings, iterations and the captured numbers.
     With a plan, ``loop_s`` excludes the plans' time (``plan_s``, reported apart)."""
-    run = _new_run(data, forecaster, window_h, step_h, plan, replan_h)
+    run = _new_run(data, forecaster, window_h, step_h, plan, replan_h, scenarios)
     t0 = time.perf_counter()
     if fc is None:
         run.forecast()
     else:
-        run.fc = fc
+        run.fc, run.fc_scen = fc
     t1 = time.perf_counter()
     run.capture = []
     gc.disable()
@@ -87,7 +88,8 @@ def controller(data, forecaster: str, window_h: int, step_h: int, fc=None, plan=
     plan_s = sum(r["plan_s"] for r in run.records)
     return {"forecast_s": t1 - t0, "loop_s": t3 - t2 - plan_s, "plan_s": plan_s,
             "iterations": its, "objectives": objs,
-            "capture": run.capture, "wm": run.wm, "fc": run.fc, "run": run}
+            "capture": run.capture, "wm": run.wm if run.sw is None else run.sw,
+            "fc": (run.fc, run.fc_scen), "run": run}
 
 
 def raw_loop(wm, capture) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def cold_rebuild(run, capture, every: int) -> dict[str, Any]:
     """Per sampled window: build the window model from scratch, pass it, solve cold."""
     from engine.backends import SolverOptions
     from engine.backends.highs import to_highs
+    from engine.operations.scenarios import ScenarioWindow
     from engine.operations.window import WindowModel
 
     picks = list(range(0, len(capture) - 1, every))
@@ -157,6 +160,8 @@ def cold_rebuild(run, capture, every: int) -> dict[str, Any]:
             nums = capture[k + 1 if k else 0][0]
             t0 = time.perf_counter()
             wm = WindowModel(run.data, run.W, run.slot_site, run.n_month_slots, run.green_penalty)
+            if run.sw is not None:
+                wm = ScenarioWindow(wm, run.K, run.step)
             h = to_highs(wm.arrays(nums), SolverOptions())
             h.run()
             h.getSolution()
@@ -179,30 +184,33 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--plan", default="none", choices=("annual", "monthly", "none"),
                    help="guide the windows by a plan (speed: its time is reported apart)")
     p.add_argument("--replan-h", type=int, default=168)
+    p.add_argument("--scenarios", type=int, default=1,
+                   help="forecast scenarios per window (two-stage windows; 1: deterministic)")
     p.add_argument("--voi", action="store_true", help="value of information instead of speed")
     args = p.parse_args(argv)
     plan = None if args.plan == "none" else args.plan
     if args.voi:
         return value_of_information(args.window, args.step, args.json,
                                     plans=[None] + ([plan] if plan else ["monthly"]),
-                                    replan_h=args.replan_h)
+                                    replan_h=args.replan_h, scenarios=args.scenarios)
 
     import engine
     from engine.model.data import prepare
 
     data = prepare(engine.load_scenario(SCENARIO))
-    warm = controller(data, args.forecaster, args.window, args.step)  # compile, caches
+    warm = controller(data, args.forecaster, args.window, args.step,
+                      scenarios=args.scenarios)  # compile, caches
     fc = warm["fc"]
     n_win = len(warm["iterations"])
     ctl_s, raw_s, reb_s, fc_s, plan_s = [], [], [], [], []
     for r in range(args.repeats):
         # the forecasts in steady state: the first call above loaded the Numba cache
-        f = _new_run(data, args.forecaster, args.window, args.step)
+        f = _new_run(data, args.forecaster, args.window, args.step, scenarios=args.scenarios)
         t0 = time.perf_counter()
         f.forecast()
         fc_s.append(time.perf_counter() - t0)
         c = controller(data, args.forecaster, args.window, args.step, fc=fc, plan=plan,
-                       replan_h=args.replan_h)
+                       replan_h=args.replan_h, scenarios=args.scenarios)
         plan_s.append(c["plan_s"])
         w = raw_loop(c["wm"], c["capture"])
         b = cold_rebuild(c["run"], c["capture"], args.rebuild_every)
@@ -222,7 +230,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "step_h": args.step, "forecaster": args.forecaster, "repeats": args.repeats,
         "forecast_first_call_s": warm["forecast_s"],
         "forecast_steady_s": statistics.median(fc_s),
-        "plan": args.plan, "replan_h": args.replan_h,
+        "plan": args.plan, "replan_h": args.replan_h, "scenarios": args.scenarios,
         "plan_s_per_run": statistics.median(plan_s),
         "controller_ms_per_window": 1e3 * ctl,
         "raw_highspy_ms_per_window": 1e3 * raw,
@@ -237,7 +245,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     }
     print(f"rolling year of {SCENARIO.name}: {n_win} windows x {args.window} h "
           f"(commit {args.step} h), forecaster {args.forecaster}, {args.repeats} interleaved "
-          f"repeats, medians; plan {args.plan}")
+          f"repeats, medians; plan {args.plan}; scenarios {args.scenarios}")
     print(f"  forecasts, all origins, first     {1e3 * warm['forecast_s']:9.1f} ms (loads the "
           f"Numba cache)")
     print(f"  forecasts, all origins, steady    {1e3 * statistics.median(fc_s):9.1f} ms (incl. "
@@ -259,8 +267,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 
 def value_of_information(window_h: int, step_h: int, json_path: Path | None,
-                         plans=(None, "monthly"), replan_h: int = 168) -> dict[str, Any]:
-    """Realised cost per forecaster and plan against the annual optimum."""
+                         plans=(None, "monthly"), replan_h: int = 168,
+                         scenarios: int = 1) -> dict[str, Any]:
+    """Realised cost per forecaster and plan against the annual optimum (with
+    ``scenarios > 1``, also Holt–Winters with that many scenarios per window, last plan)."""
     import engine
 
     sc = engine.load_scenario(SCENARIO)
@@ -269,13 +279,16 @@ def value_of_information(window_h: int, step_h: int, json_path: Path | None,
         "total": annual.objective, **annual.costs.to_dict(),
         "green_share": annual.kpis["green_share"], "peak_import_mw": annual.kpis["peak_import_mw"],
         "job_shortfall_mwh": 0.0}}
-    runs = [(fc, p) for p in plans for fc in ("perfect", "holt_winters")]
-    runs += [(fc, None) for fc in ("seasonal_naive", "persistence")]
-    for fc, plan in runs:
+    runs = [(fc, p, 1) for p in plans for fc in ("perfect", "holt_winters")]
+    if scenarios > 1:
+        runs.append(("holt_winters", plans[-1], scenarios))
+    runs += [(fc, None, 1) for fc in ("seasonal_naive", "persistence")]
+    for fc, plan, K in runs:
         t0 = time.perf_counter()
         r = engine.rolling_optimize(sc, window_h, step_h, fc, value_of_information=False,
-                                    plan=plan, replan_h=replan_h)
-        label = f"rolling {window_h}/{step_h}, {fc}" + (f", plan {plan}" if plan else "")
+                                    plan=plan, replan_h=replan_h, scenarios=K)
+        label = f"rolling {window_h}/{step_h}, {fc}" + (f", plan {plan}" if plan else "") + (
+            f", {K} scenarios" if K > 1 else "")
         rows[label] = {
             "total": r.objective, **r.costs.to_dict(), "green_share": r.kpis["green_share"],
             "peak_import_mw": r.kpis["peak_import_mw"],

@@ -52,6 +52,9 @@ def _parser() -> argparse.ArgumentParser:
                           "forecasts, re-planned every --replan-h hours (default none)")
     run.add_argument("--replan-h", type=int, default=168, metavar="H",
                      help="with --plan: hours between plans (>= the step; default 168)")
+    run.add_argument("--scenarios", type=int, default=1, metavar="K",
+                     help="with --rolling: forecast scenarios per window, two-stage with "
+                          "shared committed decisions (>= 1; default 1: deterministic)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -222,7 +225,7 @@ def _run(args: argparse.Namespace) -> int:
                                    progress=not args.no_progress,
                                    value_of_information=args.voi,
                                    plan=None if args.plan == "none" else args.plan,
-                                   replan_h=args.replan_h)
+                                   replan_h=args.replan_h, scenarios=args.scenarios)
         except ValueError as exc:  # bad rolling arguments (named in the message)
             print(f"error: --rolling: {exc}", file=sys.stderr)
             return 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional, Union
 
@@ -21,6 +22,7 @@ from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_mon
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
 from engine.operations.result import RollingResult
+from engine.operations.scenarios import ScenarioWindow, scenario_forecasts
 from engine.operations.window import WindowModel
 from engine.results import extract
 from engine.scenario.container import Scenario, load_scenario
@@ -109,6 +111,7 @@ def rolling_optimize(
     value_of_information: bool = False,
     plan: Optional[str] = None,
     replan_h: int = 168,
+    scenarios: int = 1,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
 ) -> RollingResult:
@@ -158,6 +161,11 @@ def rolling_optimize(
         fixed rules above. None: the fixed rules.
     replan_h : int, default 168
         Hours between plans [h]; >= step_h.
+    scenarios : int, default 1
+        Forecast scenarios per window, >= 1 (:mod:`engine.operations.scenarios`): with
+        ``K >= 2`` each window is one two-stage LP over the point forecast and ``K - 1``
+        bootstrap scenarios of past forecast errors, the committed hours' decisions shared
+        (their expected cost minimised). 1: the deterministic window.
     value_of_information : bool, default False
         Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
         and report the realised cost against both (``RollingResult.value_of_information``;
@@ -189,8 +197,13 @@ def rolling_optimize(
     _unsupported(data)
     if not 0.0 <= peak_baseline_fraction <= 1.0:
         raise ValueError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
+    if (isinstance(scenarios, bool) or not isinstance(scenarios, (int, np.integer))
+            or scenarios < 1):
+        raise ValueError(f"scenarios must be an integer >= 1 (forecast scenarios per window), "
+                         f"got {scenarios!r}")
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
-                      green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction))
+                      green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
+                      int(scenarios))
     _check_plan(plan, replan_h, run)
     if plan is not None:
         run.guide = PlanGuide(run, plan, int(replan_h))
@@ -210,6 +223,7 @@ def rolling_optimize(
 
         _voi(res, data, forecaster,
              {"window_h": window_h, "step_h": step_h, "plan": plan, "replan_h": replan_h,
+              "scenarios": scenarios,
               "job_value_per_mwh": job_value_per_mwh,
               "green_penalty_per_mwh": green_penalty_per_mwh,
               "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options},
@@ -226,7 +240,7 @@ class _RollingRun(_Planner, _Realiser):
 
     def __init__(self, data: ScenarioData, W: int, step: int, forecaster, warmup: int,
                  job_value: Optional[float], green_penalty: Optional[float],
-                 highs_options: dict, peak_baseline: float = 0.0) -> None:
+                 highs_options: dict, peak_baseline: float = 0.0, scenarios: int = 1) -> None:
         self.data = data
         self.W, self.step, self.forecaster, self.warmup = W, step, forecaster, warmup
         self.job_value = job_value
@@ -237,6 +251,13 @@ class _RollingRun(_Planner, _Realiser):
         self.plan_progress = True
         #: realisation defers job power where the site would import above the planned peak
         self.defer_jobs = True
+        #: realisation re-dispatches batteries against surprises at the value of stored
+        #: energy (minus the window's SOC-balance duals): see :meth:`_Realiser.realise`
+        self.value_policy = True
+        #: with it, job power also follows surprises (see :meth:`_Realiser._jobs_realtime`)
+        self.realtime_jobs = True
+        #: and defers job power against surprise shortfalls dearer than the job's value
+        self.realtime_defer = False
         sc = data.scenario
         T = data.T
         self.T = T
@@ -264,6 +285,11 @@ class _RollingRun(_Planner, _Realiser):
                               else float(green_penalty))
         self.wm = WindowModel(data, W, self.slot_site, self.n_month_slots, self.green_penalty)
         self.options = SolverOptions(highs_options=dict(highs_options))
+        #: forecast scenarios per window; K >= 2: the two-stage window of
+        #: :mod:`engine.operations.scenarios` (None: the deterministic window)
+        self.K = int(scenarios)
+        self.sw = ScenarioWindow(self.wm, self.K, step) if self.K > 1 else None
+        self.fc_scen: Optional[np.ndarray] = None
 
         # ---- realised state and history
         wm = self.wm
@@ -313,6 +339,26 @@ class _RollingRun(_Planner, _Realiser):
     # --------------------------------------------------------------------- forecasts
     def forecast(self) -> None:
         self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup)
+        if self.sw is not None:
+            se = self.series
+            self.fc_scen = scenario_forecasts(se.Y, self.fc, self.origins, self.warmup, self.K,
+                                              se.lo, se.hi)
+
+    def _numbers(self, k: int, inp):
+        """The window's numbers: the deterministic window's, or the stacked scenarios'."""
+        if self.sw is None:
+            return self.wm.numbers(inp)
+        se, W = self.series, self.W
+        copies = []
+        for j in range(self.K):
+            f = self.fc_scen[:, k, j, :]
+            pue = np.where(inp.valid[None, :], f[se.pue], 1.0)
+            copies.append(self.wm.numbers(replace(
+                inp, pv_avail_mw=f[se.pv].reshape(-1, W), wind_avail_mw=f[se.wind].reshape(-1, W),
+                inflex_mw=f[se.inflex].reshape(inp.inflex_mw.shape),
+                pue=pue.reshape(inp.pue.shape),
+                price_import=f[se.price].reshape(inp.price_import.shape))))
+        return self.sw.numbers(copies)
 
     # --------------------------------------------------------------------- the loop
     def loop(self, progress: bool = False, on_progress=None, verify_every: int = 0) -> None:
@@ -334,13 +380,14 @@ class _RollingRun(_Planner, _Realiser):
                     plan_rec = self.guide.replan(o)
                 t0 = time.perf_counter()
                 inp = self.inputs(k)
-                nums = self.wm.numbers(inp)
+                nums = self._numbers(k, inp)
+                lp = self.wm if self.sw is None else self.sw
                 if solver is None:
-                    solver = PersistentHighs(self.wm.arrays(nums), self.options)
+                    solver = PersistentHighs(lp.arrays(nums), self.options)
                 else:
                     changed = np.flatnonzero(nums.coef_vals != prev_coef)
                     solver.update(nums.col_lb, nums.col_ub, nums.cost, nums.row_lb, nums.row_ub,
-                                  self.wm.coef_rows[changed], self.wm.coef_cols[changed],
+                                  lp.coef_rows[changed], lp.coef_cols[changed],
                                   nums.coef_vals[changed])
                     if self.capture is not None:
                         self.capture.append((nums, changed))
@@ -355,6 +402,8 @@ class _RollingRun(_Planner, _Realiser):
                        "update_s": t1 - t0,
                        "plan_s": plan_rec["total_s"] if plan_rec else 0.0}
                 x = out.x
+                if x is not None and self.sw is not None:
+                    x = self.sw.first(x)
                 if x is not None:
                     wm = self.wm
                     rec["green_slack_mwh"] = (float(wm.value(x, "slack").sum())
@@ -365,12 +414,19 @@ class _RollingRun(_Planner, _Realiser):
                     log.warning("window at hour %d: %s; battery and jobs idle for its step",
                                 o, out.status)
                 if verify_every and k % verify_every == 0:
-                    h = to_highs(self.wm.arrays(nums), self.options)
+                    h = to_highs(lp.arrays(nums), self.options)
                     h.run()
                     cold = float(h.getInfo().objective_function_value)
                     rec["rebuild_objective_diff"] = abs(cold - out.objective) / max(
                         1.0, abs(cold))
-                self.realise(k, x, inp)
+                soc_value = None
+                if x is not None and self.value_policy and len(self.wm.bats):
+                    if self.sw is None:
+                        a, b, shape = self.wm._rs["battery/soc_balance"]
+                        soc_value = -solver.row_duals()[a:b].reshape(shape)
+                    else:
+                        soc_value = self.sw.soc_value(solver.row_duals())
+                self.realise(k, x, inp, soc_value)
                 self.records.append(rec)
                 if bar is not None:
                     bar.update(1)
@@ -450,5 +506,6 @@ class _RollingRun(_Planner, _Realiser):
                       "peak_baseline_fraction": self.peak_baseline,
                       "job_slots": int(self.slot_site.size),
                       "month_slots": self.n_month_slots,
+                      "scenarios": self.K,
                       "plan": None if self.guide is None else self.guide.mode,
                       "replan_h": None if self.guide is None else self.guide.replan_h})

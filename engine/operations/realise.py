@@ -16,8 +16,15 @@ class _Realiser:
     writes the run's realised arrays and carries SOC, job progress, peaks and green bank)."""
 
     # --------------------------------------------------------------------- realisation
-    def realise(self, k: int, x: Optional[np.ndarray], inp: WindowInputs) -> None:
-        """Commit the first step hours of the plan ``x`` and realise them on actual data."""
+    def realise(self, k: int, x: Optional[np.ndarray], inp: WindowInputs,
+                soc_value: Optional[np.ndarray] = None) -> None:
+        """Commit the first step hours of the plan ``x`` and realise them on actual data.
+
+        ``soc_value`` (B, >= step), the value of a MWh stored in each battery in each hour
+        (minus the window's SOC-balance duals), turns on the real-time battery policy of
+        :func:`kernels.dispatch.battery_redispatch`: surprise surplus is stored where stored
+        energy is worth more than its export, shortfalls are served from the battery where
+        the import costs more than the stored energy is worth."""
         wm, o = self.wm, int(self.origins[k])
         n = min(self.step, self.T - o)
         hrs = slice(o, o + n)
@@ -42,6 +49,7 @@ class _Realiser:
         pue = self.act_pue[:, hrs]
         flex_site = np.zeros((S, n))
         np.add.at(flex_site, self.slot_site, flex)
+        facility_fc = inp.pue[:, :n] * (inp.inflex_mw[:, :n] + flex_site)
         head = np.maximum(wm.it_cap[:, None] - inflex, 0.0)
         scale = np.divide(head, flex_site, out=np.ones_like(head), where=flex_site > head)
         flex = flex * scale[self.slot_site]
@@ -51,6 +59,21 @@ class _Realiser:
         pv = self.act_pv[:, hrs]
         wind = self.act_wind[:, hrs]
         bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+        realtime = x is not None and self.value_policy
+
+        def surprise() -> np.ndarray:  # actual minus forecast renewables net of load
+            dev = facility_fc - facility
+            np.add.at(dev, wm.pv_site, pv - inp.pv_avail_mw[:, :n])
+            np.add.at(dev, wm.wind_site, wind - inp.wind_avail_mw[:, :n])
+            return dev
+
+        if realtime and flex.size and self.realtime_jobs:
+            flex = self._jobs_realtime(o, n, flex, inflex, pue, surprise(), bal, hrs,
+                                       inp.slot_ub_mw[:, :n], inp.slot_reward_per_mwh)
+            flex_site = np.zeros((S, n))
+            np.add.at(flex_site, self.slot_site, flex)
+            facility = pue * (inflex + flex_site)
+            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         G = wm.grid_site.size
         # import the plan allows in each hour: its monthly peak (with a demand charge), else the
         # import limit. Above that, the battery deviates from its schedule (charges less, then
@@ -67,11 +90,15 @@ class _Realiser:
         else:
             cap[:] = 0.0
         over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
-        if B and (soc_plan is None or np.any(over > _TOL) or np.any(bal["left"] > _TOL)):
+        policy = soc_value is not None and B and soc_plan is not None
+        if B and (policy or soc_plan is None or np.any(over > _TOL)
+                  or np.any(bal["left"] > _TOL)):
             need = (over > _TOL) | (bal["left"] > _TOL)
-            first = 0 if soc_plan is None else int(np.argmax(need.any(axis=0)))
-            ch, dis, soc_plan = self._redispatch_battery(hrs, facility, hydro, ch, dis, pv, wind,
-                                                         cap, soc_plan, first)
+            first = 0 if soc_plan is None or policy else int(np.argmax(need.any(axis=0)))
+            dev = surprise() if policy else None
+            ch, dis, soc_plan = self._redispatch_battery(
+                hrs, facility, hydro, ch, dis, pv, wind, cap, soc_plan, first,
+                soc_value[:, :n] if policy else None, dev)
             bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if x is not None and flex.size and self.defer_jobs:
             over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
@@ -113,6 +140,68 @@ class _Realiser:
             fossil = float((r["imp"][:, hrs] * (1.0 - self.g_clean[:, hrs])).sum()) if G else 0.0
             self.bank += (1.0 - alpha) * float(facility.sum()) - fossil
 
+    def _jobs_realtime(self, o: int, n: int, flex: np.ndarray, inflex: np.ndarray,
+                       pue: np.ndarray, dev: np.ndarray, bal: dict, hrs: slice,
+                       slot_ub: np.ndarray, value: np.ndarray) -> np.ndarray:
+        """Real-time job power against surprises, hour by hour: a surprise surplus
+        (``dev > 0``) that would be exported or curtailed runs jobs harder where a MWh of
+        their IT energy is worth more (``value``, the window's terminal value of job energy)
+        than the surplus it uses (``pue`` times its export value), within the slot's bound,
+        the IT headroom and the job's remaining energy; a surprise shortfall (``dev < 0``)
+        that is imported at a cost above ``value / pue`` defers job power as far as the job
+        can still finish after the step at 90 % of its maximum power."""
+        wm, jobs = self.wm, self.data.jobs
+        S = pue.shape[0]
+        imp_cost, exp_value = self._marginal_values(hrs, S, n)
+        flex = flex.copy()
+        used = self.slot_job >= 0
+        j = self.slot_job
+        left = np.zeros(flex.shape[0])  # energy each slot may still add in the step
+        allow = np.zeros(flex.shape[0])  # energy each slot may still defer
+        left[used] = np.maximum(self.remaining[j[used]] - flex[used].sum(axis=1), 0.0)
+        after = np.maximum(jobs.deadline[j[used]] - (o + n), 0)
+        allow[used] = np.maximum(0.9 * jobs.max_power_mw[j[used]] * after
+                                 - self.remaining[j[used]] + flex[used].sum(axis=1), 0.0)
+        ren_cut = np.zeros((S, n))
+        np.add.at(ren_cut, wm.pv_site, self.act_pv[:, hrs] - bal["pv"])
+        np.add.at(ren_cut, wm.wind_site, self.act_wind[:, hrs] - bal["wind"])
+        surplus = bal["exp"] + ren_cut + bal["left"]  # what leaves the site or is lost
+        it_used = inflex.copy()
+        np.add.at(it_used, self.slot_site, flex)
+        act = (dev > _TOL) & (surplus > _TOL)
+        if self.realtime_defer:
+            act |= (dev < -_TOL) & (bal["imp"] > _TOL)
+        for s in range(S):
+            ks = np.flatnonzero((self.slot_site == s) & used).tolist()
+            if not ks:
+                continue
+            for t in np.flatnonzero(act[s]).tolist():  # hours with a surprise to act on
+                d = dev[s, t]
+                if d > _TOL and surplus[s, t] > _TOL:
+                    spare = min(d, surplus[s, t]) / pue[s, t]  # IT MWh the surprise can run
+                    for k in ks:
+                        if value[k] <= exp_value[s, t] * pue[s, t] or spare <= _TOL:
+                            continue
+                        c = min(spare, slot_ub[k, t] - flex[k, t], left[k],
+                                wm.it_cap[s] - it_used[s, t])
+                        if c > _TOL:
+                            flex[k, t] += c
+                            left[k] -= c
+                            it_used[s, t] += c
+                            spare -= c
+                elif self.realtime_defer and d < -_TOL and bal["imp"][s, t] > _TOL:
+                    need = min(-d, bal["imp"][s, t]) / pue[s, t]
+                    for k in ks:
+                        if value[k] >= imp_cost[s, t] * pue[s, t] or need <= _TOL:
+                            continue
+                        c = min(need, flex[k, t], allow[k])
+                        if c > _TOL:
+                            flex[k, t] -= c
+                            allow[k] -= c
+                            it_used[s, t] -= c
+                            need -= c
+        return flex
+
     def _defer_jobs(self, o: int, n: int, flex: np.ndarray, over: np.ndarray,
                     pue: np.ndarray) -> np.ndarray:
         """Cut job power in the hours where the site still imports above the plan's peak (or
@@ -139,7 +228,9 @@ class _Realiser:
         return flex
 
     def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
-                            soc_plan: Optional[np.ndarray], first: int):
+                            soc_plan: Optional[np.ndarray], first: int,
+                            soc_value: Optional[np.ndarray] = None,
+                            dev: Optional[np.ndarray] = None):
         """Battery through the committed hours: the schedule, except that it charges less and
         then discharges more (within power and SOC) where the site would otherwise import
         above ``cap`` or shed load, and discharges less where nobody can take the energy
@@ -158,9 +249,30 @@ class _Realiser:
         base -= facility
         imp_cap, exp_cap = self._grid_caps(hrs, S, n)
         soc = np.zeros_like(ch) if soc_plan is None else soc_plan
+        imp_cost = exp_value = None
+        if soc_value is not None:
+            imp_cost, exp_value = self._marginal_values(hrs, S, n)
         return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
                                   self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
-                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first)
+                                  wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first, soc_value,
+                                  imp_cost, exp_value, wm.bat_soc_max, wm.bat_deg, dev)
+
+    def _marginal_values(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Actual cost of a MWh imported at each site and hour (price and carbon; the value
+        of lost load where there is no grid or it is down) and value of a MWh of surplus
+        (its export price where exporting is worth it, else minus the curtailment penalty)
+        [currency/MWh], (S, n) each."""
+        wm = self.wm
+        imp_cost = np.full((S, n), float(wm.voll))
+        exp_value = np.full((S, n), -float(wm.curt_penalty))
+        if wm.grid_site.size:
+            up = self.g_up[:, hrs] > 0
+            price = self.g_price[:, hrs] + wm.carbon_price * self.g_ef[:, hrs] / 1000.0
+            imp_cost[wm.grid_site] = np.where(up, price, wm.voll)
+            ex = self.g_export[:, hrs]
+            exp_value[wm.grid_site] = np.where(up & (ex > -wm.curt_penalty), ex,
+                                               -wm.curt_penalty)
+        return imp_cost, exp_value
 
     def _grid_caps(self, hrs: slice, S: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Import and export limits of each site in the hours ``hrs`` (0 in outages) [MW]."""

@@ -8,14 +8,26 @@ Per hour ``t`` (from ``first``), per site ``s`` with batteries ``b`` at ``s``
 * ``excess[s] = max(-net[s] - limit[s, t], 0)``: first reduce charging by up to ``excess``
   (pro rata to the batteries' charging), then raise discharging by what is left, pro rata
   to each battery's room ``min(Pdis - dis, (keep·soc + η_c ch - dis/η_d - SOCmin) η_d)``;
+* with a value of stored energy ``λ[b, t]`` (the real-time policy, optional): a surplus
+  ``net[s] > 0`` (worth ``v_exp[s, t]`` a MWh exported or curtailed) is stored where that is
+  worth more: first discharge less where ``λ/η_d + c_deg > v_exp``, then charge more where
+  ``λ η_c - c_deg > v_exp`` (within ``Pch`` and ``SOCmax``); a shortfall ``net[s] < 0``
+  (imported at ``c_imp[s, t]`` a MWh) is served from the battery where that is worth more:
+  first charge less where ``c_imp + c_deg > λ η_c``, then discharge more where
+  ``c_imp > λ/η_d + c_deg`` (within ``Pdis`` and ``SOCmin``); batteries of a site in order;
+  each move at most the surprise ``dev[s, t]`` (actual minus forecast supply net of load):
+  a surplus is stored only up to ``max(dev, 0)``, a shortfall served only up to
+  ``max(-dev, 0)``, so that with perfect forecasts the schedule is kept;
 * ``spare[s] = net[s] - exp_cap[s, t] - ren[s, t]``: if > 0, reduce discharging by up to it;
 * ``soc[b, t] = keep_b soc[b, t-1] + η_c ch - dis / η_d``; if below ``SOCmin``, discharge
   only down to it, and if self-discharge alone takes it below, charge just enough (up to
-  ``Pch``).
+  ``Pch``); if above ``SOCmax``, charge less (the surplus goes to export or curtailment).
 
 Hours before ``first`` keep ``ch``, ``dis`` and the given ``soc``.
 """
 from __future__ import annotations
+
+from typing import Optional
 
 import numba as nb
 import numpy as np
@@ -25,10 +37,15 @@ _TOL = 1e-9
 
 
 def battery_redispatch_reference(base, limit, spare_cap, ch, dis, soc, soc0, bat_site, keep,
-                                 eta_c, eta_d, soc_min, p_ch, p_dis, first):
-    """NumPy reference of :func:`battery_redispatch` (vectorised over sites per hour)."""
+                                 eta_c, eta_d, soc_min, p_ch, p_dis, first, value=None,
+                                 imp_cost=None, exp_value=None, soc_max=None, deg=None,
+                                 dev=None):
+    """NumPy reference of :func:`battery_redispatch` (vectorised over sites per hour, the
+    real-time policy battery by battery)."""
     ch, dis, soc = ch.copy(), dis.copy(), soc.copy()
     S, n = base.shape
+    B = ch.shape[0]
+    smax = np.full(B, np.inf) if soc_max is None else soc_max
     inc = (bat_site[None, :] == np.arange(S)[:, None]).astype(float)
     s = soc0.copy() if first == 0 else soc[:, first - 1].copy()
 
@@ -48,6 +65,37 @@ def battery_redispatch_reference(base, limit, spare_cap, ch, dis, soc, soc0, bat
                                 0.0) * eta_d
             room = np.maximum(np.minimum(p_dis - dis[:, t], room_e), 0.0)
             dis[:, t] += share(excess, room)
+        if value is not None:
+            net = base[:, t] + inc @ (dis[:, t] - ch[:, t])
+            up = np.full(S, np.inf) if dev is None else np.maximum(dev[:, t], 0.0)
+            down = np.full(S, np.inf) if dev is None else np.maximum(-dev[:, t], 0.0)
+            net = np.where(net > 0, np.minimum(net, up), np.maximum(net, -down))
+            for b in range(B):
+                i = bat_site[b]
+                lam = value[b, t]
+                if net[i] > _TOL:
+                    if lam / eta_d[b] + deg[b] > exp_value[i, t]:
+                        c = min(dis[b, t], net[i])
+                        dis[b, t] -= c
+                        net[i] -= c
+                    if lam * eta_c[b] - deg[b] > exp_value[i, t]:
+                        r = (smax[b] - (keep[b] * s[b] + eta_c[b] * ch[b, t]
+                                        - dis[b, t] / eta_d[b])) / eta_c[b]
+                        c = max(min(p_ch[b] - ch[b, t], r, net[i]), 0.0)
+                        ch[b, t] += c
+                        net[i] -= c
+                elif net[i] < -_TOL:
+                    if imp_cost[i, t] + deg[b] > lam * eta_c[b]:
+                        c = min(ch[b, t], -net[i])
+                        ch[b, t] -= c
+                        net[i] += c
+                    if imp_cost[i, t] > lam / eta_d[b] + deg[b]:
+                        r = (keep[b] * s[b] + eta_c[b] * ch[b, t] - dis[b, t] / eta_d[b]
+                             - soc_min[b]) * eta_d[b]
+                        c = max(min(p_dis[b] - dis[b, t], r, -net[i]), 0.0)
+                        dis[b, t] += c
+                        net[i] += c
+        net = base[:, t] + inc @ (dis[:, t] - ch[:, t])
         spare = net - spare_cap[:, t]
         if spare.max(initial=0.0) > _TOL:
             dis[:, t] -= share(np.maximum(spare, 0.0), dis[:, t])
@@ -62,6 +110,10 @@ def battery_redispatch_reference(base, limit, spare_cap, ch, dis, soc, soc0, bat
                 ch[low, t] = np.minimum(ch[low, t] + (soc_min[low] - nxt[low]) / eta_c[low],
                                         p_ch[low])
                 nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
+        high = nxt > smax
+        if high.any():
+            ch[high, t] = np.maximum(ch[high, t] - (nxt[high] - smax[high]) / eta_c[high], 0.0)
+            nxt = keep * s + eta_c * ch[:, t] - dis[:, t] / eta_d
         soc[:, t] = nxt
         s = nxt
     return ch, dis, soc
@@ -69,7 +121,8 @@ def battery_redispatch_reference(base, limit, spare_cap, ch, dis, soc, soc0, bat
 
 @nb.njit(cache=True)
 def _redispatch_nb(base, limit, spare_cap, ch, dis, soc, soc0, bat_site, keep, eta_c, eta_d,
-                   soc_min, p_ch, p_dis, first):
+                   soc_min, p_ch, p_dis, first, policy, value, imp_cost, exp_value, soc_max, deg, up,
+                   down):
     S, n = base.shape
     B = ch.shape[0]
     s = np.empty(B)
@@ -114,6 +167,45 @@ def _redispatch_nb(base, limit, spare_cap, ch, dis, soc, soc0, bat_site, keep, e
                 i = bat_site[b]
                 if tot[i] > 0.0:
                     dis[b, t] += room[b] * (min(max(need[i], 0.0), tot[i]) / tot[i])
+        if policy:
+            for i in range(S):
+                net[i] = base[i, t]
+            for b in range(B):
+                net[bat_site[b]] += dis[b, t] - ch[b, t]
+            for i in range(S):  # move at most by the surprise
+                if net[i] > 0.0:
+                    net[i] = min(net[i], up[i, t])
+                else:
+                    net[i] = max(net[i], -down[i, t])
+            for b in range(B):
+                i = bat_site[b]
+                lam = value[b, t]
+                if net[i] > _TOL:
+                    if lam / eta_d[b] + deg[b] > exp_value[i, t]:
+                        c = min(dis[b, t], net[i])
+                        dis[b, t] -= c
+                        net[i] -= c
+                    if lam * eta_c[b] - deg[b] > exp_value[i, t]:
+                        r = (soc_max[b] - (keep[b] * s[b] + eta_c[b] * ch[b, t]
+                                           - dis[b, t] / eta_d[b])) / eta_c[b]
+                        c = max(min(min(p_ch[b] - ch[b, t], r), net[i]), 0.0)
+                        ch[b, t] += c
+                        net[i] -= c
+                elif net[i] < -_TOL:
+                    if imp_cost[i, t] + deg[b] > lam * eta_c[b]:
+                        c = min(ch[b, t], -net[i])
+                        ch[b, t] -= c
+                        net[i] += c
+                    if imp_cost[i, t] > lam / eta_d[b] + deg[b]:
+                        r = (keep[b] * s[b] + eta_c[b] * ch[b, t] - dis[b, t] / eta_d[b]
+                             - soc_min[b]) * eta_d[b]
+                        c = max(min(min(p_dis[b] - dis[b, t], r), -net[i]), 0.0)
+                        dis[b, t] += c
+                        net[i] += c
+        for i in range(S):
+            net[i] = base[i, t]
+        for b in range(B):
+            net[bat_site[b]] += dis[b, t] - ch[b, t]
         any_spare = False
         for i in range(S):
             need[i] = net[i] - spare_cap[i, t]
@@ -136,6 +228,9 @@ def _redispatch_nb(base, limit, spare_cap, ch, dis, soc, soc0, bat_site, keep, e
                 if nxt < soc_min[b]:
                     ch[b, t] = min(ch[b, t] + (soc_min[b] - nxt) / eta_c[b], p_ch[b])
                     nxt = keep[b] * s[b] + eta_c[b] * ch[b, t] - dis[b, t] / eta_d[b]
+            if nxt > soc_max[b]:
+                ch[b, t] = max(ch[b, t] - (nxt - soc_max[b]) / eta_c[b], 0.0)
+                nxt = keep[b] * s[b] + eta_c[b] * ch[b, t] - dis[b, t] / eta_d[b]
             soc[b, t] = nxt
             s[b] = nxt
 
@@ -156,6 +251,12 @@ def battery_redispatch(
     p_ch: NDArray[np.float64],
     p_dis: NDArray[np.float64],
     first: int,
+    value: Optional[NDArray[np.float64]] = None,
+    imp_cost: Optional[NDArray[np.float64]] = None,
+    exp_value: Optional[NDArray[np.float64]] = None,
+    soc_max: Optional[NDArray[np.float64]] = None,
+    deg: Optional[NDArray[np.float64]] = None,
+    dev: Optional[NDArray[np.float64]] = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Re-dispatch batteries through ``n`` committed hours (see the module notes).
 
@@ -183,6 +284,21 @@ def battery_redispatch(
         Charge and discharge power limits [MW].
     first : int
         First hour that may deviate.
+    value : (B, n), optional
+        Value of a MWh stored in each battery in each hour [currency/MWh] (e.g. minus the
+        dual of the window's SOC balance); given, the real-time policy of the module notes
+        applies and ``imp_cost``, ``exp_value`` and ``deg`` are required.
+    imp_cost : (S, n), optional
+        Cost of a MWh imported (or shed) at each site [currency/MWh].
+    exp_value : (S, n), optional
+        Value of a MWh of surplus exported (or curtailed) at each site [currency/MWh].
+    soc_max : (B,), optional
+        Maximum SOC [MWh]; default none.
+    deg : (B,), optional
+        Degradation cost per MWh charged or discharged [currency/MWh].
+    dev : (S, n), optional
+        Surprise at each site: actual minus forecast supply net of load [MW]; the policy
+        moves at most by it. Default unlimited.
 
     Returns
     -------
@@ -193,7 +309,23 @@ def battery_redispatch(
     dis = np.array(dis, dtype=np.float64, order="C")
     soc = np.array(soc, dtype=np.float64, order="C")
     f = lambda a: np.ascontiguousarray(a, dtype=np.float64)  # noqa: E731
+    B = ch.shape[0]
+    policy = value is not None
+    if policy and (imp_cost is None or exp_value is None or deg is None):
+        raise ValueError("battery_redispatch: value needs imp_cost, exp_value and deg")
+    z2 = np.zeros((0, 0))
+    if not policy:
+        up = down = z2
+    elif dev is None:
+        up = down = np.full(base.shape, np.inf)
+    else:
+        up, down = np.maximum(f(dev), 0.0), np.maximum(-f(dev), 0.0)
     _redispatch_nb(f(base), f(limit), f(spare_cap), ch, dis, soc, f(soc0),
                    np.ascontiguousarray(bat_site, dtype=np.int64), f(keep), f(eta_c), f(eta_d),
-                   f(soc_min), f(p_ch), f(p_dis), int(first))
+                   f(soc_min), f(p_ch), f(p_dis), int(first), policy,
+                   f(value) if policy else z2, f(imp_cost) if policy else z2,
+                   f(exp_value) if policy else z2,
+                   np.full(B, np.inf) if soc_max is None else f(soc_max),
+                   f(deg) if policy else np.zeros(B),
+                   up, down)
     return ch, dis, soc
