@@ -51,33 +51,54 @@ def make_sweep(n: int):
                  })
 
 
-def reuse_vs_rebuild(items, k: int) -> dict:
-    """Phase medians [ms] of ``k`` scenarios solved alternately in place and rebuilt."""
-    from engine.batch.worker import BatchOptions, solve_one
+def reuse_vs_rebuild(sweep, items, k: int) -> dict:
+    """Phase medians [ms] of ``k`` scenarios solved alternately from the sweep's parametric
+    map, built and updated in place, and rebuilt (A B C A B C ...)."""
+    from engine.batch.worker import BatchContext, BatchOptions, solve_one
 
-    opts = {"reuse": BatchOptions(reuse=True), "rebuild": BatchOptions(reuse=False)}
+    t0 = time.perf_counter()
+    pmap = sweep.parametric_map()
+    map_s = time.perf_counter() - t0
+    if pmap is None:
+        raise SystemExit("the benchmark sweep has no parametric map (see the log)")
+    ctx = BatchContext(token="bench", pmap=pmap)
+    opts = {"mapped": BatchOptions(reuse=True), "reuse": BatchOptions(reuse=True),
+            "rebuild": BatchOptions(reuse=False)}
     for name, o in opts.items():  # warm: imports, kernels and the first held model
-        solve_one(0, "warm", {}, items[0].scenario, o)
-    rows: dict[str, list[dict]] = {"reuse": [], "rebuild": []}
-    objs = []
+        if name == "mapped":
+            solve_one(0, "warm", items[0].params, None, o, ctx=ctx)
+        else:
+            solve_one(0, "warm", {}, items[0].scenario, o)
+    rows: dict[str, list[dict]] = {name: [] for name in opts}
+    diffs: dict[str, list[float]] = {"mapped": [], "reuse": []}
     for it in items[:k]:
-        pair = {}
+        obj = {}
         for name, o in opts.items():
-            row, _ = solve_one(it.index, it.id, {}, it.scenario, o)
+            if name == "mapped":
+                row, _ = solve_one(it.index, it.id, it.params, None, o, ctx=ctx)
+            else:
+                row, _ = solve_one(it.index, it.id, {}, it.scenario, o)
             rows[name].append(row)
-            pair[name] = row["objective"]
-        objs.append(abs(pair["reuse"] - pair["rebuild"]) / max(1.0, abs(pair["rebuild"])))
-    out: dict = {"scenarios": k, "max_rel_objective_diff": max(objs),
-                 "reused_fraction": sum(r["reused"] for r in rows["reuse"]) / k}
+            obj[name] = row["objective"]
+        for name in diffs:
+            diffs[name].append(abs(obj[name] - obj["rebuild"]) / max(1.0, abs(obj["rebuild"])))
+    out: dict = {"scenarios": k, "map_s": round(map_s, 3), "map_builds": pmap.n_probes,
+                 "max_rel_objective_diff": {n: max(v) for n, v in diffs.items()},
+                 "reused_fraction": {n: sum(r["reused"] for r in rs) / k
+                                     for n, rs in rows.items()}}
     for name, rs in rows.items():
         med = {p: 1e3 * statistics.median(r[p] for r in rs)
-               for p in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s")}
+               for p in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s")}
         med["solver_ms"] = 1e3 * statistics.median(r["build_s"] + r["solve_s"] for r in rs)
         out[name] = {k2.replace("_s", "_ms"): round(v, 2) for k2, v in med.items()}
-    out["speedup_total"] = round(out["rebuild"]["total_ms"] / out["reuse"]["total_ms"], 2)
-    out["speedup_solve"] = round(out["rebuild"]["solve_ms"] / out["reuse"]["solve_ms"], 2)
-    out["speedup_build_and_solve"] = round(out["rebuild"]["solver_ms"]
-                                           / out["reuse"]["solver_ms"], 2)
+    for name in ("mapped", "reuse"):
+        out[f"speedup_total_{name}"] = round(out["rebuild"]["total_ms"]
+                                             / out[name]["total_ms"], 2)
+        out[f"speedup_solve_{name}"] = round(out["rebuild"]["solve_ms"]
+                                             / out[name]["solve_ms"], 2)
+        # per-scenario ratio medians (the machine's speed drifts within the run)
+        out[f"speedup_paired_{name}"] = round(statistics.median(
+            b["total_s"] / a["total_s"] for a, b in zip(rows[name], rows["rebuild"])), 2)
     return out
 
 
@@ -113,6 +134,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--reuse-k", type=int, default=None,
                    help="scenarios of the in-place vs rebuild comparison (default min(n, 200))")
     p.add_argument("--no-dask", action="store_true")
+    p.add_argument("--reuse-only", action="store_true",
+                   help="only the per-scenario comparison (part 1)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     n = 100 if args.quick else args.n
@@ -126,8 +149,11 @@ def main(argv: list[str] | None = None) -> dict:
                  "load_before": os.getloadavg()[0]}
     print(f"{n} one-week scenarios expanded and validated in {res['expand_s']} s "
           f"(load average {res['load_before']:.1f} on {res['cpus']} CPUs)", file=sys.stderr)
-    res["reuse_vs_rebuild"] = reuse_vs_rebuild(items, k)
+    res["reuse_vs_rebuild"] = reuse_vs_rebuild(sweep, items, k)
     print(json.dumps(res["reuse_vs_rebuild"]), file=sys.stderr)
+    if args.reuse_only:
+        print(json.dumps(res, indent=1))
+        return res
 
     from engine.batch import Sweep
 

@@ -76,9 +76,54 @@ def _solver(options: BatchOptions):
     return cache[key]
 
 
-def warm(scenario: Any, options: BatchOptions) -> str:
+@dataclass
+class BatchContext:
+    """What every task of a batch shares, sent to each worker once.
+
+    Attributes
+    ----------
+    token : str
+        Names the context in a worker process (the batch hash).
+    pmap : ParametricMap, optional
+        The sweep's verified parametric map: tasks then carry only the swept values
+        (scenario None) and the worker updates its HiGHS model from the map.
+    first : dict
+        The swept values of the first scenario (the warm-up solves it).
+    """
+
+    token: str
+    pmap: Any = None
+    first: dict = field(default_factory=dict)
+
+
+#: Contexts of this process's batches by token (a local pool's initializer sets them).
+_contexts: dict[str, BatchContext] = {}
+
+
+def install(ctx: BatchContext) -> None:
+    """Keep ``ctx`` in this process (the local pool's workers), the latest few only."""
+    while len(_contexts) >= 4:
+        _contexts.pop(next(iter(_contexts)))
+    _contexts[ctx.token] = ctx
+
+
+def _context(ctx: BatchContext | str | None) -> BatchContext | None:
+    if isinstance(ctx, str):
+        try:
+            return _contexts[ctx]
+        except KeyError:
+            raise RuntimeError(f"batch context {ctx!r} was not installed in this worker "
+                               f"process") from None
+    return ctx
+
+
+def warm(scenario: Any, options: BatchOptions, ctx: BatchContext | str | None = None) -> str:
     """Solve one scenario and drop the row: imports, kernels and a held model are ready."""
-    solve_one(0, "warm-up", {}, scenario, options, attempt=0)
+    c = _context(ctx)
+    if c is not None and c.pmap is not None and not options.hourly:
+        solve_one(0, "warm-up", c.first, None, options, attempt=0, ctx=c)
+    else:
+        solve_one(0, "warm-up", {}, scenario, options, attempt=0)
     return _worker_name()
 
 
@@ -89,16 +134,19 @@ def _worker_name() -> str:
     return name
 
 
-def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1
-                ) -> list[tuple[dict[str, Any], Any]]:
+def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1,
+                ctx: BatchContext | str | None = None) -> list[tuple[dict[str, Any], Any]]:
     """Solve ``(index, id, params, scenario)`` items one after the other; a row (and the
-    hourly table or None) each."""
-    return [solve_one(*it, options, attempt=attempt) for it in items]
+    hourly table or None) each. An item without a scenario is solved from the context's
+    parametric map."""
+    c = _context(ctx)
+    return [solve_one(*it, options, attempt=attempt, ctx=c) for it in items]
 
 
 def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchOptions,
-              attempt: int = 1) -> tuple[dict[str, Any], Any]:
-    """One scenario's summary row (and hourly table when ``options.hourly``)."""
+              attempt: int = 1, ctx: BatchContext | None = None) -> tuple[dict[str, Any], Any]:
+    """One scenario's summary row (and hourly table when ``options.hourly``); with
+    ``scenario`` None, from ``ctx``'s parametric map and the swept values ``params``."""
     row: dict[str, Any] = {"scenario_id": sid, "index": index, "params": params,
                            "status": "error", "objective": None, "mip_gap": None,
                            "iterations": None, "reused": False, "worker": _worker_name(),
@@ -109,13 +157,17 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
     gc_was = gc.isenabled()
     gc.disable()  # as optimize does: building many arrays gains nothing from the collector
     try:
-        hourly = _solve(scenario, options, row, t0)
+        if scenario is None:
+            _solve_mapped(ctx.pmap, params, options, row, t0)
+        else:
+            hourly = _solve(scenario, options, row, t0)
     except ScenarioError as exc:
         row.update(status="invalid", error=f"ScenarioError: {exc}")
     except Exception as exc:  # noqa: BLE001  (any failure is recorded; the batch goes on)
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
         row.update(status="error", error="".join(tb)[-2000:])
         _solver(options).drop()
+        getattr(_local, "mapped", {}).clear()
     finally:
         if gc_was:
             gc.enable()
@@ -124,6 +176,51 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
     row["cpu_s"] = time.process_time() - c0
     row["finished_at"] = time.time()
     return row, hourly
+
+
+def _mapped_solver(pmap: Any, options: BatchOptions):
+    """This thread's HiGHS model of ``pmap`` (the latest few maps kept)."""
+    from engine.backends import SolverOptions
+    from engine.backends.reuse import MappedHighs
+
+    cache = getattr(_local, "mapped", None)
+    if cache is None:
+        cache = _local.mapped = {}
+    key = (id(pmap), options.time_limit_s, options.mip_rel_gap, options.threads,
+           options.highs_options)
+    held = cache.get(key)
+    if held is None or held[0] is not pmap:
+        while len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        held = cache[key] = (pmap, MappedHighs(pmap.f.model.arrays(), SolverOptions(
+            time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap,
+            threads=options.threads, highs_options=dict(options.highs_options))))
+    return held[1]
+
+
+def _solve_mapped(pmap: Any, params: dict, options: BatchOptions, row: dict[str, Any],
+                  t0: float) -> None:
+    """Solve from the map: no prepare, no build; the summary row only (no hourly table)."""
+    from engine.results.extract import summarize
+
+    changes = pmap.changes(params)
+    t1 = time.perf_counter()
+    out, reused = _mapped_solver(pmap, options).solve(pmap.f.model, changes)
+    t2 = time.perf_counter()
+    handover = out.timings.get("handover_s", 0.0)
+    row.update(prepare_s=0.0, build_s=t1 - t0 + handover, solve_s=t2 - t1 - handover,
+               status=str(out.status), iterations=out.iterations, reused=reused,
+               mip_gap=out.mip_gap, mapped=True)
+    if out.x is None:
+        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+        return
+    parts = summarize(pmap.formulation_of(changes), out.x)
+    row["extract_s"] = time.perf_counter() - t2
+    row["objective"] = out.objective
+    row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
+    row["kpi"] = {k: float(v) for k, v in parts["kpis"].items()}
+    if out.status != "optimal":
+        row["error"] = f"{out.status}: {out.solver_status}"
 
 
 def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float) -> Any:
@@ -144,9 +241,10 @@ def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float)
     if out.x is None:
         row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
         return None
-    from engine.results import extract
+    from engine.results.extract import extract, summarize
 
-    parts = extract(f, out.x)
+    # the hourly table only when the store keeps it: a summary row needs costs and KPIs
+    parts = extract(f, out.x) if options.hourly else summarize(f, out.x)
     row["extract_s"] = time.perf_counter() - t3
     row["objective"] = out.objective
     row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
