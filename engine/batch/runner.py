@@ -1,6 +1,8 @@
 """Run a sweep on local worker processes or on a Dask cluster, into a resumable store.
 
-The driver (the calling process) expands and validates every scenario, opens the store,
+The driver (the calling process) finds the sweep's parametric map when it has one
+(:mod:`engine.batch.parametric`; then a task carries only swept values), expands and
+validates every scenario, opens the store,
 skips every scenario already stored and hands the rest to the workers; it alone writes the
 store, buffering rows and writing a small Parquet file every ``flush_rows`` rows or
 ``flush_s`` seconds (and on the way out, also after an interrupt).
@@ -11,8 +13,9 @@ store, buffering rows and writing a small Parquet file every ``flush_rows`` rows
   dies, the pool is replaced and the scenarios that were in flight are rerun one at a time
   (so that a scenario that kills its worker is found out): one that dies
   ``max_crashes`` times is recorded with status ``crashed``.
-* **Dask**: a ``distributed.Client`` or a scheduler address. Each worker warms up with a
-  task of its own; the scheduler retries the tasks of a worker that dies
+* **Dask**: a ``distributed.Client`` or a scheduler address. The batch's context (the
+  map) is scattered to every worker once (a worker started later fetches it from another);
+  each worker warms up with a task of its own; the scheduler retries the tasks of a worker that dies
   (``distributed.scheduler.allowed-failures``) and a task that still fails is recorded
   with the error.
 """
@@ -59,7 +62,8 @@ class BatchOutcome:
         Seconds: ``expand_s`` (expansion and validation), ``map_s`` (finding and verifying
         the parametric map), ``wall_s``, ``store_s`` (the
         driver's writes) and the sums over this run's rows of ``prepare_s``, ``build_s``,
-        ``solve_s``, ``extract_s``, ``total_s`` and ``cpu_s`` (the workers' CPU seconds).
+        ``solve_s``, ``extract_s``, ``total_s``, ``cpu_s`` (the workers' CPU seconds) and
+        ``cpu_thread_s`` (of which the solving threads').
     """
 
     store: Path
@@ -190,7 +194,8 @@ def run(
             out.solved += 1
             out.failed += row.get("objective") is None
             out.reused += bool(row.get("reused"))
-            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s"):
+            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s",
+                      "cpu_thread_s"):
                 sums[k] += row.get(k) or 0.0
             if bar is not None:
                 bar.update(1)

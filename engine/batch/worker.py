@@ -3,10 +3,13 @@
 A worker (a local process, or a Dask worker process or thread) imports the engine once,
 warms up once (:func:`warm`: one solve of the batch's first scenario, which imports pandas
 and highspy, loads the Numba kernels and leaves a model to update) and then solves task
-after task with :func:`solve_items`. Each scenario is prepared and built as
-:func:`engine.optimize` does; the solve goes through
-:class:`~engine.backends.reuse.ReusableHighs`, which updates the held model in place when
-only numbers changed. Every outcome -- invalid input, no solution, an exception -- comes
+after task with :func:`solve_items`. With the sweep's parametric map (a
+:class:`BatchContext`), an item is only its swept values: the worker's
+:class:`~engine.backends.reuse.MappedHighs` takes the changed entries and re-solves, and the
+summary row comes from :func:`engine.results.extract.summarize` of the mapped formulation.
+Otherwise each scenario is prepared and built as :func:`engine.optimize` does; the solve
+goes through :class:`~engine.backends.reuse.ReusableHighs`, which updates the held model in
+place when only numbers changed. Every outcome -- invalid input, no solution, an exception -- comes
 back as a row; only a dying process loses its task (the driver reruns it).
 """
 from __future__ import annotations
@@ -154,6 +157,7 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
     hourly = None
     t0 = time.perf_counter()
     c0 = time.process_time()
+    ct0 = time.thread_time()
     gc_was = gc.isenabled()
     gc.disable()  # as optimize does: building many arrays gains nothing from the collector
     try:
@@ -174,6 +178,9 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
     row["total_s"] = time.perf_counter() - t0
     # CPU seconds of this process meanwhile: well below total_s, the worker waited for a CPU
     row["cpu_s"] = time.process_time() - c0
+    # of which this thread's: the rest is the worker's other threads (a Dask worker's event
+    # loop, heartbeats and profiler run in the same process)
+    row["cpu_thread_s"] = time.thread_time() - ct0
     row["finished_at"] = time.time()
     return row, hourly
 
