@@ -8,19 +8,26 @@ export price (numbers only: one model structure, so every scenario may re-use a 
 Measured, each in this one process and run, since this machine's speed drifts 10-40 %
 between runs (NOTES.md): ratios come from measurements taken side by side.
 
-1. **In-place re-use vs rebuild per scenario**: the same scenarios solved in this process
-   alternately on a held, updated HiGHS model and on a new one (A B A B ...): medians of
-   each phase (prepare, build = arrays + hand-over, solve, extract) and their ratio.
-2. **Local pool, 1 worker vs 2 workers, and a Dask LocalCluster (2 processes, 1 thread
-   each)**: the scenarios are dealt into ``--rounds`` parts; in each round every
-   configuration runs its part into a new store, in turn (A B C A B C ...). Scenarios per
-   second in steady state (first to last row) and over the whole call (pool start-up,
-   warm-up and validation included); ratios are medians over the rounds of the ratios
-   within a round: throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate /
-   local 2-worker rate. The Dask cluster is started once, before the rounds.
+1. **Per scenario: from the parametric map, built and updated in place, rebuilt**: the
+   same scenarios solved in this process in turn (A B C A B C ...) from the sweep's
+   parametric map (no prepare or build: the held HiGHS model takes the changed entries),
+   built and handed to a held, updated model, and built into a new model (cold start).
+   Every path extracts the summary row only (costs and KPIs, no hourly table). Medians of
+   each phase (prepare, build = arrays + hand-over, solve, extract), their ratios and the
+   median of the per-scenario ratios.
+2. **Local pool, 1 worker vs 2 workers, and Dask LocalClusters (2 processes, 1 thread
+   each; one with Dask's defaults, one with the workers' statistical profiler off)**: the
+   scenarios are dealt into ``--rounds`` parts; in each round every configuration runs its
+   part into a new store, in turn (A B C D A B C D ...). Scenarios per second in steady
+   state (first to last row) and over the whole call (map, pool start-up, warm-up and
+   validation included); ratios are medians over the rounds of the ratios within a round:
+   throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate / local 2-worker
+   rate. The Dask clusters are started once, before the rounds.
 3. **Time split**: sums over the rows of prepare, build, solve, extract, and the driver's
-   store writes; ``cpu_share``: the workers' CPU seconds per second of their busy time
-   (below 1 when the machine had no free CPU for them: other processes were running).
+   store writes; ``cpu_s`` the worker processes' CPU seconds while solving, ``cpu_thread_s``
+   the solving threads' part of it (the rest: a Dask worker's other threads);
+   ``cpu_share``: the workers' CPU seconds per second of their busy time (below 1 when the
+   machine had no free CPU for them: other processes were running).
 """
 from __future__ import annotations
 
@@ -51,33 +58,54 @@ def make_sweep(n: int):
                  })
 
 
-def reuse_vs_rebuild(items, k: int) -> dict:
-    """Phase medians [ms] of ``k`` scenarios solved alternately in place and rebuilt."""
-    from engine.batch.worker import BatchOptions, solve_one
+def reuse_vs_rebuild(sweep, items, k: int) -> dict:
+    """Phase medians [ms] of ``k`` scenarios solved alternately from the sweep's parametric
+    map, built and updated in place, and rebuilt (A B C A B C ...)."""
+    from engine.batch.worker import BatchContext, BatchOptions, solve_one
 
-    opts = {"reuse": BatchOptions(reuse=True), "rebuild": BatchOptions(reuse=False)}
+    t0 = time.perf_counter()
+    pmap = sweep.parametric_map()
+    map_s = time.perf_counter() - t0
+    if pmap is None:
+        raise SystemExit("the benchmark sweep has no parametric map (see the log)")
+    ctx = BatchContext(token="bench", pmap=pmap)
+    opts = {"mapped": BatchOptions(reuse=True), "reuse": BatchOptions(reuse=True),
+            "rebuild": BatchOptions(reuse=False)}
     for name, o in opts.items():  # warm: imports, kernels and the first held model
-        solve_one(0, "warm", {}, items[0].scenario, o)
-    rows: dict[str, list[dict]] = {"reuse": [], "rebuild": []}
-    objs = []
+        if name == "mapped":
+            solve_one(0, "warm", items[0].params, None, o, ctx=ctx)
+        else:
+            solve_one(0, "warm", {}, items[0].scenario, o)
+    rows: dict[str, list[dict]] = {name: [] for name in opts}
+    diffs: dict[str, list[float]] = {"mapped": [], "reuse": []}
     for it in items[:k]:
-        pair = {}
+        obj = {}
         for name, o in opts.items():
-            row, _ = solve_one(it.index, it.id, {}, it.scenario, o)
+            if name == "mapped":
+                row, _ = solve_one(it.index, it.id, it.params, None, o, ctx=ctx)
+            else:
+                row, _ = solve_one(it.index, it.id, {}, it.scenario, o)
             rows[name].append(row)
-            pair[name] = row["objective"]
-        objs.append(abs(pair["reuse"] - pair["rebuild"]) / max(1.0, abs(pair["rebuild"])))
-    out: dict = {"scenarios": k, "max_rel_objective_diff": max(objs),
-                 "reused_fraction": sum(r["reused"] for r in rows["reuse"]) / k}
+            obj[name] = row["objective"]
+        for name in diffs:
+            diffs[name].append(abs(obj[name] - obj["rebuild"]) / max(1.0, abs(obj["rebuild"])))
+    out: dict = {"scenarios": k, "map_s": round(map_s, 3), "map_builds": pmap.n_probes,
+                 "max_rel_objective_diff": {n: max(v) for n, v in diffs.items()},
+                 "reused_fraction": {n: sum(r["reused"] for r in rs) / k
+                                     for n, rs in rows.items()}}
     for name, rs in rows.items():
         med = {p: 1e3 * statistics.median(r[p] for r in rs)
-               for p in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s")}
+               for p in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s")}
         med["solver_ms"] = 1e3 * statistics.median(r["build_s"] + r["solve_s"] for r in rs)
         out[name] = {k2.replace("_s", "_ms"): round(v, 2) for k2, v in med.items()}
-    out["speedup_total"] = round(out["rebuild"]["total_ms"] / out["reuse"]["total_ms"], 2)
-    out["speedup_solve"] = round(out["rebuild"]["solve_ms"] / out["reuse"]["solve_ms"], 2)
-    out["speedup_build_and_solve"] = round(out["rebuild"]["solver_ms"]
-                                           / out["reuse"]["solver_ms"], 2)
+    for name in ("mapped", "reuse"):
+        out[f"speedup_total_{name}"] = round(out["rebuild"]["total_ms"]
+                                             / out[name]["total_ms"], 2)
+        out[f"speedup_solve_{name}"] = round(out["rebuild"]["solve_ms"]
+                                             / out[name]["solve_ms"], 2)
+        # per-scenario ratio medians (the machine's speed drifts within the run)
+        out[f"speedup_paired_{name}"] = round(statistics.median(
+            b["total_s"] / a["total_s"] for a, b in zip(rows[name], rows["rebuild"])), 2)
     return out
 
 
@@ -99,7 +127,7 @@ def one_run(sweep, executor=None, workers=None) -> dict:
             "rate_wall_per_s": round(n / wall, 2), "rate_steady_per_s": round(steady, 2),
             "split_s": {k: round(t.get(k, 0.0), 2) for k in
                         ("expand_s", "prepare_s", "build_s", "solve_s", "extract_s", "store_s",
-                         "total_s", "cpu_s")},
+                         "total_s", "cpu_s", "cpu_thread_s")},
             # CPU seconds per second of a worker's busy time: < 1 when it waited for a CPU
             "cpu_share": round(t.get("cpu_s", 0.0) / t["total_s"], 3) if t.get("total_s") else None}
 
@@ -113,6 +141,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--reuse-k", type=int, default=None,
                    help="scenarios of the in-place vs rebuild comparison (default min(n, 200))")
     p.add_argument("--no-dask", action="store_true")
+    p.add_argument("--reuse-only", action="store_true",
+                   help="only the per-scenario comparison (part 1)")
     p.add_argument("--json", type=Path, default=None)
     args = p.parse_args(argv)
     n = 100 if args.quick else args.n
@@ -126,31 +156,40 @@ def main(argv: list[str] | None = None) -> dict:
                  "load_before": os.getloadavg()[0]}
     print(f"{n} one-week scenarios expanded and validated in {res['expand_s']} s "
           f"(load average {res['load_before']:.1f} on {res['cpus']} CPUs)", file=sys.stderr)
-    res["reuse_vs_rebuild"] = reuse_vs_rebuild(items, k)
+    res["reuse_vs_rebuild"] = reuse_vs_rebuild(sweep, items, k)
     print(json.dumps(res["reuse_vs_rebuild"]), file=sys.stderr)
+    if args.reuse_only:
+        print(json.dumps(res, indent=1))
+        return res
 
     from engine.batch import Sweep
 
-    configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2"])
+    configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2", "dask_2_noprof"])
     runs: dict[str, list[dict]] = {c: [] for c in configs}
-    cluster = client = None
+    clients: dict = {}
     if not args.no_dask:
+        import dask
         from distributed import Client, LocalCluster
 
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
-        client = Client(cluster)
+        # Dask's defaults, and the same with the worker's statistical profiler (a thread
+        # sampling every stack at 100 Hz) switched off, as a batch cluster may be started
+        for c, prof in (("dask_2", True), ("dask_2_noprof", False)):
+            with dask.config.set({"distributed.worker.profile.enabled": prof}):
+                cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0")
+            clients[c] = (cluster, Client(cluster))
     try:
         for r in range(rounds):  # A B C A B C ...: the machine's drift hits all alike
             part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
                          overrides=[it.params for it in items[r::rounds]])
             for c in configs:
-                got = one_run(part, executor=client if c == "dask_2" else None,
-                              workers=None if c == "dask_2" else int(c[-1]))
+                dask_c = c.startswith("dask")
+                got = one_run(part, executor=clients[c][1] if dask_c else None,
+                              workers=None if dask_c else int(c[-1]))
                 runs[c].append(got)
                 print(f"round {r} {c}", json.dumps(got), file=sys.stderr)
     finally:
-        if client is not None:
+        for cluster, client in clients.values():
             client.close()
             cluster.close()
     for c, rs in runs.items():
@@ -170,9 +209,10 @@ def main(argv: list[str] | None = None) -> dict:
 
     res["per_core_2_vs_1"] = ratio("local_2", "local_1", "rate_steady_per_s", 2.0)
     res["per_core_2_vs_1_wall"] = ratio("local_2", "local_1", "rate_wall_per_s", 2.0)
-    if "dask_2" in runs:
-        res["dask_vs_local_2"] = ratio("dask_2", "local_2", "rate_steady_per_s", 1.0)
-        res["dask_vs_local_2_wall"] = ratio("dask_2", "local_2", "rate_wall_per_s", 1.0)
+    for c in ("dask_2", "dask_2_noprof"):
+        if c in runs:
+            res[f"{c}_vs_local_2"] = ratio(c, "local_2", "rate_steady_per_s", 1.0)
+            res[f"{c}_vs_local_2_wall"] = ratio(c, "local_2", "rate_wall_per_s", 1.0)
     res["load_after"] = os.getloadavg()[0]
     print(json.dumps(res, indent=1))
     if args.json:

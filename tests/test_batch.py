@@ -18,12 +18,16 @@ from engine.batch.worker import BatchOptions, solve_one
 #: Objectives of a batch against one-by-one solves, and in-place against rebuilt.
 RTOL_OBJ = 1e-6
 
-#: Battery size x carbon price x green floor: 5 x 5 x 2 = 50 small scenarios.
+#: Battery size x carbon price x green floor: 5 x 5 x 2 = 50 small scenarios. A floor of 0
+#: adds no floor rows: two model structures, so the batch rebuilds each scenario (and
+#: updates a held model of the same structure in place).
 GRID = {
     "sites[0].batteries[0].energy_mwh": [2.0, 4.0, 8.0, 16.0, 32.0],
     "policy.carbon_price_per_t": [0.0, 50.0, 200.0, 500.0, 1000.0],
     "policy.green_share_min_fraction": [0.0, 0.4],
 }
+#: The same with floors above 0: one structure, solved from the sweep's parametric map.
+GRID_MAPPED = {**GRID, "policy.green_share_min_fraction": [0.2, 0.4]}
 
 
 def _sweep(**kw) -> batch.Sweep:
@@ -36,13 +40,15 @@ def _pid(row: dict) -> int:
 
 @pytest.fixture(scope="module")
 def one_by_one() -> dict[str, float]:
+    """Objectives of engine.optimize of every scenario of GRID and GRID_MAPPED by id."""
     return {it.id: engine.optimize(it.scenario).objective
-            for it in _sweep(grid=GRID).expand()}
+            for g in (GRID, GRID_MAPPED) for it in _sweep(grid=g).expand()}
 
 
 @pytest.fixture(scope="module")
 def killed_run(tmp_path_factory):
-    """50 scenarios on 2 local workers; one worker is killed after the 5th result."""
+    """50 scenarios (from the parametric map) on 2 local workers; one worker is killed
+    after the 5th result."""
     store = tmp_path_factory.mktemp("killed")
     killed: list[int] = []
 
@@ -54,21 +60,21 @@ def killed_run(tmp_path_factory):
                 os.kill(killed[0], signal.SIGKILL)
 
     seen: list[dict] = []
-    out = batch.run(_sweep(grid=GRID), store=store, workers=2, progress=False,
+    out = batch.run(_sweep(grid=GRID_MAPPED), store=store, workers=2, progress=False,
                     on_result=kill_once, flush_rows=8)
     return out, store, killed
 
 
 def test_local_batch_equals_optimize_one_by_one_with_a_worker_killed(killed_run, one_by_one):
     out, store, killed = killed_run
-    assert killed and out.crashes >= 1
+    assert killed and out.crashes >= 1 and out.mapped
     raw = pd.read_parquet(store)  # the plain dataset, as pandas reads it
     assert len(raw) == 50 and raw["scenario_id"].is_unique
-    assert set(raw["scenario_id"]) == set(one_by_one)
+    assert set(raw["scenario_id"]) == {it.id for it in _sweep(grid=GRID_MAPPED).expand()}
     assert (raw["status"] == "optimal").all(), raw[["status", "error"]]
     got = raw.set_index("scenario_id")["objective"]
-    for sid, obj in one_by_one.items():
-        assert got[sid] == pytest.approx(obj, rel=RTOL_OBJ)
+    for sid in raw["scenario_id"]:
+        assert got[sid] == pytest.approx(one_by_one[sid], rel=RTOL_OBJ)
     assert out.solved == 50 and out.reused > 0
     frame = batch.read_store(store)
     assert list(frame["index"]) == list(range(50))
@@ -83,7 +89,7 @@ def test_local_batch_equals_optimize_one_by_one_with_a_worker_killed(killed_run,
 
 def test_rerun_recomputes_nothing(killed_run):
     _, store, _ = killed_run
-    again = batch.run(_sweep(grid=GRID), store=store, workers=2, progress=False)
+    again = batch.run(_sweep(grid=GRID_MAPPED), store=store, workers=2, progress=False)
     assert (again.total, again.skipped, again.solved) == (50, 50, 0)
     assert len(pd.read_parquet(store)) == 50
 
@@ -227,17 +233,20 @@ def thread_cluster():
         yield cluster
 
 
-def test_dask_batch_equals_optimize_one_by_one(thread_cluster, one_by_one, tmp_path):
+@pytest.mark.parametrize("grid, mapped", [(GRID, False), (GRID_MAPPED, True)])
+def test_dask_batch_equals_optimize_one_by_one(thread_cluster, one_by_one, tmp_path, grid,
+                                               mapped):
     from distributed import Client
 
     with Client(thread_cluster) as client:
-        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False)
+        out = batch.run(_sweep(grid=grid), executor=client, store=tmp_path, progress=False)
     raw = pd.read_parquet(tmp_path)
+    assert out.mapped is mapped
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
     assert (raw["status"] == "optimal").all()
     got = raw.set_index("scenario_id")["objective"]
-    for sid, obj in one_by_one.items():
-        assert got[sid] == pytest.approx(obj, rel=RTOL_OBJ)
+    for it in _sweep(grid=grid).expand():
+        assert got[it.id] == pytest.approx(one_by_one[it.id], rel=RTOL_OBJ)
     # the workers are threads here: each keeps its own HiGHS models
     assert out.reused > 0 and raw["worker"].nunique() >= 1
 
@@ -267,8 +276,8 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
-        out = batch.run(_sweep(grid=GRID), executor=client, store=tmp_path, progress=False,
-                        on_result=kill_once)
+        out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
+                        progress=False, on_result=kill_once)
     assert killed and killed[0] != os.getpid()
     raw = pd.read_parquet(tmp_path)
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique

@@ -20,7 +20,7 @@ from engine.backends.highs import diagnose_infeasible, read_outcome, run_definit
 from engine.model import LinearModel, ModelArrays
 from engine.status import Status
 
-__all__ = ["ReusableHighs", "same_structure"]
+__all__ = ["MappedHighs", "ReusableHighs", "same_structure"]
 
 
 def same_structure(a: ModelArrays, b: ModelArrays) -> bool:
@@ -134,6 +134,117 @@ class ReusableHighs:
             for r, c, v in zip(new.A.indices[pos].tolist(), col_of.tolist(),
                                new.A.data[pos].tolist()):
                 change(r, c, v)
+
+
+class MappedHighs:
+    """One HiGHS model whose numbers follow a sweep's parametric map.
+
+    The batch driver finds which entries of the costs, bounds, right-hand sides and matrix
+    values change with the swept numbers (:mod:`engine.batch.parametric`); each scenario
+    then hands HiGHS only the touched entries whose value differs from the model's and
+    re-solves from the previous basis. No scenario is prepared, built or expanded. After a
+    solve that does not end optimal, the next scenario starts from a new model.
+
+    Parameters
+    ----------
+    arrays : ModelArrays
+        The reference model (an LP); its vectors are copied, not changed.
+    options : SolverOptions
+        Options of every solve.
+    """
+
+    _VECTORS = ("cost", "col_lb", "col_ub", "row_lb", "row_ub", "A")
+
+    def __init__(self, arrays: ModelArrays, options: SolverOptions | None = None) -> None:
+        if arrays.is_mip:
+            raise ValueError("MappedHighs: warm-started re-solves are for LPs only")
+        self.options = options or SolverOptions()
+        self._a0 = arrays
+        self._cur = {"cost": arrays.cost.copy(), "col_lb": arrays.col_lb.copy(),
+                     "col_ub": arrays.col_ub.copy(), "row_lb": arrays.row_lb.copy(),
+                     "row_ub": arrays.row_ub.copy(), "A": arrays.A.data.copy()}
+        self._offset = float(arrays.offset)
+        self._h = None
+        self.n_reused = 0
+        self.n_built = 0
+
+    def _arrays(self) -> ModelArrays:
+        from engine.model import CSC
+
+        a0, c = self._a0, self._cur
+        return ModelArrays(cost=c["cost"], col_lb=c["col_lb"], col_ub=c["col_ub"],
+                           integrality=a0.integrality, row_lb=c["row_lb"], row_ub=c["row_ub"],
+                           A=CSC(a0.A.indptr, a0.A.indices, c["A"], a0.A.shape),
+                           offset=self._offset)
+
+    def solve(self, model: LinearModel, changes: dict[str, tuple[np.ndarray, np.ndarray]]
+              ) -> tuple[SolveOutput, bool]:
+        """Set the touched entries ``changes[name] = (positions, values)`` (names ``cost``,
+        ``col_lb``, ``col_ub``, ``row_lb``, ``row_ub``, ``A`` (positions in the CSC values),
+        ``offset``) and solve; ``model`` names the rows of an infeasibility diagnosis.
+
+        Returns
+        -------
+        (SolveOutput, bool)
+            The outcome and whether the held model was updated in place.
+        """
+        t0 = time.perf_counter()
+        h = self._h
+        moved: dict[str, np.ndarray] = {}
+        for name in self._VECTORS:
+            ch = changes.get(name)
+            if ch is None or not ch[0].size:
+                continue
+            idx, vals = ch
+            cur = self._cur[name]
+            diff = cur[idx] != vals
+            if diff.any():
+                pos = idx[diff]
+                cur[pos] = vals[diff]
+                moved[name] = pos
+        off = changes.get("offset")
+        new_offset = float(off[1][0]) if off is not None and off[0].size else self._offset
+        reused = h is not None
+        if h is None:
+            self._offset = new_offset
+            h = to_highs(self._arrays(), self.options)
+            self.n_built += 1
+        else:
+            self._apply(h, moved, new_offset)
+            self.n_reused += 1
+        t1 = time.perf_counter()
+        run_definite(h)
+        t2 = time.perf_counter()
+        out = read_outcome(h, False, {"handover_s": t1 - t0, "run_s": t2 - t1})
+        if out.status == Status.INFEASIBLE:
+            out.diagnosis = diagnose_infeasible(h, model)
+        # only an optimal basis is worth starting from (a diagnosis may have changed h)
+        self._h = h if out.status == Status.OPTIMAL else None
+        return out, reused
+
+    def _apply(self, h, moved: dict[str, np.ndarray], offset: float) -> None:
+        c = self._cur
+        pos = moved.get("cost")
+        if pos is not None:
+            cols = pos.astype(np.int32)
+            h.changeColsCost(cols.size, cols, c["cost"][pos])
+        if "col_lb" in moved or "col_ub" in moved:
+            cols = np.union1d(moved.get("col_lb", []), moved.get("col_ub", [])).astype(np.int32)
+            h.changeColsBounds(cols.size, cols, c["col_lb"][cols], c["col_ub"][cols])
+        if "row_lb" in moved or "row_ub" in moved:
+            rows = np.union1d(moved.get("row_lb", []), moved.get("row_ub", [])).astype(np.int32)
+            h.changeRowsBounds(rows.size, rows, c["row_lb"][rows], c["row_ub"][rows])
+        if offset != self._offset:
+            h.changeObjectiveOffset(offset)
+            self._offset = offset
+        pos = moved.get("A")
+        if pos is not None:
+            A = self._a0.A
+            col_of = np.searchsorted(A.indptr, pos, side="right") - 1
+            change = h.changeCoeff
+            for r, col, v in zip(A.indices[pos].tolist(), col_of.tolist(),
+                                 c["A"][pos].tolist()):
+                change(r, col, v)
 
 
 def preload() -> None:

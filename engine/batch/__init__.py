@@ -10,6 +10,8 @@
 * :mod:`engine.batch.sweep`: the sweep (grid, overrides, samples), dotted paths, expansion
   and validation, content ids;
 * :mod:`engine.batch.store`: the Parquet store, :func:`read_store`, :func:`store_status`;
+* :mod:`engine.batch.parametric`: a numbers-only sweep's model as a verified affine map of
+  the swept values (workers update one HiGHS model from it, nothing rebuilt);
 * :mod:`engine.batch.worker`: what a worker runs (a HiGHS model kept warm per thread);
 * :mod:`engine.batch.runner`: :func:`run` on local processes or Dask.
 """

@@ -1,6 +1,8 @@
 """Run a sweep on local worker processes or on a Dask cluster, into a resumable store.
 
-The driver (the calling process) expands and validates every scenario, opens the store,
+The driver (the calling process) finds the sweep's parametric map when it has one
+(:mod:`engine.batch.parametric`; then a task carries only swept values), expands and
+validates every scenario, opens the store,
 skips every scenario already stored and hands the rest to the workers; it alone writes the
 store, buffering rows and writing a small Parquet file every ``flush_rows`` rows or
 ``flush_s`` seconds (and on the way out, also after an interrupt).
@@ -11,8 +13,9 @@ store, buffering rows and writing a small Parquet file every ``flush_rows`` rows
   dies, the pool is replaced and the scenarios that were in flight are rerun one at a time
   (so that a scenario that kills its worker is found out): one that dies
   ``max_crashes`` times is recorded with status ``crashed``.
-* **Dask**: a ``distributed.Client`` or a scheduler address. Each worker warms up with a
-  task of its own; the scheduler retries the tasks of a worker that dies
+* **Dask**: a ``distributed.Client`` or a scheduler address. The batch's context (the
+  map) is scattered to every worker once (a worker started later fetches it from another);
+  each worker warms up with a task of its own; the scheduler retries the tasks of a worker that dies
   (``distributed.scheduler.allowed-failures``) and a task that still fails is recorded
   with the error.
 """
@@ -30,7 +33,7 @@ from typing import Any
 
 from engine.batch.store import Store
 from engine.batch.sweep import Sweep, SweepItem, load_sweep, resolve_path
-from engine.batch.worker import BatchOptions, solve_items, warm
+from engine.batch.worker import BatchContext, BatchOptions, install, solve_items, warm
 
 __all__ = ["BatchOutcome", "run"]
 
@@ -51,11 +54,16 @@ class BatchOutcome:
         Already in the store, not recomputed.
     solved : int
         Rows written by this run (each scenario once), of which ``failed`` without a
-        solution; ``crashes`` worker deaths were survived on the way.
+        solution; ``crashes`` worker deaths were survived on the way; ``reused`` rows
+        re-used a worker's model.
+    mapped : bool
+        Whether the scenarios were solved from the sweep's parametric map.
     times : dict
-        Seconds: ``expand_s`` (expansion and validation), ``wall_s``, ``store_s`` (the
+        Seconds: ``expand_s`` (expansion and validation), ``map_s`` (finding and verifying
+        the parametric map), ``wall_s``, ``store_s`` (the
         driver's writes) and the sums over this run's rows of ``prepare_s``, ``build_s``,
-        ``solve_s``, ``extract_s``, ``total_s`` and ``cpu_s`` (the workers' CPU seconds).
+        ``solve_s``, ``extract_s``, ``total_s``, ``cpu_s`` (the workers' CPU seconds) and
+        ``cpu_thread_s`` (of which the solving threads').
     """
 
     store: Path
@@ -65,6 +73,7 @@ class BatchOutcome:
     failed: int = 0
     crashes: int = 0
     reused: int = 0
+    mapped: bool = False
     times: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -86,7 +95,7 @@ def run(
     threads: int | None = None,
     highs_options: dict | None = None,
     reuse: bool = True,
-    chunk_size: int = 1,
+    chunk_size: int | None = None,
     max_crashes: int = 2,
     flush_rows: int = 64,
     flush_s: float = 5.0,
@@ -111,9 +120,15 @@ def run(
     time_limit_s, mip_rel_gap, threads, highs_options
         Solver settings of every scenario (a simplex solve of an LP uses one thread).
     reuse : bool
-        Update each worker's HiGHS model in place when only numbers change (else rebuild).
-    chunk_size : int
-        Scenarios per task.
+        Re-use each worker's HiGHS model across scenarios. When the sweep changes only
+        numbers and its models verify as one affine map of them
+        (:mod:`engine.batch.parametric`; not with ``hourly``), workers receive only the
+        swept values and update the model from the map (no prepare, build or expansion per
+        scenario); otherwise each scenario is built and a model of the same structure is
+        updated in place. False: a new model per scenario.
+    chunk_size : int, optional
+        Scenarios per task (default: up to 8, fewer when there are few scenarios per
+        worker).
     max_crashes : int
         Local pool: deaths of a worker running a scenario before it is recorded ``crashed``.
     flush_rows, flush_s : int, float
@@ -137,7 +152,7 @@ def run(
         sweep = load_sweep(sweep)
     if not isinstance(sweep, Sweep):
         raise TypeError(f"sweep must be a Sweep or a sweep file, got {type(sweep).__name__}")
-    if chunk_size < 1 or max_crashes < 1:
+    if (chunk_size is not None and chunk_size < 1) or max_crashes < 1:
         raise ValueError("chunk_size and max_crashes must be >= 1")
     options = BatchOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
                            highs_options=tuple(sorted((highs_options or {}).items())),
@@ -149,11 +164,19 @@ def run(
     sweep.param_sets()
     for path in sweep.paths():
         resolve_path(base, path)
-    backend = (_DaskRunner(executor, base, options) if executor is not None
+    complete = _complete(st, sweep)
+    t0 = time.perf_counter()
+    # the map is found (a dozen builds) before the workers start: they warm up on it
+    pmap = sweep.parametric_map() if reuse and not hourly and not complete else None
+    first = sweep.param_sets()[0]
+    ctx = BatchContext(token=sweep.batch_hash(), pmap=pmap,
+                       first={k: first[k] for k in sweep.paths()})
+    map_s = time.perf_counter() - t0
+    backend = (_DaskRunner(executor, base, options, ctx) if executor is not None
                else _LocalRunner(workers or multiprocessing.cpu_count(), base, options,
-                                 max_crashes))
+                                 max_crashes, ctx))
     try:
-        if not _complete(st, sweep):
+        if not complete:
             backend.start()  # workers warm up while the driver validates
         t0 = time.perf_counter()
         items = _unique(sweep.expand())
@@ -171,7 +194,8 @@ def run(
             out.solved += 1
             out.failed += row.get("objective") is None
             out.reused += bool(row.get("reused"))
-            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s"):
+            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s",
+                      "cpu_thread_s"):
                 sums[k] += row.get(k) or 0.0
             if bar is not None:
                 bar.update(1)
@@ -182,13 +206,16 @@ def run(
         try:
             if pending:
                 backend.start()
-                backend.run(pending, chunk_size, emit)
+                chunk = chunk_size or max(1, min(8, len(pending) // (8 * backend.n_workers())))
+                backend.run(pending, chunk, emit)
         finally:
             writer.flush()
             if bar is not None:
                 bar.close()
         out.crashes = backend.crashes
-        out.times = {"expand_s": expand_s, "wall_s": time.perf_counter() - t_start,
+        out.mapped = pmap is not None
+        out.times = {"expand_s": expand_s, "map_s": map_s,
+                     "wall_s": time.perf_counter() - t_start,
                      "store_s": st.write_s, **sums}
         return out
     finally:
@@ -248,8 +275,9 @@ class _Writer:
         self.last = time.perf_counter()
 
 
-def _item_tuple(it: SweepItem) -> tuple:
-    return (it.index, it.id, it.params, it.scenario)
+def _item_tuple(it: SweepItem, ctx: BatchContext) -> tuple:
+    # with a map, the worker needs only the swept values: a few numbers per scenario
+    return (it.index, it.id, it.params, None if ctx.pmap is not None else it.scenario)
 
 
 def _failed_row(it: SweepItem, status: str, error: str, attempt: int) -> dict[str, Any]:
@@ -258,9 +286,10 @@ def _failed_row(it: SweepItem, status: str, error: str, attempt: int) -> dict[st
 
 
 # ---------------------------------------------------------------------- local processes
-def _init_worker(base: Any, options: BatchOptions) -> None:
+def _init_worker(base: Any, options: BatchOptions, ctx: BatchContext) -> None:
+    install(ctx)
     try:
-        warm(base, options)
+        warm(base, options, ctx.token)
     except Exception:  # a failed warm-up must not break the pool: the tasks report errors
         logging.getLogger(__name__).exception("worker warm-up failed")
 
@@ -272,10 +301,11 @@ def _ping() -> int:
 
 
 class _LocalRunner:
-    def __init__(self, workers: int, base: Any, options: BatchOptions, max_crashes: int):
+    def __init__(self, workers: int, base: Any, options: BatchOptions, max_crashes: int,
+                 ctx: BatchContext):
         if workers < 1:
             raise ValueError(f"workers must be >= 1, got {workers}")
-        self.workers, self.base, self.options = workers, base, options
+        self.workers, self.base, self.options, self.ctx = workers, base, options, ctx
         self.max_crashes = max_crashes
         self.pool = None
         self.crashes = 0
@@ -286,7 +316,7 @@ class _LocalRunner:
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["engine.batch._preload"])
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(self.base, self.options))
+                                   initargs=(self.base, self.options, self.ctx))
         for _ in range(self.workers):  # start (and warm) every worker now
             pool.submit(_ping)
         return pool
@@ -294,6 +324,9 @@ class _LocalRunner:
     def start(self) -> None:
         if self.pool is None:
             self.pool = self._new_pool()
+
+    def n_workers(self) -> int:
+        return self.workers
 
     def close(self) -> None:
         if self.pool is not None:
@@ -343,8 +376,8 @@ class _LocalRunner:
 
     def _submit(self, task: list[SweepItem], deaths: Counter):
         attempt = 1 + max(deaths[it.id] for it in task)
-        return self.pool.submit(solve_items, [_item_tuple(it) for it in task], self.options,
-                                attempt)
+        return self.pool.submit(solve_items, [_item_tuple(it, self.ctx) for it in task],
+                                self.options, attempt, self.ctx.token)
 
     @staticmethod
     def _collect(done, inflight: dict, emit) -> list[list[SweepItem]]:
@@ -365,8 +398,10 @@ class _LocalRunner:
 
 # ---------------------------------------------------------------------- Dask
 class _DaskRunner:
-    def __init__(self, executor: Any, base: Any, options: BatchOptions) -> None:
-        self.executor, self.base, self.options = executor, base, options
+    def __init__(self, executor: Any, base: Any, options: BatchOptions,
+                 ctx: BatchContext) -> None:
+        self.executor, self.base, self.options, self.ctx = executor, base, options, ctx
+        self._ctx_future = None
         self.client = None
         self.own = False
         self.crashes = 0
@@ -388,15 +423,25 @@ class _DaskRunner:
         else:
             raise TypeError(f"executor must be a distributed.Client or a scheduler address, "
                             f"got {type(self.executor).__name__}")
+        # the context (the parametric map) goes to every worker once; tasks name it, and a
+        # worker started later fetches it from another
+        self._ctx_future = self.client.scatter(self.ctx, broadcast=True, hash=False)
         # one warm-up task pinned to each worker (it primes that worker's thread too)
         for addr in self.client.scheduler_info()["workers"]:
-            self._warm.append(self.client.submit(warm, self.base, self.options, pure=False,
+            self._warm.append(self.client.submit(warm, self.base, self.options,
+                                                 self._ctx_future, pure=False,
                                                  workers=[addr], allow_other_workers=False))
+
+    def n_workers(self) -> int:
+        return max(1, len(self.client.scheduler_info()["workers"]))
 
     def close(self) -> None:
         if self.client is not None:
             for f in self._warm:
                 f.cancel()
+            if self._ctx_future is not None:
+                self._ctx_future.release()
+                self._ctx_future = None
             if self.own:
                 self.client.close()
         self.client = None
@@ -411,8 +456,8 @@ class _DaskRunner:
         futures = {}
         for task in tasks:
             key = f"wattbit-batch-{_sha('/'.join(it.id for it in task) + str(time.time()))}"
-            fut = client.submit(solve_items, [_item_tuple(it) for it in task], self.options,
-                                key=key, pure=False)
+            fut = client.submit(solve_items, [_item_tuple(it, self.ctx) for it in task],
+                                self.options, 1, self._ctx_future, key=key, pure=False)
             futures[fut] = task
         try:
             for fut in as_completed(list(futures)):

@@ -210,6 +210,25 @@ class Sweep:
         self._items = items
         return items
 
+    def scenario_of(self, params: Mapping[str, Any]) -> Any:
+        """The base with ``params`` (path -> value) set, validated (a :class:`ScenarioError`
+        names the field)."""
+        base = self.base_scenario()
+        d = _base_dict(base)
+        for path, value in params.items():
+            d = _set(d, resolve_path(base, path), _plain(value))
+        return type(base).from_dict(d, base_dir=self.base_dir)
+
+    def parametric_map(self) -> Any:
+        """The sweep's verified parametric map (:func:`engine.batch.parametric.build_map`),
+        or None when its scenarios must be rebuilt one by one (cached)."""
+        if "_map" not in self.__dict__:
+            from engine.batch.parametric import build_map
+
+            self.__dict__["_map"] = build_map(self.paths(), self.param_sets(),
+                                              self.scenario_of)
+        return self.__dict__["_map"]
+
     def _load_base(self) -> Any:
         base = self.base
         if isinstance(base, (str, Path)):

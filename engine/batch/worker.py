@@ -3,10 +3,13 @@
 A worker (a local process, or a Dask worker process or thread) imports the engine once,
 warms up once (:func:`warm`: one solve of the batch's first scenario, which imports pandas
 and highspy, loads the Numba kernels and leaves a model to update) and then solves task
-after task with :func:`solve_items`. Each scenario is prepared and built as
-:func:`engine.optimize` does; the solve goes through
-:class:`~engine.backends.reuse.ReusableHighs`, which updates the held model in place when
-only numbers changed. Every outcome -- invalid input, no solution, an exception -- comes
+after task with :func:`solve_items`. With the sweep's parametric map (a
+:class:`BatchContext`), an item is only its swept values: the worker's
+:class:`~engine.backends.reuse.MappedHighs` takes the changed entries and re-solves, and the
+summary row comes from :func:`engine.results.extract.summarize` of the mapped formulation.
+Otherwise each scenario is prepared and built as :func:`engine.optimize` does; the solve
+goes through :class:`~engine.backends.reuse.ReusableHighs`, which updates the held model in
+place when only numbers changed. Every outcome -- invalid input, no solution, an exception -- comes
 back as a row; only a dying process loses its task (the driver reruns it).
 """
 from __future__ import annotations
@@ -76,9 +79,54 @@ def _solver(options: BatchOptions):
     return cache[key]
 
 
-def warm(scenario: Any, options: BatchOptions) -> str:
+@dataclass
+class BatchContext:
+    """What every task of a batch shares, sent to each worker once.
+
+    Attributes
+    ----------
+    token : str
+        Names the context in a worker process (the batch hash).
+    pmap : ParametricMap, optional
+        The sweep's verified parametric map: tasks then carry only the swept values
+        (scenario None) and the worker updates its HiGHS model from the map.
+    first : dict
+        The swept values of the first scenario (the warm-up solves it).
+    """
+
+    token: str
+    pmap: Any = None
+    first: dict = field(default_factory=dict)
+
+
+#: Contexts of this process's batches by token (a local pool's initializer sets them).
+_contexts: dict[str, BatchContext] = {}
+
+
+def install(ctx: BatchContext) -> None:
+    """Keep ``ctx`` in this process (the local pool's workers), the latest few only."""
+    while len(_contexts) >= 4:
+        _contexts.pop(next(iter(_contexts)))
+    _contexts[ctx.token] = ctx
+
+
+def _context(ctx: BatchContext | str | None) -> BatchContext | None:
+    if isinstance(ctx, str):
+        try:
+            return _contexts[ctx]
+        except KeyError:
+            raise RuntimeError(f"batch context {ctx!r} was not installed in this worker "
+                               f"process") from None
+    return ctx
+
+
+def warm(scenario: Any, options: BatchOptions, ctx: BatchContext | str | None = None) -> str:
     """Solve one scenario and drop the row: imports, kernels and a held model are ready."""
-    solve_one(0, "warm-up", {}, scenario, options, attempt=0)
+    c = _context(ctx)
+    if c is not None and c.pmap is not None and not options.hourly:
+        solve_one(0, "warm-up", c.first, None, options, attempt=0, ctx=c)
+    else:
+        solve_one(0, "warm-up", {}, scenario, options, attempt=0)
     return _worker_name()
 
 
@@ -89,16 +137,19 @@ def _worker_name() -> str:
     return name
 
 
-def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1
-                ) -> list[tuple[dict[str, Any], Any]]:
+def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1,
+                ctx: BatchContext | str | None = None) -> list[tuple[dict[str, Any], Any]]:
     """Solve ``(index, id, params, scenario)`` items one after the other; a row (and the
-    hourly table or None) each."""
-    return [solve_one(*it, options, attempt=attempt) for it in items]
+    hourly table or None) each. An item without a scenario is solved from the context's
+    parametric map."""
+    c = _context(ctx)
+    return [solve_one(*it, options, attempt=attempt, ctx=c) for it in items]
 
 
 def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchOptions,
-              attempt: int = 1) -> tuple[dict[str, Any], Any]:
-    """One scenario's summary row (and hourly table when ``options.hourly``)."""
+              attempt: int = 1, ctx: BatchContext | None = None) -> tuple[dict[str, Any], Any]:
+    """One scenario's summary row (and hourly table when ``options.hourly``); with
+    ``scenario`` None, from ``ctx``'s parametric map and the swept values ``params``."""
     row: dict[str, Any] = {"scenario_id": sid, "index": index, "params": params,
                            "status": "error", "objective": None, "mip_gap": None,
                            "iterations": None, "reused": False, "worker": _worker_name(),
@@ -106,24 +157,77 @@ def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchO
     hourly = None
     t0 = time.perf_counter()
     c0 = time.process_time()
+    ct0 = time.thread_time()
     gc_was = gc.isenabled()
     gc.disable()  # as optimize does: building many arrays gains nothing from the collector
     try:
-        hourly = _solve(scenario, options, row, t0)
+        if scenario is None:
+            _solve_mapped(ctx.pmap, params, options, row, t0)
+        else:
+            hourly = _solve(scenario, options, row, t0)
     except ScenarioError as exc:
         row.update(status="invalid", error=f"ScenarioError: {exc}")
     except Exception as exc:  # noqa: BLE001  (any failure is recorded; the batch goes on)
         tb = traceback.format_exception(type(exc), exc, exc.__traceback__, limit=-3)
         row.update(status="error", error="".join(tb)[-2000:])
         _solver(options).drop()
+        getattr(_local, "mapped", {}).clear()
     finally:
         if gc_was:
             gc.enable()
     row["total_s"] = time.perf_counter() - t0
     # CPU seconds of this process meanwhile: well below total_s, the worker waited for a CPU
     row["cpu_s"] = time.process_time() - c0
+    # of which this thread's: the rest is the worker's other threads (a Dask worker's event
+    # loop, heartbeats and profiler run in the same process)
+    row["cpu_thread_s"] = time.thread_time() - ct0
     row["finished_at"] = time.time()
     return row, hourly
+
+
+def _mapped_solver(pmap: Any, options: BatchOptions):
+    """This thread's HiGHS model of ``pmap`` (the latest few maps kept)."""
+    from engine.backends import SolverOptions
+    from engine.backends.reuse import MappedHighs
+
+    cache = getattr(_local, "mapped", None)
+    if cache is None:
+        cache = _local.mapped = {}
+    key = (id(pmap), options.time_limit_s, options.mip_rel_gap, options.threads,
+           options.highs_options)
+    held = cache.get(key)
+    if held is None or held[0] is not pmap:
+        while len(cache) >= 4:
+            cache.pop(next(iter(cache)))
+        held = cache[key] = (pmap, MappedHighs(pmap.f.model.arrays(), SolverOptions(
+            time_limit_s=options.time_limit_s, mip_rel_gap=options.mip_rel_gap,
+            threads=options.threads, highs_options=dict(options.highs_options))))
+    return held[1]
+
+
+def _solve_mapped(pmap: Any, params: dict, options: BatchOptions, row: dict[str, Any],
+                  t0: float) -> None:
+    """Solve from the map: no prepare, no build; the summary row only (no hourly table)."""
+    from engine.results.extract import summarize
+
+    changes = pmap.changes(params)
+    t1 = time.perf_counter()
+    out, reused = _mapped_solver(pmap, options).solve(pmap.f.model, changes)
+    t2 = time.perf_counter()
+    handover = out.timings.get("handover_s", 0.0)
+    row.update(prepare_s=0.0, build_s=t1 - t0 + handover, solve_s=t2 - t1 - handover,
+               status=str(out.status), iterations=out.iterations, reused=reused,
+               mip_gap=out.mip_gap, mapped=True)
+    if out.x is None:
+        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+        return
+    parts = summarize(pmap.formulation_of(changes), out.x)
+    row["extract_s"] = time.perf_counter() - t2
+    row["objective"] = out.objective
+    row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
+    row["kpi"] = {k: float(v) for k, v in parts["kpis"].items()}
+    if out.status != "optimal":
+        row["error"] = f"{out.status}: {out.solver_status}"
 
 
 def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float) -> Any:
@@ -149,9 +253,10 @@ def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float)
     if out.x is None:
         row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
         return None
-    from engine.results import extract
+    from engine.results.extract import extract, summarize
 
-    parts = extract(f, out.x)
+    # the hourly table only when the store keeps it: a summary row needs costs and KPIs
+    parts = extract(f, out.x) if options.hourly else summarize(f, out.x)
     row["extract_s"] = time.perf_counter() - t3
     row["objective"] = out.objective
     row["cost"] = {k: float(v) for k, v in parts["costs"].items()}

@@ -16,7 +16,7 @@ from engine.components.base import Extraction
 from engine.model import balance
 from engine.model.formulation import COST_TERMS, Formulation
 
-__all__ = ["CLEAN_SOURCES", "KPI_DEFAULTS", "TRACE_SOURCES", "extract"]
+__all__ = ["CLEAN_SOURCES", "KPI_DEFAULTS", "TRACE_SOURCES", "extract", "summarize"]
 
 #: Original sources of the hourly traceability of the built-in components, in column order
 #: (a component may add a source of its own; it comes after these).
@@ -35,17 +35,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     """Hourly table, costs, KPIs and job tables from a primal solution, all vectorised."""
     import pandas as pd
 
-    r = Extraction(f, x)
-    for c in f.data.components:
-        if c.extract is not None:
-            c.extract(r)
-    balance.extract(r)
-    names = r.site_names
-    unserved = r.supply["unserved"]
-    for s, sd in enumerate(f.data.sites):
-        if sd.site.datacenter is not None:
-            r.columns[f"bus.{names[s]}/unserved_mw"] = unserved[s]
-    clean_facility, mixes = _trace(r)
+    r, clean_facility, mixes = _read(f, x)
     tenants = _ledger(r, mixes)
 
     # one (columns, hours) block filled column by column while the dict lets go of each
@@ -58,10 +48,7 @@ def extract(f: Formulation, x: np.ndarray) -> dict[str, Any]:
     hourly = pd.DataFrame(block.T, index=f.data.index, columns=col_names, copy=False)
     hourly.index.name = "time"
 
-    terms = list(COST_TERMS) + [t for t in f.costs if t not in COST_TERMS]
-    costs = pd.Series({t: 0.0 for t in terms}, dtype=float)
-    for term, parts in f.costs.items():
-        costs[term] = sum(float(np.sum(x[c] * coef)) + const for c, coef, const in parts)
+    costs = _costs(f, x)
     kpis = _kpis(r, costs, clean_facility)
     return {"hourly": hourly, "costs": costs, "kpis": kpis, "jobs": r.tables["jobs"],
             "job_power": r.tables["job_power"],
@@ -87,6 +74,46 @@ def _ledger(r: Extraction, mixes: tuple) -> dict[str, Any]:
     sources, mix, clean = mixes
     sink = r.facility_mw + r.tables.get("transfer_mw", 0.0)
     return ledger(r, sources, mix, clean, sink)
+
+
+def summarize(f: Formulation, x: np.ndarray) -> dict[str, Any]:
+    """The costs and KPIs of :func:`extract` without the hourly table (a batch's summary row).
+
+    Returns
+    -------
+    dict
+        ``costs`` and ``kpis`` (pandas Series), equal to :func:`extract`'s.
+    """
+    r, clean_facility, _ = _read(f, x)
+    costs = _costs(f, x)
+    return {"costs": costs, "kpis": _kpis(r, costs, clean_facility)}
+
+
+def _read(f: Formulation, x: np.ndarray) -> tuple[Extraction, np.ndarray, tuple]:
+    """Every component's extraction, the balance's and the traceability (the clean part of
+    each site's facility load and the source mixes, see :func:`_trace`)."""
+    r = Extraction(f, x)
+    for c in f.data.components:
+        if c.extract is not None:
+            c.extract(r)
+    balance.extract(r)
+    names = r.site_names
+    unserved = r.supply["unserved"]
+    for s, sd in enumerate(f.data.sites):
+        if sd.site.datacenter is not None:
+            r.columns[f"bus.{names[s]}/unserved_mw"] = unserved[s]
+    clean_facility, mixes = _trace(r)
+    return r, clean_facility, mixes
+
+
+def _costs(f: Formulation, x: np.ndarray) -> Any:
+    import pandas as pd
+
+    terms = list(COST_TERMS) + [t for t in f.costs if t not in COST_TERMS]
+    costs = dict.fromkeys(terms, 0.0)
+    for term, parts in f.costs.items():
+        costs[term] = sum(float(np.sum(x[c] * coef)) + const for c, coef, const in parts)
+    return pd.Series(costs, dtype=float)
 
 
 def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
