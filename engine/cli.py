@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
+    app = sub.add_parser("appraise", help="size a scenario's extendable assets and appraise "
+                                          "them against business-as-usual (NPV, payback, IRR)")
+    app.add_argument("scenario", type=Path)
+    app.add_argument("--backend", choices=["highs", "pyomo"], default="highs")
     bench = sub.add_parser("bench", help="run the benchmark suite (see benchmarks/suite.py)")
     bench.add_argument("--quick", action="store_true", help="small sizes, no peers (CI smoke run)")
     bench.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
@@ -133,6 +137,11 @@ def _main(argv: Sequence[str] | None) -> int:
             sc = load_scenario(args.scenario)
             print(f"{args.scenario}: valid ({len(sc.sites)} site(s), {len(sc.jobs)} job(s), "
                   f"{sc.horizon_h} h from {sc.start} {sc.timezone})")
+            return 0
+        if args.command == "appraise":
+            from engine.economics import appraise
+
+            print(appraise(args.scenario, backend=args.backend).summary())
             return 0
         if args.command == "export":
             from engine.api import export_lp

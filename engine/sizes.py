@@ -1,6 +1,7 @@
 """Scenario variants for sizing: business-as-usual, and the dispatch at chosen sizes.
 
-Both return a deep copy; the scenario given is never changed.
+Both return a deep copy; the scenario given is never changed. (The stated capacity of an
+extendable asset is what exists already; see :mod:`engine.scenario.finance`.)
 """
 from __future__ import annotations
 
@@ -18,8 +19,11 @@ def _assets(site: Any) -> list[tuple[str, Any]]:
 
 def business_as_usual(scenario: Any) -> Any:
     """The same scenario with only the existing assets: every asset at its stated capacity,
-    its ``investment`` dropped (a copy; the scenario is unchanged)."""
+    its ``investment`` dropped, and no green-share floor (the existing assets cannot be held
+    to a target that the investments are made for; REopt's business-as-usual case has no
+    renewable-fraction constraint either). A copy; the scenario is unchanged."""
     sc = scenario.model_copy(deep=True)
+    sc.policy.green_share_min_fraction = 0.0
     for site in sc.sites:
         for _, a in _assets(site):
             if getattr(a, "investment", None) is not None:

@@ -142,3 +142,13 @@ def test_appraise_needs_a_finance_block():
     del d["sites"][0]["pv"][0]["investment"]
     with pytest.raises(engine.ScenarioError, match="^finance: required"):
         appraise(engine.Scenario.from_dict(d))
+
+
+def test_cli_appraise(tmp_path, capsys):
+    from engine.cli import main
+
+    path = tmp_path / "pv_day.yaml"
+    _pv_day().to_yaml(path)
+    assert main(["appraise", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "npv" in out and "pv.p" in out

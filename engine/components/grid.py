@@ -11,6 +11,9 @@ For the grid of site ``s`` and hour ``t``::
             average factor, or the marginal one with policy.carbon_basis = "marginal")
     fossil[s, t] = (1 - clean_share[t]) * imp[s, t]   (for the green-share floor)
 
+With representative days (:mod:`engine.model.periods`) an hour of a typical day bounds the
+peak of every month in which one of the days it stands for lies.
+
 The demand charge of a month is pro-rated by default: ``factor[s, m]`` = hours of month
 ``m`` inside the horizon / hours of the whole month (on the local clock; a full month pays
 the full rate, a 168-h week of a 744-h month 168/744 of it);
@@ -166,8 +169,16 @@ def add(f: Formulation) -> None:
     if np.any(rate > 0):
         M = f.data.n_months
         peak = f.model.add_variables("grid/peak_mw", (G, M), ub=imax)
-        month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
-        f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)], ub=0.0)
+        pairs = f.data.extra.get("hour_month_pairs")
+        if pairs is None:
+            month_cols = peak.idx[:, f.data.month]  # (G, T): the peak of each hour's month
+            f.model.add_constraints("grid/peak", (G, T), [(imp.idx, 1.0), (month_cols, -1.0)],
+                                    ub=0.0)
+        else:  # representative days: an hour of a typical day counts in each of its months
+            hours, months = pairs
+            f.model.add_constraints("grid/peak", (G, hours.size),
+                                    [(imp.idx[:, hours], 1.0), (peak.idx[:, months], -1.0)],
+                                    ub=0.0)
         factor = demand_charge_factors(f.data, grids)
         f.cost("demand_charge", peak.idx, rate[:, None] * factor)
         f.meta["grid_demand_charge"] = {"rate": rate, "factor": factor}

@@ -13,9 +13,9 @@ number of days, ``sum_k n_k = 365``):
 * every hourly cost coefficient is multiplied by its hour's weight
   (:meth:`~engine.model.formulation.Formulation.cost`), the annual green-share floor
   weighs each hour too, and the annualised investment terms cover a whole year;
-* the demand charge prices the peak over the typical days as a yearly peak paid 12 times
-  (one "month" of 8760 h out of 730 h: factor 12), an upper estimate of the sum of the
-  monthly peaks;
+* the demand charge keeps the year's calendar months: the peak of month ``m`` is at least
+  the import of every hour of every typical day that stands for a day of ``m``
+  (``extra["hour_month_pairs"]``), an upper estimate of the month's own peak;
 * storage (:func:`link_storage`): within a typical day the state of charge is a deviation
   ``δ[k, h]`` from the day's start (``δ[k, -1] = 0``); across the year a state ``S[d]`` at
   each day boundary follows the cluster order::
@@ -71,7 +71,8 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
     ScenarioData
         ``24 n_days`` hours; ``extra["hour_weight"]`` (days each hour stands for) and
         ``extra["periods"]`` (``order``: the typical day of each day of the year,
-        ``counts``, ``hours``); one "month" whose demand charge factor is 12.
+        ``counts``, ``hours``); ``extra["hour_month_pairs"]`` (hours, months) for the
+        monthly peaks; the year's months.
     """
     import pandas as pd
     import tsam
@@ -124,10 +125,15 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
         sites.append(SiteData(sd.site, weather, **arrays))
     index = data.index[:Tn]
     weight = np.repeat(counts, HOURS_PER_DAY)
-    out = ScenarioData(data.scenario, index, np.zeros(Tn, np.int64), 1, sites, data.components,
-                       month_labels=["year"], month_hours=np.array([T], np.int64),
-                       month_total_hours=np.array([T // 12], np.int64),
-                       extra={"hour_weight": weight,
+    # (typical day, month) of every day of the year, each pair once: its 24 hours bound the
+    # month's peak
+    day_month = np.unique(np.stack([order, data.month[::HOURS_PER_DAY][:D]]), axis=1)
+    hours = (day_month[0][:, None] * HOURS_PER_DAY + np.arange(HOURS_PER_DAY)).ravel()
+    months = np.repeat(day_month[1], HOURS_PER_DAY)
+    out = ScenarioData(data.scenario, index, np.zeros(Tn, np.int64), data.n_months, sites,
+                       data.components, month_labels=data.month_labels,
+                       month_hours=data.month_hours, month_total_hours=data.month_total_hours,
+                       extra={"hour_weight": weight, "hour_month_pairs": (hours, months),
                               "periods": {"order": order, "counts": counts,
                                           "hours": HOURS_PER_DAY}})
     for c in data.components:
