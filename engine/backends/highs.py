@@ -219,7 +219,9 @@ def solve_blocks(arrays: ModelArrays, options: SolverOptions) -> SolveOutput | N
 
     t0 = time.perf_counter()
     workers = int(options.threads or os.cpu_count() or 1)
-    parts = blocks_of(arrays, max(workers, 2))
+    # one model per large block (merging two sites into one model brings back the
+    # superlinear growth the split avoids); the pool runs ``workers`` of them at a time
+    parts = blocks_of(arrays, 64)
     if parts is None:
         return None
     A = arrays.A.to_scipy()
