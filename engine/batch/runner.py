@@ -482,14 +482,18 @@ class _DaskRunner:
         try:
             for fut in as_completed(list(futures)):
                 task = futures.pop(fut)
-                if fut.status == "finished":
-                    for row, table in fut.result():
-                        emit(row, table)
-                else:
-                    exc = fut.exception()
+                # not fut.status: a finished task's result held by a worker that has died
+                # since is "lost" and computed again; result() waits for it
+                try:
+                    rows = fut.result()
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # noqa: BLE001  (KilledWorker, cancelled, ...)
                     self.crashes += type(exc).__name__ == "KilledWorker"
-                    for it in task:
-                        emit(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0), None)
+                    rows = [(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0),
+                             None) for it in task]
+                for row, table in rows:
+                    emit(row, table)
                 fut.release()
         finally:
             for fut in futures:
