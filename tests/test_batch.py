@@ -281,4 +281,5 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
     assert killed and killed[0] != os.getpid()
     raw = pd.read_parquet(tmp_path)
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
-    assert (raw["status"] == "optimal").all()
+    assert (raw["status"] == "optimal").all(), \
+        raw.loc[raw["status"] != "optimal", ["status", "error"]].to_dict("records")

@@ -165,6 +165,11 @@ def build_map(paths: list[str], param_sets: list[dict[str, Any]], make: Any
     except MapRejected as exc:
         log.info("sweep: no parametric map, each scenario is rebuilt: %s", exc)
         return None
+    except Exception as exc:  # noqa: BLE001  (a probe that fails to build or extract:
+        # the scenarios will report their own errors one by one)
+        log.warning("sweep: no parametric map, each scenario is rebuilt: a probe failed "
+                    "(%s: %s)", type(exc).__name__, exc)
+        return None
 
 
 def _build_map(paths: list[str], param_sets: list[dict[str, Any]], make: Any) -> ParametricMap:

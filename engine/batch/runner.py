@@ -15,9 +15,10 @@ store, buffering rows and writing a small Parquet file every ``flush_rows`` rows
   ``max_crashes`` times is recorded with status ``crashed``.
 * **Dask**: a ``distributed.Client`` or a scheduler address. The batch's context (the
   map) is scattered to every worker once (a worker started later fetches it from another);
-  each worker warms up with a task of its own; the scheduler retries the tasks of a worker that dies
-  (``distributed.scheduler.allowed-failures``) and a task that still fails is recorded
-  with the error.
+  each worker warms up with a task of its own; the scheduler retries the tasks of a worker
+  that dies (``distributed.scheduler.allowed-failures``) and a task that still fails is
+  recorded with the error. Tasks hold up to 8 scenarios (``chunk_size``); a row reaches
+  the store only when its task has finished, so a retried task writes each row once.
 """
 from __future__ import annotations
 
@@ -345,17 +346,27 @@ class _LocalRunner:
         deaths: Counter[str] = Counter()
         inflight: dict[Any, list[SweepItem]] = {}
         while queue or suspects or inflight:
+            # a worker may die between two results: then submitting fails, the task goes
+            # back where it came from and the pool is replaced below
+            broken = False
             if suspects:  # after a death: one task at a time, so a culprit is found out
                 if not inflight:
                     task = suspects.popleft()
-                    inflight[self._submit(task, deaths)] = task
+                    if not self._try_submit(task, deaths, inflight):
+                        suspects.appendleft(task)
+                        broken = True
             else:
                 while queue and len(inflight) < 2 * self.workers:
                     task = queue.popleft()
-                    inflight[self._submit(task, deaths)] = task
-            done, _ = wait(inflight, return_when=FIRST_COMPLETED)
-            lost = self._collect(done, inflight, emit)
-            if lost:
+                    if not self._try_submit(task, deaths, inflight):
+                        queue.appendleft(task)
+                        broken = True
+                        break
+            lost = []
+            if inflight and not broken:
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                lost = self._collect(done, inflight, emit)
+            if lost or broken:
                 # the pool is broken: every task still in flight is lost with it
                 wait(inflight)
                 lost += self._collect(list(inflight), inflight, emit)
@@ -373,6 +384,15 @@ class _LocalRunner:
                         else:
                             alive.append(it)
                     suspects.extend([it] for it in alive)
+
+    def _try_submit(self, task: list[SweepItem], deaths: Counter, inflight: dict) -> bool:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            inflight[self._submit(task, deaths)] = task
+        except BrokenProcessPool:
+            return False
+        return True
 
     def _submit(self, task: list[SweepItem], deaths: Counter):
         attempt = 1 + max(deaths[it.id] for it in task)
@@ -462,14 +482,18 @@ class _DaskRunner:
         try:
             for fut in as_completed(list(futures)):
                 task = futures.pop(fut)
-                if fut.status == "finished":
-                    for row, table in fut.result():
-                        emit(row, table)
-                else:
-                    exc = fut.exception()
+                # not fut.status: a finished task's result held by a worker that has died
+                # since is "lost" and computed again; result() waits for it
+                try:
+                    rows = fut.result()
+                except (KeyboardInterrupt, SystemExit):
+                    raise
+                except BaseException as exc:  # noqa: BLE001  (KilledWorker, cancelled, ...)
                     self.crashes += type(exc).__name__ == "KilledWorker"
-                    for it in task:
-                        emit(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0), None)
+                    rows = [(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0),
+                             None) for it in task]
+                for row, table in rows:
+                    emit(row, table)
                 fut.release()
         finally:
             for fut in futures:
