@@ -196,7 +196,7 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
                 solver.set_row_bounds(prev, row_lb[prev], row_ub[prev])  # free the last
                 solver.set_row_bounds(rows_, row_lb[rows_], net[gi, h:h + d])
                 prev = rows_
-                o = solver.run()
+                o = solver.run(solution=False)
                 red = -o.objective if o.status == Status.OPTIMAL else float("nan")
                 rows.append({"scenario": k, "site": site_names[gi], "start_h": h,
                              "duration_h": d,

@@ -133,3 +133,9 @@ def test_duplicate_sessions_and_bad_chargers_are_refused():
         scenario([10, 20], [session("a", 0, 2, 0.01), session("a", 0, 1, 0.01)])
     with pytest.raises(engine.ScenarioError, match=r"ev_charging\.chargers"):
         scenario([10, 20], [session("a", 0, 2, 0.01)], chargers=0)
+
+
+def test_rolling_controller_refuses_ev_charging():
+    sc = scenario([10.0] * 48, [session("car", 0, 2, 0.02)])
+    with pytest.raises(engine.ScenarioError, match="ev_charging"):
+        engine.rolling_optimize(sc, window_h=24, step_h=24, forecaster="perfect")

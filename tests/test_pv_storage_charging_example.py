@@ -32,3 +32,8 @@ def test_example_backends_agree(solved):
     sc, res = solved
     other = engine.optimize(sc, backend="pyomo")
     assert other.objective == pytest.approx(res.objective, rel=1e-8, abs=1e-6)
+
+
+def test_example_round_trips():
+    sc = engine.load_scenario(PATH)
+    assert engine.Scenario.from_dict(sc.to_dict(), base_dir=PATH.parent) == sc

@@ -359,20 +359,25 @@ class PersistentHighs:
         """Row duals of the last solve, ``d objective / d row bound`` (HiGHS's sign)."""
         return np.asarray(self.h.getSolution().row_dual, dtype=np.float64)
 
-    def run(self) -> SolveOutput:
-        """Solve from the current basis; the solution, objective and simplex iterations."""
+    def run(self, solution: bool = True) -> SolveOutput:
+        """Solve from the current basis; the solution, objective and simplex iterations.
+
+        ``solution=False`` reads the objective only (``x`` is None): a re-solve that needs
+        one number skips copying every column value out of HiGHS.
+        """
         t0 = time.perf_counter()
         self.h.run()
         t1 = time.perf_counter()
         status = map_status(self.h)
         info = self.h.getInfo()
         x = None
-        if status.has_solution and info.primal_solution_status == 2:
+        feasible = status.has_solution and info.primal_solution_status == 2
+        if feasible and solution:
             x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
         return SolveOutput(
             status=status,
             x=x,
-            objective=float(info.objective_function_value) if x is not None else float("nan"),
+            objective=float(info.objective_function_value) if feasible else float("nan"),
             solver_status=self.h.modelStatusToString(self.h.getModelStatus()),
             iterations=int(max(info.simplex_iteration_count, 0)),
             timings={"run_s": t1 - t0},
