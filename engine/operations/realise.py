@@ -147,9 +147,11 @@ class _Realiser:
         (``dev > 0``) that would be exported or curtailed runs jobs harder where a MWh of
         their IT energy is worth more (``value``, the window's terminal value of job energy)
         than the surplus it uses (``pue`` times its export value), within the slot's bound,
-        the IT headroom and the job's remaining energy; a surprise shortfall (``dev < 0``)
-        that is imported at a cost above ``value / pue`` defers job power as far as the job
-        can still finish after the step at 90 % of its maximum power."""
+        the IT headroom and the job's remaining energy. With ``realtime_defer`` (off by
+        default: on the Xining year the deferred energy was caught up at night and raised
+        the month's peak), a surprise shortfall (``dev < 0``) imported at a cost above
+        ``value / pue`` also defers job power as far as the job can still finish after the
+        step at 90 % of its maximum power."""
         wm, jobs = self.wm, self.data.jobs
         S = pue.shape[0]
         imp_cost, exp_value = self._marginal_values(hrs, S, n)
