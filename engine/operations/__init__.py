@@ -22,6 +22,17 @@
    * job power is cut pro rata where the actual inflexible load leaves less IT headroom
      than planned (the cut stays in the job's remaining energy and may make a job late);
    * facility load is actual PUE × (actual inflexible load + realised job power);
+   * **real-time policy** against the *surprise* of each site-hour (actual minus forecast
+     PV and wind, net of the facility load): a surprise surplus that would be exported or
+     curtailed first runs jobs harder (within the slot's bound, the IT headroom and the
+     job's remaining energy) where a MWh of the job's IT energy (the window's terminal job
+     value, the plan's job dual with a plan) is worth more than PUE × its export value;
+     then the battery (:func:`kernels.dispatch.battery_redispatch`) stores what is left
+     of it where stored energy is worth more than its export, and serves a surprise
+     shortfall where the import costs more than the stored energy is worth. The value of
+     stored energy in each hour is minus the dual of the window's SOC balance in that
+     hour (the expectation over the scenarios with ``scenarios=K``); each move is at most
+     the surprise, so with perfect forecasts the schedule is kept;
    * where the site would import more than the plan's monthly peak (with a demand
      charge; else more than the import limit) or shed load, the battery first charges less
      and then discharges more, within its power and SOC limits (a local controller's
@@ -89,12 +100,17 @@ Hydro with an energy budget is not supported here; non-preemptible, gang-block a
 power-capped jobs are refused with a ScenarioError (they need the full model's MILP or
 work rows: use :func:`engine.optimize`).
 
+With ``scenarios=K >= 2`` (:mod:`engine.operations.scenarios`) each window is one
+two-stage LP over the point forecast and ``K - 1`` bootstrap scenarios of past forecast
+errors, the committed hours' battery, hydro and job decisions shared by all scenarios.
+
 The package: :mod:`~engine.operations.controller` (:func:`rolling_optimize` and the run
 loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters),
 :mod:`~engine.operations.window` (the fixed-structure window LP),
 :mod:`~engine.operations.plan` (each window's numbers from forecasts and state),
 :mod:`~engine.operations.realise` (committing and realising a step against actual data),
-:mod:`~engine.operations.guide` (the long-horizon plan), :mod:`~engine.operations.voi` (the
+:mod:`~engine.operations.guide` (the long-horizon plan),
+:mod:`~engine.operations.scenarios` (forecast-aware windows), :mod:`~engine.operations.voi` (the
 value of information, opt-in) and :mod:`~engine.operations.result` (:class:`RollingResult`).
 """
 from __future__ import annotations

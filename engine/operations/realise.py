@@ -11,6 +11,13 @@ from engine.operations.window import TOL as _TOL
 from engine.operations.window import WindowInputs
 
 
+def _add_at(out: np.ndarray, idx: np.ndarray, values) -> None:
+    """``np.add.at(out, idx, values)`` along the first axis, row by row in the same order
+    (the same sums; faster than the ufunc method for the few rows of a site layout)."""
+    for i, r in enumerate(idx.tolist()):  # values: one row per index
+        out[r] += values[i]
+
+
 class _Realiser:
     """Realisation of :class:`engine.operations.controller._RollingRun` (a base class: it
     writes the run's realised arrays and carries SOC, job progress, peaks and green bank)."""
@@ -48,13 +55,13 @@ class _Realiser:
         inflex = self.act_inflex[:, hrs]
         pue = self.act_pue[:, hrs]
         flex_site = np.zeros((S, n))
-        np.add.at(flex_site, self.slot_site, flex)
+        _add_at(flex_site, self.slot_site, flex)
         facility_fc = inp.pue[:, :n] * (inp.inflex_mw[:, :n] + flex_site)
         head = np.maximum(wm.it_cap[:, None] - inflex, 0.0)
         scale = np.divide(head, flex_site, out=np.ones_like(head), where=flex_site > head)
         flex = flex * scale[self.slot_site]
         flex_site = np.zeros((S, n))
-        np.add.at(flex_site, self.slot_site, flex)
+        _add_at(flex_site, self.slot_site, flex)
         facility = pue * (inflex + flex_site)
         pv = self.act_pv[:, hrs]
         wind = self.act_wind[:, hrs]
@@ -63,17 +70,20 @@ class _Realiser:
 
         def surprise() -> np.ndarray:  # actual minus forecast renewables net of load
             dev = facility_fc - facility
-            np.add.at(dev, wm.pv_site, pv - inp.pv_avail_mw[:, :n])
-            np.add.at(dev, wm.wind_site, wind - inp.wind_avail_mw[:, :n])
+            _add_at(dev, wm.pv_site, pv - inp.pv_avail_mw[:, :n])
+            _add_at(dev, wm.wind_site, wind - inp.wind_avail_mw[:, :n])
             return dev
 
+        marginal = self._marginal_values(hrs, S, n) if realtime else None
         if realtime and flex.size and self.realtime_jobs:
-            flex = self._jobs_realtime(o, n, flex, inflex, pue, surprise(), bal, hrs,
-                                       inp.slot_ub_mw[:, :n], inp.slot_reward_per_mwh)
-            flex_site = np.zeros((S, n))
-            np.add.at(flex_site, self.slot_site, flex)
-            facility = pue * (inflex + flex_site)
-            bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
+            new = self._jobs_realtime(o, n, flex, inflex, pue, surprise(), bal, hrs,
+                                      inp.slot_ub_mw[:, :n], inp.slot_reward_per_mwh, marginal)
+            if not np.array_equal(new, flex):
+                flex = new
+                flex_site = np.zeros((S, n))
+                _add_at(flex_site, self.slot_site, flex)
+                facility = pue * (inflex + flex_site)
+                bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         G = wm.grid_site.size
         # import the plan allows in each hour: its monthly peak (with a demand charge), else the
         # import limit. Above that, the battery deviates from its schedule (charges less, then
@@ -98,14 +108,14 @@ class _Realiser:
             dev = surprise() if policy else None
             ch, dis, soc_plan = self._redispatch_battery(
                 hrs, facility, hydro, ch, dis, pv, wind, cap, soc_plan, first,
-                soc_value[:, :n] if policy else None, dev)
+                soc_value[:, :n] if policy else None, dev, marginal)
             bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if x is not None and flex.size and self.defer_jobs:
             over = bal["unserved"] + np.maximum(bal["imp"] - cap, 0.0)
             if np.any(over > _TOL):
                 flex = self._defer_jobs(o, n, flex, over, pue)
                 flex_site = np.zeros((S, n))
-                np.add.at(flex_site, self.slot_site, flex)
+                _add_at(flex_site, self.slot_site, flex)
                 facility = pue * (inflex + flex_site)
                 bal = self._balance(hrs, facility, hydro, ch, dis, pv, wind)
         if B:
@@ -142,17 +152,20 @@ class _Realiser:
 
     def _jobs_realtime(self, o: int, n: int, flex: np.ndarray, inflex: np.ndarray,
                        pue: np.ndarray, dev: np.ndarray, bal: dict, hrs: slice,
-                       slot_ub: np.ndarray, value: np.ndarray) -> np.ndarray:
+                       slot_ub: np.ndarray, value: np.ndarray,
+                       marginal: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """Real-time job power against surprises, hour by hour: a surprise surplus
         (``dev > 0``) that would be exported or curtailed runs jobs harder where a MWh of
         their IT energy is worth more (``value``, the window's terminal value of job energy)
         than the surplus it uses (``pue`` times its export value), within the slot's bound,
-        the IT headroom and the job's remaining energy; a surprise shortfall (``dev < 0``)
-        that is imported at a cost above ``value / pue`` defers job power as far as the job
-        can still finish after the step at 90 % of its maximum power."""
+        the IT headroom and the job's remaining energy. With ``realtime_defer`` (off by
+        default: on the Xining year the deferred energy was caught up at night and raised
+        the month's peak), a surprise shortfall (``dev < 0``) imported at a cost above
+        ``value / pue`` also defers job power as far as the job can still finish after the
+        step at 90 % of its maximum power."""
         wm, jobs = self.wm, self.data.jobs
         S = pue.shape[0]
-        imp_cost, exp_value = self._marginal_values(hrs, S, n)
+        imp_cost, exp_value = marginal
         flex = flex.copy()
         used = self.slot_job >= 0
         j = self.slot_job
@@ -163,11 +176,11 @@ class _Realiser:
         allow[used] = np.maximum(0.9 * jobs.max_power_mw[j[used]] * after
                                  - self.remaining[j[used]] + flex[used].sum(axis=1), 0.0)
         ren_cut = np.zeros((S, n))
-        np.add.at(ren_cut, wm.pv_site, self.act_pv[:, hrs] - bal["pv"])
-        np.add.at(ren_cut, wm.wind_site, self.act_wind[:, hrs] - bal["wind"])
+        _add_at(ren_cut, wm.pv_site, self.act_pv[:, hrs] - bal["pv"])
+        _add_at(ren_cut, wm.wind_site, self.act_wind[:, hrs] - bal["wind"])
         surplus = bal["exp"] + ren_cut + bal["left"]  # what leaves the site or is lost
         it_used = inflex.copy()
-        np.add.at(it_used, self.slot_site, flex)
+        _add_at(it_used, self.slot_site, flex)
         act = (dev > _TOL) & (surplus > _TOL)
         if self.realtime_defer:
             act |= (dev < -_TOL) & (bal["imp"] > _TOL)
@@ -230,7 +243,8 @@ class _Realiser:
     def _redispatch_battery(self, hrs: slice, facility, hydro, ch, dis, pv, wind, cap,
                             soc_plan: Optional[np.ndarray], first: int,
                             soc_value: Optional[np.ndarray] = None,
-                            dev: Optional[np.ndarray] = None):
+                            dev: Optional[np.ndarray] = None,
+                            marginal: Optional[tuple[np.ndarray, np.ndarray]] = None):
         """Battery through the committed hours: the schedule, except that it charges less and
         then discharges more (within power and SOC) where the site would otherwise import
         above ``cap`` or shed load, and discharges less where nobody can take the energy
@@ -242,16 +256,17 @@ class _Realiser:
         wm = self.wm
         S, n = facility.shape
         base = np.zeros((S, n))  # supply other than batteries, minus facility load
-        np.add.at(base, wm.pv_site, pv)
-        np.add.at(base, wm.wind_site, wind)
+        _add_at(base, wm.pv_site, pv)
+        _add_at(base, wm.wind_site, wind)
         ren = base.copy()
-        np.add.at(base, wm.hydro_site, hydro)
+        _add_at(base, wm.hydro_site, hydro)
         base -= facility
         imp_cap, exp_cap = self._grid_caps(hrs, S, n)
         soc = np.zeros_like(ch) if soc_plan is None else soc_plan
         imp_cost = exp_value = None
         if soc_value is not None:
-            imp_cost, exp_value = self._marginal_values(hrs, S, n)
+            imp_cost, exp_value = (self._marginal_values(hrs, S, n) if marginal is None
+                                   else marginal)
         return battery_redispatch(base, np.minimum(cap, imp_cap), exp_cap + ren, ch, dis, soc,
                                   self.soc, wm.bat_site, wm.bat_keep, wm.bat_eta_c, wm.bat_eta_d,
                                   wm.bat_soc_min, wm.bat_pch, wm.bat_pdis, first, soc_value,
@@ -281,8 +296,8 @@ class _Realiser:
         exp_cap = np.zeros((S, n))
         if wm.grid_site.size:
             up = self.g_up[:, hrs]
-            np.add.at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
-            np.add.at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
+            _add_at(imp_cap, wm.grid_site, wm.imax[:, None] * up)
+            _add_at(exp_cap, wm.grid_site, wm.emax[:, None] * up)
         return imp_cap, exp_cap
 
     def _balance(self, hrs: slice, facility, hydro, ch, dis, pv, wind) -> dict:
@@ -291,17 +306,17 @@ class _Realiser:
         wm = self.wm
         S, n = facility.shape
         ren = np.zeros((S, n))
-        np.add.at(ren, wm.pv_site, pv)
-        np.add.at(ren, wm.wind_site, wind)
+        _add_at(ren, wm.pv_site, pv)
+        _add_at(ren, wm.wind_site, wind)
         firm = np.zeros((S, n))
-        np.add.at(firm, wm.hydro_site, hydro)
-        np.add.at(firm, wm.bat_site, dis - ch)
+        _add_at(firm, wm.hydro_site, hydro)
+        _add_at(firm, wm.bat_site, dis - ch)
         deficit = facility - firm - ren  # > 0: import or shed; < 0: surplus
         imp_cap, exp_cap = self._grid_caps(hrs, S, n)
         worth = np.zeros((S, n), bool)
         if wm.grid_site.size:
             w = np.zeros((S, n))
-            np.add.at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
+            _add_at(w, wm.grid_site, (self.g_export[:, hrs] > -wm.curt_penalty).astype(float))
             worth = w > 0
         short = np.maximum(deficit, 0.0)
         imp = np.minimum(short, imp_cap)
