@@ -214,20 +214,9 @@ def _solve_mapped(pmap: Any, params: dict, options: BatchOptions, row: dict[str,
     t1 = time.perf_counter()
     out, reused = _mapped_solver(pmap, options).solve(pmap.f.model, changes)
     t2 = time.perf_counter()
-    handover = out.timings.get("handover_s", 0.0)
-    row.update(prepare_s=0.0, build_s=t1 - t0 + handover, solve_s=t2 - t1 - handover,
-               status=str(out.status), iterations=out.iterations, reused=reused,
-               mip_gap=out.mip_gap, mapped=True)
-    if out.x is None:
-        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+    if not _record_solve(row, out, reused, t0, t1, t2, prepare_s=0.0, mapped=True):
         return
-    parts = summarize(pmap.formulation_of(changes), out.x)
-    row["extract_s"] = time.perf_counter() - t2
-    row["objective"] = out.objective
-    row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
-    row["kpi"] = {k: float(v) for k, v in parts["kpis"].items()}
-    if out.status != "optimal":
-        row["error"] = f"{out.status}: {out.solver_status}"
+    _record_parts(row, out, summarize(pmap.formulation_of(changes), out.x), t2)
 
 
 def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float) -> Any:
@@ -246,21 +235,36 @@ def _solve(scenario: Any, options: BatchOptions, row: dict[str, Any], t0: float)
     t2 = time.perf_counter()
     out, reused = _solver(options).solve(f.model, arrays)
     t3 = time.perf_counter()
-    handover = out.timings.get("handover_s", 0.0)
-    row.update(prepare_s=t1 - t0, build_s=t2 - t1 + handover, solve_s=t3 - t2 - handover,
-               status=str(out.status), iterations=out.iterations, reused=reused,
-               mip_gap=out.mip_gap)
-    if out.x is None:
-        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+    if not _record_solve(row, out, reused, t1, t2, t3, prepare_s=t1 - t0):
         return None
     from engine.results.extract import extract, summarize
 
     # the hourly table only when the store keeps it: a summary row needs costs and KPIs
     parts = extract(f, out.x) if options.hourly else summarize(f, out.x)
-    row["extract_s"] = time.perf_counter() - t3
+    _record_parts(row, out, parts, t3)
+    return parts["hourly"] if options.hourly else None
+
+
+def _record_solve(row: dict[str, Any], out: Any, reused: bool, t_build: float,
+                  t_solve: float, t_done: float, **extra: Any) -> bool:
+    """Timings and solver outcome into ``row`` (the hand-over to HiGHS counts as build);
+    False, with the error recorded, when no solution came back."""
+    handover = out.timings.get("handover_s", 0.0)
+    row.update(build_s=t_solve - t_build + handover, solve_s=t_done - t_solve - handover,
+               status=str(out.status), iterations=out.iterations, reused=reused,
+               mip_gap=out.mip_gap, **extra)
+    if out.x is None:
+        row.update(extract_s=0.0, error=out.diagnosis or f"no solution ({out.solver_status})")
+        return False
+    return True
+
+
+def _record_parts(row: dict[str, Any], out: Any, parts: dict[str, Any], t0: float) -> None:
+    """Objective, cost terms and KPIs into ``row``; a solution that is not proven optimal
+    (a time limit) is kept with its status and gap as the error text."""
+    row["extract_s"] = time.perf_counter() - t0
     row["objective"] = out.objective
     row["cost"] = {k: float(v) for k, v in parts["costs"].items()}
     row["kpi"] = {k: float(v) for k, v in parts["kpis"].items()}
     if out.status != "optimal":
         row["error"] = f"{out.status}: {out.solver_status}, gap {out.mip_gap:.3g}"
-    return parts["hourly"] if options.hourly else None
