@@ -11,13 +11,17 @@ edge data center, a lease option on a shared storage plant of Qinghai's 2022 siz
 (82 MW / 164 MWh; a 40 CNY/MWh discharge subsidy, see ``SUBSIDY``) and a demand-response event on the
 evening peak of the 7th day, baselined on the 3 previous days of the plan without it.
 
-Charging sessions are SYNTHETIC (seeded): arrivals drawn from a two-peak daily rate (morning
-commute and evening return, taxis and ride-hailing through the day), stays of 1-4 h, 20-70
-kWh each at up to 120 kW; plus 8 e-buses on overnight V2G (300 kWh batteries, 150 kWh
-needed by 06:00). No open session record with arrival times could be shipped here
-(``simbench`` 1.6.3's load profiles hold no EV column; ``acnportal`` ships no sessions, its
-ACN-Data needs an online key), so the shape is stated, not measured. Prices, DR payment and
-lease prices are illustrative CNY.
+Charging sessions are REAL-SHAPED: every car session is a measured session of Dundee City
+Council's public charge points (``examples/data/ev/dundee_sessions_2018-06-03_04.csv``: all
+329 completed sessions that started on Sunday 3 and Monday 4 June 2018; Open Government
+Licence v3.0, see ``examples/data/README.md``), replayed on the Xining hub: the example's
+weekdays (Mon-Fri) repeat Monday's 173 sessions and its weekend days Sunday's 156, with their
+measured plug-in time (floored to the hour), plug-out time (ceiled, at least one hour later),
+energy delivered (the energy needed) and the charge point's rating (7, 22 or 50 kW) as the
+session's maximum rate. Sessions still plugged in at the horizon's end are cut there (their
+energy may then be partly unmet, priced). The 8 e-buses on overnight V2G (300 kWh batteries,
+150 kWh needed by 06:00) are SYNTHETIC. Prices, DR payment and lease prices are
+illustrative CNY.
 """
 from __future__ import annotations
 
@@ -30,8 +34,8 @@ HERE = Path(__file__).parent
 OUT = HERE / "pv_storage_charging.yaml"
 T = 168
 
-#: Arrivals per hour of day (synthetic two-peak shape: 08-09 and 17-19, a midday plateau).
-ARRIVALS = [1, 0, 0, 0, 1, 2, 4, 7, 9, 8, 6, 5, 5, 5, 5, 6, 7, 9, 9, 8, 6, 4, 3, 2]
+#: Measured sessions (Dundee City Council, OGL v3.0): day 3 is a Sunday, day 4 a Monday.
+SESSIONS_CSV = HERE / "data" / "ev" / "dundee_sessions_2018-06-03_04.csv"
 #: Discharge subsidy [CNY/MWh]. Qinghai paid 100; at this example's fees and prices a
 #: subsidy above ~50 pays for cycling the leased battery (even charging and discharging in
 #: the same hour), which the LP then does -- the contract's incentive, not a model error.
@@ -39,18 +43,34 @@ SUBSIDY = 40.0
 TOU = [300.0] * 7 + [420.0] * 2 + [180.0] * 8 + [650.0] * 6 + [420.0]
 
 
-def sessions(rng: np.random.Generator) -> list[dict]:
+def real_sessions(path: Path = SESSIONS_CSV) -> list[dict]:
+    """The week's car sessions replayed from the measured Dundee days (weekday: Monday 4 June
+    2018, weekend: Sunday 3 June), hours counted from the example's Monday 00:00."""
+    import pandas as pd
+
+    df = pd.read_csv(path, parse_dates=["start", "end"])
+    df = df[df["energy_kwh"] > 0]
+    day0 = {3: pd.Timestamp("2018-06-03"), 4: pd.Timestamp("2018-06-04")}
     out = []
     for day in range(7):
-        for hour, n in enumerate(ARRIVALS):
-            for _ in range(int(rng.poisson(n))):
-                a = day * 24 + hour
-                d = min(T, a + int(rng.integers(1, 5)))
-                if d <= a:
-                    continue
-                out.append({"name": f"car_{len(out):04d}", "arrival_h": a, "departure_h": d,
-                             "energy_mwh": round(float(rng.uniform(0.02, 0.07)), 4),
-                             "max_power_kw": 120.0})
+        src = 3 if day >= 5 else 4          # 2023-07-10 is a Monday: days 5, 6 are weekend
+        sel = df[df["start"].dt.day == src]
+        a_h = ((sel["start"] - day0[src]) / pd.Timedelta(hours=1)).to_numpy()
+        d_h = ((sel["end"] - day0[src]) / pd.Timedelta(hours=1)).to_numpy()
+        for a, d, e, kw in zip(np.floor(a_h).astype(int), np.ceil(d_h).astype(int),
+                               sel["energy_kwh"], sel["charger_kw"]):
+            arr = day * 24 + int(a)
+            dep = min(T, max(day * 24 + int(d), arr + 1))
+            if arr >= T:
+                continue
+            out.append({"name": f"car_{len(out):04d}", "arrival_h": arr, "departure_h": dep,
+                        "energy_mwh": round(float(e) / 1000.0, 6),
+                        "max_power_kw": float(kw)})
+    return out
+
+
+def sessions() -> list[dict]:
+    out = real_sessions()
     for day in range(6):
         for b in range(8):
             a = day * 24 + 21 + b % 3
@@ -61,7 +81,6 @@ def sessions(rng: np.random.Generator) -> list[dict]:
 
 
 def scenario() -> dict:
-    rng = np.random.default_rng(2023)
     return {
         "name": "pv_storage_charging",
         "start": "2023-07-10 00:00", "timezone": "Asia/Shanghai", "horizon_h": T,
@@ -83,7 +102,7 @@ def scenario() -> dict:
             "ev_charging": {"chargers": 24, "charger_power_kw": 120.0,
                             "unmet_energy_value_per_mwh": 3000.0,
                             "v2g_degradation_cost_per_mwh": 60.0,
-                            "sessions": sessions(rng)},
+                            "sessions": sessions()},
         }],
         "shared_storage": [{
             "name": "qinghai_shared", "energy_mwh": 164.0, "power_mw": 82.0,
@@ -106,7 +125,8 @@ def scenario() -> dict:
 def main() -> None:
     text = yaml.safe_dump(scenario(), sort_keys=False, width=100, default_flow_style=None)
     head = ("# 6 MW PV-storage-charging microgrid at Xining, summer week. Generated by\n"
-            "# examples/build_pv_storage_charging.py (SYNTHETIC sessions; illustrative prices).\n")
+            "# examples/build_pv_storage_charging.py (car sessions replayed from Dundee City Council's\n"
+            "# measured sessions, OGL v3.0; e-buses synthetic; illustrative prices).\n")
     OUT.write_text(head + text)
 
 

@@ -37,3 +37,27 @@ def test_example_backends_agree(solved):
 def test_example_round_trips():
     sc = engine.load_scenario(PATH)
     assert engine.Scenario.from_dict(sc.to_dict(), base_dir=PATH.parent) == sc
+
+
+def test_example_car_sessions_replay_the_measured_dundee_days():
+    """The example's car sessions are the shipped Dundee extract, not a drawn shape: each
+    weekday's arrivals per hour equal Monday 4 June 2018's measured plug-ins per hour (floored),
+    each weekend day's Sunday 3 June's, and the energy asked is the measured energy."""
+    import numpy as np
+    import pandas as pd
+
+    df = pd.read_csv(EXAMPLES / "data" / "ev" / "dundee_sessions_2018-06-03_04.csv",
+                     parse_dates=["start", "end"])
+    assert len(df) == 329 and (df["end"] >= df["start"]).all()
+    sc = engine.load_scenario(PATH)
+    cars = [s for s in sc.sites[0].ev_charging.sessions if s.name.startswith("car_")]
+    arr = np.array([s.arrival_h for s in cars])
+    for day in range(7):
+        src = df[df["start"].dt.day == (3 if day >= 5 else 4)]
+        want = np.bincount(src["start"].dt.hour, minlength=24)
+        got = np.bincount(arr[(arr >= 24 * day) & (arr < 24 * day + 24)] - 24 * day,
+                          minlength=24)
+        assert (got == want).all(), day
+    week_kwh = 5 * df[df["start"].dt.day == 4]["energy_kwh"].sum() \
+        + 2 * df[df["start"].dt.day == 3]["energy_kwh"].sum()
+    assert sum(s.energy_mwh for s in cars) * 1000 == pytest.approx(week_kwh, rel=1e-6)
