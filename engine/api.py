@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engine.backends import BACKENDS, MIP_STARTS, SolverOptions, solve
-from engine.markets import cost_to_park, needs_baselines, with_baselines
+from engine.markets import cost_to_park, needs_baselines, needs_notice, notice_pins, with_baselines
 from engine.model.build import build
 from engine.model.data import prepare
 from engine.model.formulation import Formulation
@@ -147,8 +147,13 @@ def optimize(
             plan.diagnosis = ("the plan without demand-response events (for their baselines) "
                               f"has no solution; {plan.diagnosis}")
             return plan
+    # events announced with notice: the hours before each announcement follow the stage
+    # before it (engine.markets.notice_pins)
+    pins = notice_pins(sc, backend, options) if needs_notice(sc) else None
     with _gc_paused():
         data = prepare(sc)
+    if pins:
+        data.extra["dr_pin"] = pins
     res = _solve_data(sc, data, t0, backend, options, model_hook)
     if plan is not None:
         cost_to_park(res, plan)

@@ -5,6 +5,10 @@
   :mod:`engine.components.demand_response`); :func:`engine.optimize` calls it by itself
   and reports the cost of the events to the park (``dr_cost_to_park``: the cost without
   the DR terms, minus the plan's).
+* :func:`notice_pins`: events announced ``notice_h`` hours ahead. The park is solved in
+  stages, one per announcement hour; each stage fixes the hours before its announcement to
+  the previous stage's decisions (non-anticipativity), and :func:`engine.optimize` solves
+  the last stage with those fixings (see :mod:`engine.components.demand_response`).
 * :func:`flexibility_envelope`: for each start hour and each duration, the largest
   reduction of a site's net grid import below its plan that the park can hold with every
   service kept (no more unserved load or unmet EV energy than in the plan, every job
@@ -23,13 +27,14 @@ from typing import Any
 import numpy as np
 
 from engine.backends.base import SolverOptions
-from engine.components.demand_response import DemandResponse, event_baselines
+from engine.components.demand_response import DemandResponse, announced_h, event_baselines
 from engine.errors import ScenarioError
 from engine.model.build import build
 from engine.model.data import prepare
 from engine.status import Status
 
-__all__ = ["cost_to_park", "flexibility_envelope", "needs_baselines", "with_baselines"]
+__all__ = ["column_hours", "cost_to_park", "flexibility_envelope", "needs_baselines",
+           "needs_notice", "notice_pins", "with_baselines"]
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +95,108 @@ def cost_to_park(res: Any, plan: Any) -> None:
     cost = float(res.costs.sum()) - settle - float(plan.costs.sum())
     res.kpis["dr_cost_to_park"] = cost
     res.kpis["dr_net_benefit"] = -settle - cost
+
+
+def needs_notice(sc: Any) -> bool:
+    """Whether some event is announced after the horizon's start (``notice_h < start_h``)."""
+    dr = getattr(sc, "demand_response", None)
+    return dr is not None and any(announced_h(e) > 0 for e in dr.events)
+
+
+def column_hours(f: Any) -> np.ndarray:
+    """Hour of each column of ``f``'s model (-1: not tied to an hour): groups whose last
+    axis is the horizon, and job and EV-session power at their own hours."""
+    m, T = f.model, f.T
+    hour = np.full(m.n_cols, -1, np.int64)
+    for g in m.var_groups.values():
+        if len(g.shape) >= 1 and g.shape[-1] == T:
+            hour[g.start:g.start + g.size] = np.arange(g.size) % T
+    job, ev = f.meta.get("job"), f.meta.get("ev")
+    if job is not None and "job/power_mw" in m.var_groups:
+        g = m.var_groups["job/power_mw"]
+        hour[g.start:g.start + g.size] = job["t_of"]
+    if ev is not None:
+        g = m.var_groups["ev/charge_mw"]
+        hour[g.start:g.start + g.size] = ev["t_of"]
+        if "ev/discharge_mw" in m.var_groups:
+            g = m.var_groups["ev/discharge_mw"]
+            hour[g.start:g.start + g.size] = ev["t_of"][ev["dis_sel"]]
+    return hour
+
+
+def _pins_of(f: Any, x: np.ndarray, before: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Per variable group (demand response's own excluded), the positions of its columns of
+    hours ``< before`` and their values in ``x`` (clipped into the columns' bounds)."""
+    hour = column_hours(f)
+    a = f.model.arrays()
+    out = {}
+    for name, g in f.model.var_groups.items():
+        if name.startswith("demand_response/"):
+            continue
+        sl = slice(g.start, g.start + g.size)
+        pos = np.flatnonzero((hour[sl] >= 0) & (hour[sl] < before))
+        if pos.size:
+            j = g.start + pos
+            out[name] = (pos, np.clip(x[j], a.col_lb[j], a.col_ub[j]))
+    return out
+
+
+def _known_by(sc: Any, hour: int) -> Any:
+    """The scenario with only the events announced by ``hour``."""
+    dr = sc.demand_response
+    events = [e for e in dr.events if announced_h(e) <= hour]
+    return sc.model_copy(update={"demand_response": dr.model_copy(update={"events": events})})
+
+
+def notice_pins(sc: Any, backend: str = "highs", options: SolverOptions | None = None
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The fixings of the last stage of a scenario whose events come with notice.
+
+    Stage 0 solves the park with the events known from the start; stage ``k`` adds the
+    events announced at ``a_k`` and fixes every hourly column of an hour ``< a_k`` to stage
+    ``k - 1``'s value. The returned fixings are those of the last stage (its announcement
+    hour), to be set as ``data.extra["dr_pin"]`` before the last stage is built.
+
+    Parameters
+    ----------
+    sc : Scenario
+        With declared baselines (see :func:`with_baselines`).
+    backend : {"highs", "pyomo"}
+        The backend of the stage solves (the same as the final solve's).
+    options : SolverOptions, optional
+
+    Returns
+    -------
+    dict
+        ``{variable group: (positions in the group, values)}``; empty without notice.
+
+    Raises
+    ------
+    ScenarioError
+        If a stage has no solution (the fixings would be undefined).
+    """
+    from engine.backends import solve
+
+    options = options or SolverOptions()
+    hours = sorted({announced_h(e) for e in sc.demand_response.events if announced_h(e) > 0})
+    if not hours:
+        return {}
+    pins: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    prev = 0
+    for a in hours:
+        data = prepare(_known_by(sc, prev))
+        data.extra["dr_pin"] = pins
+        f = build(data)
+        out = solve(f.model, backend=backend, options=options)
+        if out.x is None:
+            raise ScenarioError(f"demand_response: the stage before the announcement at hour "
+                                f"{a} has no solution ({out.status.value}); the park's "
+                                "decisions before that hour are undefined")
+        pins = _pins_of(f, np.asarray(out.x), a)
+        log.info("demand response notice: stage announced at %d h, %d columns fixed", a,
+                 sum(p.size for p, _ in pins.values()))
+        prev = a
+    return pins
 
 
 def _points(T: int, durations: Sequence[int], hours: Sequence[int] | None

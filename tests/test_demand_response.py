@@ -179,3 +179,77 @@ def test_shedding_inference_at_its_value_delivers(backend):
     res = engine.optimize(sc, backend=backend)
     assert res.objective == pytest.approx(-50.0, abs=1e-7)
     assert res.kpis["unserved_mwh"] == pytest.approx(1.0, abs=1e-9)
+
+
+NOTICE_BATTERY = {**BATTERY, "energy_mwh": 2.0, "degradation_cost_per_mwh": 1.0}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("notice, delivered, penalty, objective", [
+    (None, 2.0, 0.0, -916.0), (2, 2.0, 0.0, -916.0), (1, 1.0, 100.0, -318.0),
+    (0, 0.0, 200.0, 280.0)])
+def test_notice_limits_what_a_battery_can_pre_charge(backend, notice, delivered, penalty,
+                                                     objective):
+    """2 MW flat load for 4 h at 10/MWh; an empty lossless 1 MW / 2 MWh battery with a
+    throughput cost of 1/MWh (charge + discharge). An event asks 1 MW below a declared 2 MW
+    baseline in hours 2-3, paid 500/MWh, penalised 100/MWh short.
+
+    The plan without the event keeps the battery idle (no price spread, a throughput cost):
+    imports 8 MWh, cost 80, its only optimum. Known at hour a = 2 - notice, the park can
+    charge only in the hours from max(a, 0) up to 2, 1 MWh per hour:
+    * unset or notice 2 (a = 0): charge 1 + 1 in hours 0, 1; discharge 1 + 1 in hours 2, 3:
+      imports 3, 3, 1, 1 (80), throughput 4 (4), delivered 2 MWh: -1000. Objective -916.
+    * notice 1 (a = 1): hour 0 is the plan's (idle); charge 1 in hour 1, discharge it in
+      hour 2 or 3: imports 8 (80), throughput 2 (2), delivered 1: -500, short 1: +100.
+      Objective -318.
+    * notice 0 (a = 2): hours 0, 1 idle; nothing to discharge (charging in hour 2 to
+      discharge in hour 3 moves one delivered MWh and costs throughput): delivered 0,
+      short 2: +200. Objective 280."""
+    ev = event(start=2, duration=2, reduction=1.0, pay=500.0, penalty_per_mwh=100.0,
+               baseline_mw=2.0, **({} if notice is None else {"notice_h": notice}))
+    sc = scenario([2.0] * 4, [10] * 4, {"baseline": "declared", "events": [ev]},
+                  battery=NOTICE_BATTERY)
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(objective, abs=1e-6)
+    row = res.tables["dr_events"].iloc[0]
+    assert row["announced_h"] == (0 if notice is None else 2 - notice)
+    assert row["delivered_mwh"] == pytest.approx(delivered, abs=1e-7)
+    assert row["revenue"] == pytest.approx(500.0 * delivered, abs=1e-6)
+    assert row["penalty"] == pytest.approx(penalty, abs=1e-6)
+    if notice is not None:
+        # non-anticipativity: the hours before the announcement are the plan's (idle)
+        h = res.hourly
+        a = 2 - notice
+        before = h.filter(like="/charge_mw").iloc[:a].to_numpy()
+        assert np.abs(before).max(initial=0.0) < 1e-9
+    check_invariants(sc, res)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_announcements_are_staged(backend):
+    """Two events on the same 4-hour set-up as above, 0.5 MW each below 2 MW: "first" in
+    hour 2 paid 500, announced at hour 1; "second" in hour 3 paid 600, announced at hour 2.
+
+    Stage 0 (nothing known): idle. Stage 1 (first known at hour 1): hour 0 idle; it charges
+    0.5 MWh in hour 1 for hour 2 (a second 0.5 would only cost throughput). Stage 2 (both
+    known at hour 2): hours 0, 1 fixed, SOC 0.5; spent on the better-paid second event in
+    hour 3 (charging in hour 2 would cost the first event's delivery one for one): first 0,
+    second 0.5 MWh. Imports 2, 2.5, 2, 1.5 (80), throughput 1 (1), revenue 300: objective
+    -219. With both events known from the start it would be -468 (1 MWh charged in hours
+    0-1, both delivered: 80 + 2 - 550)."""
+    evs = [event("first", start=2, duration=1, reduction=0.5, pay=500.0, baseline_mw=2.0,
+                 notice_h=1),
+           event("second", start=3, duration=1, reduction=0.5, pay=600.0, baseline_mw=2.0,
+                 notice_h=1)]
+    sc = scenario([2.0] * 4, [10] * 4, {"baseline": "declared", "events": evs},
+                  battery=NOTICE_BATTERY)
+    res = engine.optimize(sc, backend=backend)
+    t = res.tables["dr_events"]
+    np.testing.assert_array_equal(t["announced_h"], [1, 2])
+    np.testing.assert_allclose(t["delivered_mwh"], [0.0, 0.5], atol=1e-7)
+    assert res.objective == pytest.approx(-219.0, abs=1e-6)
+    check_invariants(sc, res)
+    known = [{**e, "notice_h": e["start_h"]} for e in evs]   # known from the start
+    sc0 = scenario([2.0] * 4, [10] * 4, {"baseline": "declared", "events": known},
+                   battery=NOTICE_BATTERY)
+    assert engine.optimize(sc0, backend=backend).objective == pytest.approx(-468.0, abs=1e-6)

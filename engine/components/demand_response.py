@@ -23,6 +23,21 @@ the scenario's start, a day with any event at that site being an event day), tak
 scenario's own plan without events. :func:`engine.markets.with_baselines` solves that plan
 and fills the baselines in before the model is built (``engine.optimize`` does so itself).
 
+Notice: an event with ``notice_h`` is announced at ``a_e = start_e - notice_h``; before
+that hour the park does not know it, so every decision of an hour ``t < a_e`` must be what
+the park would have done without it (non-anticipativity). :func:`engine.markets.notice_pins`
+solves the park in stages, one per announcement hour ``a_1 < a_2 < ...`` (stage 0: the plan
+with only the events known from the start, ``notice_h`` unset or ``>= start_h``; stage
+``k``: the events announced by ``a_k``, with every hourly column of an hour ``t < a_k``
+fixed to stage ``k - 1``'s value), and the last stage is the result. The fixing is written
+here, after the balance (group ``demand_response/notice_pin``, one row per fixed column)::
+
+    x[j] = x_prev[j]       for every column j of an hour t < a_k      (notice_pin)
+
+(hourly columns: groups whose last axis is the horizon, job and EV-session power at their
+hours; columns not tied to an hour -- sizes, leased capacity per period, unmet session
+energy -- stay free). ``notice_h`` unset: the event is known from the horizon's start.
+
 The flexibility envelope (:func:`engine.markets.flexibility_envelope`) adds one column
 ``R >= 0`` (``demand_response/envelope_mw``) and, per site with a grid and hour, a row
 ``imp - exp + R <= hold[t]`` (``demand_response/envelope_hold``) whose bounds are
@@ -46,9 +61,9 @@ __all__ = ["COMPONENT", "DREvent", "DemandResponse", "event_baselines"]
 class DREvent(Model):
     """One event: ``reduction_mw`` below the baseline at ``site`` over
     ``[start_h, start_h + duration_h)``, paid ``payment_per_mwh`` per MWh delivered and
-    penalised ``penalty_per_mwh`` per MWh short; announced ``notice_h`` hours ahead (the
-    plan here sees it; the notice is kept for the record and checked against the horizon's
-    start). ``baseline_mw``: the declared baseline, one value per event hour (or one for
+    penalised ``penalty_per_mwh`` per MWh short; announced ``notice_h`` hours ahead: the
+    park's decisions before ``start_h - notice_h`` are those of its plan without the event
+    (unset: known from the horizon's start). ``baseline_mw``: the declared baseline, one value per event hour (or one for
     all)."""
 
     name: str
@@ -58,7 +73,7 @@ class DREvent(Model):
     reduction_mw: NonNeg
     payment_per_mwh: Cost
     penalty_per_mwh: Cost = 0.0
-    notice_h: Annotated[Integer, Field(ge=0)] = 0
+    notice_h: Annotated[Integer, Field(ge=0)] | None = None
     baseline_mw: list[Number] | Number | None = None
 
     @model_validator(mode="after")
@@ -66,7 +81,7 @@ class DREvent(Model):
         if isinstance(self.baseline_mw, list) and len(self.baseline_mw) != self.duration_h:
             raise ValueError(f"baseline_mw: one value per event hour (duration_h="
                              f"{self.duration_h}), got {len(self.baseline_mw)}")
-        if self.notice_h > self.start_h:
+        if self.notice_h is not None and self.notice_h > self.start_h:
             raise ValueError(f"notice_h: an event at start_h={self.start_h} cannot be "
                              f"announced {self.notice_h} h ahead inside the horizon")
         return self
@@ -201,10 +216,36 @@ def add(f: Formulation) -> None:
                                  "reduction": red, "pay": pay, "pen": pen}
 
 
+def announced_h(e: DREvent) -> int:
+    """The hour the park learns of event ``e`` (0: known from the horizon's start)."""
+    return 0 if e.notice_h is None else e.start_h - e.notice_h
+
+
+def fix_before_notice(f: Formulation) -> None:
+    """Fix the columns of the hours before the latest announcement to the previous stage's
+    values (``f.data.extra["dr_pin"]``: ``{group: (positions, values)}``, written by
+    :func:`engine.markets.notice_pins`); a group this model lacks is skipped."""
+    pins = f.data.extra.get("dr_pin")
+    if not pins:
+        return
+    cols, vals = [], []
+    for name, (pos, val) in pins.items():
+        g = f.model.var_groups.get(name)
+        if g is None or len(pos) == 0:
+            continue
+        cols.append(g.start + np.asarray(pos, np.int64))
+        vals.append(np.asarray(val, np.float64))
+    if not cols:
+        return
+    c, v = np.concatenate(cols), np.concatenate(vals)
+    f.model.add_constraints("demand_response/notice_pin", c.size, [(c, 1.0)], lb=v, ub=v)
+    f.meta["demand_response_pin"] = {"n_fixed": int(c.size)}
+
+
 def extract(r: Extraction) -> None:
-    """``Result.tables["dr_events"]``: per event the requested and delivered MWh (the
-    metered reduction, capped at the request), the shortfall, revenue and penalty, and
-    the mean baseline; KPIs ``dr_delivered_mwh``, ``dr_revenue``, ``dr_penalty``."""
+    """``Result.tables["dr_events"]``: per event the hour it was announced, the requested
+    and delivered MWh (the metered reduction, capped at the request), the shortfall,
+    revenue and penalty, and the mean baseline; KPIs ``dr_delivered_mwh``, ``dr_revenue``, ``dr_penalty``."""
     meta = r.f.meta.get("demand_response")
     if meta is None:
         return
@@ -221,6 +262,7 @@ def extract(r: Extraction) -> None:
     table = pd.DataFrame({
         "event": [e.name for e in events], "site": [e.site for e in events],
         "start_h": [e.start_h for e in events], "duration_h": hours,
+        "announced_h": [announced_h(e) for e in events],
         "reduction_mw": [e.reduction_mw for e in events],
         "mean_baseline_mw": s(meta["baseline"]) / hours,
         "requested_mwh": requested, "delivered_mwh": delivered,
@@ -235,5 +277,6 @@ def extract(r: Extraction) -> None:
 
 COMPONENT = Component(
     name="demand_response", field="demand_response", level="scenario",
-    schema=DemandResponse | None, default=None, check=check, add=add, extract=extract,
+    schema=DemandResponse | None, default=None, check=check, add=add,
+    after_balance=fix_before_notice, extract=extract,
 )
