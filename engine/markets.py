@@ -97,6 +97,11 @@ def cost_to_park(res: Any, plan: Any) -> None:
     res.kpis["dr_net_benefit"] = -settle - cost
 
 
+#: An envelope point at or below this reduction [MW] holds nothing: it is reported as 0 and
+#: every window containing its window is 0 without a solve.
+ZERO_MW = 1e-9
+
+
 def needs_notice(sc: Any) -> bool:
     """Whether some event is announced after the horizon's start (``notice_h < start_h``)."""
     dr = getattr(sc, "demand_response", None)
@@ -211,6 +216,15 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
     """The flexibility envelope: the MW a site can hold below its plan, per start and
     duration, with every service kept.
 
+    Each point is one solve of ``max R`` (no bisection): the hold rows of its window get the
+    plan's net import as upper bound, the rows of the previous point are freed, in one bulk
+    call. Points run hour by hour with the durations ascending, so consecutive points differ
+    by a few row bounds and an LP re-solves from the previous optimal basis. A MILP
+    (gensets with commitment, non-preemptible jobs, ...) is solved exactly the same way on
+    the same persistent model, each point a full branch and bound to ``mip_rel_gap``
+    started from the plan's solution (feasible for every point with ``R = 0``): the
+    envelope of a MILP is exact within that gap, not its LP relaxation.
+
     Parameters
     ----------
     scenarios : Scenario or sequence of Scenario
@@ -223,32 +237,37 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
     hours : sequence of int, optional
         Start hours (default: every hour whose window fits the horizon).
     options : SolverOptions, optional
-        HiGHS options.
+        HiGHS options (for a MILP, ``mip_rel_gap`` and ``time_limit_s`` hold per point).
 
     Returns
     -------
     pandas.DataFrame
         One row per (scenario, site, start, duration): ``scenario`` (position),
         ``site``, ``start_h``, ``duration_h``, ``plan_net_import_mw`` (the plan's mean over
-        the window), ``reduction_mw``. ``attrs`` hold ``n_points``, ``n_models_built``,
-        ``plan_s`` (plan solves) and ``points_s`` (envelope solves, in total).
+        the window), ``reduction_mw`` (``nan`` where a point was not solved to optimality,
+        e.g. a MILP point at its time limit). ``attrs`` hold ``n_points``,
+        ``n_models_built``, ``is_mip``, ``plan_s`` (plan solves) and ``points_s``
+        (envelope solves, in total).
 
     Raises
     ------
     ScenarioError
-        If a scenario has no site with a grid, or is a MILP (the envelope is an LP).
+        If a scenario has no site with a grid, or its plan has no optimal solution.
     """
     import pandas as pd
 
-    from engine.backends.highs import PersistentHighs
+    from engine.backends._persistent_mip import PersistentMip
     from engine.backends.reuse import same_structure
 
     many = isinstance(scenarios, (list, tuple))
     items = list(scenarios) if many else [scenarios]
     options = options or SolverOptions()
+    durations = sorted(set(int(d) for d in durations))
     solver, held = None, None
-    rows: list[dict[str, Any]] = []
-    built, t_plan, t_points = 0, 0.0, 0.0
+    cols: dict[str, list[Any]] = {k: [] for k in ("scenario", "site", "start_h",
+                                                  "duration_h", "plan_net_import_mw",
+                                                  "reduction_mw")}
+    built, t_plan, t_points, any_mip, n_solved = 0, 0.0, 0.0, False, 0
     for k, sc in enumerate(items):
         data = prepare(_without_events(sc))
         data.extra["dr_envelope"] = True
@@ -257,9 +276,7 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
         if "demand_response/envelope_mw" not in groups:
             raise ScenarioError(f"scenarios[{k}]: the envelope needs a site with a grid")
         a = f.model.arrays()
-        if a.is_mip:
-            raise ScenarioError(f"scenarios[{k}]: the envelope is computed on LPs; this "
-                                "scenario is a MILP (non-preemptible jobs, gensets, ...)")
+        any_mip |= bool(a.is_mip)
         r_col = groups["demand_response/envelope_mw"].start
         hold = f.model.con_groups["demand_response/envelope_hold"]
         lb, ub = a.col_lb.copy(), a.col_ub.copy()
@@ -272,10 +289,11 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
             solver.update(lb, ub, a.cost, row_lb, row_ub, a.A.indices[pos], col_of,
                           a.A.data[pos])
         else:
-            solver = PersistentHighs(a, options)
+            solver = PersistentMip(a, options)
             solver.update(lb, ub, a.cost, row_lb, row_ub)
             built += 1
         held = a
+        solver.set_start(None)
         out = solver.run()
         t_plan += time.perf_counter() - t0
         if out.status != Status.OPTIMAL:
@@ -294,23 +312,48 @@ def flexibility_envelope(scenarios: Any, durations: Sequence[int] = (1, 2, 4), *
         cost[r_col] = -1.0
         ub[r_col] = np.inf
         site_names = [data.sites[s].site.name for s in f.meta["grid"]["site"]]
+        points = _points(T, durations, hours)
+        order = sorted(range(len(points)), key=lambda n: (-points[n][0], points[n][1]))
         t1 = time.perf_counter()
         solver.update(lb, ub, cost, row_lb, row_ub)  # hold rows free: R = 0 is the plan
-        prev = np.zeros(0, np.int64)
+        solver.set_start(x)  # a MILP point starts from the plan (R = 0 holds every window)
+        inf = np.inf
         for gi in range(G):
-            for h, d in _points(T, durations, hours):
-                rows_ = hold.start + gi * T + np.arange(h, h + d)
-                solver.set_row_bounds(prev, row_lb[prev], row_ub[prev])  # free the last
-                solver.set_row_bounds(rows_, row_lb[rows_], net[gi, h:h + d])
-                prev = rows_
-                o = solver.run(solution=False)
-                red = -o.objective if o.status == Status.OPTIMAL else float("nan")
-                rows.append({"scenario": k, "site": site_names[gi], "start_h": h,
-                             "duration_h": d,
-                             "plan_net_import_mw": float(net[gi, h:h + d].mean()),
-                             "reduction_mw": red})
+            base = hold.start + gi * T
+            net_g = net[gi]
+            prev: set[int] = set()
+            red = np.full(len(points), np.nan)
+            # a window holding nothing makes every window containing it hold nothing (its
+            # rows are a subset): starts run backwards so that the windows starting later
+            # are known; zero_end[t]: earliest end of a zero window starting at t
+            zero_end = np.full(T + 1, np.iinfo(np.int64).max)
+            for n in order:
+                h, d = points[n]
+                if zero_end[h:h + d].min() <= h + d:
+                    red[n] = 0.0
+                    continue
+                cur = set(range(h, h + d))
+                changed = sorted(prev ^ cur)
+                rows_ = np.array(changed, np.int32) + base
+                new_ub = np.array([net_g[t] if t in cur else inf for t in changed])
+                red[n] = -solver.hold(rows_, row_lb[rows_], new_ub)
+                n_solved += 1
+                prev = cur
+                if red[n] <= ZERO_MW:
+                    red[n] = 0.0
+                    zero_end[h] = min(zero_end[h], h + d)
+            starts = np.array([h for h, _ in points], np.int64)
+            durs = np.array([d for _, d in points], np.int64)
+            csum = np.concatenate([[0.0], np.cumsum(net_g)])
+            cols["scenario"] += [k] * len(points)
+            cols["site"] += [site_names[gi]] * len(points)
+            cols["start_h"] += starts.tolist()
+            cols["duration_h"] += durs.tolist()
+            cols["plan_net_import_mw"] += ((csum[starts + durs] - csum[starts]) / durs).tolist()
+            cols["reduction_mw"] += red.tolist()
         t_points += time.perf_counter() - t1
-    df = pd.DataFrame(rows)
-    df.attrs.update({"n_points": len(rows), "n_models_built": built, "plan_s": t_plan,
-                     "points_s": t_points})
+    df = pd.DataFrame(cols)
+    df.attrs.update({"n_points": len(df), "n_solved": n_solved, "n_models_built": built,
+                     "is_mip": any_mip,
+                     "plan_s": t_plan, "points_s": t_points})
     return df

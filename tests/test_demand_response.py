@@ -253,3 +253,49 @@ def test_two_announcements_are_staged(backend):
     sc0 = scenario([2.0] * 4, [10] * 4, {"baseline": "declared", "events": known},
                    battery=NOTICE_BATTERY)
     assert engine.optimize(sc0, backend=backend).objective == pytest.approx(-468.0, abs=1e-6)
+
+
+def _genset_hub():
+    """1 MW flat load for 4 h at 100/MWh, no export; a 0.5 MW / 1 MWh lossless battery,
+    empty, throughput cost 1; a genset of 1.5-2 MW (a binary commitment per hour) whose
+    energy costs 1.5 MWh_th x 100 = 150/MWh: the plan imports 1 MW every hour (cost 400),
+    genset off, battery idle -- its only optimum."""
+    return engine.Scenario.from_dict({
+        "name": "dr_milp", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 4,
+        "sites": [{
+            "name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+            "grid": {"import_max_mw": 20, "import_price_per_mwh": 100.0},
+            "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                           "inflexible_it_mw": 1.0},
+            "batteries": [{**BATTERY, "charge_power_mw": 0.5, "discharge_power_mw": 0.5,
+                           "degradation_cost_per_mwh": 1.0}],
+            "gensets": [{"name": "g", "max_power_mw": 2.0, "min_power_mw": 1.5,
+                         "fuel_slopes_mwh_th_per_mwh": [1.5], "fuel_price_per_mwh_th": 100.0,
+                         "emission_kg_per_mwh_th": 0.0}],
+        }]})
+
+
+def test_envelope_of_a_milp_is_exact():
+    """The genset hub above. Holding R below the 1 MW plan import:
+    * 1 or 2 h from any start: the genset runs at its 1.5 MW minimum, 1 MW feeds the load
+      and 0.5 MW charges the battery (0.5 or 1 MWh: within 1 MWh): import 0, R = 1.
+    * 4 h from hour 0: four genset hours would store 2 MWh (> 1 MWh) and nothing can be
+      exported; with the genset on in k hours and off in 4 - k, an off hour imports at least
+      1 - 0.5 (the battery's power), so R <= 0.5, reached with k = 2 (charge 0.5 + 0.5,
+      then discharge 0.5 + 0.5; SOC at most 1 MWh). R = 0.5.
+    The LP relaxation (commitment u in [0, 1]) would run the genset at 1 MW with u = 2/3 and
+    hold R = 1 over the 4 hours: the exact MILP answer is half of that."""
+    sc = _genset_hub()
+    env = flexibility_envelope(sc, durations=(1, 2, 4))
+    assert env.attrs["is_mip"]
+    expected = {(h, 1): 1.0 for h in range(4)} | {(h, 2): 1.0 for h in range(3)} \
+        | {(0, 4): 0.5}
+    got = {(int(h), int(d)): r for h, d, r in
+           zip(env["start_h"], env["duration_h"], env["reduction_mw"])}
+    assert got.keys() == expected.keys()
+    for key, r in expected.items():
+        assert got[key] == pytest.approx(r, abs=1e-6), key
+    # every point again on a model of its own, solved from scratch
+    for (h, d), r in expected.items():
+        one = flexibility_envelope(sc, durations=(d,), hours=[h])
+        assert one["reduction_mw"].iloc[0] == pytest.approx(got[(h, d)], abs=1e-6)
