@@ -24,6 +24,9 @@ def test_example_solves_and_closes(solved):
     assert ((ev["delivered_mwh"] + ev["unmet_mwh"] - ev["energy_mwh"]).abs() < 1e-6).all()
     t = res.tables["dr_events"].iloc[0]
     assert t["revenue"] == pytest.approx(3000.0 * t["delivered_mwh"], rel=1e-9)
+    # announced 24 h ahead: the hours before are fixed to the plan without the event
+    assert t["announced_h"] == t["start_h"] - 24
+    assert res.kpis["dr_notice_fixed_columns"] > 0
     assert res.tables["leases"].iloc[0]["peak_soc_mwh"] <= 6.0 + 1e-6
 
 

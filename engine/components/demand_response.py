@@ -63,8 +63,8 @@ class DREvent(Model):
     ``[start_h, start_h + duration_h)``, paid ``payment_per_mwh`` per MWh delivered and
     penalised ``penalty_per_mwh`` per MWh short; announced ``notice_h`` hours ahead: the
     park's decisions before ``start_h - notice_h`` are those of its plan without the event
-    (unset: known from the horizon's start). ``baseline_mw``: the declared baseline, one value per event hour (or one for
-    all)."""
+    (unset: known from the horizon's start). ``baseline_mw``: the declared baseline, one
+    value per event hour (or one for all)."""
 
     name: str
     site: str
@@ -245,7 +245,9 @@ def fix_before_notice(f: Formulation) -> None:
 def extract(r: Extraction) -> None:
     """``Result.tables["dr_events"]``: per event the hour it was announced, the requested
     and delivered MWh (the metered reduction, capped at the request), the shortfall,
-    revenue and penalty, and the mean baseline; KPIs ``dr_delivered_mwh``, ``dr_revenue``, ``dr_penalty``."""
+    revenue and penalty, and the mean baseline; KPIs ``dr_delivered_mwh``, ``dr_revenue``,
+    ``dr_penalty`` (and ``dr_notice_fixed_columns``: columns fixed before the last
+    announcement)."""
     meta = r.f.meta.get("demand_response")
     if meta is None:
         return
@@ -273,6 +275,9 @@ def extract(r: Extraction) -> None:
     r.kpis["dr_delivered_mwh"] = float(delivered.sum())
     r.kpis["dr_revenue"] = float(table["revenue"].sum())
     r.kpis["dr_penalty"] = float(table["penalty"].sum())
+    pin = r.f.meta.get("demand_response_pin")
+    if pin is not None:
+        r.kpis["dr_notice_fixed_columns"] = float(pin["n_fixed"])
 
 
 COMPONENT = Component(
