@@ -58,7 +58,8 @@ class Result:
         sum to ``costs["demand_charge"]``). Empty without a demand charge.
     placement : pandas.DataFrame
         Jobs placed across sites: one row per (job, site) with ``share``, ``it_energy_mwh``,
-        ``data_moved_gb`` (:mod:`engine.components.placement`).
+        ``data_moved_gb``, ``checkpoint_moved_gb`` (moved in by migrations)
+        (:mod:`engine.components.placement`).
     tenants : pandas.DataFrame
         The per-tenant green-power report: consumption, clean MWh, CFE score, emissions,
         CO2 avoided against the grid average, energy cost and MWh by source
