@@ -77,6 +77,11 @@ def test_table_holds_the_ledger_as_the_certificates_give_it(result, tmp_path):
     assert ("(no tenant)" in sec) == bool(
         certs.loc[certs["tenant"] == "", "mwh"].sum() > 1e-9)
     assert "Green power by tenant" in sec and "<svg" in sec
+    # the battery's part (the west's battery serves ai_lab) is its own column
+    via = result.tenants.set_index("tenant")["via_battery_mwh"]
+    assert via["ai_lab"] > 0 and "through a battery [MWh]" in sec
+    row = re.search(r"<tr><td class='t'>ai_lab</td>(.*?)</tr>", sec, re.DOTALL).group(1)
+    assert fmt(float(certs.loc[certs["tenant"] == "ai_lab", "via_storage_mwh"].sum())) in row
     assert f"{len(certs):,} records" in sec
 
 

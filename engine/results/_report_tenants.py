@@ -1,6 +1,7 @@
 """The per-tenant green-power report ("绿电溯源报告") of the HTML report: one table row per
 tenant from ``Result.tenants`` (consumption, clean MWh, CFE score, MWh by source, emissions on
-average and marginal factors, CO2 avoided against the grid average, energy cost) and a chart
+average and marginal factors, CO2 avoided against the grid average, energy cost, the part
+that came through a battery) and a chart
 of its sources and its hourly CFE (``tenant.<name>/cfe``), for
 :mod:`engine.results._report_render`.
 """
@@ -24,6 +25,8 @@ _SOURCES = (
     ("unserved", "unserved", "#d62728"),
 )
 _OTHER = ("#e377c2", "#bcbd22", "#ff7f0e", "#aec7e8")
+#: MWh columns of the ledger that are not sources.
+_NOT_SOURCES = ("consumption_mwh", "clean_mwh", "via_battery_mwh")
 #: Days above which the CFE panel shows daily means instead of hours.
 _DAILY_ABOVE_DAYS = 21
 
@@ -39,15 +42,15 @@ def tenant_table(tenants: Any, currency: str) -> Any:
     t["tenant"] = t["tenant"].map(_label)
     owned = t["tenant"] != "(no tenant)"
     t = t[owned | (t["consumption_mwh"] > 1e-9)]
-    src = [c for c in t.columns if c.endswith("_mwh") and c not in ("consumption_mwh",
-                                                                    "clean_mwh")]
+    src = [c for c in t.columns if c.endswith("_mwh") and c not in _NOT_SOURCES]
     drop = [c for c in src if not np.any(np.abs(t[c].to_numpy(dtype=float)) > 1e-9)]
     t = t.drop(columns=drop)
     names = {"consumption_mwh": "consumption [MWh]", "clean_mwh": "clean [MWh]",
              "cfe_score": "CFE score", "emissions_t": "emissions, average factor [t CO2]",
              "emissions_marginal_t": "emissions, marginal factor [t CO2]",
              "co2_avoided_t": "CO2 avoided vs grid average [t]",
-             "energy_cost": f"energy cost [{currency}]"}
+             "energy_cost": f"energy cost [{currency}]",
+             "via_battery_mwh": "of which through a battery [MWh]"}
     names.update({c: f"{c[:-4].replace('_', ' ')} [MWh]" for c in src if c not in drop})
     return t.rename(columns=names).reset_index(drop=True)
 
@@ -71,7 +74,7 @@ def tenant_chart(tenants: Any, cfe: Any, tz: str) -> Any:
     left = np.zeros(len(labels))
     known = [s for s, _, _ in _SOURCES]
     extra = sorted(c[:-4] for c in t.columns if c.endswith("_mwh")
-                   and c[:-4] not in known and c not in ("consumption_mwh", "clean_mwh"))
+                   and c[:-4] not in known and c not in _NOT_SOURCES)
     styles = list(_SOURCES) + [(s, s.replace("_", " "), _OTHER[i % len(_OTHER)])
                                for i, s in enumerate(extra)]
     for src, label, colour in styles:

@@ -62,11 +62,13 @@ class Result:
         (:mod:`engine.components.placement`).
     tenants : pandas.DataFrame
         The per-tenant green-power report: consumption, clean MWh, CFE score, emissions,
-        CO2 avoided against the grid average, energy cost and MWh by source
-        (:mod:`engine.results.ledger`); ``tenant == ""`` is load no tenant owns.
+        CO2 avoided against the grid average, energy cost, MWh by source and
+        ``via_battery_mwh`` (the part a battery discharged; :mod:`engine.results.ledger`);
+        ``tenant == ""`` is load no tenant owns.
     certificates : pandas.DataFrame
-        Hourly granular certificates, one per (tenant, site, hour, source) with MWh;
-        they sum to each tenant's hourly consumption.
+        Hourly granular certificates, one per (tenant, site, hour, source) with MWh (and
+        ``via_storage_mwh``, the part of it a battery discharged); they sum to each
+        tenant's hourly consumption.
     outages : pandas.DataFrame
         With ``policy.outages``: one row per (site, start, duration) scenario: ``site``,
         ``start_h``, ``time``, ``duration_h``, ``probability`` (start weight x duration
