@@ -57,19 +57,21 @@ def _move_pairs(scenario: Any, pl: Any) -> list[tuple[int, int, int, int]]:
     ck = {j.name: getattr(j, "checkpoint_gb", 0.0) for j in scenario.jobs}
     where = region_of(scenario)
     out = []
-    Q = pl.pair_job.size
-    for a in range(Q):
-        if not ck.get(pl.names[pl.pair_job[a]], 0.0):
-            continue
-        for b in range(Q):
-            if b == a or pl.pair_job[b] != pl.pair_job[a]:
-                continue
+    by_job: dict[int, list[int]] = {}
+    for q, j in enumerate(pl.pair_job):
+        if ck.get(pl.names[j], 0.0):
+            by_job.setdefault(int(j), []).append(q)
+    for pairs in by_job.values():
+        for a in pairs:
             ra = where.get(scenario.sites[pl.pair_site[a]].name)
-            rb = where.get(scenario.sites[pl.pair_site[b]].name)
-            if ra == rb:
-                out.append((a, b, -1, 0))
-            elif ra is not None and rb is not None and (lk := linked(scenario, ra, rb)):
-                out.append((a, b, *lk))
+            for b in pairs:
+                if b == a:
+                    continue
+                rb = where.get(scenario.sites[pl.pair_site[b]].name)
+                if ra == rb:
+                    out.append((a, b, -1, 0))
+                elif ra is not None and rb is not None and (lk := linked(scenario, ra, rb)):
+                    out.append((a, b, *lk))
     return out
 
 
