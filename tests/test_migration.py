@@ -140,3 +140,15 @@ def test_bad_checkpoint(edit, match):
     edit(d)
     with pytest.raises(ScenarioError, match=match):
         engine.Scenario.from_dict(d)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_slow_link_moves_part_of_the_run(backend):
+    # 1 Gbps = 450 GB/h: at most 0.45 of the 1,000 GB checkpoint crosses in hour 2. Moving
+    # in hour 1 or 3 loses a cheap hour: that share then works hours 0, 2, 3, 4 or 0, 1, 2,
+    # 4 (800) and pays 500 + 6 of transfer (energy at 100 and 500) = 1306 > 1200, so only
+    # hour 2 moves: 0.45 x (410 + 500) + 0.55 x 1200 = 409.5 + 660 = 1069.5.
+    res = _solve(_case(0.5, bw=1.0), backend)
+    assert res.objective == pytest.approx(1069.5, abs=1e-5)
+    np.testing.assert_allclose(res.hourly["link.east-west/gb"], [0, 0, 450, 0, 0], atol=1e-5)
+    assert res.kpis["checkpoint_moved_tb"] == pytest.approx(0.45, abs=1e-8)
