@@ -102,18 +102,38 @@ def test_stating_on_the_grid_or_the_region_is_the_same(backend):
 
 def test_round_trip_keeps_the_inherited_values():
     sc = engine.Scenario.from_dict(_base())
-    back = engine.Scenario.from_dict(sc.to_dict())
+    d = sc.to_dict()
+    # written once, on the region (a sweep of the region's value moves the grid's with it)
+    assert "import_price_per_mwh" not in d["sites"][0]["grid"]
+    back = engine.Scenario.from_dict(d)
     assert back == sc
     np.testing.assert_allclose(back.sites[0].grid.import_price_per_mwh,
                                [100.0, 300.0, 100.0, 300.0])
+
+
+def test_a_sweep_of_a_region_price_reaches_its_sites():
+    from engine.batch import Sweep
+
+    items = Sweep(_base(), grid={"regions[1].import_price_per_mwh": [150.0, 90.0]}).expand()
+    got = [float(np.asarray(i.scenario.sites[1].grid.import_price_per_mwh)) for i in items]
+    assert got == [150.0, 90.0]
+
+
+def test_a_grid_value_set_after_validation_is_stated():
+    sc = engine.Scenario.from_dict(_base())
+    sc.sites[1].grid.emission_factor_kg_per_mwh = 100.0  # equal to the region's: allowed
+    assert sc.to_dict()["sites"][1]["grid"]["emission_factor_kg_per_mwh"] == 100.0
+    engine.Scenario.from_dict(sc.to_dict())
+    sc.sites[1].grid.emission_factor_kg_per_mwh = 90.0
+    with pytest.raises(ScenarioError, match=r"sites\[1\]\.grid\.emission_factor_kg_per_mwh"):
+        engine.Scenario.from_dict(sc.to_dict())
 
 
 def test_a_changed_region_is_inherited_again():
     # the inherited value is not "stated": validating again takes the region as it is now
     d = _base()
     sc = engine.Scenario.from_dict(d)
-    d2 = sc.to_dict()
-    assert d2["sites"][0]["grid"]["emission_factor_kg_per_mwh"] == 600.0
+    assert float(sc.sites[0].grid.emission_factor_kg_per_mwh) == 600.0
     assert "emission_factor_kg_per_mwh" not in sc.sites[0].grid.model_fields_set
     sc.regions[0].emission_factor_kg_per_mwh = 650.0
     again = engine.Scenario.model_validate(sc)

@@ -52,7 +52,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_serializer, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
@@ -95,6 +95,16 @@ class Grid(Model):
     clean_share_fraction: FractionSeries = 0.0
     outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
     investment: Investment | None = None
+    #: Fields taken from the site's region (not stated here): left out when written.
+    _inherited: set = PrivateAttr(default_factory=set)
+
+    @model_serializer(mode="wrap")
+    def _without_inherited(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._inherited - self.model_fields_set:
+                data.pop(name, None)
+        return data
 
     @model_validator(mode="after")
     def _check_investment(self) -> Grid:
@@ -142,8 +152,9 @@ def inherit_from_regions(scenario: Any) -> None:
 
     A grid field the user stated (``model_fields_set``) is never overwritten: when the
     region states it too, the two must be equal hour by hour (else ``ValueError`` naming
-    both). Inherited values are written without marking the field as stated, so a later
-    validation inherits again from the region as it then is.
+    both). Inherited values are set without marking the field as stated, so a later
+    validation inherits again from the region as it then is, and ``to_dict`` leaves them
+    out (a sweep or a window of the region's value changes the grid's with it).
     """
     T = scenario.horizon_h
     where: dict[str, int] = {}
@@ -162,6 +173,7 @@ def inherit_from_regions(scenario: Any) -> None:
                 continue
             if name not in g.model_fields_set:
                 g.__dict__[name] = value  # inherited: not validated again, not "stated"
+                g._inherited.add(name)  # and not written: the region says it
                 continue
             mine = getattr(g, name)
             if mine is None or not np.array_equal(full(mine, T), full(value, T)):
