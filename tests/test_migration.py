@@ -128,12 +128,22 @@ def test_the_checkpoint_shares_the_link_with_data(backend):
     assert objs[0] == pytest.approx(objs[1], abs=1e-5)
 
 
+def _unlinked(d: dict) -> None:
+    # data in a third region linked to both, the job allowed only at e and w, which are
+    # not linked to each other: both reachable, but the checkpoint can never move
+    d["regions"].append({"name": "hub", "sites": []})
+    d["links"] = [{"from_region": "hub", "to_region": r, "bandwidth_gbps": 10.0}
+                  for r in ("east", "west")]
+    d["jobs"][0]["home_region"] = "hub"
+
+
 @pytest.mark.parametrize("edit, match", [
     (lambda d: d["jobs"][0].update(single_site=True), r"jobs\[0\]\.checkpoint_gb"),
     (lambda d: d["jobs"][0].update(sites=["e"], home_region=None),
      r"jobs\[0\]\.checkpoint_gb"),
     (lambda d: d["jobs"][0].update(checkpoint_gb=-1.0), r"jobs\[0\]\.checkpoint_gb"),
     (lambda d: d["jobs"][0].update(checkpoint_gb="big"), r"jobs\[0\]\.checkpoint_gb"),
+    (_unlinked, r"jobs\[0\]\.checkpoint_gb: .* could never move"),
 ])
 def test_bad_checkpoint(edit, match):
     d = _case(0.5)

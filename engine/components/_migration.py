@@ -45,10 +45,18 @@ def check(scenario: Any) -> None:
         if job.single_site:
             raise ValueError(f"{path}: job {job.name!r} has single_site: true and never "
                              f"migrates, got checkpoint_gb={ck:g} (drop one of them)")
-        if not is_placed(scenario, job) or len(reachable(scenario, job)) < 2:
+        cands = reachable(scenario, job) if is_placed(scenario, job) else []
+        if len(cands) < 2:
             raise ValueError(f"{path}: job {job.name!r} can run at only one site, got "
                              f"checkpoint_gb={ck:g}; migration needs two sites its data can "
                              "reach (jobs[].sites, home_region, links)")
+        where = region_of(scenario)
+        regs = [where.get(scenario.sites[c].name) for c, _, _ in cands]
+        if not any(a == b or (a is not None and b is not None and linked(scenario, a, b))
+                   for i, a in enumerate(regs) for b in regs[i + 1:]):
+            raise ValueError(f"{path}: job {job.name!r} has checkpoint_gb={ck:g} but no two "
+                             f"of its sites are in one region or in linked regions (regions "
+                             f"{regs}): its checkpoint could never move; add a link")
 
 
 def _move_pairs(scenario: Any, pl: Any) -> list[tuple[int, int, int, int]]:
