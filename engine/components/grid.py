@@ -36,6 +36,12 @@ pair, group ``grid/importing``) forbids it::
 
 and the model becomes a MILP; a scenario without such hours stays an LP.
 
+Region values (:mod:`engine.components.regions`): a grid that does not state one of
+:data:`REGION_FIELDS` takes the value its site's region states (prices, average and marginal
+emission factors, clean share); a grid that states it too must state the same series, else a
+``ScenarioError`` names both fields. ``import_price_per_mwh`` is required on the grid or on
+its site's region.
+
 Sizing (``investment.extendable``, :mod:`engine.model.sizing`): the connection ``Imax_s``
 becomes a variable ``cap[s]`` and the import bound the row
 ``imp[s, t] <= up[s, t] cap[s]`` (``grid/import_within_capacity``); the export limit stays
@@ -46,7 +52,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, PrivateAttr, model_serializer, model_validator
 
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
@@ -55,7 +61,11 @@ from engine.scenario.base import Amount, Cost, Integer, Model
 from engine.scenario.finance import Investment, check_extendable
 from engine.scenario.series import FractionSeries, Series, SignedSeries
 
-__all__ = ["COMPONENT", "Grid"]
+__all__ = ["COMPONENT", "REGION_FIELDS", "Grid", "inherit_from_regions"]
+
+#: Grid inputs a region may state for the grids of its sites (same names, same units).
+REGION_FIELDS = ("import_price_per_mwh", "export_price_per_mwh", "emission_factor_kg_per_mwh",
+                 "marginal_emission_factor_kg_per_mwh", "clean_share_fraction")
 
 
 class Grid(Model):
@@ -70,12 +80,13 @@ class Grid(Model):
     import (months in the scenario's time zone), pro-rated for a month the horizon covers
     in part (``demand_charge_proration="prorated"``: rate x hours of the month inside the
     horizon / hours of the month), or the full rate for every month it touches
-    (``"full_month"``).
+    (``"full_month"``). Prices, factors and clean share not stated here come from the
+    site's region when it states them (``import_price_per_mwh`` is required on one of them).
     """
 
     import_max_mw: Amount
     export_max_mw: Amount = 0.0
-    import_price_per_mwh: SignedSeries
+    import_price_per_mwh: SignedSeries | None = None
     export_price_per_mwh: SignedSeries = 0.0
     demand_charge_per_mw_month: Cost = 0.0
     demand_charge_proration: Literal["prorated", "full_month"] = "prorated"
@@ -84,6 +95,16 @@ class Grid(Model):
     clean_share_fraction: FractionSeries = 0.0
     outage_hours: list[Annotated[Integer, Field(ge=0)]] = Field(default_factory=list)
     investment: Investment | None = None
+    #: Fields taken from the site's region (not stated here): left out when written.
+    _inherited: set = PrivateAttr(default_factory=set)
+
+    @model_serializer(mode="wrap")
+    def _without_inherited(self, handler: Any) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            for name in self._inherited - self.model_fields_set:
+                data.pop(name, None)
+        return data
 
     @model_validator(mode="after")
     def _check_investment(self) -> Grid:
@@ -121,8 +142,56 @@ def demand_charge_factors(data: Any, grids: list[Grid]) -> np.ndarray:
     return factor
 
 
+def _short(value: Any) -> str:
+    arr = np.asarray(value, dtype=np.float64)
+    return f"{float(arr):g}" if arr.ndim == 0 else f"a series starting {arr[:3].tolist()}"
+
+
+def inherit_from_regions(scenario: Any) -> None:
+    """Give each site's grid the :data:`REGION_FIELDS` its region states and it does not.
+
+    A grid field the user stated (``model_fields_set``) is never overwritten: when the
+    region states it too, the two must be equal hour by hour (else ``ValueError`` naming
+    both). Inherited values are set without marking the field as stated, so a later
+    validation inherits again from the region as it then is, and ``to_dict`` leaves them
+    out (a sweep or a window of the region's value changes the grid's with it).
+    """
+    T = scenario.horizon_h
+    where: dict[str, int] = {}
+    for k, region in enumerate(getattr(scenario, "regions", [])):
+        for name in region.sites:
+            where.setdefault(name, k)
+    for i, site in enumerate(scenario.sites):
+        g = site.grid
+        if g is None or site.name not in where:
+            continue
+        k = where[site.name]
+        region = scenario.regions[k]
+        for name in REGION_FIELDS:
+            value = getattr(region, name, None)
+            if value is None:
+                continue
+            if name not in g.model_fields_set:
+                g.__dict__[name] = value  # inherited: not validated again, not "stated"
+                g._inherited.add(name)  # and not written: the region says it
+                continue
+            mine = getattr(g, name)
+            if mine is None or not np.array_equal(full(mine, T), full(value, T)):
+                raise ValueError(
+                    f"sites[{i}].grid.{name}: {None if mine is None else _short(mine)} "
+                    f"differs from regions[{k}].{name}={_short(value)} of its region "
+                    f"{region.name!r}; state it once (a grid that does not state it takes "
+                    "the region's)")
+
+
 def check(scenario: Any) -> None:
     T = scenario.horizon_h
+    inherit_from_regions(scenario)
+    for i, site in enumerate(scenario.sites):
+        if site.grid is not None and site.grid.import_price_per_mwh is None:
+            raise ValueError(f"sites[{i}].grid.import_price_per_mwh: required field is "
+                             "missing (state it on the grid or on the site's region's "
+                             "regions[].import_price_per_mwh)")
     marginal = getattr(scenario.policy, "carbon_basis", "average") == "marginal"
     for i, site in enumerate(scenario.sites):
         if site.grid is not None and marginal \

@@ -99,7 +99,8 @@ class Job(Model):
     ``sites`` lists the sites it may run at (empty: any site with a data center). A job with
     several sites, or with data (``data_gb`` at ``home_region``) to move to its one site, is
     placed by :mod:`engine.components.placement` (an LP split across sites, or one site
-    with ``single_site: true``). ``tenant`` owns it (for the tenant ledger).
+    with ``single_site: true``; ``checkpoint_gb`` > 0 makes it one run that migrates by
+    moving its checkpoint). ``tenant`` owns it (for the tenant ledger).
 
     ``preemptible: false`` makes it one contiguous run at that fixed power, lasting
     ``ceil(energy / power)`` hours (the last hour may be partial); the optimizer picks the
@@ -127,6 +128,7 @@ class Job(Model):
     data_gb: NonNeg = 0.0
     home_region: str | None = None
     single_site: Bool = False
+    checkpoint_gb: NonNeg = 0.0
     tenant: str | None = None
 
     @model_validator(mode="after")

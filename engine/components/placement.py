@@ -42,6 +42,10 @@ Every site's IT capacity is shared by all jobs and inference::
         (placement/it_capacity, only at (site, hour) slots the bounds do not imply)
 
 and ``PUE[s, t] (p + q)`` is withdrawn from the site bus as variable facility load.
+
+A job with a checkpoint (``checkpoint_gb``) may migrate mid-run by moving it over a link
+(:mod:`engine.components._migration`: its run is at one site at a time, its moves share the
+link rows, draw energy at both ends and pay the link's price).
 """
 from __future__ import annotations
 
@@ -50,6 +54,8 @@ from typing import Any
 
 import numpy as np
 
+from engine.components._migration import add_moves, extract_moves
+from engine.components._migration import check as check_migration
 from engine.components._sites import hosts, is_placed, linked, max_power_at, reachable, region_of
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
@@ -110,6 +116,7 @@ def serving_sites(scenario: Any, region: Any) -> list[int]:
 
 
 def check(scenario: Any) -> None:
+    check_migration(scenario)
     regions = [r.name for r in scenario.regions]
     for k, job in enumerate(scenario.jobs):
         path = f"jobs[{k}]"
@@ -255,6 +262,8 @@ def add(f: Formulation) -> None:
                           [(share, 1.0, pl.pair_job)], lb=1.0, ub=1.0)
         meta.update(e_pair=e_pair, e_t=e_t, e_site=e_site, share=share)
         _add_transfers(f, pl, p.idx, e_pair, e_t, first, lengths, meta)
+        add_moves(f, pl, p.idx, e_pair, e_t, first, meta)
+        _link_rows(f, pl, meta)
         f.inject(p.idx, e_site, -pue[e_site, e_t], t_of=e_t)
         f.facility(p.idx, e_site, e_t, pue[e_site, e_t])
         slot_cols.append(p.idx)
@@ -325,15 +334,9 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
                           [(u.idx, 1.0), (a_prev[single], -1.0)], ub=0.0)
         m.add_constraints("placement/run_if_ready", ns,
                           [(pcols[single], 1.0), (u.idx, -pmax[single])], ub=0.0)
-    # links: a row per (link, direction, hour) that two or more transfers share, in TB
-    slot = (link * 2 + pl.pair_dir[rp]) * T + t
-    used, row_of, count = np.unique(slot, return_inverse=True, return_counts=True)
-    shared = count[row_of] > 1
-    if shared.any():
-        used2, row2 = np.unique(slot[shared], return_inverse=True)
-        m.add_constraints("placement/link", used2.size, [(x.idx[shared], D[shared] / 1000.0,
-                                                          row2)],
-                          ub=pl.link_gb_h[used2 // (2 * T)] / 1000.0)
+    # links: (link, direction, hour) slots of every transfer, in TB (rows: _link_rows)
+    meta.setdefault("link_terms", []).append(((link * 2 + pl.pair_dir[rp]) * T + t, x.idx,
+                                              D / 1000.0))
     e = pl.link_mwh_per_gb[link] * D
     for site in (pl.pair_site[rp], pl.pair_src[rp]):
         ok = site >= 0
@@ -343,6 +346,22 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     if np.any(pl.link_price[link] > 0):
         f.cost("transfer", x.idx, pl.link_price[link] * D)
     meta.update(transfer_sel=sel, transfer_pair=rp, transfer_t=t, transfer_link=link)
+
+
+def _link_rows(f: Formulation, pl: PlacementData, meta: dict) -> None:
+    """A row per (link, direction, hour) that two or more transfers (data or checkpoints)
+    share, in TB; a lone transfer is bounded by its column's upper bound."""
+    terms = meta.pop("link_terms", [])
+    if not terms:
+        return
+    slot, cols, coef = (np.concatenate(v) for v in zip(*terms))
+    used, row_of, count = np.unique(slot, return_inverse=True, return_counts=True)
+    shared = count[row_of] > 1
+    if shared.any():
+        used2, row2 = np.unique(slot[shared], return_inverse=True)
+        f.model.add_constraints("placement/link", used2.size,
+                                [(cols[shared], coef[shared], row2)],
+                                ub=pl.link_gb_h[used2 // (2 * f.T)] / 1000.0)
 
 
 def _it_capacity(f: Formulation, cols: list, slots: list, reach: list) -> None:
@@ -377,13 +396,16 @@ def extract(r: Extraction) -> None:
     f = r.f
     pl = f.data.placement
     meta = f.meta.get("placement")
-    r.kpis.update(data_moved_tb=0.0, transfer_energy_mwh=0.0)
+    r.kpis.update(data_moved_tb=0.0, transfer_energy_mwh=0.0, checkpoint_moved_tb=0.0)
     if pl is None or meta is None:
         return
     names, S, T = r.site_names, f.S, f.T
     jobs_mw, inf_mw, tr_mw = np.zeros((S, T)), np.zeros((S, T)), np.zeros((S, T))
     Q = pl.pair_job.size
     pair_mwh, pair_gb = np.zeros(Q), np.zeros(Q)
+    flow = np.zeros((len(pl.link_names), 2, T))
+    moves: list = []
+    ck_gb = extract_moves(r, pl, meta, tr_mw, flow, moves)
     if Q:
         p = r.val("placement/power_mw")
         np.add.at(jobs_mw, (meta["e_site"], meta["e_t"]), p)
@@ -396,19 +418,19 @@ def extract(r: Extraction) -> None:
             for site in (pl.pair_site[rp], pl.pair_src[rp]):
                 ok = site >= 0
                 np.add.at(tr_mw, (site[ok], t[ok]), e[ok])
-            flow = np.zeros((len(pl.link_names), 2, T))
             np.add.at(flow, (link, pl.pair_dir[rp], t), x)
+            r.kpis["data_moved_tb"] = float(x.sum()) / 1000.0
+        if x is not None or moves:
             for k, ln in enumerate(pl.link_names):
                 r.columns[f"link.{ln}/gb"] = flow[k, 0]
                 r.columns[f"link.{ln}/gb_back"] = flow[k, 1]
-            r.kpis["data_moved_tb"] = float(x.sum()) / 1000.0
             r.kpis["transfer_energy_mwh"] = float(tr_mw.sum())
     if "inference" in meta:
         q = r.val("placement/inference_mw")
         np.add.at(inf_mw, pl.inf_pair_site, q)
     r.flexible_it_mw += jobs_mw + inf_mw
     r.tables["transfer_mw"] = tr_mw
-    _consumers(r, pl, meta)
+    _consumers(r, pl, meta, moves)
     for s, name in enumerate(names):
         if f.data.sites[s].site.datacenter is not None:
             r.columns[f"placement.{name}/jobs_mw"] = jobs_mw[s]
@@ -418,7 +440,7 @@ def extract(r: Extraction) -> None:
     table = pd.DataFrame({
         "job": [pl.names[j] for j in pl.pair_job], "site": [names[s] for s in pl.pair_site],
         "remote": pl.pair_link >= 0, "share": share, "it_energy_mwh": pair_mwh,
-        "data_moved_gb": pair_gb,
+        "data_moved_gb": pair_gb, "checkpoint_moved_gb": ck_gb,
         "tenant": [pl.tenant[j] for j in pl.pair_job]})
     r.tables["placement"] = table
     remote_mwh = float(pair_mwh[pl.pair_link >= 0].sum())
@@ -432,7 +454,7 @@ def _transfer_gb(r: Extraction, pl: PlacementData, meta: dict) -> np.ndarray | N
     return None if x is None else x * pl.data_gb[pl.pair_job[meta["transfer_pair"]]]
 
 
-def _consumers(r: Extraction, pl: PlacementData, meta: dict) -> None:
+def _consumers(r: Extraction, pl: PlacementData, meta: dict, moves: list) -> None:
     """``(tenant, site, t, MWh)`` of the placed jobs (facility energy and the transfer energy
     of their data, at both ends) and of the regions' inference, for the tenant ledger."""
     f = r.f
@@ -451,6 +473,8 @@ def _consumers(r: Extraction, pl: PlacementData, meta: dict) -> None:
             for site in (pl.pair_site[rp], pl.pair_src[rp]):
                 ok = site >= 0
                 parts.append((tenant[pl.pair_job[rp]][ok], site[ok], t[ok], e[ok]))
+        for pair, site, t, e in moves:  # checkpoint moves, at both ends
+            parts.append((tenant[pl.pair_job[pair]], site, t, e))
     if "inference" in meta:
         q = r.val("placement/inference_mw")
         K, T = q.shape

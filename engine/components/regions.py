@@ -12,6 +12,12 @@ The equations that serve the demand are the placement's (:mod:`engine.components
 
 Data of jobs whose ``home_region`` is ``r`` lives at the region's first site (``sites[0]``):
 the sending end of a transfer draws its energy there.
+
+Grid values of a region (``import_price_per_mwh``, ``export_price_per_mwh``,
+``emission_factor_kg_per_mwh``, ``marginal_emission_factor_kg_per_mwh``,
+``clean_share_fraction``; hourly series or scalars) hold for the grid of each of its sites
+that does not state them (:func:`engine.components.grid.inherit_from_regions`); a grid that
+states one as well must state the same series (else a ``ScenarioError`` naming both).
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from pydantic import Field
 
 from engine.components.base import Component
 from engine.scenario.base import Model, NonNeg
-from engine.scenario.series import Series
+from engine.scenario.series import FractionSeries, Series, SignedSeries
 
 __all__ = ["COMPONENT", "Region"]
 
@@ -31,7 +37,9 @@ class Region(Model):
 
     ``inference_it_mw`` is the IT power the region's users ask for each hour (0: none);
     it must be served within ``latency_budget_ms`` of round trip (required with a demand).
-    ``tenant`` owns the demand (for the tenant ledger).
+    ``tenant`` owns the demand (for the tenant ledger). The grid fields (prices per MWh,
+    average and marginal emission factors in kg/MWh, clean share) are the region's grid,
+    taken by the grids of its sites that do not state them.
     """
 
     name: str
@@ -39,6 +47,11 @@ class Region(Model):
     inference_it_mw: Series = 0.0
     latency_budget_ms: NonNeg | None = None
     tenant: str | None = None
+    import_price_per_mwh: SignedSeries | None = None
+    export_price_per_mwh: SignedSeries | None = None
+    emission_factor_kg_per_mwh: Series | None = None
+    marginal_emission_factor_kg_per_mwh: Series | None = None
+    clean_share_fraction: FractionSeries | None = None
 
 
 def check(scenario: Any) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 
 import engine.results._report_charts as charts
 from engine.results._report_html import esc, kpi_table, page, table
+from engine.results._report_tenants import green_power_section
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -111,6 +112,10 @@ def render_result(result: Result, path: str | Path, week_start_h: int | None = N
                     + "</section>")
     else:
         absent.append("per-tenant ledger (no tenants)")
+    green = green_power_section(result, local, tz, currency)
+    if green is not None:
+        nav.append(("green-power", "Green power"))
+        body.append(green)
     rounds = result.network_rounds
     if rounds is not None and len(rounds):
         nav.append(("rounds", "Network rounds"))

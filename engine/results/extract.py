@@ -71,9 +71,9 @@ def _ledger(r: Extraction, mixes: tuple) -> dict[str, Any]:
         return {"tenants": pd.DataFrame(), "certificates": pd.DataFrame()}
     from engine.results.ledger import ledger
 
-    sources, mix, clean = mixes
+    sources, mix, clean, storage = mixes
     sink = r.facility_mw + r.tables.get("transfer_mw", 0.0)
-    return ledger(r, sources, mix, clean, sink)
+    return ledger(r, sources, mix, clean, sink, storage)
 
 
 def summarize(f: Formulation, x: np.ndarray) -> dict[str, Any]:
@@ -118,7 +118,9 @@ def _costs(f: Formulation, x: np.ndarray) -> Any:
 
 def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
     """``trace.<site>/<source>_mw`` columns at sites with a data center; returns the clean
-    part of each site's facility load ``(S, T)`` and ``(sources, mix (S, T, K), clean)``."""
+    part of each site's facility load ``(S, T)`` and ``(sources, mix (S, T, K), clean,
+    storage)``, ``storage[s]`` the tank kernel's inputs at a site with storage (else None),
+    for the per-consumer attribution of the ledger."""
     from kernels.trace import trace_mix
 
     f = r.f
@@ -131,6 +133,7 @@ def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
     zero = np.zeros(T)
     clean_facility = np.zeros((S, T))
     mixes = np.zeros((S, T, K))
+    storage: list = [None] * S
     facility = r.facility_mw
     for s, name in enumerate(r.site_names):
         direct = np.stack([r.supply[src][s] if src in r.supply else zero for src in sources],
@@ -143,9 +146,10 @@ def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
             dis = np.concatenate([g["discharge"][i] for g, i in zip(r.storage, sel)])
             init = np.zeros((n, K))
             init[:, k_init] = 1.0
-            mix, _ = trace_mix(direct, dis.T, np.concatenate(ch).T, cat("soc0_mwh"),
-                               cat("charge_efficiency"), cat("discharge_efficiency"),
-                               cat("self_discharge_per_h"), init)
+            storage[s] = (direct, dis.T, np.concatenate(ch).T, cat("soc0_mwh"),
+                          cat("charge_efficiency"), cat("discharge_efficiency"),
+                          cat("self_discharge_per_h"), init)
+            mix, _ = trace_mix(*storage[s])
             dis_total = dis.sum(axis=0)
         else:
             den = direct.sum(axis=1, keepdims=True)
@@ -161,7 +165,7 @@ def _trace(r: Extraction) -> tuple[np.ndarray, tuple]:
                     dis_total, into, out=np.zeros(T), where=into > 1e-12)
         clean_facility[s] = attributed[:, clean].sum(1)
         del direct, mix, attributed  # (T, sources) each: not kept while the table is built
-    return clean_facility, (sources, mixes, clean)
+    return clean_facility, (sources, mixes, clean, storage)
 
 
 def _kpis(r: Extraction, costs: Any, clean_facility: np.ndarray) -> Any:

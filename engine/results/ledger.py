@@ -1,8 +1,15 @@
 """Tenants' hourly green-power ledger and granular certificates.
 
 Every hour each consumer at a site bus takes the bus's traced mix ``m[s, t, k]`` (sources
-``k``, the battery a mixing tank of what charged it, :func:`kernels.trace.trace_mix`, which
-returns that mix per hour, so every consumer of the hour is attributed the same shares). A
+``k``, the battery a mixing tank of what charged it). At a site with storage the Cython tank
+:func:`kernels.trace.trace_consumers` attributes the hour's pool to the consumers (tenants)
+directly, the batteries' mixed-source discharge ``d[s, t, k]`` (by the sources that charged
+them) pro rata with the rest, so every consumer of the hour gets the same shares and its
+part of the discharge::
+
+    V[n, s, t, k] = d[s, t, k] * C[n, s, t] / sum_k pool[s, t, k]   (``via_storage_mwh``)
+
+A
 tenant's consumption at site ``s`` in hour ``t`` is the facility energy of its jobs and
 inference (``PUE x IT``) plus the transfer energy its jobs' data drew there::
 
@@ -26,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from engine.components.base import Extraction
+from kernels.trace import trace_consumers
 
 __all__ = ["ledger"]
 
@@ -54,7 +62,7 @@ def _consumers(r: Extraction) -> list[tuple[str, np.ndarray, np.ndarray, np.ndar
 
 
 def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int],
-           sink_mw: np.ndarray) -> dict[str, Any]:
+           sink_mw: np.ndarray, storage: list | None = None) -> dict[str, Any]:
     """Certificates, the per-tenant report and hourly CFE columns.
 
     Parameters
@@ -69,6 +77,10 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
         Positions of the carbon-free sources.
     sink_mw : (S, T) array
         Facility load plus transfer energy of each site (what the ledger attributes).
+    storage : list, optional
+        Per site, the tank kernel's inputs (sites with storage) or None: the consumers'
+        energy there comes from :func:`kernels.trace.trace_consumers` with the part the
+        batteries discharged (``via_storage_mwh``); elsewhere it is ``mix x C``.
 
     Returns
     -------
@@ -87,6 +99,7 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
     for name, site, t, mwh in cons:
         np.add.at(C[names.index(name)], (site, t), mwh)
     C[-1] = np.maximum(sink_mw - C[:-1].sum(axis=0), 0.0)
+    E_all, V_all = _attribute(mixes, C, storage)
     grid = f.meta.get("grid")
     ef, ef_m = np.zeros((S, T)), np.zeros((S, T))
     price = np.zeros((S, T))
@@ -99,8 +112,9 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
     index = f.data.index
     hour = pd.Timedelta(hours=1)
     site_names = r.site_names
+    device = np.array([[f"{s}/{k}" for k in sources] for s in site_names], dtype=object)
     for n, tenant in enumerate([*names, ""]):
-        E = mixes * C[n][:, :, None]  # (S, T, K)
+        E, V = E_all[n], V_all[n]  # (S, T, K)
         total = C[n].sum(axis=0)
         clean_t = E[:, :, clean].sum(axis=(0, 2))
         if tenant:
@@ -113,8 +127,9 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
             "production_start": index[t_i], "production_end": index[t_i] + hour,
             "source": np.array(sources, dtype=object)[k_i],
             "energy_source": np.array([_SOURCE.get(s, s) for s in sources], dtype=object)[k_i],
-            "production_device": [f"{site_names[s]}/{sources[k]}" for s, k in zip(s_i, k_i)],
-            "clean": np.isin(k_i, clean), "mwh": E[s_i, t_i, k_i]}))
+            "production_device": device[s_i, k_i],
+            "clean": np.isin(k_i, clean), "mwh": E[s_i, t_i, k_i],
+            "via_storage_mwh": V[s_i, t_i, k_i]}))
         from_grid = E[:, :, k_grid].sum(axis=2)
         emis = float((from_grid * ef).sum() / 1000.0)
         by_src = E.sum(axis=(0, 1))
@@ -126,6 +141,7 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
             "emissions_marginal_t": float((from_grid * ef_m).sum() / 1000.0),
             "co2_avoided_t": float((C[n] * ef).sum() / 1000.0) - emis,
             "energy_cost": float((C[n] * price).sum()),
+            "via_battery_mwh": float(V.sum()),
             **{f"{src}_mwh": float(by_src[k]) for k, src in enumerate(sources)}})
     for s, name in enumerate(site_names):
         if f.data.sites[s].site.datacenter is not None:
@@ -135,3 +151,19 @@ def ledger(r: Extraction, sources: list[str], mixes: np.ndarray, clean: list[int
     certs = pd.concat(rows, ignore_index=True)
     certs.insert(0, "certificate_id", np.arange(len(certs), dtype=np.int64))
     return {"certificates": certs, "tenants": pd.DataFrame(report)}
+
+
+def _attribute(mixes: np.ndarray, C: np.ndarray, storage: list | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """``(N, S, T, K)`` energy of each consumer by source, and the part of it the batteries
+    discharged: the tank kernel at sites with storage, ``mix x C`` elsewhere."""
+    N, S, T = C.shape
+    E = mixes[None, :, :, :] * C[:, :, :, None]
+    V = np.zeros_like(E)
+    for s, args in enumerate(storage or []):
+        if args is None or not C[:, s].any():
+            continue
+        _, _, by, via = trace_consumers(*args, np.ascontiguousarray(C[:, s].T))
+        E[:, s] = by.transpose(1, 0, 2)
+        V[:, s] = via.transpose(1, 0, 2)
+    return E, V

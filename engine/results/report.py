@@ -82,6 +82,8 @@ def load_results_dir(results_dir: str | Path, scenario: Any = None) -> Result:
     rounds = s.get("network_rounds")
     more = {"demand_charges": pd.DataFrame(s["demand_charges"])} if s.get("demand_charges") \
         and "demand_charges" in Result.__dataclass_fields__ else {}
+    more.update({n: read(f"{n}.parquet") for n in ("placement", "tenants", "certificates")
+                 if n in Result.__dataclass_fields__ and (d / f"{n}.parquet").is_file()})
     return Result(
         status=Status(s.get("status", "error")), objective=nan(s.get("objective")),
         costs=pd.Series(s.get("costs", {}), dtype=float),

@@ -58,14 +58,17 @@ class Result:
         sum to ``costs["demand_charge"]``). Empty without a demand charge.
     placement : pandas.DataFrame
         Jobs placed across sites: one row per (job, site) with ``share``, ``it_energy_mwh``,
-        ``data_moved_gb`` (:mod:`engine.components.placement`).
+        ``data_moved_gb``, ``checkpoint_moved_gb`` (moved in by migrations)
+        (:mod:`engine.components.placement`).
     tenants : pandas.DataFrame
         The per-tenant green-power report: consumption, clean MWh, CFE score, emissions,
-        CO2 avoided against the grid average, energy cost and MWh by source
-        (:mod:`engine.results.ledger`); ``tenant == ""`` is load no tenant owns.
+        CO2 avoided against the grid average, energy cost, MWh by source and
+        ``via_battery_mwh`` (the part a battery discharged; :mod:`engine.results.ledger`);
+        ``tenant == ""`` is load no tenant owns.
     certificates : pandas.DataFrame
-        Hourly granular certificates, one per (tenant, site, hour, source) with MWh;
-        they sum to each tenant's hourly consumption.
+        Hourly granular certificates, one per (tenant, site, hour, source) with MWh (and
+        ``via_storage_mwh``, the part of it a battery discharged); they sum to each
+        tenant's hourly consumption.
     outages : pandas.DataFrame
         With ``policy.outages``: one row per (site, start, duration) scenario: ``site``,
         ``start_h``, ``time``, ``duration_h``, ``probability`` (start weight x duration

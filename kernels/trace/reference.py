@@ -12,10 +12,20 @@ pool's mix of that hour. For hour ``t``, sources ``k`` and batteries ``b``::
     soc[b]    = sum_k max(E[b, k], 0);  comp[b, k] = max(E[b, k], 0) / soc[b]
 
 The battery's stored energy before hour 0 has the composition ``init_comp``.
+
+Per consumer (:func:`trace_consumers_reference`): consumer ``n`` takes ``cons[t, n]`` MWh of
+the hour's pool, so its energy by source and the part of it the batteries discharged are::
+
+    by[t, n, k]  = s[k] * cons[t, n] / sum_k s[k]
+    via[t, n, k] = (sum_b dis[t, b] * comp[b, k]) * cons[t, n] / sum_k s[k]
+
+(0 in an hour with no supply); ``sum_k by[t, n, k] = cons[t, n]``.
 """
 from __future__ import annotations
 
 import numpy as np
+
+__all__ = ["trace_consumers_reference", "trace_mix_reference"]
 
 _EPS = 1e-12
 
@@ -71,3 +81,40 @@ def trace_mix_reference(
         comp[ok] = E[ok] / soc[ok, None]
         comps[t] = comp
     return mix, comps
+
+
+def trace_consumers_reference(direct: np.ndarray, dis: np.ndarray, ch: np.ndarray,
+                              soc0: np.ndarray, eta_c: np.ndarray, eta_d: np.ndarray,
+                              sigma: np.ndarray, init_comp: np.ndarray, cons: np.ndarray,
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`trace_mix_reference` and each consumer's energy by source.
+
+    Parameters
+    ----------
+    direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp
+        As :func:`trace_mix_reference`.
+    cons : (T, N) array [MWh]
+        What each consumer takes from the bus in each hour.
+
+    Returns
+    -------
+    mix, comp
+        As :func:`trace_mix_reference`.
+    by : (T, N, K) array [MWh]
+        Each consumer's energy by original source.
+    via : (T, N, K) array [MWh]
+        The part of ``by`` that the batteries discharged (by the source that charged them).
+    """
+    direct = np.asarray(direct, dtype=np.float64)
+    cons = np.asarray(cons, dtype=np.float64)
+    T, K = direct.shape
+    B = len(soc0)
+    mix, comps = trace_mix_reference(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp)
+    # the battery contents each hour starts from: the composition after the hour before
+    before = np.concatenate([np.asarray(init_comp, np.float64).reshape(1, B, K),
+                             comps[:-1]]) if B else np.zeros((T, 0, K))
+    bat = np.einsum("tb,tbk->tk", np.asarray(dis, np.float64).reshape(T, B), before)
+    s = direct + bat
+    tot = s.sum(axis=1)
+    share = np.divide(cons, tot[:, None], out=np.zeros_like(cons), where=tot[:, None] > _EPS)
+    return mix, comps, s[:, None, :] * share[:, :, None], bat[:, None, :] * share[:, :, None]
