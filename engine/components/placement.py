@@ -314,6 +314,9 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     if lp.any():
         m.add_constraints("placement/data_ready", int(lp.sum()),
                           [(pcols[lp], 1.0), (a_prev[lp], -pmax[lp])], ub=0.0)
+        # almost all slack at the optimum: the highs backend adds those of the (job, site)
+        # pairs it finds violated only (engine.backends.lazy; the same optimum)
+        m.notes.setdefault("lazy_rows", []).append(("placement/data_ready", rp[lp]))
     if single.any():
         ns = int(single.sum())
         u = m.add_variables("placement/ready", ns, ub=1.0, integer=True)

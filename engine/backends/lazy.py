@@ -1,0 +1,135 @@
+"""Lazy rows: rows the optimum mostly satisfies by itself, handed to HiGHS only when violated.
+
+A component may list constraint groups under ``model.notes["lazy_rows"]`` (group names).
+For an LP, :func:`solve_lazy` solves the model without those rows, checks them against the
+solution, adds the violated ones to the same HiGHS instance and re-solves from the last
+basis (dual simplex: adding rows keeps the basis dual feasible), until none is violated
+(row generation). The answer is the optimum of the whole model: the last solve is optimal
+for a relaxation of it (a subset of its rows) and its point satisfies every row left out,
+so it is feasible, hence optimal, for the whole model.
+
+Why: the placement's data-ready rows ``p[t] <= Pmax a[t-1]`` (one per remote (job, site)
+and hour) are almost all slack at the optimum, but they chain every job's transfers to its
+power hour by hour and made HiGHS's simplex ~15x slower on the East-West month
+(``benchmarks/MULTISITE_RESULTS.md``). A MILP keeps every row (a cut added between
+branch-and-bound runs would restart the search), and so does the ``pyomo`` backend.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import numpy as np
+
+from engine.backends.base import SolveOutput, SolverOptions
+from engine.model import LinearModel, ModelArrays
+
+__all__ = ["LAZY_NOTE", "MAX_ROUNDS", "lazy_mask", "solve_lazy"]
+
+log = logging.getLogger(__name__)
+
+#: ``model.notes`` key listing the names of the constraint groups that may be left out.
+LAZY_NOTE = "lazy_rows"
+#: Rounds of row generation before the remaining lazy rows all go in at once.
+MAX_ROUNDS = 30
+#: A lazy row counts as violated beyond this (absolute, scaled by ``max(1, |bound|)``);
+#: HiGHS's own primal feasibility tolerance is 1e-7.
+TOL = 1e-7
+
+
+def lazy_mask(model: LinearModel, n_rows: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """Rows of the groups listed in ``model.notes["lazy_rows"]`` and the batch of each (a
+    violated row brings its whole batch in), or None without any. Each entry is a group
+    name (every row a batch of its own) or ``(name, labels)`` with one label per row."""
+    mask = np.zeros(n_rows, bool)
+    batch = np.full(n_rows, -1, np.int64)
+    top = 0
+    for entry in model.notes.get(LAZY_NOTE) or []:
+        name, labels = entry if isinstance(entry, tuple) else (entry, None)
+        g = model.con_groups.get(name)
+        if g is None:
+            continue
+        mask[g.start:g.start + g.size] = True
+        lab = (np.arange(g.size) if labels is None
+               else np.unique(np.asarray(labels).ravel(), return_inverse=True)[1])
+        batch[g.start:g.start + g.size] = top + lab
+        top += int(lab.max()) + 1 if g.size else 0
+    return (mask, batch) if mask.any() else None
+
+
+def _without(arrays: ModelArrays, keep: np.ndarray, A_csr) -> ModelArrays:
+    from engine.model.linear import CSC
+
+    sub = A_csr[keep].tocsc()
+    sub.sort_indices()
+    return ModelArrays(
+        cost=arrays.cost, col_lb=arrays.col_lb, col_ub=arrays.col_ub,
+        integrality=arrays.integrality, row_lb=arrays.row_lb[keep], row_ub=arrays.row_ub[keep],
+        A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
+              sub.data.astype(np.float64), sub.shape), offset=arrays.offset)
+
+
+def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
+               release_arrays: bool = False) -> SolveOutput | None:
+    """Solve an LP with its lazy rows generated on demand (module docstring); None when
+    the model has none, is a MILP, or the relaxation does not end optimal (the caller then
+    solves the whole model, whose diagnosis names what is wrong)."""
+    from engine.backends.highs import read_outcome, run_definite, to_highs
+    from engine.status import Status
+
+    if arrays.is_mip:
+        return None
+    found = lazy_mask(model, arrays.A.shape[0])
+    if found is None:
+        return None
+    mask, batch_of = found
+    t0 = time.perf_counter()
+    A = arrays.A.to_scipy().tocsr()
+    lazy = np.flatnonzero(mask)
+    L = A[lazy]
+    L_lb, L_ub = arrays.row_lb[lazy], arrays.row_ub[lazy]
+    batch = np.unique(batch_of[lazy], return_inverse=True)[1]
+    h = to_highs(_without(arrays, ~mask, A), options)
+    if release_arrays:
+        del arrays
+        model.release_arrays()
+    del A
+    t1 = time.perf_counter()
+    pending = np.ones(lazy.size, bool)
+    rounds, added, iters = 0, 0, 0
+    while True:
+        run_definite(h)
+        rounds += 1
+        out = read_outcome(h, False, {})
+        iters += out.iterations
+        if out.status != Status.OPTIMAL or out.x is None:
+            log.debug("lazy rows: relaxation ended %s after %d rounds", out.solver_status, rounds)
+            return None
+        act = L @ out.x
+        tol = TOL * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(L_lb, posinf=0, neginf=0)),
+                                               np.abs(np.nan_to_num(L_ub, posinf=0, neginf=0))))
+        bad = pending & ((act > L_ub + tol) | (act < L_lb - tol))
+        if rounds > MAX_ROUNDS and bad.any():
+            bad = pending.copy()  # give up generating: every remaining row in at once
+        if not bad.any():
+            break
+        hit = np.zeros(int(batch.max()) + 1, bool)
+        hit[batch[bad]] = True
+        bad = pending & hit[batch]
+        rows = np.flatnonzero(bad)
+        sub = L[rows]
+        h.addRows(rows.size, L_lb[rows], L_ub[rows], sub.nnz,
+                  sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
+        pending[rows] = False
+        added += rows.size
+        # the last basis stays dual feasible with the new rows basic: dual simplex from it
+        h.setOptionValue("solver", "simplex")
+        h.setOptionValue("presolve", "off")
+    t2 = time.perf_counter()
+    log.debug("lazy rows: %d of %d added over %d solves", added, lazy.size, rounds)
+    out.timings = {"handover_s": t1 - t0, "run_s": t2 - t1}
+    out.iterations = iters
+    out.diagnosis = ""
+    model.notes["lazy_stats"] = {"rows": int(lazy.size), "added": int(added),
+                                 "solves": int(rounds)}
+    return out
