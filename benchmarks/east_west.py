@@ -133,18 +133,28 @@ def whole_model(sc: Any, limit_s: float) -> dict:
 
 
 def summary(res: Any) -> dict:
-    """The README's figures: training placed west, cost, carbon, data moved."""
-    k = res.kpis
-    pl = res.placement
-    west = pl[pl["site"].isin(["xining", "hainan"])]["it_energy_mwh"].sum() if len(pl) else 0.0
-    total = pl["it_energy_mwh"].sum() if len(pl) else 0.0
-    out = {"objective": res.objective, "costs": {c: float(v) for c, v in res.costs.items()},
-           "west_share_of_training_it": float(west / total) if total else 0.0,
-           "training_it_mwh": float(total)}
+    """The README's figures: training and inference per site, cost, carbon, data moved."""
+    k, h = res.kpis, res.hourly
+    out: dict[str, Any] = {"objective": res.objective,
+                           "costs": {c: float(v) for c, v in res.costs.items()},
+                           "training_mwh": {}, "inference_mwh": {}}
+    for site in ("xining", "hainan", "shanghai"):
+        inf = h.get(f"placement.{site}/inference_mw")
+        inf = float(inf.sum()) if inf is not None else 0.0
+        out["inference_mwh"][site] = inf
+        out["training_mwh"][site] = float(h[f"datacenter.{site}/flexible_it_mw"].sum()) - inf
+    total = sum(out["training_mwh"].values())
+    west = out["training_mwh"]["xining"] + out["training_mwh"]["hainan"]
+    out["west_share_of_training_it"] = west / total if total else 0.0
     for key in ("data_moved_tb", "transfer_energy_mwh", "placement_remote_share",
-                "emissions_t", "co2_t", "emissions_avg_t", "emissions_marginal_t"):
+                "emissions_t", "emissions_marginal_t", "cfe_score", "ref", "it_energy_mwh",
+                "facility_energy_mwh"):
         if key in k:
             out[key] = float(k[key])
+    if len(res.tenants):
+        out["tenants"] = res.tenants.set_index("tenant")[
+            ["consumption_mwh", "cfe_score", "emissions_t", "co2_avoided_t"]].round(3).to_dict(
+            "index")
     return out
 
 
