@@ -12,7 +12,10 @@ Why: the placement's data-ready rows ``p[t] <= Pmax a[t-1]`` (one per remote (jo
 and hour) are almost all slack at the optimum, but they chain every job's transfers to its
 power hour by hour and made HiGHS's simplex ~15x slower on the East-West month
 (``benchmarks/MULTISITE_RESULTS.md``). A MILP keeps every row (a cut added between
-branch-and-bound runs would restart the search), and so does the ``pyomo`` backend.
+branch-and-bound runs would restart the search), and so does the ``pyomo`` backend. A
+caller's time limit covers all rounds together; a round that ends other than optimal (a
+limit, an infeasible relaxation) hands the model to the whole-model solve, whose status and
+diagnosis are then returned.
 """
 from __future__ import annotations
 
@@ -97,7 +100,10 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
     t1 = time.perf_counter()
     pending = np.ones(lazy.size, bool)
     rounds, added, iters = 0, 0, 0
+    limit = h.getOptionValue("time_limit")[1]
     while True:
+        if np.isfinite(limit):  # the caller's limit covers every round together
+            h.setOptionValue("time_limit", max(limit - (time.perf_counter() - t1), 1e-3))
         run_definite(h)
         rounds += 1
         out = read_outcome(h, False, {})
