@@ -87,10 +87,27 @@ def instrumented(sc: Any, trace_mem: bool = False) -> dict:
     extract._trace = timed("trace_s", keep[1])
     ledger.ledger = timed("ledger_s", keep[2])
     LinearModel.arrays = arrays
+    api = importlib.import_module("engine.api")
+    phases = {name: getattr(api, name) for name in ("prepare", "build", "solve", "extract")}
     if trace_mem:
         import tracemalloc
 
         tracemalloc.start()
+
+        def phase(name, fn):
+            def wrapper(*a, **k):
+                tracemalloc.reset_peak()
+                base = tracemalloc.get_traced_memory()[0]
+                try:
+                    return fn(*a, **k)
+                finally:
+                    cur, peak = tracemalloc.get_traced_memory()
+                    acc[f"peak_{name}_mb"] = peak / 2**20
+                    acc[f"held_before_{name}_mb"] = base / 2**20
+            return wrapper
+
+        for name, fn in phases.items():
+            setattr(api, name, phase(name, fn))
     rss0 = _rss_mb()
     try:
         t0 = time.perf_counter()
@@ -98,6 +115,8 @@ def instrumented(sc: Any, trace_mem: bool = False) -> dict:
         wall = time.perf_counter() - t0
     finally:
         highs.run_definite, extract._trace, ledger.ledger, LinearModel.arrays = keep
+        for name, fn in phases.items():
+            setattr(api, name, fn)
     if trace_mem:
         import tracemalloc
 

@@ -60,20 +60,35 @@ def lazy_mask(model: LinearModel, n_rows: int) -> tuple[np.ndarray, np.ndarray] 
     return (mask, batch) if mask.any() else None
 
 
-def _without(arrays: ModelArrays, keep: np.ndarray, A_csr) -> ModelArrays:
+def _split(arrays: ModelArrays, mask: np.ndarray):
+    """The model without the rows of ``mask`` and those rows as a CSR matrix, filtered
+    entry by entry from the CSC matrix (no full-size CSR copy: peak memory)."""
+    import scipy.sparse as sp
+
     from engine.model.linear import CSC
 
-    sub = A_csr[keep].tocsc()
-    sub.sort_indices()
-    return ModelArrays(
+    A = arrays.A
+    on = mask[A.indices]  # entries in lazy rows
+    pos = np.cumsum(~mask, dtype=np.int64) - 1  # new position of each kept row
+    kept = np.concatenate(([0], np.cumsum(~on, dtype=np.int64)))
+    indptr = kept[A.indptr].astype(np.int32)
+    keep = ModelArrays(
         cost=arrays.cost, col_lb=arrays.col_lb, col_ub=arrays.col_ub,
-        integrality=arrays.integrality, row_lb=arrays.row_lb[keep], row_ub=arrays.row_ub[keep],
-        A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
-              sub.data.astype(np.float64), sub.shape), offset=arrays.offset)
+        integrality=arrays.integrality, row_lb=arrays.row_lb[~mask],
+        row_ub=arrays.row_ub[~mask],
+        A=CSC(indptr, pos[A.indices[~on]].astype(np.int32), A.data[~on],
+              (int((~mask).sum()), A.shape[1])), offset=arrays.offset)
+    del kept, pos
+    lpos = np.cumsum(mask, dtype=np.int64) - 1
+    lazy_cum = np.concatenate(([0], np.cumsum(on, dtype=np.int64)))
+    L = sp.csc_matrix((A.data[on], lpos[A.indices[on]], lazy_cum[A.indptr]),
+                      shape=(int(mask.sum()), A.shape[1])).tocsr()
+    L.sort_indices()
+    return keep, L
 
 
-def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
-               release_arrays: bool = False) -> SolveOutput | None:
+def solve_lazy(model: LinearModel, arrays: ModelArrays,
+               options: SolverOptions) -> SolveOutput | None:
     """Solve an LP with its lazy rows generated on demand (module docstring); None when
     the model has none, is a MILP, or the relaxation does not end optimal (the caller then
     solves the whole model, whose diagnosis names what is wrong)."""
@@ -87,16 +102,12 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
         return None
     mask, batch_of = found
     t0 = time.perf_counter()
-    A = arrays.A.to_scipy().tocsr()
     lazy = np.flatnonzero(mask)
-    L = A[lazy]
     L_lb, L_ub = arrays.row_lb[lazy], arrays.row_ub[lazy]
     batch = np.unique(batch_of[lazy], return_inverse=True)[1]
-    h = to_highs(_without(arrays, ~mask, A), options)
-    if release_arrays:
-        del arrays
-        model.release_arrays()
-    del A
+    keep, L = _split(arrays, mask)
+    h = to_highs(keep, options)
+    del keep
     t1 = time.perf_counter()
     pending = np.ones(lazy.size, bool)
     rounds, added, iters = 0, 0, 0
