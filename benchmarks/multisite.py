@@ -41,16 +41,23 @@ def _base(annual: bool) -> dict:
     return d
 
 
-def scenario(n: int, coupled: bool, annual: bool = False, ring: bool = False) -> Any:
+def scenario(n: int, coupled: bool, annual: bool = False, ring: bool = False,
+             shifted: bool = False) -> Any:
     """N copies of the site; each copy's jobs pinned to it, or (``coupled``) allowed at all
     copies, or (``ring``) at their copy and the next one (pairs grow linearly with N, where
-    all-to-all coupling gives N^2 (job, site) pairs)."""
+    all-to-all coupling gives N^2 (job, site) pairs). ``shifted``: copy ``i``'s daily import
+    tariff rotated by ``3 i`` hours (sites in other time zones; identical copies make the
+    coupled LP massively degenerate: any permutation of the jobs is optimal)."""
     d = _base(annual)
     site0, jobs0 = d["sites"][0], d["jobs"]
     d["sites"], d["jobs"] = [], []
     for i in range(n):
         s = copy.deepcopy(site0)
         s["name"] = f"{site0['name']}{i}"
+        price = s["grid"]["import_price_per_mwh"]
+        if shifted and isinstance(price, dict) and "daily" in price:
+            k = (3 * i) % len(price["daily"])
+            s["grid"]["import_price_per_mwh"] = {"daily": price["daily"][k:] + price["daily"][:k]}
         for kind in ("pv", "wind", "batteries", "hydro"):
             for a in s.get(kind, []):
                 a["name"] = f"{a['name']}{i}"
@@ -74,12 +81,13 @@ SOLVERS = {"simplex": {"solver": "simplex"}, "ipm": {"solver": "ipm"},
            "ipm_nox": {"solver": "ipm", "run_crossover": "off"}}
 
 
-def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str]) -> list[dict]:
+def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
+                shifted: bool = False) -> list[dict]:
     """Coupled copies only: each HiGHS setting in turn per N (ratios to N = first)."""
     rows = []
     engine.optimize(scenario(1, True, False, ring))  # warm-up: the process's first solve
     for n in sites:
-        sc = scenario(n, True, annual, ring)
+        sc = scenario(n, True, annual, ring, shifted)
         row: dict[str, Any] = {"sites": n}
         for name in solvers:
             t, res = _timed(lambda: engine.optimize(sc, highs_options=SOLVERS[name]))
@@ -150,9 +158,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--coupled-only", choices=["all", "ring"],
                    help="only the coupled copies (all-to-all or ring), each solver in --solvers")
     p.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
+    p.add_argument("--shifted", action="store_true",
+                   help="copy i's tariff rotated by 3 i hours (coupled runs)")
     a = p.parse_args(argv)
     if a.coupled_only:
-        return run_coupled(a.sites, a.annual, a.coupled_only == "ring", a.solvers)
+        return run_coupled(a.sites, a.annual, a.coupled_only == "ring", a.solvers, a.shifted)
     return run(a.sites, a.annual, not a.no_coupled)
 
 

@@ -43,28 +43,12 @@ def test_one_site_and_coupled_sites_stay_one_model():
         assert blocks.blocks_of(arrays, 4) is None
 
 
-def test_coupled_sites_go_to_ipm_unless_the_caller_names_a_solver():
-    from engine.backends.base import SolverOptions
-
-    f = build(prepare(scenario(4, coupled=True, ring=True)))
-    arrays = f.model.arrays()
-    assert f.model.notes["coupled_sites"] == 4
-    assert arrays.A.shape[1] >= blocks.COUPLED_IPM_MIN_COLS
-    got = blocks.coupled_options(f.model.notes, arrays, SolverOptions())
-    assert got.highs_options == {"solver": "ipm"}
-    mine = SolverOptions(highs_options={"solver": "simplex"})
-    assert blocks.coupled_options(f.model.notes, arrays, mine) is mine
-    # pinned copies: nothing coupled, the default stays
-    g = build(prepare(scenario(4, coupled=False)))
-    assert "coupled_sites" not in g.model.notes or g.model.notes["coupled_sites"] < 2
-    plain = SolverOptions()
-    assert blocks.coupled_options(g.model.notes, g.model.arrays(), plain) is plain
-
-
-def test_coupled_ring_ipm_default_equals_simplex_and_pyomo():
-    sc = scenario(3, coupled=True, ring=True)
-    ipm = engine.optimize(sc)
-    simplex = engine.optimize(sc, highs_options={"solver": "simplex"})
+def test_coupled_ring_simplex_ipm_and_pyomo_agree():
+    # the multisite benchmark's ring coupling with shifted tariffs (about half the jobs'
+    # energy runs at the neighbouring copy)
+    sc = scenario(3, coupled=True, ring=True, shifted=True)
+    ipm = engine.optimize(sc, highs_options={"solver": "ipm"})
+    simplex = engine.optimize(sc)
     ref = engine.optimize(sc, backend="pyomo")
     assert ipm.status == simplex.status == engine.Status.OPTIMAL
     assert ipm.objective == pytest.approx(simplex.objective, rel=1e-9)

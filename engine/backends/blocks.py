@@ -20,26 +20,10 @@ import numpy as np
 
 from engine.model import ModelArrays
 
-__all__ = ["COUPLED_IPM_MIN_COLS", "MIN_SHARE", "blocks_of", "coupled_options", "sub_arrays"]
+__all__ = ["MIN_SHARE", "blocks_of", "sub_arrays"]
 
 #: Share of the columns a component must hold to count as a block of its own.
 MIN_SHARE = 0.05
-#: Columns from which an LP whose placement couples two or more sites is handed to HiGHS's
-#: interior-point solver (with crossover) when the caller names no solver: on N coupled
-#: copies of the Xining site it took 0.4-0.6x the dual simplex's time from 2 sites on
-#: (``benchmarks/MULTISITE_RESULTS.md``); small models stay on the simplex.
-COUPLED_IPM_MIN_COLS = 5_000
-
-
-def coupled_options(notes: dict, arrays: ModelArrays, options):
-    """``options`` with ``solver="ipm"`` for a large LP whose sites the placement couples
-    (``notes["coupled_sites"] >= 2``) and no solver named by the caller; else unchanged."""
-    import dataclasses
-
-    if (arrays.is_mip or "solver" in options.highs_options
-            or notes.get("coupled_sites", 0) < 2 or arrays.A.shape[1] < COUPLED_IPM_MIN_COLS):
-        return options
-    return dataclasses.replace(options, highs_options={**options.highs_options, "solver": "ipm"})
 
 
 def blocks_of(arrays: ModelArrays, max_blocks: int) -> list[np.ndarray] | None:

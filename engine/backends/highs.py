@@ -183,9 +183,6 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
             del arrays
             model.release_arrays()
         return lazy
-    from engine.backends.blocks import coupled_options
-
-    options = coupled_options(model.notes, arrays, options)
     # parts that nothing couples (e.g. independent sites) as separate models in threads
     split = solve_blocks(arrays, options)
     if split is not None:

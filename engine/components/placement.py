@@ -254,10 +254,6 @@ def add(f: Formulation) -> None:
         m.add_constraints("placement/one_site", pl.release.size,
                           [(share, 1.0, pl.pair_job)], lb=1.0, ub=1.0)
         meta.update(e_pair=e_pair, e_t=e_t, e_site=e_site, share=share)
-        # sites that jobs allowed at several sites tie together (the highs backend picks its
-        # solver by it: engine.backends.blocks.coupled_options)
-        multi = np.bincount(pl.pair_job, minlength=pl.release.size) > 1
-        m.notes["coupled_sites"] = int(np.unique(pl.pair_site[multi[pl.pair_job]]).size)
         _add_transfers(f, pl, p.idx, e_pair, e_t, first, lengths, meta)
         f.inject(p.idx, e_site, -pue[e_site, e_t], t_of=e_t)
         f.facility(p.idx, e_site, e_t, pue[e_site, e_t])
