@@ -177,7 +177,7 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     # rows a component marked lazy (mostly slack at the optimum) generated on demand
     from engine.backends.lazy import solve_lazy
 
-    lazy = solve_lazy(model, arrays, options)
+    lazy = solve_lazy(model, arrays, options, to_highs, run_definite, read_outcome)
     if lazy is not None:
         if release_arrays:
             del arrays

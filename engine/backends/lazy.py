@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -87,12 +88,13 @@ def _split(arrays: ModelArrays, mask: np.ndarray):
     return keep, L
 
 
-def solve_lazy(model: LinearModel, arrays: ModelArrays,
-               options: SolverOptions) -> SolveOutput | None:
+def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
+               to_highs: Callable, run_definite: Callable,
+               read_outcome: Callable) -> SolveOutput | None:
     """Solve an LP with its lazy rows generated on demand (module docstring); None when
     the model has none, is a MILP, or the relaxation does not end optimal (the caller then
-    solves the whole model, whose diagnosis names what is wrong)."""
-    from engine.backends.highs import read_outcome, run_definite, to_highs
+    solves the whole model, whose diagnosis names what is wrong). The HiGHS helpers come
+    from :mod:`engine.backends.highs` (passed in: no import cycle)."""
     from engine.status import Status
 
     if arrays.is_mip:

@@ -19,7 +19,9 @@ that needs it; ``x`` (the share of ``D_j``; ``D_j x`` GB) moved over the link in
     a[j, c, deadline - 1] = y[j, c]                                      (placement/data)
 
 LP split (the default, preemptible jobs): the site works on the share of the data that is
-there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1]`` (placement/data_ready). One site
+there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1]`` (placement/data_ready; mostly slack at
+the optimum, so the highs backend adds only the violated pairs' rows,
+:mod:`engine.backends.lazy`, with the same optimum). One site
 (``single_site: true``): a binary ``u[j, c, t]`` says the whole data set is there::
 
     u[t] >= u[t-1],  u[t] <= a[t-1],  p[j, c, t] <= Pmax_{j, c} u[t]
