@@ -16,6 +16,7 @@ one-site time of the same column. The green-share floor is off (an annual floor 
 sites would couple the copies).
 
     PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 [--annual]
+    PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 --coupled-only ring
 """
 from __future__ import annotations
 
@@ -40,21 +41,32 @@ def _base(annual: bool) -> dict:
     return d
 
 
-def scenario(n: int, coupled: bool, annual: bool = False) -> Any:
-    """N copies of the site; each copy's jobs pinned to it, or (``coupled``) allowed at all."""
+def scenario(n: int, coupled: bool, annual: bool = False, ring: bool = False,
+             shifted: bool = False) -> Any:
+    """N copies of the site; each copy's jobs pinned to it, or (``coupled``) allowed at all
+    copies, or (``ring``) at their copy and the next one (pairs grow linearly with N, where
+    all-to-all coupling gives N^2 (job, site) pairs). ``shifted``: copy ``i``'s daily import
+    tariff rotated by ``3 i`` hours (sites in other time zones; identical copies make the
+    coupled LP massively degenerate: any permutation of the jobs is optimal)."""
     d = _base(annual)
     site0, jobs0 = d["sites"][0], d["jobs"]
     d["sites"], d["jobs"] = [], []
     for i in range(n):
         s = copy.deepcopy(site0)
         s["name"] = f"{site0['name']}{i}"
+        price = s["grid"]["import_price_per_mwh"]
+        if shifted and isinstance(price, dict) and "daily" in price:
+            k = (3 * i) % len(price["daily"])
+            s["grid"]["import_price_per_mwh"] = {"daily": price["daily"][k:] + price["daily"][:k]}
         for kind in ("pv", "wind", "batteries", "hydro"):
             for a in s.get(kind, []):
                 a["name"] = f"{a['name']}{i}"
         d["sites"].append(s)
         for j in jobs0:
-            d["jobs"].append({**j, "name": f"{j['name']}_{i}",
-                              "sites": [] if coupled else [s["name"]]})
+            nxt = f"{site0['name']}{(i + 1) % n}"
+            where = ([s["name"], nxt] if ring and n > 1 else [] if coupled
+                     else [s["name"]])
+            d["jobs"].append({**j, "name": f"{j['name']}_{i}", "sites": where})
     return engine.Scenario.from_dict(d, base_dir=EXAMPLES)
 
 
@@ -62,6 +74,34 @@ def _timed(fn) -> tuple[float, Any]:
     t = time.perf_counter()
     out = fn()
     return time.perf_counter() - t, out
+
+
+#: The HiGHS settings compared on the coupled copies.
+SOLVERS = {"simplex": {"solver": "simplex"}, "ipm": {"solver": "ipm"},
+           "ipm_nox": {"solver": "ipm", "run_crossover": "off"}}
+
+
+def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
+                shifted: bool = False) -> list[dict]:
+    """Coupled copies only: each HiGHS setting in turn per N (ratios to N = first)."""
+    rows = []
+    engine.optimize(scenario(1, True, False, ring))  # warm-up: the process's first solve
+    for n in sites:
+        sc = scenario(n, True, annual, ring, shifted)
+        row: dict[str, Any] = {"sites": n}
+        for name in solvers:
+            t, res = _timed(lambda: engine.optimize(sc, highs_options=SOLVERS[name]))
+            row[f"{name}_s"], row[f"{name}_obj"] = t, res.objective
+            row[f"{name}_status"] = str(res.status)
+        rows.append(row)
+        print(row, flush=True)
+    base = rows[0]
+    print("\n| sites | " + " | ".join(solvers) + " |")
+    print("|---|" + "---|" * len(solvers))
+    for r in rows:
+        cells = [f"{r[k + '_s']:.2f} s ({r[k + '_s'] / base[k + '_s']:.2f}x)" for k in solvers]
+        print(f"| {r['sites']} | " + " | ".join(cells) + " |")
+    return rows
 
 
 def run(sites: list[int], annual: bool, coupled_runs: bool = True) -> list[dict]:
@@ -115,7 +155,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--sites", type=int, nargs="+", default=[1, 2, 4, 8])
     p.add_argument("--annual", action="store_true", help="the 8,760-h park instead of a week")
     p.add_argument("--no-coupled", action="store_true", help="skip the coupled runs")
+    p.add_argument("--coupled-only", choices=["all", "ring"],
+                   help="only the coupled copies (all-to-all or ring), each solver in --solvers")
+    p.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=list(SOLVERS))
+    p.add_argument("--shifted", action="store_true",
+                   help="copy i's tariff rotated by 3 i hours (coupled runs)")
     a = p.parse_args(argv)
+    if a.coupled_only:
+        return run_coupled(a.sites, a.annual, a.coupled_only == "ring", a.solvers, a.shifted)
     return run(a.sites, a.annual, not a.no_coupled)
 
 

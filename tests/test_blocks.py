@@ -41,3 +41,15 @@ def test_one_site_and_coupled_sites_stay_one_model():
     for sc in (scenario(1, coupled=False), scenario(2, coupled=True)):
         arrays = build(prepare(sc)).model.arrays()
         assert blocks.blocks_of(arrays, 4) is None
+
+
+def test_coupled_ring_simplex_ipm_and_pyomo_agree():
+    # the multisite benchmark's ring coupling with shifted tariffs (about half the jobs'
+    # energy runs at the neighbouring copy)
+    sc = scenario(3, coupled=True, ring=True, shifted=True)
+    ipm = engine.optimize(sc, highs_options={"solver": "ipm"})
+    simplex = engine.optimize(sc)
+    ref = engine.optimize(sc, backend="pyomo")
+    assert ipm.status == simplex.status == engine.Status.OPTIMAL
+    assert ipm.objective == pytest.approx(simplex.objective, rel=1e-9)
+    assert ipm.objective == pytest.approx(ref.objective, rel=1e-9)

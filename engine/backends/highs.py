@@ -174,6 +174,15 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     if arrays is None:
         arrays = model.arrays()
     is_mip = arrays.is_mip
+    # rows a component marked lazy (mostly slack at the optimum) generated on demand
+    from engine.backends.lazy import solve_lazy
+
+    lazy = solve_lazy(model, arrays, options, to_highs, run_definite, read_outcome)
+    if lazy is not None:
+        if release_arrays:
+            del arrays
+            model.release_arrays()
+        return lazy
     # parts that nothing couples (e.g. independent sites) as separate models in threads
     split = solve_blocks(arrays, options)
     if split is not None:

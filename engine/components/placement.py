@@ -19,7 +19,9 @@ that needs it; ``x`` (the share of ``D_j``; ``D_j x`` GB) moved over the link in
     a[j, c, deadline - 1] = y[j, c]                                      (placement/data)
 
 LP split (the default, preemptible jobs): the site works on the share of the data that is
-there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1]`` (placement/data_ready). One site
+there, ``p[j, c, t] <= Pmax_{j, c} a[j, c, t-1]`` (placement/data_ready; mostly slack at
+the optimum, so the highs backend adds only the violated pairs' rows,
+:mod:`engine.backends.lazy`, with the same optimum). One site
 (``single_site: true``): a binary ``u[j, c, t]`` says the whole data set is there::
 
     u[t] >= u[t-1],  u[t] <= a[t-1],  p[j, c, t] <= Pmax_{j, c} u[t]
@@ -323,6 +325,9 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     if lp.any():
         m.add_constraints("placement/data_ready", int(lp.sum()),
                           [(pcols[lp], 1.0), (a_prev[lp], -pmax[lp])], ub=0.0)
+        # almost all slack at the optimum: the highs backend adds those of the (job, site)
+        # pairs it finds violated only (engine.backends.lazy; the same optimum)
+        m.notes.setdefault("lazy_rows", []).append(("placement/data_ready", rp[lp]))
     if single.any():
         ns = int(single.sum())
         u = m.add_variables("placement/ready", ns, ub=1.0, integer=True)
