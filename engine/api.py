@@ -154,7 +154,10 @@ def optimize(
         data = prepare(sc)
     if pins:
         data.extra["dr_pin"] = pins
-    res = _solve_data(sc, data, t0, backend, options, model_hook)
+    from engine.annual_start import annual_start
+
+    start = annual_start(sc, data, backend)  # an annual sizing LP: sizes to start from
+    res = _solve_data(sc, data, t0, backend, options, model_hook, start)
     if plan is not None:
         cost_to_park(res, plan)
     if network_rounds:
@@ -167,12 +170,20 @@ def optimize(
 
 
 def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOptions,
-                model_hook: Callable[..., None] | None) -> Result:
-    """Build, solve and extract one prepared scenario (one round of :func:`optimize`)."""
+                model_hook: Callable[..., None] | None, start=None) -> Result:
+    """Build, solve and extract one prepared scenario (one round of :func:`optimize`);
+    ``start``: capacities to start an annual sizing LP from (see
+    :func:`engine.annual_start.annual_start`)."""
     with _gc_paused():
         t1 = time.perf_counter()
         f = build(data)
         f.model.arrays()
+        if start is not None:
+            from dataclasses import replace
+
+            from engine.annual_start import start_columns
+
+            options = replace(options, fixed_start=start_columns(f, start[0]))
         t2 = time.perf_counter()
         # the solver copies what it needs and the arrays are dropped before the solution is
         # read: results need only the groups and x
@@ -186,6 +197,11 @@ def _solve_data(sc: Scenario, data, t0: float, backend: str, options: SolverOpti
             "build_s": (t2 - t1) + handover,
             "solve_s": (t3 - t2) - handover,
         }
+        if start is not None:  # the representative-day sizing ran before t1
+            timings["prepare_s"] -= start[1]
+            timings["start_s"] = start[1]
+            timings.update({k: out.timings[k] for k in ("fixed_s", "freed_s")
+                            if k in out.timings})
         if out.x is None:
             timings["extract_s"] = 0.0
             timings["total_s"] = time.perf_counter() - t0

@@ -55,6 +55,11 @@ class SolverOptions:
     pyomo_interface : {"standard_form", "persistent"}
         How the ``pyomo`` backend reaches HiGHS: Pyomo's standard-form compiler then highspy
         in bulk (fast, default), or Pyomo's persistent HiGHS interface.
+    fixed_start : (cols, values), optional
+        ``highs`` backend, LPs only: solve first with these columns fixed at these values
+        (e.g. capacities chosen on representative days), then free them and solve again
+        from that optimal basis. The optimum is the LP's own; only the path to it changes
+        (:func:`engine.backends.warm.fix_then_free`). Other backends solve directly.
     """
 
     time_limit_s: float | None = None
@@ -64,3 +69,4 @@ class SolverOptions:
     log: bool = False
     pyomo_interface: str = "standard_form"
     mip_start: str = "auto"
+    fixed_start: tuple[np.ndarray, np.ndarray] | None = None

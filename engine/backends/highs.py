@@ -184,7 +184,7 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
             model.release_arrays()
         return lazy
     # parts that nothing couples (e.g. independent sites) as separate models in threads
-    split = solve_blocks(arrays, options)
+    split = solve_blocks(arrays, options) if options.fixed_start is None else None
     if split is not None:
         if release_arrays:
             del arrays
@@ -202,12 +202,20 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         model.release_arrays()
     t1 = time.perf_counter()
     solved_by_lp, lp_obj = False, float("nan")
+    warm = {}
     if is_mip and options.mip_start in ("lp", "auto"):
         solved_by_lp, lp_obj = _lp_first(h, options)
+    elif options.fixed_start is not None and not is_mip:
+        from engine.backends.warm import fix_then_free
+
+        warm = fix_then_free(h, *options.fixed_start, time_limit_for(options, False),
+                             run_definite)
     else:
         run_definite(h)
     t2 = time.perf_counter()
-    out = read_outcome(h, is_mip and not solved_by_lp, {"handover_s": t1 - t0, "run_s": t2 - t1})
+    out = read_outcome(h, is_mip and not solved_by_lp,
+                       {"handover_s": t1 - t0, "run_s": t2 - t1, **warm})
+    out.iterations += int(warm.get("fixed_iterations", 0))
     out.lp_relaxation = lp_obj
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)

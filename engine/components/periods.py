@@ -9,36 +9,48 @@ weighing the ``n_k`` days it stands for (``sum_k n_k = 365``)::
     S[d+1] = (1 - σ)^24 S[d] + δ[k(d), 23]      (storage linked across the year)
 
 solves, then re-runs the full-year dispatch at the chosen sizes. :func:`engine.optimize`
-itself always solves every hour; this component only validates the block: the horizon must
+itself always solves every hour; with ``annual_start: representative_days`` (the default) it
+sizes on the typical days first and starts the annual sizing LP from those sizes
+(:func:`engine.annual_start.annual_start`: fixed, solved, then freed; the optimum is the
+annual LP's own). This component only validates the block: the horizon must
 be a 365-day year from local midnight, and the components that the typical days cannot
 represent (jobs with release hours, outage scenarios, hydro budgets, gensets' minimum up
 and down times, grid outage hours, feeder networks) are refused.
 """
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
 from engine.components.base import Component
 from engine.scenario.base import Integer, Model
 
-__all__ = ["COMPONENT", "Sizing"]
+__all__ = ["COMPONENT", "Sizing", "check_representable"]
 
 
 class Sizing(Model):
     """How a year is sized: ``representative_days`` typical days (1..365; None: every
-    hour)."""
+    hour), and how the annual sizing LP is started (``annual_start``)."""
 
     representative_days: Annotated[Integer, Field(ge=1, le=365)] | None = None
+    #: How :func:`engine.optimize` starts an annual sizing LP: ``"representative_days"``
+    #: (sizes chosen on ``representative_days`` typical days, 12 when None, fixed for a
+    #: first solve and then freed) or ``"none"`` (a cold solve).
+    annual_start: Literal["representative_days", "none"] = "representative_days"
 
 
 def check(scenario: Any) -> None:
     sz = getattr(scenario, "sizing", None)
     if sz is None or sz.representative_days is None:
         return
-    n = sz.representative_days
-    where = f"sizing.representative_days: {n} typical days need"
+    check_representable(scenario, f"sizing.representative_days: {sz.representative_days} "
+                                  f"typical days need")
+
+
+def check_representable(scenario: Any, where: str) -> None:
+    """``ValueError`` (its text starting with ``where``) when typical days cannot represent
+    the scenario's year."""
     if scenario.horizon_h != 8760:
         raise ValueError(f"{where} a 365-day year (horizon_h = 8760), got horizon_h = "
                          f"{scenario.horizon_h}")

@@ -100,6 +100,8 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
             log.info("tsam: %s", w.message)
         order = np.asarray(res.cluster_assignments, dtype=np.int64)
         rep = res.cluster_representatives
+        # extreme periods appended by tsam add typical days beyond the n asked for
+        n_days = int(rep.index.get_level_values(0).max()) + 1
         typical = {c: np.concatenate([rep.loc[k, c].to_numpy() for k in range(n_days)])
                    for c in varying}
     else:  # nothing varies, or every day is its own typical day

@@ -1,0 +1,104 @@
+"""Where an annual sizing LP starts: the capacities chosen on representative days.
+
+:func:`engine.optimize` solves an annual sizing LP (capacities as columns,
+:mod:`engine.model.sizing`) in two steps when ``sizing.annual_start`` is
+``"representative_days"`` (the default) and the year can be represented by typical days
+(:func:`engine.components.periods.check_representable`): :func:`annual_start` sizes the
+year on ``sizing.representative_days`` typical days (12 when None; seconds), and
+:func:`start_columns` hands those sizes to the backend as ``SolverOptions.fixed_start``:
+the annual LP is solved with the capacities fixed at them (a dispatch LP), then freed and
+solved from that basis (:func:`engine.backends.warm.fix_then_free`). The optimum is the
+annual LP's own; only the path to it changes (benchmarks/SIZING_RESULTS.md).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from engine.backends import SolverOptions, solve
+from engine.components.finance import investment_table
+from engine.model.build import build
+from engine.model.periods import aggregate
+
+log = logging.getLogger(__name__)
+
+__all__ = ["START_DAYS", "annual_start", "start_columns"]
+
+#: Typical days of the annual sizing LP's start when ``sizing.representative_days`` is None.
+START_DAYS = 12
+
+
+def _has_extendable(sc: Any) -> bool:
+    from engine.sizes import _assets
+
+    return any(getattr(getattr(a, "investment", None), "extendable", False)
+               for site in sc.sites for _, a in _assets(site))
+
+
+def annual_start(sc: Any, data: Any, backend: str = "highs"
+                 ) -> tuple[dict[tuple[str, str, str], float], float] | None:
+    """Sizes to start an annual sizing LP from: the representative-day sizing's.
+
+    Used by :func:`engine.optimize` when ``sizing.annual_start`` is
+    ``"representative_days"`` (the default): the annual LP is then solved with its
+    capacities fixed at these sizes, and again from that basis with them free
+    (:func:`engine.backends.warm.fix_then_free`). The optimum is the annual LP's own.
+
+    Parameters
+    ----------
+    sc : Scenario
+    data : ScenarioData
+        ``prepare(sc)`` (reused: the typical days are clustered from it).
+    backend : str
+        Only ``"highs"`` uses a start.
+
+    Returns
+    -------
+    (dict, float) or None
+        ``{(kind, name, quantity): size}`` and the seconds it took; None when the scenario
+        has no extendable asset, is not a year the typical days can represent (see
+        :mod:`engine.components.periods`), asks for ``annual_start: none``, uses another
+        backend, or the typical-day model has no solution.
+    """
+    from engine.components.periods import check_representable
+
+    sz = getattr(sc, "sizing", None)
+    if backend != "highs" or (sz is not None and sz.annual_start == "none"):
+        return None
+    if not _has_extendable(sc):
+        return None
+    try:
+        check_representable(sc, "a representative-day start needs")
+    except ValueError as exc:
+        log.info("no representative-day start for the annual sizing LP: %s", exc)
+        return None
+    t0 = time.perf_counter()
+    n = sz.representative_days if sz is not None and sz.representative_days else START_DAYS
+    try:
+        f = build(aggregate(data, int(n)))
+        out = solve(f.model, backend=backend, options=SolverOptions(), release_arrays=True)
+    except Exception as exc:  # noqa: BLE001 -- a start is an aid only: solve cold instead
+        log.warning("no representative-day start for the annual sizing LP: %r", exc)
+        return None
+    if out.x is None:
+        log.info("no representative-day start: the typical-day model is %s", out.status)
+        return None
+    table = investment_table(f.meta.get("sizing", []), out.x)
+    sizes = {(r.kind, r.name, r.quantity): float(r.size) for r in table.itertuples(index=False)}
+    return sizes, time.perf_counter() - t0
+
+
+def start_columns(f: Any, sizes: dict[tuple[str, str, str], float]
+                  ) -> tuple[Any, Any] | None:
+    """``(cols, values)`` of the capacity columns of a built model at ``sizes`` (keys as
+    from :func:`annual_start`); None when no column matches."""
+    pairs = [(e["col"], sizes[(e["kind"], e["name"], e["quantity"])])
+             for e in f.meta.get("sizing", [])
+             if e["col"] >= 0 and (e["kind"], e["name"], e["quantity"]) in sizes]
+    if not pairs:
+        return None
+    cols, values = zip(*pairs)
+    return np.array(cols, dtype=np.int64), np.array(values, dtype=np.float64)

@@ -1,0 +1,99 @@
+"""The annual sizing LP started from fixed capacities (fix, solve, free, solve again).
+
+References: the optimum of a small LP derived by hand, and the cold solve of the same
+scenario (``sizing.annual_start: none``): the start changes the path, never the optimum.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import check_invariants
+
+import engine
+from engine.backends import SolverOptions, solve
+from engine.economics import with_sizes
+from engine.model import LinearModel
+
+
+def _hand_lp() -> tuple[LinearModel, int]:
+    """Capacity ``c`` in [0, 10] at 5 per unit, a row ``c >= 1``; two hours of 4 MW load
+    served by ``g[t] <= a[t] c`` (a = 1, 0.5) and imports at 4 per MWh.
+
+    A unit of ``c`` saves 4 (1 + 0.5) = 6 > 5 while hour 0 is not covered (c <= 4), then
+    4 x 0.5 = 2 < 5: ``c* = 4``, imports 0 and 4 - 2 = 2, objective 5 x 4 + 4 x 2 = 28.
+    """
+    m = LinearModel()
+    c = m.add_variables("cap", 1, lb=0.0, ub=10.0, cost=5.0)
+    g = m.add_variables("g", 2)
+    imp = m.add_variables("imp", 2, cost=4.0)
+    a = np.array([1.0, 0.5])
+    m.add_constraints("avail", 2, [(g.idx, 1.0), (np.repeat(c.idx, 2), -a)], ub=0.0)
+    m.add_constraints("balance", 2, [(g.idx, 1.0), (imp.idx, 1.0)], lb=4.0, ub=4.0)
+    m.add_constraints("at_least_one", 1, [(c.idx, 1.0)], lb=1.0)
+    return m, int(c.idx[0])
+
+
+@pytest.mark.parametrize("start, fallback", [(4.0, 0.0), (9.0, 0.0), (0.0, 1.0), (25.0, 0.0)])
+def test_fixed_start_reaches_the_hand_optimum(start, fallback):
+    """Whatever the start -- the optimum, a poor one, one that breaks ``c >= 1`` (the fixed
+    model is infeasible: solved cold instead) or one beyond the bound (clipped to 10) --
+    the LP's own optimum comes back."""
+    m, col = _hand_lp()
+    opts = SolverOptions(fixed_start=(np.array([col]), np.array([start])))
+    out = solve(m, options=opts)
+    assert out.status == engine.Status.OPTIMAL
+    assert out.objective == pytest.approx(28.0, rel=1e-12)
+    assert out.x[col] == pytest.approx(4.0, abs=1e-9)
+    assert out.timings["fallback"] == fallback
+    cold = solve(_hand_lp()[0])
+    assert cold.objective == pytest.approx(out.objective, rel=1e-12)
+
+
+def _year(annual_start: str | None):
+    """A year (2023, UTC) of a flat 6 MW load; PV (a clear-sky day shape, 60 % less in
+    winter), a battery and the grid connection extendable."""
+    t = np.arange(8760)
+    day = np.clip(np.sin((t % 24 - 6) / 12 * np.pi), 0, None)
+    season = 0.7 + 0.3 * np.cos(2 * np.pi * (t / 8760 - 0.45))
+    price = np.where((t % 24 >= 17) & (t % 24 < 23), 600.0, 250.0)
+    inv = {"lifetime_years": 20, "extendable": True}
+    sc = {"name": "year", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": 8760,
+          "finance": {"discount_rate_fraction": 0.06, "analysis_years": 15},
+          "policy": {"green_share_min_fraction": 0.5},
+          "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                     "datacenter": {"gpus": 6000, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                                    "inflexible_it_mw": 6.0},
+                     "pv": [{"name": "p", "capacity_mw": 0.0,
+                             "availability_fraction": (day * season).round(4).tolist(),
+                             "investment": {**inv, "capex_per_mw": 3.0e6, "max_mw": 60.0}}],
+                     "batteries": [{"name": "b", "energy_mwh": 0.0, "charge_power_mw": 0.0,
+                                    "discharge_power_mw": 0.0, "soc_min_fraction": 0.1,
+                                    "investment": {**inv, "capex_per_mw": 2.5e5,
+                                                   "capex_per_mwh": 9.0e5, "max_mw": 30.0,
+                                                   "max_mwh": 120.0}}],
+                     "grid": {"import_max_mw": 4.0, "import_price_per_mwh": price.tolist(),
+                              "clean_share_fraction": 0.3, "demand_charge_per_mw_month": 2e4,
+                              "investment": {**inv, "capex_per_mw": 5.0e5, "max_mw": 20.0}}}]}
+    if annual_start is not None:
+        sc["sizing"] = {"annual_start": annual_start}
+    return engine.Scenario.from_dict(sc)
+
+
+@pytest.mark.slow
+def test_annual_start_changes_the_path_not_the_optimum():
+    """The default start (12 typical days) against a cold solve and the Pyomo backend (which
+    solves cold): one optimum to 1e-6, and the sized dispatch obeys the invariants."""
+    warm = engine.optimize(_year(None))
+    cold = engine.optimize(_year("none"))
+    via_pyomo = engine.optimize(_year(None), backend="pyomo")
+    assert warm.status == cold.status == via_pyomo.status == engine.Status.OPTIMAL
+    assert "start_s" in warm.timings and "start_s" not in cold.timings
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-6)
+    assert via_pyomo.objective == pytest.approx(cold.objective, rel=1e-6)
+    assert warm.investment["size"].sum() > 0
+    check_invariants(with_sizes(_year(None), warm.investment), warm)
+
+
+def test_annual_start_field_is_checked():
+    with pytest.raises(engine.ScenarioError, match="sizing.annual_start"):
+        _year("sometimes")
