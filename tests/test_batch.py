@@ -107,7 +107,9 @@ def test_interrupted_batch_resumes_without_recomputing(tmp_path):
         batch.run(sweep, store=tmp_path, workers=2, progress=False, on_result=stop,
                   flush_rows=3)
     stored = set(pd.read_parquet(tmp_path)["scenario_id"])
-    assert stored == set(seen)  # every row that arrived was written, on the way out
+    # every row that arrived was stored (the driver writes what reached it on the way out;
+    # workers stored theirs, and tasks already running finished and stored theirs too)
+    assert set(seen) <= stored and len(stored) < 18
     resumed: list[str] = []
     out = batch.run(sweep, store=tmp_path, workers=2, progress=False,
                     on_result=lambda r: resumed.append(r["scenario_id"]))
