@@ -110,26 +110,39 @@ def reuse_vs_rebuild(sweep, items, k: int) -> dict:
 
 
 def one_run(sweep, executor=None, workers=None) -> dict:
-    """The batch into a new store: rates, split and counts."""
+    """The batch into a new store: rates, split and counts. Steady state is the span from
+    the first to the last row's ``finished_at`` (read back from the store)."""
+    import pyarrow.parquet as pq
+
     from engine.batch import run
 
-    times: list[float] = []
     with tempfile.TemporaryDirectory(prefix="wattbit-bench-batch-") as store:
         t0 = time.perf_counter()
-        out = run(sweep, executor=executor, store=store, workers=workers, progress=False,
-                  on_result=lambda r: times.append(time.perf_counter()))
+        w0 = time.time()
+        out = run(sweep, executor=executor, store=store, workers=workers, progress=False)
         wall = time.perf_counter() - t0
+        rows = pq.read_table(sorted(Path(store).glob("part-*.parquet")),
+                             columns=["finished_at", "cpu_s"]).to_pydict()
     n = out.solved
-    steady = (n - 1) / (times[-1] - times[0]) if n > 1 else float("nan")
+    fin = sorted(rows["finished_at"])
+    span = fin[-1] - fin[0]
+    steady = (n - 1) / span if n > 1 and span > 0 else float("nan")
+    k = workers or (len(executor.scheduler_info()["workers"]) if executor else 1)
     t = out.times
     return {"scenarios": n, "failed": out.failed, "reused": out.reused,
-            "wall_s": round(wall, 2), "first_row_s": round(times[0] - t0, 2),
+            "wall_s": round(wall, 2), "first_row_s": round(fin[0] - w0, 2),
             "rate_wall_per_s": round(n / wall, 2), "rate_steady_per_s": round(steady, 2),
-            "split_s": {k: round(t.get(k, 0.0), 2) for k in
+            "split_s": {k2: round(t.get(k2, 0.0), 3) for k2 in
                         ("expand_s", "prepare_s", "build_s", "solve_s", "extract_s", "store_s",
-                         "total_s", "cpu_s", "cpu_thread_s")},
+                         "total_s", "cpu_s", "cpu_thread_s", "driver_cpu_s")},
+            # the driver process's CPU per scenario (all its threads; with a LocalCluster
+            # this process also runs the Dask scheduler)
+            "driver_cpu_ms_per_scenario": round(1e3 * t.get("driver_cpu_s", 0.0) / n, 3),
+            "worker_cpu_ms_per_scenario": round(1e3 * t.get("cpu_s", 0.0) / n, 3),
             # CPU seconds per second of a worker's busy time: < 1 when it waited for a CPU
-            "cpu_share": round(t.get("cpu_s", 0.0) / t["total_s"], 3) if t.get("total_s") else None}
+            "cpu_share": round(t.get("cpu_s", 0.0) / t["total_s"], 3) if t.get("total_s") else None,
+            # the workers' CPU seconds per second of steady wall time, per worker
+            "cpu_per_wall": round(sum(rows["cpu_s"]) / span / k, 3) if span > 0 else None}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -179,10 +192,10 @@ def main(argv: list[str] | None = None) -> dict:
                                        dashboard_address=":0")
             clients[c] = (cluster, Client(cluster))
     try:
-        for r in range(rounds):  # A B C A B C ...: the machine's drift hits all alike
+        for r in range(rounds):  # A B C D, D C B A, ...: the machine's drift hits all alike
             part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
                          overrides=[it.params for it in items[r::rounds]])
-            for c in configs:
+            for c in (configs if r % 2 == 0 else configs[::-1]):
                 dask_c = c.startswith("dask")
                 got = one_run(part, executor=clients[c][1] if dask_c else None,
                               workers=None if dask_c else int(c[-1]))
@@ -200,6 +213,9 @@ def main(argv: list[str] | None = None) -> dict:
                   "rate_wall_per_s": [x["rate_wall_per_s"] for x in rs],
                   "first_row_s": [x["first_row_s"] for x in rs],
                   "cpu_share": [x["cpu_share"] for x in rs],
+                  "cpu_per_wall": [x["cpu_per_wall"] for x in rs],
+                  "driver_cpu_ms_per_scenario": [x["driver_cpu_ms_per_scenario"] for x in rs],
+                  "worker_cpu_ms_per_scenario": [x["worker_cpu_ms_per_scenario"] for x in rs],
                   "split_s": {k2: round(sum(x["split_s"][k2] for x in rs), 2)
                               for k2 in rs[0]["split_s"]}}
 
@@ -207,11 +223,20 @@ def main(argv: list[str] | None = None) -> dict:
         return round(statistics.median(x[key] / y[key] / scale
                                        for x, y in zip(runs[a], runs[b])), 3)
 
+    def spread(a: str, b: str, key: str, scale: float) -> list[float]:
+        return [round(x[key] / y[key] / scale, 3) for x, y in zip(runs[a], runs[b])]
+
+    # wall clock (the target) and CPU time: scenarios per worker CPU second, 2 vs 1
+    res["per_core_2_vs_1_by_round"] = spread("local_2", "local_1", "rate_steady_per_s", 2.0)
+    res["per_core_2_vs_1_cpu"] = round(statistics.median(
+        y["worker_cpu_ms_per_scenario"] / x["worker_cpu_ms_per_scenario"]
+        for x, y in zip(runs["local_2"], runs["local_1"])), 3)
     res["per_core_2_vs_1"] = ratio("local_2", "local_1", "rate_steady_per_s", 2.0)
     res["per_core_2_vs_1_wall"] = ratio("local_2", "local_1", "rate_wall_per_s", 2.0)
     for c in ("dask_2", "dask_2_noprof"):
         if c in runs:
             res[f"{c}_vs_local_2"] = ratio(c, "local_2", "rate_steady_per_s", 1.0)
+            res[f"{c}_vs_local_2_by_round"] = spread(c, "local_2", "rate_steady_per_s", 1.0)
             res[f"{c}_vs_local_2_wall"] = ratio(c, "local_2", "rate_wall_per_s", 1.0)
     res["load_after"] = os.getloadavg()[0]
     print(json.dumps(res, indent=1))

@@ -95,6 +95,9 @@ def _add_batch_parser(sub) -> None:
     b.add_argument("--no-reuse", action="store_true",
                    help="rebuild the HiGHS model for every scenario")
     b.add_argument("--no-progress", action="store_true", help="no progress bar")
+    b.add_argument("--driver-writes", action="store_true",
+                   help="send every row to this process, which writes the store (for Dask "
+                        "workers that do not see the store's file system)")
 
 
 def _window_step(text: str) -> tuple[int, int]:
@@ -193,7 +196,8 @@ def _batch(args: argparse.Namespace) -> int:
         return 2
     out = batch.run(args.sweep, executor=args.scheduler, store=args.store, workers=args.workers,
                     progress=not args.no_progress, hourly=args.hourly,
-                    time_limit_s=args.time_limit, reuse=not args.no_reuse)
+                    time_limit_s=args.time_limit, reuse=not args.no_reuse,
+                    worker_writes=not args.driver_writes)
     t = out.times
     print(f"{out.store}: {out.total} scenarios, {out.skipped} already stored, {out.solved} "
           f"solved now ({out.failed} without a solution, {out.reused} on a re-used model), "

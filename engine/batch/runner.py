@@ -2,23 +2,31 @@
 
 The driver (the calling process) finds the sweep's parametric map when it has one
 (:mod:`engine.batch.parametric`; then a task carries only swept values), expands and
-validates every scenario, opens the store,
-skips every scenario already stored and hands the rest to the workers; it alone writes the
-store, buffering rows and writing a small Parquet file every ``flush_rows`` rows or
-``flush_s`` seconds (and on the way out, also after an interrupt).
+validates every scenario, opens the store, skips every scenario already stored and hands
+the rest to the workers in tasks of several scenarios (guided: large tasks first, smaller
+towards the end so that the workers finish together). The driver fixes the store's columns
+(from a worker's warm-up solve) and from then on each **worker writes the part file of each
+task itself** (:class:`engine.batch.store.PartSink`, renamed into place: a part that exists
+is complete) and sends back only the rows' bookkeeping; the driver counts, calls
+``on_result``, updates the progress bar and otherwise waits. Rows that reach the driver
+whole (before the columns are fixed, rows of crashed scenarios) it writes itself, a small
+Parquet file every ``flush_rows`` rows or ``flush_s`` seconds (and on the way out, also
+after an interrupt).
 
 * **Local** (default): a ``ProcessPoolExecutor`` of ``workers`` processes (``forkserver``),
   started once for the whole batch; each warms up in its initializer (one solve of the
-  base scenario: imports, Numba kernels, a HiGHS model to update in place). When a worker
-  dies, the pool is replaced and the scenarios that were in flight are rerun one at a time
-  (so that a scenario that kills its worker is found out): one that dies
+  first scenario: imports, Numba kernels, a HiGHS model to update in place). When a worker
+  dies, the pool is replaced; a task whose part file exists was stored (its worker died
+  after writing it) and is done, the other scenarios that were in flight are rerun one at a
+  time (so that a scenario that kills its worker is found out): one that dies
   ``max_crashes`` times is recorded with status ``crashed``.
 * **Dask**: a ``distributed.Client`` or a scheduler address. The batch's context (the
-  map) is scattered to every worker once (a worker started later fetches it from another);
+  map) goes to every worker once, as a worker plugin (a worker started later gets it too);
   each worker warms up with a task of its own; the scheduler retries the tasks of a worker
-  that dies (``distributed.scheduler.allowed-failures``) and a task that still fails is
-  recorded with the error. Tasks hold up to 8 scenarios (``chunk_size``); a row reaches
-  the store only when its task has finished, so a retried task writes each row once.
+  that dies (``distributed.scheduler.allowed-failures``). A task's part file is named by
+  the task, so a retried task rewrites the same file and each row is stored once; a task
+  that still fails is recorded with the error (unless its part exists). Workers that write
+  parts must see the store's file system (``worker_writes=False``: rows go to the client).
 """
 from __future__ import annotations
 
@@ -32,9 +40,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.batch._dask import DaskRunner
+from engine.batch._tasks import Plan, Tasks, failed_row, item_tuple
 from engine.batch.store import Store
 from engine.batch.sweep import Sweep, SweepItem, load_sweep, resolve_path
-from engine.batch.worker import BatchContext, BatchOptions, install, solve_items, warm
+from engine.batch.worker import (
+    BatchContext,
+    BatchOptions,
+    TaskResult,
+    install,
+    solve_task,
+    warm,
+    warm_columns,
+)
 
 __all__ = ["BatchOutcome", "run"]
 
@@ -64,7 +82,9 @@ class BatchOutcome:
         the parametric map), ``wall_s``, ``store_s`` (the
         driver's writes) and the sums over this run's rows of ``prepare_s``, ``build_s``,
         ``solve_s``, ``extract_s``, ``total_s``, ``cpu_s`` (the workers' CPU seconds) and
-        ``cpu_thread_s`` (of which the solving threads').
+        ``cpu_thread_s`` (of which the solving threads'); ``store_s`` includes the
+        workers' part writes, ``driver_cpu_s`` is the driver process's CPU seconds (all its
+        threads) while the workers ran.
     """
 
     store: Path
@@ -101,6 +121,7 @@ def run(
     flush_rows: int = 64,
     flush_s: float = 5.0,
     on_result: Callable[[dict[str, Any]], None] | None = None,
+    worker_writes: bool = True,
 ) -> BatchOutcome:
     """Run every scenario of a sweep that is not in the store yet.
 
@@ -128,15 +149,20 @@ def run(
         scenario); otherwise each scenario is built and a model of the same structure is
         updated in place. False: a new model per scenario.
     chunk_size : int, optional
-        Scenarios per task (default: up to 8, fewer when there are few scenarios per
-        worker).
+        Scenarios per task (default: guided, a quarter of the remaining scenarios per
+        worker, at most 64: large tasks first, small ones at the end).
     max_crashes : int
         Local pool: deaths of a worker running a scenario before it is recorded ``crashed``.
     flush_rows, flush_s : int, float
-        Write the buffered rows after this many rows or seconds.
+        The driver writes the rows that reach it whole after this many rows or seconds.
     on_result : callable, optional
-        Called in the driver with each row as it arrives, once the row is buffered for the
-        store (if it raises, the batch stops and every row received is still written).
+        Called in the driver with each row as its task reports it, once the row is stored
+        or buffered for the store (if it raises, the batch stops and every row received is
+        still written; tasks already running finish and store theirs). A row a worker
+        stored itself comes without its ``cost`` and ``kpi`` terms.
+    worker_writes : bool
+        Workers write their tasks' part files (they must see the store's file system);
+        False: every row goes to the driver, which writes it.
 
     Returns
     -------
@@ -173,7 +199,7 @@ def run(
     ctx = BatchContext(token=sweep.batch_hash(), pmap=pmap,
                        first={k: first[k] for k in sweep.paths()})
     map_s = time.perf_counter() - t0
-    backend = (_DaskRunner(executor, base, options, ctx) if executor is not None
+    backend = (DaskRunner(executor, base, options, ctx) if executor is not None
                else _LocalRunner(workers or multiprocessing.cpu_count(), base, options,
                                  max_crashes, ctx))
     try:
@@ -190,37 +216,56 @@ def run(
         sums: Counter[str] = Counter()
         writer = _Writer(st, flush_rows, flush_s)
         bar = _progress(len(pending), progress)
+        plan = Plan(st, worker_writes)
 
-        def emit(row: dict[str, Any], table: Any) -> None:
-            out.solved += 1
-            out.failed += row.get("objective") is None
-            out.reused += bool(row.get("reused"))
-            for k in ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s",
-                      "cpu_thread_s"):
-                sums[k] += row.get(k) or 0.0
+        def emit(res: TaskResult) -> None:
+            if res.part is None:  # rows the driver stores; the first solution fixes columns
+                if st.columns is None and worker_writes:
+                    cols = next((c for c in map(st.columns_of, res.rows) if c), None)
+                    if cols is not None:
+                        st.fix_columns(cols)
+                for row in res.rows:
+                    writer.add(row, res.tables.get(row["scenario_id"]))
+            sums["store_s"] += res.store_s
+            for row in res.rows:
+                out.solved += 1
+                out.failed += row.get("objective") is None
+                out.reused += bool(row.get("reused"))
+                for k in _SUMS:
+                    sums[k] += row.get(k) or 0.0
             if bar is not None:
-                bar.update(1)
-            writer.add(row, table)
+                bar.update(len(res.rows))
             if on_result is not None:
-                on_result(row)
+                for row in res.rows:
+                    on_result(row)
 
+        c0 = time.process_time()
         try:
             if pending:
                 backend.start()
-                chunk = chunk_size or max(1, min(8, len(pending) // (8 * backend.n_workers())))
-                backend.run(pending, chunk, emit)
+                if st.columns is None and worker_writes:
+                    # the warm-up's solution names the columns: workers write from the start
+                    cols = backend.warm_columns()
+                    if cols is not None:
+                        st.fix_columns(cols)
+                backend.run(Tasks(pending, backend.n_workers(), chunk_size), emit, plan)
         finally:
             writer.flush()
             if bar is not None:
                 bar.close()
+            st.cleanup()
         out.crashes = backend.crashes
         out.mapped = pmap is not None
         out.times = {"expand_s": expand_s, "map_s": map_s,
                      "wall_s": time.perf_counter() - t_start,
-                     "store_s": st.write_s, **sums}
+                     "driver_cpu_s": time.process_time() - c0,
+                     **sums, "store_s": st.write_s + sums["store_s"]}
         return out
     finally:
         backend.close()
+
+
+_SUMS = ("prepare_s", "build_s", "solve_s", "extract_s", "total_s", "cpu_s", "cpu_thread_s")
 
 
 def _complete(store: Store, sweep: Sweep) -> bool:
@@ -248,7 +293,9 @@ def _progress(total: int, on: bool):
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="scenario", file=sys.stderr, dynamic_ncols=True)
+    # redrawn at most twice a second, whatever the rate of rows
+    return tqdm(total=total, unit="scenario", file=sys.stderr, dynamic_ncols=True,
+                mininterval=0.5, miniters=1)
 
 
 class _Writer:
@@ -276,16 +323,6 @@ class _Writer:
         self.last = time.perf_counter()
 
 
-def _item_tuple(it: SweepItem, ctx: BatchContext) -> tuple:
-    # with a map, the worker needs only the swept values: a few numbers per scenario
-    return (it.index, it.id, it.params, None if ctx.pmap is not None else it.scenario)
-
-
-def _failed_row(it: SweepItem, status: str, error: str, attempt: int) -> dict[str, Any]:
-    return {"scenario_id": it.id, "index": it.index, "params": it.params, "status": status,
-            "error": error, "attempt": attempt, "reused": False, "finished_at": time.time()}
-
-
 # ---------------------------------------------------------------------- local processes
 def _init_worker(base: Any, options: BatchOptions, ctx: BatchContext) -> None:
     install(ctx)
@@ -293,12 +330,6 @@ def _init_worker(base: Any, options: BatchOptions, ctx: BatchContext) -> None:
         warm(base, options, ctx.token)
     except Exception:  # a failed warm-up must not break the pool: the tasks report errors
         logging.getLogger(__name__).exception("worker warm-up failed")
-
-
-def _ping() -> int:
-    import os
-
-    return os.getpid()
 
 
 class _LocalRunner:
@@ -310,6 +341,7 @@ class _LocalRunner:
         self.max_crashes = max_crashes
         self.pool = None
         self.crashes = 0
+        self._pings: list = []
 
     def _new_pool(self):
         from concurrent.futures import ProcessPoolExecutor
@@ -318,8 +350,8 @@ class _LocalRunner:
         ctx.set_forkserver_preload(["engine.batch._preload"])
         pool = ProcessPoolExecutor(self.workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(self.base, self.options, self.ctx))
-        for _ in range(self.workers):  # start (and warm) every worker now
-            pool.submit(_ping)
+        # start (and warm) every worker now; each reports the columns of its warm-up
+        self._pings = [pool.submit(warm_columns) for _ in range(self.workers)]
         return pool
 
     def start(self) -> None:
@@ -328,6 +360,18 @@ class _LocalRunner:
 
     def n_workers(self) -> int:
         return self.workers
+
+    def warm_columns(self) -> list[str] | None:
+        """The store columns of the first warm-up with a solution (None if none had one)."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        waiting = set(self._pings)
+        while waiting:
+            done, waiting = wait(waiting, return_when=FIRST_COMPLETED)
+            for f in done:
+                if f.exception() is None and f.result()[1] is not None:
+                    return f.result()[1]
+        return None
 
     def close(self) -> None:
         if self.pool is not None:
@@ -338,164 +382,81 @@ class _LocalRunner:
         """Process ids of the current workers."""
         return list((getattr(self.pool, "_processes", None) or {}).keys())
 
-    def run(self, pending: list[SweepItem], chunk: int, emit) -> None:
+    def run(self, tasks: Tasks, emit, plan: Plan) -> None:
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        queue = deque(pending[i:i + chunk] for i in range(0, len(pending), chunk))
         suspects: deque[list[SweepItem]] = deque()
         deaths: Counter[str] = Counter()
-        inflight: dict[Any, list[SweepItem]] = {}
-        while queue or suspects or inflight:
+        inflight: dict[Any, tuple[list[SweepItem], str]] = {}
+        while tasks or suspects or inflight:
             # a worker may die between two results: then submitting fails, the task goes
             # back where it came from and the pool is replaced below
             broken = False
             if suspects:  # after a death: one task at a time, so a culprit is found out
                 if not inflight:
                     task = suspects.popleft()
-                    if not self._try_submit(task, deaths, inflight):
+                    if not self._try_submit(task, deaths, inflight, plan):
                         suspects.appendleft(task)
                         broken = True
             else:
-                while queue and len(inflight) < 2 * self.workers:
-                    task = queue.popleft()
-                    if not self._try_submit(task, deaths, inflight):
-                        queue.appendleft(task)
+                while tasks and len(inflight) < 2 * self.workers:
+                    task = tasks.next()
+                    if not self._try_submit(task, deaths, inflight, plan):
+                        tasks.give_back(task)
                         broken = True
                         break
             lost = []
             if inflight and not broken:
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED)  # blocks, no polling
                 lost = self._collect(done, inflight, emit)
             if lost or broken:
                 # the pool is broken: every task still in flight is lost with it
                 wait(inflight)
                 lost += self._collect(list(inflight), inflight, emit)
                 self.crashes += 1
-                self.pool.shutdown(wait=True, cancel_futures=True)
+                self.pool.shutdown(wait=True, cancel_futures=True)  # no worker writes now
                 self.pool = self._new_pool()
-                for task in lost:
+                for task, name in lost:
+                    found = plan.recover(name)
+                    if found is not None:  # its worker stored it, then died: done
+                        emit(found)
+                        continue
                     alive = []
                     for it in task:
                         deaths[it.id] += 1
                         if deaths[it.id] >= self.max_crashes:
-                            emit(_failed_row(it, "crashed", f"the worker process died "
-                                             f"{deaths[it.id]} times running this scenario",
-                                             deaths[it.id]), None)
+                            emit(TaskResult(rows=[failed_row(
+                                it, "crashed", f"the worker process died {deaths[it.id]} "
+                                f"times running this scenario", deaths[it.id])]))
                         else:
                             alive.append(it)
                     suspects.extend([it] for it in alive)
 
-    def _try_submit(self, task: list[SweepItem], deaths: Counter, inflight: dict) -> bool:
+    def _try_submit(self, task: list[SweepItem], deaths: Counter, inflight: dict,
+                    plan: Plan) -> bool:
         from concurrent.futures.process import BrokenProcessPool
 
+        attempt = 1 + max(deaths[it.id] for it in task)
+        name = plan.name()
         try:
-            inflight[self._submit(task, deaths)] = task
+            fut = self.pool.submit(solve_task, [item_tuple(it, self.ctx) for it in task],
+                                   self.options, attempt, self.ctx.token, plan.sink(name))
         except BrokenProcessPool:
             return False
+        inflight[fut] = (task, name)
         return True
 
-    def _submit(self, task: list[SweepItem], deaths: Counter):
-        attempt = 1 + max(deaths[it.id] for it in task)
-        return self.pool.submit(solve_items, [_item_tuple(it, self.ctx) for it in task],
-                                self.options, attempt, self.ctx.token)
-
     @staticmethod
-    def _collect(done, inflight: dict, emit) -> list[list[SweepItem]]:
+    def _collect(done, inflight: dict, emit) -> list[tuple[list[SweepItem], str]]:
         from concurrent.futures.process import BrokenProcessPool
 
         lost = []
         for fut in done:
             task = inflight.pop(fut)
             try:
-                rows = fut.result()
+                res = fut.result()
             except BrokenProcessPool:
                 lost.append(task)
                 continue
-            for row, table in rows:
-                emit(row, table)
+            emit(res)
         return lost
-
-
-# ---------------------------------------------------------------------- Dask
-class _DaskRunner:
-    def __init__(self, executor: Any, base: Any, options: BatchOptions,
-                 ctx: BatchContext) -> None:
-        self.executor, self.base, self.options, self.ctx = executor, base, options, ctx
-        self._ctx_future = None
-        self.client = None
-        self.own = False
-        self.crashes = 0
-        self._warm: list = []
-
-    def start(self) -> None:
-        if self.client is not None:
-            return
-        try:
-            from distributed import Client
-        except ImportError as exc:
-            raise ImportError("a Dask executor needs distributed: pip install "
-                              "'wattbit[dask]'") from exc
-        if isinstance(self.executor, Client):
-            self.client = self.executor
-        elif isinstance(self.executor, str):
-            self.client = Client(self.executor)
-            self.own = True
-        else:
-            raise TypeError(f"executor must be a distributed.Client or a scheduler address, "
-                            f"got {type(self.executor).__name__}")
-        # the context (the parametric map) goes to every worker once; tasks name it, and a
-        # worker started later fetches it from another
-        self._ctx_future = self.client.scatter(self.ctx, broadcast=True, hash=False)
-        # one warm-up task pinned to each worker (it primes that worker's thread too)
-        for addr in self.client.scheduler_info()["workers"]:
-            self._warm.append(self.client.submit(warm, self.base, self.options,
-                                                 self._ctx_future, pure=False,
-                                                 workers=[addr], allow_other_workers=False))
-
-    def n_workers(self) -> int:
-        return max(1, len(self.client.scheduler_info()["workers"]))
-
-    def close(self) -> None:
-        if self.client is not None:
-            for f in self._warm:
-                f.cancel()
-            if self._ctx_future is not None:
-                self._ctx_future.release()
-                self._ctx_future = None
-            if self.own:
-                self.client.close()
-        self.client = None
-
-    def run(self, pending: list[SweepItem], chunk: int, emit) -> None:
-        from distributed import as_completed
-
-        from engine.batch.sweep import _sha
-
-        client = self.client
-        tasks = [pending[i:i + chunk] for i in range(0, len(pending), chunk)]
-        futures = {}
-        for task in tasks:
-            key = f"wattbit-batch-{_sha('/'.join(it.id for it in task) + str(time.time()))}"
-            fut = client.submit(solve_items, [_item_tuple(it, self.ctx) for it in task],
-                                self.options, 1, self._ctx_future, key=key, pure=False)
-            futures[fut] = task
-        try:
-            for fut in as_completed(list(futures)):
-                task = futures.pop(fut)
-                # not fut.status: a finished task's result held by a worker that has died
-                # since is "lost" and computed again; result() waits for it
-                try:
-                    rows = fut.result()
-                except (KeyboardInterrupt, SystemExit):
-                    raise
-                except BaseException as exc:  # noqa: BLE001  (KilledWorker, cancelled, ...)
-                    self.crashes += type(exc).__name__ == "KilledWorker"
-                    rows = [(_failed_row(it, "crashed", f"{type(exc).__name__}: {exc}", 0),
-                             None) for it in task]
-                for row, table in rows:
-                    emit(row, table)
-                fut.release()
-        finally:
-            for fut in futures:
-                fut.cancel()
-

@@ -10,9 +10,11 @@ Layout::
 
 ``pd.read_parquet(STORE)`` reads the summary rows (pyarrow skips names that start with
 ``_`` or ``.``), as do DuckDB (``read_parquet('STORE/part-*.parquet')``) and polars
-(``pl.read_parquet('STORE/part-*.parquet')``). Only the process that runs a batch writes
-its store; each file is written under a hidden temporary name and renamed into place, so
-a reader never sees half a file and an interrupted run leaves only whole files. Summary
+(``pl.read_parquet('STORE/part-*.parquet')``). The process that runs a batch writes the
+manifest and fixes the columns; each worker writes the part file of each of its tasks
+(:class:`PartSink`; the driver writes rows that reached it, e.g. before the columns were
+fixed). Each file is written under a hidden temporary name and renamed into place, so a
+reader never sees half a file and an interrupted run leaves only whole files. Summary
 columns: ``scenario_id``, ``index``, one column per swept path (named by the path),
 ``status``, ``objective``, ``mip_gap``, ``iterations``, ``cost.<term>``, ``kpi.<name>``,
 ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``, ``cpu_s`` (CPU
@@ -26,12 +28,13 @@ import json
 import os
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.errors import ScenarioError
 
-__all__ = ["BASE_COLUMNS", "Store", "read_store", "store_status"]
+__all__ = ["BASE_COLUMNS", "PartSink", "Store", "read_store", "store_status"]
 
 #: Summary columns every row has, with their Arrow types.
 BASE_COLUMNS = {
@@ -55,6 +58,36 @@ def _atomic_write(path: Path, write) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+@dataclass(frozen=True)
+class PartSink:
+    """What a worker needs to write its task's rows as one part file of a store.
+
+    Attributes
+    ----------
+    path : str
+        The store directory (a worker must see the same file system).
+    param_types : dict
+        Arrow type of each swept path's column.
+    columns : list of str
+        The fixed cost, KPI and ``extra`` columns.
+    name : str
+        The part's name: ``part-<name>.parquet``. A task run again (a retry) writes the
+        same name, so its rows are stored once.
+    """
+
+    path: str
+    param_types: dict
+    columns: list
+    name: str
+
+    def write(self, rows: list[dict[str, Any]], hourly: dict[str, Any] | None = None) -> float:
+        """Write the rows (and hourly tables); the seconds it took."""
+        st = Store(self.path)
+        st._param_types, st._columns = self.param_types, self.columns
+        st.write_rows(rows, hourly, name=self.name)
+        return st.write_s
 
 
 class Store:
@@ -150,34 +183,80 @@ class Store:
         solution, so its cost and KPI names are known)."""
         return self._columns is not None or any("cost" in r for r in rows)
 
-    def write_rows(self, rows: list[dict[str, Any]], hourly: dict[str, Any] | None = None) -> None:
-        """Write rows (and hourly tables by id) as new files. The first rows with a solution
-        fix the cost and KPI columns of every part (older parts are given them, as nulls);
-        a later name that is not among them goes to ``extra`` as JSON."""
+    @property
+    def columns(self) -> list[str] | None:
+        """The cost, KPI and ``extra`` columns once fixed (None before)."""
+        return self._columns
+
+    @staticmethod
+    def columns_of(row: dict[str, Any]) -> list[str] | None:
+        """The cost, KPI and ``extra`` columns a row with a solution fixes (None without)."""
+        if "cost" not in row:
+            return None
+        return ([f"cost.{k}" for k in row["cost"]] + [f"kpi.{k}" for k in row["kpi"]]
+                + ["extra"])
+
+    def fix_columns(self, columns: list[str]) -> None:
+        """Fix the cost and KPI columns of every part (in the manifest; parts written
+        before, of failures only, are given them as nulls). A no-op once fixed."""
+        if self._columns is not None:
+            return
+        self._columns = list(columns)
+        m = self.manifest() or {}
+        m["columns"] = self._columns
+        self._write_manifest(m)
+        for part in self._parts():  # parts of failures only, written before any solution
+            self._conform(part)
+
+    def sink(self, name: str) -> PartSink | None:
+        """What a worker needs to write the part file ``part-<name>.parquet`` itself (None
+        while the columns are not fixed: then the driver writes)."""
+        if self._columns is None:
+            return None
+        return PartSink(str(self.path), dict(self._param_types), list(self._columns), name)
+
+    def part_path(self, name: str) -> Path:
+        """The path of the part file ``name`` (see :meth:`sink`)."""
+        return self.path / f"part-{name}.parquet"
+
+    def part_rows(self, name: str) -> list[dict[str, Any]] | None:
+        """The rows of the part file ``name`` without costs and KPIs (None when it does not
+        exist): a task whose worker wrote its part and died before reporting it is done."""
+        f = self.part_path(name)
+        if not f.is_file():
+            return None
+        import pyarrow.parquet as pq
+
+        cols = ["scenario_id", "index", "status", "objective", "reused", "worker", "attempt",
+                "error", "finished_at"]
+        return pq.read_table(f, columns=cols).to_pylist()
+
+    def write_rows(self, rows: list[dict[str, Any]], hourly: dict[str, Any] | None = None,
+                   name: str | None = None) -> None:
+        """Write rows (and hourly tables by id) as new files (the part ``name``, by default
+        a new name). The first rows with a solution fix the cost and KPI columns of every
+        part (:meth:`fix_columns`); a later name that is not among them goes to ``extra``
+        as JSON."""
         if not rows:
             return
         t0 = time.perf_counter()
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        if self._columns is None and any("cost" in r for r in rows):
-            first = next(r for r in rows if "cost" in r)
-            self._columns = ([f"cost.{k}" for k in first["cost"]]
-                             + [f"kpi.{k}" for k in first["kpi"]] + ["extra"])
-            m = self.manifest() or {}
-            m["columns"] = self._columns
-            self._write_manifest(m)
-            for part in self._parts():  # parts of failures only, written before any solution
-                self._conform(part)
+        if self._columns is None:
+            cols = next((c for c in map(self.columns_of, rows) if c is not None), None)
+            if cols is not None:
+                self.fix_columns(cols)
         schema = self._schema()
         flat = [self._flatten(r) for r in rows]
         table = pa.Table.from_pylist(flat, schema=schema)
         self._n_parts += 1
-        name = f"part-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.parquet"
+        name = name or f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
         for sid, frame in (hourly or {}).items():
             (self.path / _HOURLY).mkdir(exist_ok=True)
             _atomic_write(self.path / _HOURLY / f"{sid}.parquet", frame.to_parquet)
-        _atomic_write(self.path / name, lambda f: pq.write_table(table, f))
+        # the part file last: once it exists, the rows (and their hourly tables) are stored
+        _atomic_write(self.part_path(name), lambda f: pq.write_table(table, f))
         self.write_s += time.perf_counter() - t0
 
     def _schema(self):

@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.errors import ScenarioError
 
-__all__ = ["BatchOptions", "solve_items", "warm"]
+__all__ = ["BatchOptions", "TaskResult", "solve_items", "solve_task", "warm"]
 
 _local = threading.local()
 
@@ -110,6 +110,11 @@ def install(ctx: BatchContext) -> None:
     _contexts[ctx.token] = ctx
 
 
+def uninstall(token: str) -> None:
+    """Forget the context ``token`` in this process."""
+    _contexts.pop(token, None)
+
+
 def _context(ctx: BatchContext | str | None) -> BatchContext | None:
     if isinstance(ctx, str):
         try:
@@ -120,14 +125,30 @@ def _context(ctx: BatchContext | str | None) -> BatchContext | None:
     return ctx
 
 
-def warm(scenario: Any, options: BatchOptions, ctx: BatchContext | str | None = None) -> str:
-    """Solve one scenario and drop the row: imports, kernels and a held model are ready."""
+#: The store columns the warm-up's solution fixes (this process's latest warm-up).
+_warm_columns: list[list[str] | None] = [None]
+
+
+def warm(scenario: Any, options: BatchOptions,
+         ctx: BatchContext | str | None = None) -> tuple[str, list[str] | None]:
+    """Solve one scenario and drop the row: imports, kernels and a held model are ready.
+    Returns the worker's name and the store columns its solution fixes (None without one:
+    :meth:`engine.batch.store.Store.columns_of`)."""
+    from engine.batch.store import Store
+
     c = _context(ctx)
     if c is not None and c.pmap is not None and not options.hourly:
-        solve_one(0, "warm-up", c.first, None, options, attempt=0, ctx=c)
+        row, _ = solve_one(0, "warm-up", c.first, None, options, attempt=0, ctx=c)
     else:
-        solve_one(0, "warm-up", {}, scenario, options, attempt=0)
-    return _worker_name()
+        row, _ = solve_one(0, "warm-up", {}, scenario, options, attempt=0)
+    _warm_columns[0] = Store.columns_of(row)
+    return _worker_name(), _warm_columns[0]
+
+
+def warm_columns() -> tuple[int, list[str] | None]:
+    """This process's id and the columns of its latest warm-up (a local pool's workers warm
+    up in their initializer; this task reports it)."""
+    return os.getpid(), _warm_columns[0]
 
 
 def _worker_name() -> str:
@@ -144,6 +165,44 @@ def solve_items(items: list[tuple], options: BatchOptions, attempt: int = 1,
     parametric map."""
     c = _context(ctx)
     return [solve_one(*it, options, attempt=attempt, ctx=c) for it in items]
+
+
+@dataclass
+class TaskResult:
+    """What a task sends back to the driver.
+
+    Attributes
+    ----------
+    rows : list of dict
+        One row per scenario; without its cost and KPI terms when the worker wrote them
+        to the store itself (``part`` set).
+    tables : dict
+        Hourly tables by scenario id, for the driver to write (empty when ``part`` is set).
+    part : str, optional
+        The part file the worker wrote (:class:`engine.batch.store.PartSink`).
+    store_s : float
+        Seconds the worker spent writing it.
+    """
+
+    rows: list
+    tables: dict = field(default_factory=dict)
+    part: str | None = None
+    store_s: float = 0.0
+
+
+def solve_task(items: list[tuple], options: BatchOptions, attempt: int = 1,
+               ctx: BatchContext | str | None = None, sink: Any = None) -> TaskResult:
+    """Solve a task's items (:func:`solve_items`); with a ``sink``
+    (:class:`engine.batch.store.PartSink`) write their rows as one part file of the store
+    and send back only the rows' bookkeeping (no costs, KPIs or hourly tables)."""
+    solved = solve_items(items, options, attempt, ctx)
+    if sink is None:
+        return TaskResult(rows=[r for r, _ in solved],
+                          tables={r["scenario_id"]: t for r, t in solved if t is not None})
+    rows = [r for r, _ in solved]
+    store_s = sink.write(rows, {r["scenario_id"]: t for r, t in solved if t is not None})
+    lean = [{k: v for k, v in r.items() if k not in ("cost", "kpi")} for r in rows]
+    return TaskResult(rows=lean, part=sink.name, store_s=store_s)
 
 
 def solve_one(index: int, sid: str, params: dict, scenario: Any, options: BatchOptions,
