@@ -120,3 +120,17 @@ def test_price_known_h_within_the_step_does_not_leak():
             ("battery", "job", "grid", "pv", "bus", "datacenter")]
     for col in cols:
         assert np.array_equal(a.hourly[col].to_numpy()[:c], b.hourly[col].to_numpy()[:c]), col
+
+
+def test_cli_price_known_h_flag(tmp_path, capsys):
+    import yaml
+
+    from engine.cli import main
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(rolling_dict(96)))
+    assert main(["run", str(path), "--rolling", "48/24", "--forecaster", "seasonal_naive",
+                 "--price-known-h", "24", "--no-plot", "--no-progress"]) == 0
+    assert main(["run", str(path), "--rolling", "48/24", "--forecaster", "perfect",
+                 "--price-known-h", "-3", "--no-plot", "--no-progress"]) == 2
+    assert "price_known_h must be an integer >= 0 [h], got -3" in capsys.readouterr().err

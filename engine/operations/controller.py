@@ -263,12 +263,6 @@ class _RollingRun(_Planner, _Realiser):
         self.guide: Optional[PlanGuide] = None
         #: with a plan: its job progress by a window's end is that window's minimum
         self.plan_progress = True
-        #: falling behind that progress (not behind a deadline) costs this multiple of the
-        #: job's value per MWh in the window (None: the value of lost load, a hard target)
-        self.lag_factor: Optional[float] = None
-        #: a margin [MW] below the plan's monthly peak at which a window's imports start to
-        #: pay the demand charge (held against forecast error); 0: the plan's peak
-        self.peak_margin_mw = 0.0
         #: realisation defers job power where the site would import above the planned peak
         self.defer_jobs = True
         #: realisation re-dispatches batteries against surprises at the value of stored

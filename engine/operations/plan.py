@@ -70,16 +70,14 @@ class _Planner:
         peak_rate = np.zeros((G, M))
         peak_rate[:, ok] = self.peak_rate[:, months[ok]]
         if tg is not None:
-            peak_lb[:, ok] = np.maximum(peak_lb[:, ok],
-                                        tg["peak"][:, months[ok]] - self.peak_margin_mw)
+            peak_lb[:, ok] = np.maximum(peak_lb[:, ok], tg["peak"][:, months[ok]])
         if self.peak_baseline:
             prev = months - 1
             has = ok & (prev >= 0)
             peak_lb[:, has] = np.maximum(peak_lb[:, has],
                                          self.peak_baseline * self.peak[:, prev[has]])
         # jobs into slots
-        slot_ub, must, remaining, reward, lag, lag_cost = self._slots(o, n_real, pue, price,
-                                                                      k, tg)
+        slot_ub, must, remaining, reward = self._slots(o, n_real, pue, price, k, tg)
         return WindowInputs(
             valid=valid,
             pv_avail_mw=fc[se.pv].reshape(-1, W),
@@ -93,7 +91,7 @@ class _Planner:
             month_slot=slot, peak_lb_mw=peak_lb, peak_rate=peak_rate, slot_ub_mw=slot_ub, slot_must_mwh=must,
             slot_remaining_mwh=remaining, slot_reward_per_mwh=reward,
             green_bank_mwh=self.bank - (tg["bank_need"] if tg is not None else 0.0),
-            soc_value_per_mwh=soc_value, slot_lag_mwh=lag, slot_lag_cost_per_mwh=lag_cost,
+            soc_value_per_mwh=soc_value,
         )
 
     def _slots(self, o: int, n_real: int, pue: np.ndarray, price: np.ndarray, k: int,
@@ -108,10 +106,8 @@ class _Planner:
         must = np.zeros(K)
         remaining = np.zeros(K)
         reward = np.zeros(K)
-        lag = np.zeros(K)
-        lag_cost = np.zeros(K)
         if K == 0:
-            return slot_ub, must, remaining, reward, lag, lag_cost
+            return slot_ub, must, remaining, reward
         end = o + n_real
         active = (jobs.release < end) & (jobs.deadline > o) & (self.remaining > _TOL)
         # free the slots of jobs no longer active, then place newcomers in free slots
@@ -134,13 +130,11 @@ class _Planner:
         rem = self.remaining[j]
         after = np.maximum(jobs.deadline[j] - end, 0)
         need = np.maximum(rem - jobs.max_power_mw[j] * after, 0.0)
-        hard = need
         if tg is not None and self.plan_progress:
             done = jobs.energy_mwh[j] - rem
             need = np.maximum(need, tg["job_done_by_end"][j] - done)
         # never ask for more than the window's hours of the job can hold
-        cap = slot_ub[used].sum(axis=1)
-        must[used] = np.minimum(need, cap)
+        must[used] = np.minimum(need, slot_ub[used].sum(axis=1))
         remaining[used] = rem
         beyond = jobs.deadline[j] > end
         if self.job_value is not None:
@@ -151,12 +145,7 @@ class _Planner:
             ef = self._pad(self.g_ef, o)
             val = self._median_marginal_cost(pue, price, ef, n_real)[jobs.site[j]]
         reward[used] = np.where(beyond, val, 0.0)
-        if self.lag_factor is not None:
-            # the plan's progress beyond the deadline's need is a soft target: falling behind
-            # it costs lag_factor x the job's value per MWh, not the value of lost load
-            lag[used] = must[used] - np.minimum(hard, cap)
-            lag_cost[used] = self.lag_factor * val
-        return slot_ub, must, remaining, reward, lag, lag_cost
+        return slot_ub, must, remaining, reward
 
     def _median_marginal_cost(self, pue: np.ndarray, price: np.ndarray, ef: np.ndarray,
                               n_real: int) -> np.ndarray:

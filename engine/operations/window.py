@@ -15,8 +15,7 @@ hours ``t = 0..W-1`` of the window, absolute hour ``o + t``)::
     0 <= imp <= Imax up,  0 <= exp <= Emax up
     imp[g, t] <= peak[g, m]  for the month slot m of hour t;  peak[g, m] >= peak_so_far[g, m]
     0 <= flex[k, t] <= slot_ub[k, t]          (job slot k; 0 outside its job's window)
-    must[k] <= sum_t flex[k, t] + short[k] + lag[k] <= remaining[k],  0 <= short[k] <= must[k]
-    0 <= lag[k] <= lag_ub[k]  (the part of must[k] that is a plan's progress target only)
+    must[k] <= sum_t flex[k, t] + short[k] <= remaining[k],  0 <= short[k] <= must[k]
     flex_it[s, t] = sum_{k at s} flex[k, t],  0 <= flex_it[s, t] <= cap_s - inflex_fc[s, t]
     bus: pv + wind + hydro + dis - ch + imp - exp - pue_fc flex_it + unserved = pue_fc inflex_fc
     green (annual floor, per window):
@@ -25,7 +24,6 @@ hours ``t = 0..W-1`` of the window, absolute hour ``o + t``)::
 
 Cost: price_fc imp + carbon ef imp - price_exp exp + rate peak + c_deg (ch + dis)
 - penalty_curt (pv + wind) - reward[k] flex[k] + VOLL (unserved + short) + green_penalty slack
-+ lag_cost[k] lag[k]
 - soc_value[b] soc[b, n-1] (the value of stored energy, when a plan gives one).
 
 Hours of the window past the end of the scenario (the last windows) are *padded*: their
@@ -85,10 +83,6 @@ class WindowInputs:
         energy done early (terminal value) [MWh, MWh, currency/MWh].
     green_bank_mwh : float
         Cumulative allowance carried into the window's green-share row [MWh] (annual floor).
-    slot_lag_mwh, slot_lag_cost_per_mwh : (K,), optional
-        The part of ``slot_must_mwh`` that only a plan's progress target asks for (not the
-        deadline), which the window may fall short of at ``slot_lag_cost_per_mwh`` instead of
-        the value of lost load [MWh, currency/MWh]. None: 0 (every shortfall at VOLL).
     soc_value_per_mwh : (B,), optional
         Value of the energy stored at the last real hour [currency/MWh] (from a plan's
         duals); it earns this in the objective. None: no value (the terminal bounds only).
@@ -118,8 +112,6 @@ class WindowInputs:
     slot_reward_per_mwh: np.ndarray
     green_bank_mwh: float = 0.0
     soc_value_per_mwh: Optional[np.ndarray] = None
-    slot_lag_mwh: Optional[np.ndarray] = None
-    slot_lag_cost_per_mwh: Optional[np.ndarray] = None
 
 
 @dataclass
@@ -234,7 +226,6 @@ class WindowModel:
         if K:
             g["flex"] = m.add_variables("job/power_mw", (K, W))
             g["short"] = m.add_variables("job/shortfall_mwh", K)
-            g["lag"] = m.add_variables("job/lag_mwh", K)
             g["flex_it"] = m.add_variables("datacenter/flex_it_mw", (self.flex_sites.size, W))
         g["unserved"] = m.add_variables("bus/unserved_mw", (S, W))
         inject(np.arange(S), g["unserved"].idx, 1.0)
@@ -273,8 +264,7 @@ class WindowModel:
             self.r_peak = m.add_constraints("grid/peak", (G, self.M, W), [(imp, 1.0), (pk, -1.0)])
         if K:
             self.r_energy = m.add_constraints(
-                "job/energy", K, [(g["flex"].idx, 1.0), (g["short"].idx, 1.0),
-                                  (g["lag"].idx, 1.0)])
+                "job/energy", K, [(g["flex"].idx, 1.0), (g["short"].idx, 1.0)])
             # flex_it[s, t] - sum of the slots of site s
             pos = np.searchsorted(self.flex_sites, self.slot_site)
             link_rows = np.broadcast_to((pos[:, None] * W + tt[None, :]), (K, W))
@@ -395,9 +385,6 @@ class WindowModel:
             put(cost, "flex", -w.slot_reward_per_mwh[:, None])
             put(ub, "short", w.slot_must_mwh)
             put(cost, "short", self.voll)
-            if w.slot_lag_mwh is not None:
-                put(ub, "lag", w.slot_lag_mwh)
-                put(cost, "lag", w.slot_lag_cost_per_mwh)
             head = np.maximum(self.it_cap[:, None] - w.inflex_mw, 0.0)[self.flex_sites] * v
             put(ub, "flex_it", head)
             put_rows(rlb, rub, self.r_energy, w.slot_must_mwh, w.slot_remaining_mwh)
