@@ -21,10 +21,13 @@ Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at 
   on every ``K``-th window (default 5) and reported per window.
 
 ``--voi`` instead reports the value of information of the Xining year: realised cost with
-perfect and Holt–Winters forecasts, without a plan and with one (``--plan``, default monthly,
-``--replan-h``), and with seasonal naive and persistence forecasts, against the
-perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms (the demand
-charge apart).
+perfect, re-anchored Holt–Winters and plain Holt–Winters forecasts (``--forecaster F``: only
+F), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
+seasonal naive and persistence forecasts (``--no-baselines``: only the plan's rows),
+against the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms
+(the demand charge apart). Its default step is 3 h (the best configuration measured,
+``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
+of the first H hours after each origin.
 
 ``--plan annual|monthly`` in the speed run guides the windows by a plan; the plans' time is
 reported apart and the per-window ratio compares the windows alone (same matrices). The
@@ -177,9 +180,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "\n")[0])
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--rebuild-every", type=int, default=5)
-    p.add_argument("--forecaster", default="holt_winters")
+    p.add_argument("--forecaster", default=None,
+                   help="speed: holt_winters (default); --voi: the Holt-Winters rows' forecaster "
+                        "(default holt_winters_anchored and holt_winters)")
     p.add_argument("--window", type=int, default=48)
-    p.add_argument("--step", type=int, default=24)
+    p.add_argument("--step", type=int, default=None,
+                   help="hours committed per window: speed default 24; --voi default 3 (the "
+                        "best configuration)")
+    p.add_argument("--price-known-h", type=int, default=0,
+                   help="hours of published (day-ahead) import prices after each origin")
+    p.add_argument("--no-baselines", action="store_true",
+                   help="--voi: leave out the runs without a plan and the naive forecasters")
     p.add_argument("--json", type=Path, default=None)
     p.add_argument("--plan", default="none", choices=("annual", "monthly", "none"),
                    help="guide the windows by a plan (speed: its time is reported apart)")
@@ -190,9 +201,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     plan = None if args.plan == "none" else args.plan
     if args.voi:
-        return value_of_information(args.window, args.step, args.json,
+        fcs = (args.forecaster,) if args.forecaster else ("holt_winters_anchored",
+                                                         "holt_winters")
+        return value_of_information(args.window, args.step or 3, args.json,
                                     plans=[None] + ([plan] if plan else ["monthly"]),
-                                    replan_h=args.replan_h, scenarios=args.scenarios)
+                                    replan_h=args.replan_h, scenarios=args.scenarios,
+                                    forecasters=fcs, price_known_h=args.price_known_h,
+                                    baselines=not args.no_baselines)
+    args.forecaster = args.forecaster or "holt_winters"
+    args.step = args.step or 24
 
     import engine
     from engine.model.data import prepare
@@ -268,9 +285,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
 def value_of_information(window_h: int, step_h: int, json_path: Path | None,
                          plans=(None, "monthly"), replan_h: int = 168,
-                         scenarios: int = 1) -> dict[str, Any]:
+                         scenarios: int = 1, forecasters=("holt_winters",),
+                         price_known_h: int = 0, baselines: bool = True) -> dict[str, Any]:
     """Realised cost per forecaster and plan against the annual optimum (with
-    ``scenarios > 1``, also Holt–Winters with that many scenarios per window, last plan)."""
+    ``scenarios > 1``, also the first forecaster with that many scenarios per window, last
+    plan). Without ``baselines`` only the last plan's rows and no naive forecasters."""
     import engine
 
     sc = engine.load_scenario(SCENARIO)
@@ -279,16 +298,20 @@ def value_of_information(window_h: int, step_h: int, json_path: Path | None,
         "total": annual.objective, **annual.costs.to_dict(),
         "green_share": annual.kpis["green_share"], "peak_import_mw": annual.kpis["peak_import_mw"],
         "job_shortfall_mwh": 0.0}}
-    runs = [(fc, p, 1) for p in plans for fc in ("perfect", "holt_winters")]
+    runs = [(fc, p, 1) for p in (plans if baselines else plans[-1:])
+            for fc in ("perfect", *forecasters)]
     if scenarios > 1:
-        runs.append(("holt_winters", plans[-1], scenarios))
-    runs += [(fc, None, 1) for fc in ("seasonal_naive", "persistence")]
+        runs.append((forecasters[0], plans[-1], scenarios))
+    if baselines:
+        runs += [(fc, None, 1) for fc in ("seasonal_naive", "persistence")]
     for fc, plan, K in runs:
         t0 = time.perf_counter()
+        pk = price_known_h if fc != "perfect" else 0
         r = engine.rolling_optimize(sc, window_h, step_h, fc, value_of_information=False,
-                                    plan=plan, replan_h=replan_h, scenarios=K)
+                                    plan=plan, replan_h=replan_h, scenarios=K,
+                                    price_known_h=pk)
         label = f"rolling {window_h}/{step_h}, {fc}" + (f", plan {plan}" if plan else "") + (
-            f", {K} scenarios" if K > 1 else "")
+            f", {K} scenarios" if K > 1 else "") + (f", prices known {pk} h" if pk else "")
         rows[label] = {
             "total": r.objective, **r.costs.to_dict(), "green_share": r.kpis["green_share"],
             "peak_import_mw": r.kpis["peak_import_mw"],
@@ -298,10 +321,10 @@ def value_of_information(window_h: int, step_h: int, json_path: Path | None,
     base = annual.objective
     print(f"value of information, {SCENARIO.name}, window {window_h} h, step {step_h} h "
           f"(currency {sc.currency})")
-    print(f"  {'':52s}{'total':>14s}{'vs annual':>10s}{'energy':>13s}{'export':>13s}"
+    print(f"  {'':62s}{'total':>14s}{'vs annual':>10s}{'energy':>13s}{'export':>13s}"
           f"{'demand':>12s}{'green':>7s}{'peak MW':>8s}{'late MWh':>9s}")
     for name, r in rows.items():
-        print(f"  {name:52s}{r['total']:14,.0f}{r['total'] / base - 1:10.1%}{r['energy']:13,.0f}"
+        print(f"  {name:62s}{r['total']:14,.0f}{r['total'] / base - 1:10.1%}{r['energy']:13,.0f}"
               f"{r['export_revenue']:13,.0f}{r['demand_charge']:12,.0f}{r['green_share']:7.3f}"
               f"{r['peak_import_mw']:8.2f}{r['job_shortfall_mwh']:9.1f}")
     if json_path:

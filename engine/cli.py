@@ -42,7 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rolling", type=_window_step, default=None, metavar="W/S",
                      help="rolling horizon: plan W hours, commit S hours per window (e.g. 48/24)")
     run.add_argument("--forecaster", default="holt_winters",
-                     choices=("holt_winters", "seasonal_naive", "persistence", "perfect"),
+                     choices=("holt_winters", "holt_winters_anchored", "seasonal_naive",
+                              "persistence", "perfect"),
                      help="forecasts of the rolling windows (default holt_winters)")
     run.add_argument("--voi", action=argparse.BooleanOptionalAction, default=False,
                      help="with --rolling: also run perfect-forecast rolling and the annual "
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scenarios", type=int, default=1, metavar="K",
                      help="with --rolling: forecast scenarios per window, two-stage with "
                           "shared committed decisions (>= 1; default 1: deterministic)")
+    run.add_argument("--price-known-h", type=int, default=0, metavar="H",
+                     help="with --rolling: hours of published (day-ahead) import prices after "
+                          "each origin, used as they are (default 0: forecast)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -238,7 +242,8 @@ def _run(args: argparse.Namespace) -> int:
                                    progress=not args.no_progress,
                                    value_of_information=args.voi,
                                    plan=None if args.plan == "none" else args.plan,
-                                   replan_h=args.replan_h, scenarios=args.scenarios)
+                                   replan_h=args.replan_h, scenarios=args.scenarios,
+                                   price_known_h=args.price_known_h)
         except ValueError as exc:  # bad rolling arguments (named in the message)
             print(f"error: --rolling: {exc}", file=sys.stderr)
             return 2

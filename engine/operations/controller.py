@@ -112,6 +112,7 @@ def rolling_optimize(
     plan: Optional[str] = None,
     replan_h: int = 168,
     scenarios: int = 1,
+    price_known_h: int = 0,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
 ) -> RollingResult:
@@ -128,8 +129,12 @@ def rolling_optimize(
         Hours planned at each origin [h].
     step_h : int, default 24
         Hours committed at each origin, and the distance between origins [h]; <= window_h.
-    forecaster : {"holt_winters", "seasonal_naive", "persistence", "perfect"} or callable
+    forecaster : {"holt_winters", "holt_winters_anchored", "seasonal_naive", "persistence", \
+"perfect"} or callable
         How the window's PV, wind, inflexible load, PUE and import price are forecast.
+        ``"holt_winters_anchored"`` re-anchors Holt–Winters on the latest one-step error
+        (:mod:`kernels.forecast.anchor`): better over the first hours, so it pays with a
+        short ``step_h``.
         ``"perfect"`` uses the actual data (perfect forecasts). A callable gets
         ``(history, horizon)`` with ``history`` of shape ``(n_series, o)``, only the data
         before the origin, and returns ``(n_series, horizon)``.
@@ -166,6 +171,11 @@ def rolling_optimize(
         ``K >= 2`` each window is one two-stage LP over the point forecast and ``K - 1``
         bootstrap scenarios of past forecast errors, the committed hours' decisions shared
         (their expected cost minimised). 1: the deterministic window.
+    price_known_h : int, default 0
+        Hours after each origin whose import price is published before it and used as it
+        is [h] (a day-ahead market publishes tomorrow's prices the day before: 24 at
+        midnight origins); the later hours are forecast. 0: every hour forecast. It is an
+        assumption about the market, not a forecast: report runs with and without it.
     value_of_information : bool, default False
         Also run perfect-forecast rolling and the annual optimum (:func:`engine.optimize`)
         and report the realised cost against both (``RollingResult.value_of_information``;
@@ -201,10 +211,14 @@ def rolling_optimize(
             or scenarios < 1):
         raise ValueError(f"scenarios must be an integer >= 1 (forecast scenarios per window), "
                          f"got {scenarios!r}")
+    if (isinstance(price_known_h, bool) or not isinstance(price_known_h, (int, np.integer))
+            or price_known_h < 0):
+        raise ValueError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
                       int(scenarios))
     _check_plan(plan, replan_h, run)
+    run.known_h[run.series.price] = int(price_known_h)
     if plan is not None:
         run.guide = PlanGuide(run, plan, int(replan_h))
     t_prep = time.perf_counter()
@@ -223,7 +237,7 @@ def rolling_optimize(
 
         _voi(res, data, forecaster,
              {"window_h": window_h, "step_h": step_h, "plan": plan, "replan_h": replan_h,
-              "scenarios": scenarios,
+              "scenarios": scenarios, "price_known_h": price_known_h,
               "job_value_per_mwh": job_value_per_mwh,
               "green_penalty_per_mwh": green_penalty_per_mwh,
               "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options},
@@ -263,6 +277,9 @@ class _RollingRun(_Planner, _Realiser):
         self.T = T
         self.origins = np.arange(0, T, step, dtype=np.int64)
         self.series = _stack_series(data)
+        #: hours after each origin of each forecast series known before it (published
+        #: day-ahead prices: ``price_known_h``); 0 forecast
+        self.known_h = np.zeros(self.series.Y.shape[0], np.int64)
         jobs = data.jobs
         self.J = len(jobs.names)
         # slots per site: the most jobs of that site whose window meets any planning window
@@ -338,7 +355,8 @@ class _RollingRun(_Planner, _Realiser):
 
     # --------------------------------------------------------------------- forecasts
     def forecast(self) -> None:
-        self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup)
+        self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup,
+                             self.known_h)
         if self.sw is not None:
             se = self.series
             self.fc_scen = scenario_forecasts(se.Y, self.fc, self.origins, self.warmup, self.K,
@@ -507,5 +525,6 @@ class _RollingRun(_Planner, _Realiser):
                       "job_slots": int(self.slot_site.size),
                       "month_slots": self.n_month_slots,
                       "scenarios": self.K,
+                      "price_known_h": int(self.known_h[self.series.price].max(initial=0)),
                       "plan": None if self.guide is None else self.guide.mode,
                       "replan_h": None if self.guide is None else self.guide.replan_h})

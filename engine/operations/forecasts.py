@@ -4,7 +4,7 @@ array, and every origin's window forecast in one call of the rolling-origin kern
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Union
+from typing import Callable, Optional, Union
 
 import numpy as np
 
@@ -13,7 +13,8 @@ from engine.model.data import ScenarioData
 __all__ = ["FORECASTERS", "Forecaster"]
 
 #: Built-in forecasters and the history each needs before its first forecast [h].
-FORECASTERS = {"perfect": 0, "persistence": 1, "seasonal_naive": 24, "holt_winters": 336}
+FORECASTERS = {"perfect": 0, "persistence": 1, "seasonal_naive": 24, "holt_winters": 336,
+               "holt_winters_anchored": 336}
 
 #: A user forecaster: ``f(history, horizon) -> forecast`` with ``history`` of shape
 #: ``(n_series, o)`` (data before the origin only) and a result of shape ``(n_series, horizon)``.
@@ -64,12 +65,29 @@ def _stack_series(data: ScenarioData) -> _Series:
 
 
 def _forecasts(series: _Series, origins: np.ndarray, W: int,
-               forecaster: Union[str, Forecaster], warmup_h: int) -> np.ndarray:
+               forecaster: Union[str, Forecaster], warmup_h: int,
+               known_h: Optional[np.ndarray] = None) -> np.ndarray:
     """Forecasts of every series for every origin: (n_series, O, W).
 
     Origins before ``warmup_h`` get the actual values (perfect); the others use only
     ``Y[:, :o]``. Hours past the end of the data are 0 (they are padded in the window).
+    ``known_h[i]`` (optional, (n_series,)): the first ``known_h[i]`` hours after each
+    origin of series ``i`` are published before the origin (a day-ahead price) and taken
+    as they are; 0 forecasts them all.
     """
+    out = _forecast_all(series, origins, W, forecaster, warmup_h)
+    if known_h is not None:
+        Y = series.Y
+        for i in np.flatnonzero(np.asarray(known_h) > 0):
+            kh = int(min(known_h[i], W))
+            take = origins[:, None] + np.arange(kh)[None, :]
+            ok = take < Y.shape[1]
+            out[i, :, :kh] = np.where(ok, Y[i, np.minimum(take, Y.shape[1] - 1)], 0.0)
+    return out
+
+
+def _forecast_all(series: _Series, origins: np.ndarray, W: int,
+                  forecaster: Union[str, Forecaster], warmup_h: int) -> np.ndarray:
     Y = series.Y
     n, T = Y.shape
     pad = np.zeros((n, T + W))
@@ -91,8 +109,8 @@ def _forecasts(series: _Series, origins: np.ndarray, W: int,
 
         period = 1 if forecaster == "persistence" else 24
         out[:, fc, :] = seasonal_naive_rolling(Y, o_fc, period, W)
-    elif forecaster == "holt_winters":
-        from kernels.forecast import fit_holt_winters, hw_rolling
+    elif forecaster in ("holt_winters", "holt_winters_anchored"):
+        from kernels.forecast import anchor, fit_anchor, fit_holt_winters, hw_fitted, hw_rolling
 
         # parameters and initial states from the warm-up period only: no later data. Weather
         # driven series (PV, wind, PUE) get a daily season only: they have no weekly cycle,
@@ -105,7 +123,15 @@ def _forecasts(series: _Series, origins: np.ndarray, W: int,
             if rows.size:
                 models = [fit_holt_winters(train[i], period2=period2, horizon=min(W, 48), step=24)
                           for i in rows]
-                out[rows[:, None], fc[None, :], :] = hw_rolling(Y[rows], models, o_fc, W)
+                f = hw_rolling(Y[rows], models, o_fc, W)
+                if forecaster == "holt_winters_anchored":
+                    # re-anchored on the latest one-step error, phi fitted on the warm-up
+                    # (kernels.forecast.anchor); phi = 0 where that does not pay there
+                    for i, m in enumerate(models):
+                        y = Y[rows[i]]
+                        phi = fit_anchor(train[rows[i]], m, min(W, 48))
+                        f[i] = anchor(f[i], y, hw_fitted(y[:o_fc[-1]], m), o_fc, phi)
+                out[rows[:, None], fc[None, :], :] = f
     else:  # pragma: no cover - checked by the caller
         raise ValueError(forecaster)
     np.clip(out, series.lo[:, None, None], series.hi[:, None, None], out=out)

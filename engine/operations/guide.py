@@ -178,6 +178,10 @@ class PlanGuide:
                         run.warmup)[:, 0, :]
         if h < H:
             fc = np.tile(fc, (1, -(-H // h)))[:, :H]
+        # what is published before the origin (a day-ahead price) is taken as it is
+        kh = np.minimum(run.known_h, H)
+        for i in np.flatnonzero(kh > 0):
+            fc[i, :kh[i]] = run.series.Y[i, o:o + kh[i]]
         return fc
 
     def _data(self, o: int, fc: np.ndarray) -> ScenarioData:

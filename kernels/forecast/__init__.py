@@ -11,12 +11,14 @@ Every kernel takes and returns plain NumPy arrays, has a plain NumPy reference n
 ``ar_rolling``              AR(p) / sparse-lag AR refitted by least squares
 ``hw_scenarios``            HW sample paths with AR(1) one-step errors
 ``bootstrap_scenarios``     block bootstrap of past H-step error paths
+``anchor``, ``fit_anchor``  HW re-anchored on the latest one-step error (AR(1))
 ``warm_up``                 compile / load every kernel before the first request
 =========================  ====================================================
 """
 
 from kernels.forecast._origins import rolling_origins
 from kernels.forecast._warmup import warm_up
+from kernels.forecast.anchor import anchor, fit_anchor
 from kernels.forecast.ar import ar_forecast, ar_rolling
 from kernels.forecast.fit import fit_holt_winters
 from kernels.forecast.holt_winters import (
@@ -40,9 +42,11 @@ __all__ = [
     "DAILY",
     "WEEKLY",
     "HoltWinters",
+    "anchor",
     "ar_forecast",
     "ar_rolling",
     "bootstrap_scenarios",
+    "fit_anchor",
     "fit_holt_winters",
     "hw_fitted",
     "hw_forecast",
