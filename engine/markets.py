@@ -110,12 +110,19 @@ def needs_notice(sc: Any) -> bool:
 
 def column_hours(f: Any) -> np.ndarray:
     """Hour of each column of ``f``'s model (-1: not tied to an hour): groups whose last
-    axis is the horizon, and job and EV-session power at their own hours."""
+    axis is the horizon, job and EV-session power at their own hours, and a lease's
+    capacity per period at the period's first hour (it is contracted before the period)."""
     m, T = f.model, f.T
     hour = np.full(m.n_cols, -1, np.int64)
     for g in m.var_groups.values():
         if len(g.shape) >= 1 and g.shape[-1] == T:
             hour[g.start:g.start + g.size] = np.arange(g.size) % T
+    ss = f.meta.get("shared_storage")
+    if ss is not None and "lease_first_h" in ss:
+        # a lease is decided before its period: its columns belong to the period's first hour
+        for name in ("shared_storage/lease_energy_mwh", "shared_storage/lease_power_mw"):
+            g = m.var_groups[name]
+            hour[g.start:g.start + g.size] = ss["lease_first_h"]
     job, ev = f.meta.get("job"), f.meta.get("ev")
     if job is not None and "job/power_mw" in m.var_groups:
         g = m.var_groups["job/power_mw"]

@@ -299,3 +299,34 @@ def test_envelope_of_a_milp_is_exact():
     for (h, d), r in expected.items():
         one = flexibility_envelope(sc, durations=(d,), hours=[h])
         assert one["reduction_mw"].iloc[0] == pytest.approx(got[(h, d)], abs=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("notice, delivered, objective", [(20, 1.0, -510.0), (10, 0.0, 480.0)])
+def test_a_lease_period_begun_before_the_notice_is_fixed(backend, notice, delivered,
+                                                         objective):
+    """Two days of 1 MW load at 10/MWh; a daily lease (<= 1 MWh, 1 MW) on a lossless shared
+    plant at 10 per MWh-day, no own battery. An event asks 1 MW below a declared 1 MW
+    baseline at hour 40 (day 1), paid 1000. The plan leases nothing (lease 0 both days).
+    * notice 20 (announced at hour 20, before day 1 begins): day 1's lease is still open:
+      lease 1 MWh (10), charge 1 MWh in day 1 before hour 40, discharge it at hour 40:
+      imports 48 MWh (480), delivered 1 (-1000). Objective -510.
+    * notice 10 (announced at hour 30): day 1's lease was contracted at hour 24 with the
+      plan's 0 MWh and is fixed: nothing to discharge, delivered 0. Objective 480."""
+    sc = engine.Scenario.from_dict({
+        "name": "dr_lease", "start": "2023-07-01 00:00", "timezone": "UTC", "horizon_h": 48,
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 10, "import_price_per_mwh": 10.0},
+                   "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                                  "inflexible_it_mw": 1.0}}],
+        "shared_storage": [{"name": "plant", "energy_mwh": 1.0, "power_mw": 1.0,
+                            "charge_efficiency": 1.0, "discharge_efficiency": 1.0,
+                            "offer": {"period": "day", "energy_price_per_mwh_period": 10.0},
+                            "leases": [{"tenant": "dc", "site": "s"}]}],
+        "demand_response": {"baseline": "declared", "events": [
+            event(start=40, reduction=1.0, pay=1000.0, baseline_mw=1.0, notice_h=notice)]}})
+    res = engine.optimize(sc, backend=backend)
+    assert res.objective == pytest.approx(objective, abs=1e-6)
+    assert res.tables["dr_events"].iloc[0]["delivered_mwh"] == pytest.approx(delivered,
+                                                                              abs=1e-7)
+    check_invariants(sc, res)

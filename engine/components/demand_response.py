@@ -35,8 +35,8 @@ here, after the balance (group ``demand_response/notice_pin``, one row per fixed
     x[j] = x_prev[j]       for every column j of an hour t < a_k      (notice_pin)
 
 (hourly columns: groups whose last axis is the horizon, job and EV-session power at their
-hours; columns not tied to an hour -- sizes, leased capacity per period, unmet session
-energy -- stay free). ``notice_h`` unset: the event is known from the horizon's start.
+hours, a lease's capacity per period at the period's first hour; columns not tied to an
+hour -- sizes, unmet session energy -- stay free). ``notice_h`` unset: the event is known from the horizon's start.
 
 The flexibility envelope (:func:`engine.markets.flexibility_envelope`) adds one column
 ``R >= 0`` (``demand_response/envelope_mw``) and, per site with a grid and hour, a row

@@ -215,8 +215,12 @@ def add(f: Formulation) -> None:
     e_cols = np.zeros((L, T), np.int64)
     p_cols = np.zeros((L, T), np.int64)
     meta: dict[str, Any] = {"plant": plant, "site": site, "parts": []}
+    first_h = np.zeros(int(offset[-1]), np.int64)  # first hour of each lease column's period
     for (i, sel, code, share), start in zip(parts, offset[:-1]):
         K = share.size
+        first = np.full(K, T, np.int64)
+        np.minimum.at(first, code, np.arange(T))
+        first_h[start:start + sel.size * K] = np.tile(first, sel.size)
         e_idx = el.idx[start:start + sel.size * K].reshape(sel.size, K)
         p_idx = pl.idx[start:start + sel.size * K].reshape(sel.size, K)
         e_cols[sel] = e_idx[:, code]
@@ -252,6 +256,7 @@ def add(f: Formulation) -> None:
         meta["own"] = _add_own(f, [x.own_battery for _, _, x in items if x.own_battery],
                                site[own])
         meta["own_sel"] = own
+    meta["lease_first_h"] = first_h
     f.meta["shared_storage"] = meta
 
 
