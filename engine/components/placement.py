@@ -46,8 +46,8 @@ Every site's IT capacity is shared by all jobs and inference::
 and ``PUE[s, t] (p + q)`` is withdrawn from the site bus as variable facility load.
 
 A job with a checkpoint (``checkpoint_gb``) may migrate mid-run by moving it over a link
-(:mod:`engine.components._migration`: its run is at one site at a time, its moves share the
-link rows, draw energy at both ends and pay the link's price).
+(:mod:`engine.components._migration`: it works only where its run, i.e. its checkpoint,
+is; the moves share the link rows, draw energy at both ends and pay the link's price).
 """
 from __future__ import annotations
 
