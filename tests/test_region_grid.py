@@ -185,3 +185,13 @@ def test_marginal_basis_needs_a_marginal_factor_somewhere():
     with pytest.raises(ScenarioError,
                        match=r"sites\[0\]\.grid\.marginal_emission_factor_kg_per_mwh"):
         engine.Scenario.from_dict(d)
+
+
+def test_region_grid_values_with_no_grid_to_take_them_are_an_error():
+    # east's only site has no grid: its prices and factors would go nowhere
+    d = _base()
+    del d["sites"][0]["grid"]
+    d["sites"][0]["pv"] = [{"name": "pv", "capacity_mw": 5.0, "availability_fraction": 0.5}]
+    with pytest.raises(ScenarioError, match=r"regions\[0\]\.import_price_per_mwh: stated, but "
+                       r"region 'east' has no site with a grid"):
+        engine.Scenario.from_dict(d)

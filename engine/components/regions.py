@@ -31,6 +31,9 @@ from engine.scenario.series import FractionSeries, Series, SignedSeries
 
 __all__ = ["COMPONENT", "Region"]
 
+_GRID_FIELDS = ("import_price_per_mwh", "export_price_per_mwh", "emission_factor_kg_per_mwh",
+                "marginal_emission_factor_kg_per_mwh", "clean_share_fraction")
+
 
 class Region(Model):
     """A region (e.g. ``east``, ``west``): its sites and its users' inference demand.
@@ -71,6 +74,12 @@ def check(scenario: Any) -> None:
                 raise ValueError(f"regions[{i}].sites[{k}]: site {s!r} is in region "
                                  f"{owner[s]!r} already; a site is in one region")
             owner[s] = region.name
+        stated = [f for f in _GRID_FIELDS if getattr(region, f) is not None]
+        gridded = [s.name for s in scenario.sites if s.name in region.sites and s.grid is not None]
+        if stated and not gridded:
+            # nothing would take the values: say so rather than ignore them
+            raise ValueError(f"regions[{i}].{stated[0]}: stated, but region {region.name!r} has "
+                             f"no site with a grid to take it (sites {region.sites})")
 
 
 COMPONENT = Component(
