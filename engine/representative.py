@@ -140,4 +140,3 @@ def size_with_representative_days(scenario: Any, backend: str = "highs",
         full_cost=full_cost, aggregation_error=err, costs=costs,
         timings={"aggregate_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2,
                  "full_s": t4 - t3}, n_days=int(n))
-
