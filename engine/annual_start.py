@@ -61,7 +61,8 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         ``{(kind, name, quantity): size}`` and the seconds it took; None when the scenario
         has no extendable asset, is not a year the typical days can represent (see
         :mod:`engine.components.periods`), asks for ``annual_start: none``, uses another
-        backend, or the typical-day model has no solution.
+        backend, is a MILP (the backend starts only an LP from fixed sizes), or the
+        typical-day model has no solution.
     """
     from engine.components.periods import check_representable
 
@@ -79,6 +80,9 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
     n = sz.representative_days if sz is not None and sz.representative_days else START_DAYS
     try:
         f = build(aggregate(data, int(n)))
+        if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
+            log.info("no representative-day start: the sizing model is a MILP")
+            return None
         out = solve(f.model, backend=backend, options=SolverOptions(), release_arrays=True)
     except Exception as exc:  # noqa: BLE001 -- a start is an aid only: solve cold instead
         log.warning("no representative-day start for the annual sizing LP: %r", exc)
