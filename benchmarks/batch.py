@@ -18,16 +18,24 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
 2. **Local pool, 1 worker vs 2 workers, and Dask LocalClusters (2 processes, 1 thread
    each; one with Dask's defaults, one with the workers' statistical profiler off)**: the
    scenarios are dealt into ``--rounds`` parts; in each round every configuration runs its
-   part into a new store, in turn (A B C D A B C D ...). Scenarios per second in steady
-   state (first to last row) and over the whole call (map, pool start-up, warm-up and
-   validation included); ratios are medians over the rounds of the ratios within a round:
-   throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate / local 2-worker
-   rate. The Dask clusters are started once, before the rounds.
-3. **Time split**: sums over the rows of prepare, build, solve, extract, and the driver's
-   store writes; ``cpu_s`` the worker processes' CPU seconds while solving, ``cpu_thread_s``
-   the solving threads' part of it (the rest: a Dask worker's other threads);
-   ``cpu_share``: the workers' CPU seconds per second of their busy time (below 1 when the
-   machine had no free CPU for them: other processes were running).
+   part into a new store, in turn, the order reversed every other round (A B C D, D C B A,
+   ...). Scenarios per second in steady state (from the first to the last row's
+   ``finished_at``, read back from the store: workers write their own part files) and over
+   the whole call (map, pool start-up, warm-up and validation included); ratios are medians
+   over the rounds of the ratios within a round, with each round's ratio listed (the
+   spread): throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate / local
+   2-worker rate. These are wall clock (the targets). Beside them, in CPU time: scenarios
+   per worker CPU second with 2 workers against 1, and ``cpu_per_wall``, the workers' CPU
+   seconds per second of steady wall time per worker (1.0 = each worker had a CPU to
+   itself). A Dask cluster is started for each of its runs and closed after it (outside
+   the timing; idle clusters would take CPU from the other configurations' runs).
+3. **Time split**: sums over the rows of prepare, build, solve, extract, and the store
+   writes (the workers' part files and the driver's); ``cpu_s`` the worker processes' CPU
+   seconds while solving, ``cpu_thread_s`` the solving threads' part of it (the rest: a
+   Dask worker's other threads); ``driver_cpu_s`` the driver process's CPU while the
+   workers ran (all its threads; with a LocalCluster this process also runs the Dask
+   scheduler); ``cpu_share``: the workers' CPU seconds per second of their busy time
+   (below 1 when the machine had no free CPU for them: other processes were running).
 """
 from __future__ import annotations
 
@@ -145,6 +153,21 @@ def one_run(sweep, executor=None, workers=None) -> dict:
             "cpu_per_wall": round(sum(rows["cpu_s"]) / span / k, 3) if span > 0 else None}
 
 
+def _dask_run(part, profile: bool) -> dict:
+    """:func:`one_run` on a LocalCluster of 2 processes x 1 thread started for this run and
+    closed after it (started before the timing: a cluster left idle in this process during
+    the other configurations' runs would take CPU from them: its scheduler runs in this
+    process, its workers and nannies heartbeat). ``profile``: Dask's defaults; False: the
+    workers' statistical profiler (a thread sampling every stack at 100 Hz) off."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    with dask.config.set({"distributed.worker.profile.enabled": profile}):
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
+            return one_run(part, executor=client)
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--n", type=int, default=1000, help="scenarios (default 1000)")
@@ -179,32 +202,16 @@ def main(argv: list[str] | None = None) -> dict:
 
     configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2", "dask_2_noprof"])
     runs: dict[str, list[dict]] = {c: [] for c in configs}
-    clients: dict = {}
-    if not args.no_dask:
-        import dask
-        from distributed import Client, LocalCluster
-
-        # Dask's defaults, and the same with the worker's statistical profiler (a thread
-        # sampling every stack at 100 Hz) switched off, as a batch cluster may be started
-        for c, prof in (("dask_2", True), ("dask_2_noprof", False)):
-            with dask.config.set({"distributed.worker.profile.enabled": prof}):
-                cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0")
-            clients[c] = (cluster, Client(cluster))
-    try:
-        for r in range(rounds):  # A B C D, D C B A, ...: the machine's drift hits all alike
-            part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
-                         overrides=[it.params for it in items[r::rounds]])
-            for c in (configs if r % 2 == 0 else configs[::-1]):
-                dask_c = c.startswith("dask")
-                got = one_run(part, executor=clients[c][1] if dask_c else None,
-                              workers=None if dask_c else int(c[-1]))
-                runs[c].append(got)
-                print(f"round {r} {c}", json.dumps(got), file=sys.stderr)
-    finally:
-        for cluster, client in clients.values():
-            client.close()
-            cluster.close()
+    for r in range(rounds):  # A B C D, D C B A, ...: the machine's drift hits all alike
+        part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
+                     overrides=[it.params for it in items[r::rounds]])
+        for c in (configs if r % 2 == 0 else configs[::-1]):
+            if c.startswith("dask"):
+                got = _dask_run(part, profile=c == "dask_2")
+            else:
+                got = one_run(part, workers=int(c[-1]))
+            runs[c].append(got)
+            print(f"round {r} {c}", json.dumps(got), file=sys.stderr)
     for c, rs in runs.items():
         res[c] = {"scenarios": sum(x["scenarios"] for x in rs),
                   "failed": sum(x["failed"] for x in rs),
