@@ -319,3 +319,48 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
     assert (raw["status"] == "optimal").all(), \
         raw.loc[raw["status"] != "optimal", ["status", "error"]].to_dict("records")
+
+
+def test_a_pool_whose_workers_die_on_start_is_given_up_not_replaced_forever():
+    # every new pool is broken before it takes a task (its workers die on start): after
+    # max_crashes pools in a row, each scenario is recorded as crashed and the run returns
+    from concurrent.futures.process import BrokenProcessPool
+
+    from engine.batch._tasks import Tasks
+    from engine.batch.runner import _LocalRunner
+    from engine.batch.sweep import SweepItem
+
+    class DeadPool:
+        def submit(self, *a, **k):
+            raise BrokenProcessPool("workers died on start")
+
+        def shutdown(self, **k):
+            pass
+
+    made = []
+
+    class Runner(_LocalRunner):
+        def _new_pool(self):
+            made.append(1)
+            return DeadPool()
+
+    class NoPlan:
+        def name(self):
+            return "part"
+
+        def sink(self, name):
+            return None
+
+        def recover(self, name):
+            return None
+
+    items = [SweepItem(index=i, id=f"s{i}", params={"x": i}, scenario=None) for i in range(5)]
+    runner = Runner(2, None, None, max_crashes=3, ctx=type("C", (), {"pmap": None,
+                                                                      "token": None})())
+    runner.pool = runner._new_pool()
+    rows = []
+    runner.run(Tasks(items, 2, None), lambda res: rows.extend(res.rows), NoPlan())
+    assert sorted(r["scenario_id"] for r in rows) == [f"s{i}" for i in range(5)]
+    assert {r["status"] for r in rows} == {"crashed"}
+    assert "no worker could start" in rows[0]["error"]
+    assert len(made) == 3  # three pools in a row broke: no fourth is started

@@ -388,6 +388,7 @@ class _LocalRunner:
         suspects: deque[list[SweepItem]] = deque()
         deaths: Counter[str] = Counter()
         inflight: dict[Any, tuple[list[SweepItem], str]] = {}
+        starts = 0  # pools in a row that broke before taking a task
         while tasks or suspects or inflight:
             # a worker may die between two results: then submitting fails, the task goes
             # back where it came from and the pool is replaced below
@@ -409,6 +410,15 @@ class _LocalRunner:
             if inflight and not broken:
                 done, _ = wait(inflight, return_when=FIRST_COMPLETED)  # blocks, no polling
                 lost = self._collect(done, inflight, emit)
+                if len(lost) < len(done):
+                    starts = 0  # the pool works: a result came back
+            if broken and not inflight and not lost:
+                # the new pool broke before it took any task (its workers die on start):
+                # replacing it forever would hang the batch
+                starts += 1
+                if starts >= self.max_crashes:
+                    self._give_up(tasks, suspects, emit, starts)
+                    return
             if lost or broken:
                 # the pool is broken: every task still in flight is lost with it
                 wait(inflight)
@@ -431,6 +441,18 @@ class _LocalRunner:
                         else:
                             alive.append(it)
                     suspects.extend([it] for it in alive)
+
+    @staticmethod
+    def _give_up(tasks: Tasks, suspects: deque, emit, starts: int) -> None:
+        """Record every scenario not run as crashed: no worker pool could start."""
+        pending = list(suspects)
+        while tasks:
+            pending.append(tasks.next())
+        for task in pending:
+            for it in task:
+                emit(TaskResult(rows=[failed_row(
+                    it, "crashed", f"no worker could start: {starts} pools in a row broke "
+                    "before running a task", 0)]))
 
     def _try_submit(self, task: list[SweepItem], deaths: Counter, inflight: dict,
                     plan: Plan) -> bool:
