@@ -95,6 +95,9 @@ def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
 
                 def bend():
                     f = engine.build_model(sc)
+                    if "placement/share" not in f.model.var_groups:  # one site: nothing to split
+                        res = engine.optimize(sc)
+                        return {"objective": res.objective, "rounds": 0}
                     return solve_benders(f.model, f.model.arrays())
 
                 t, out = _timed(bend)
