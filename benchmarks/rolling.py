@@ -21,11 +21,11 @@ Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at 
   on every ``K``-th window (default 5) and reported per window.
 
 ``--voi`` instead reports the value of information of the Xining year: realised cost with
-perfect and Holt–Winters forecasts (``--forecaster F``: F instead), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
+perfect and adaptive Holt–Winters forecasts (``--forecaster F``: F instead), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
 seasonal naive and persistence forecasts (``--no-baselines``: only the plan's rows),
 against the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms
-(the demand charge apart). Its default step is 3 h (the best configuration measured,
-``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
+(the demand charge apart). Its defaults, 48/3 with ``holt_winters_adaptive``, are the best
+configuration measured (``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
 of the first H hours after each origin.
 
 ``--plan annual|monthly`` in the speed run guides the windows by a plan; the plans' time is
@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--rebuild-every", type=int, default=5)
     p.add_argument("--forecaster", default=None,
-                   help="the rolling runs' forecaster besides perfect (default holt_winters)")
+                   help="the rolling runs' forecaster besides perfect (default: speed "
+                        "holt_winters, --voi holt_winters_adaptive)")
     p.add_argument("--window", type=int, default=48)
     p.add_argument("--step", type=int, default=None,
                    help="hours committed per window: speed default 24; --voi default 3 (the "
@@ -199,7 +200,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     plan = None if args.plan == "none" else args.plan
     if args.voi:
-        fcs = (args.forecaster,) if args.forecaster else ("holt_winters",)
+        fcs = (args.forecaster,) if args.forecaster else ("holt_winters_adaptive",)
         return value_of_information(args.window, args.step or 3, args.json,
                                     plans=[None] + ([plan] if plan else ["monthly"]),
                                     replan_h=args.replan_h, scenarios=args.scenarios,
