@@ -24,7 +24,7 @@ Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at 
 perfect and adaptive Holt–Winters forecasts (``--forecaster F``: F instead), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
 seasonal naive and persistence forecasts (``--no-baselines``: only the plan's rows),
 against the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms
-(the demand charge apart). Its defaults, 48/3 with ``holt_winters_adaptive``, are the best
+(the demand charge apart). Its defaults, 48/2 with ``holt_winters_adaptive``, are the best
 configuration measured (``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
 of the first H hours after each origin.
 
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "holt_winters, --voi holt_winters_adaptive)")
     p.add_argument("--window", type=int, default=48)
     p.add_argument("--step", type=int, default=None,
-                   help="hours committed per window: speed default 24; --voi default 3 (the "
+                   help="hours committed per window: speed default 24; --voi default 2 (the "
                         "best configuration)")
     p.add_argument("--price-known-h", type=int, default=0,
                    help="hours of published (day-ahead) import prices after each origin")
@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     plan = None if args.plan == "none" else args.plan
     if args.voi:
         fcs = (args.forecaster,) if args.forecaster else ("holt_winters_adaptive",)
-        return value_of_information(args.window, args.step or 3, args.json,
+        return value_of_information(args.window, args.step or 2, args.json,
                                     plans=[None] + ([plan] if plan else ["monthly"]),
                                     replan_h=args.replan_h, scenarios=args.scenarios,
                                     forecasters=fcs, price_known_h=args.price_known_h,
