@@ -21,12 +21,11 @@ Case: ``examples/xining_park.yaml``, 8,760 h, windows of 48 h committed 24 h at 
   on every ``K``-th window (default 5) and reported per window.
 
 ``--voi`` instead reports the value of information of the Xining year: realised cost with
-perfect, re-anchored Holt–Winters and plain Holt–Winters forecasts (``--forecaster F``: only
-F), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
+perfect and adaptive Holt–Winters forecasts (``--forecaster F``: F instead), without a plan and with one (``--plan``, default monthly, ``--replan-h``), and with
 seasonal naive and persistence forecasts (``--no-baselines``: only the plan's rows),
 against the perfect-foresight annual optimum (:func:`engine.optimize`), with the cost terms
-(the demand charge apart). Its default step is 3 h (the best configuration measured,
-``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
+(the demand charge apart). Its defaults, 48/2 with ``holt_winters_adaptive``, are the best
+configuration measured (``benchmarks/ROLLING_RESULTS.md``); ``--price-known-h H`` uses the published import prices
 of the first H hours after each origin.
 
 ``--plan annual|monthly`` in the speed run guides the windows by a plan; the plans' time is
@@ -181,11 +180,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--rebuild-every", type=int, default=5)
     p.add_argument("--forecaster", default=None,
-                   help="speed: holt_winters (default); --voi: the Holt-Winters rows' forecaster "
-                        "(default holt_winters_anchored and holt_winters)")
+                   help="the rolling runs' forecaster besides perfect (default: speed "
+                        "holt_winters, --voi holt_winters_adaptive)")
     p.add_argument("--window", type=int, default=48)
     p.add_argument("--step", type=int, default=None,
-                   help="hours committed per window: speed default 24; --voi default 3 (the "
+                   help="hours committed per window: speed default 24; --voi default 2 (the "
                         "best configuration)")
     p.add_argument("--price-known-h", type=int, default=0,
                    help="hours of published (day-ahead) import prices after each origin")
@@ -201,9 +200,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     plan = None if args.plan == "none" else args.plan
     if args.voi:
-        fcs = (args.forecaster,) if args.forecaster else ("holt_winters_anchored",
-                                                         "holt_winters")
-        return value_of_information(args.window, args.step or 3, args.json,
+        fcs = (args.forecaster,) if args.forecaster else ("holt_winters_adaptive",)
+        return value_of_information(args.window, args.step or 2, args.json,
                                     plans=[None] + ([plan] if plan else ["monthly"]),
                                     replan_h=args.replan_h, scenarios=args.scenarios,
                                     forecasters=fcs, price_known_h=args.price_known_h,

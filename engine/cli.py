@@ -42,8 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--rolling", type=_window_step, default=None, metavar="W/S",
                      help="rolling horizon: plan W hours, commit S hours per window (e.g. 48/24)")
     run.add_argument("--forecaster", default="holt_winters",
-                     choices=("holt_winters", "holt_winters_anchored", "seasonal_naive",
-                              "persistence", "perfect"),
+                     choices=("holt_winters", "holt_winters_anchored",
+                              "holt_winters_adaptive", "seasonal_naive", "persistence",
+                              "perfect"),
                      help="forecasts of the rolling windows (default holt_winters)")
     run.add_argument("--voi", action=argparse.BooleanOptionalAction, default=False,
                      help="with --rolling: also run perfect-forecast rolling and the annual "

@@ -59,12 +59,15 @@ def test_anchor_uses_only_the_past_and_phi_zero_is_plain():
     assert not np.array_equal(a, base)
 
 
-def test_anchored_rolling_has_no_leakage_and_obeys_the_physics():
-    d = rolling_dict(24 * 21, seed=4)
-    c = 408  # Holt-Winters fits on the first 336 h; c >= 336 + 48
-    a = engine.rolling_optimize(scenario(d), 48, 24, "holt_winters_anchored")
-    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 24,
-                                "holt_winters_anchored")
+@pytest.mark.parametrize("forecaster,days,c", [
+    # Holt-Winters fits on the first 336 h; c >= 336 + 48
+    ("holt_winters_anchored", 21, 408),
+    # the first refit is at 336 + 720 = 1056 h (on data before it); c >= 1056 + 48
+    ("holt_winters_adaptive", 50, 1104)])
+def test_anchored_rolling_has_no_leakage_and_obeys_the_physics(forecaster, days, c):
+    d = rolling_dict(24 * days, seed=4)
+    a = engine.rolling_optimize(scenario(d), 48, 24, forecaster)
+    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 24, forecaster)
     cols = [k for k in a.hourly.columns if k.split("/")[0].split(".")[0] in
             ("battery", "job", "grid", "pv", "bus", "datacenter")]
     for col in cols:
@@ -73,6 +76,26 @@ def test_anchored_rolling_has_no_leakage_and_obeys_the_physics():
     from conftest import check_invariants
 
     check_invariants(scenario(d), a)
+
+
+def test_adaptive_refits_only_on_the_past():
+    # the forecasts of every origin before a refit's data end are those of the warm-up fit,
+    # and a change of the data after an origin never changes that origin's forecast
+    from engine.operations.forecasts import REFIT_EVERY_H, _adaptive
+    from kernels.forecast import fit_holt_winters
+
+    rng = np.random.default_rng(6)
+    t = np.arange(24 * 90)
+    y = 5 + 2 * np.sin(2 * np.pi * t / 24) + np.cumsum(rng.normal(0, 0.3, t.size)) * 0.1
+    m0 = fit_holt_winters(y[:336], period2=None, horizon=48, step=24)
+    o = np.arange(336, t.size - 48, 24)
+    a = _adaptive(y, m0, y[:336], o, 48, None)
+    cut = 336 + 2 * REFIT_EVERY_H + 48
+    y2 = y.copy()
+    y2[cut:] += rng.normal(0, 3, y.size - cut)
+    b = _adaptive(y2, m0, y2[:336], o, 48, None)
+    np.testing.assert_array_equal(a[o < cut], b[o < cut])
+    assert not np.array_equal(a[o >= cut], b[o >= cut])
 
 
 def test_price_known_h_uses_the_published_prices_only():

@@ -9,7 +9,10 @@
    weather-driven PV, wind and PUE, daily and weekly seasons for load and price). All origins are forecast
    up front in one call of the rolling-origin kernels of :mod:`kernels.forecast`, then
    sliced per window. Export price, emission factor, clean share, grid outages and hydro
-   limits are taken as known (contracts and schedules).
+   limits are taken as known (contracts and schedules). ``holt_winters_anchored`` and
+   ``holt_winters_adaptive`` re-anchor the forecasts on the latest one-step error (and
+   refit the parameters every 720 h); ``price_known_h`` takes the first hours of the
+   import price as published before the origin (a day-ahead market).
 2. **Plan**: solve the window LP (:mod:`engine.operations.window`) with the battery SOC and
    each job's remaining energy carried in. The model is built and handed to HiGHS once;
    each window changes bounds, costs, right-hand sides and the PUE / fossil-share matrix

@@ -129,12 +129,14 @@ def rolling_optimize(
         Hours planned at each origin [h].
     step_h : int, default 24
         Hours committed at each origin, and the distance between origins [h]; <= window_h.
-    forecaster : {"holt_winters", "holt_winters_anchored", "seasonal_naive", "persistence", \
-"perfect"} or callable
+    forecaster : {"holt_winters", "holt_winters_anchored", "holt_winters_adaptive", \
+"seasonal_naive", "persistence", "perfect"} or callable
         How the window's PV, wind, inflexible load, PUE and import price are forecast.
         ``"holt_winters_anchored"`` re-anchors Holt–Winters on the latest one-step error
         (:mod:`kernels.forecast.anchor`): better over the first hours, so it pays with a
-        short ``step_h``.
+        short ``step_h``. ``"holt_winters_adaptive"`` also refits the smoothing parameters
+        every 720 h on the last 8 weeks, kept where they forecast the last 2 weeks better
+        (:func:`engine.operations.forecasts._adaptive`).
         ``"perfect"`` uses the actual data (perfect forecasts). A callable gets
         ``(history, horizon)`` with ``history`` of shape ``(n_series, o)``, only the data
         before the origin, and returns ``(n_series, horizon)``.

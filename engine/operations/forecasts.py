@@ -14,7 +14,12 @@ __all__ = ["FORECASTERS", "Forecaster"]
 
 #: Built-in forecasters and the history each needs before its first forecast [h].
 FORECASTERS = {"perfect": 0, "persistence": 1, "seasonal_naive": 24, "holt_winters": 336,
-               "holt_winters_anchored": 336}
+               "holt_winters_anchored": 336, "holt_winters_adaptive": 336}
+
+#: ``holt_winters_adaptive``: hours between refits, hours of data each refit sees, and the
+#: hours before a refit on whose 48-h forecasts the refitted and the current parameters
+#: are compared (the better is kept) [h].
+REFIT_EVERY_H, REFIT_LOOKBACK_H, REFIT_CHECK_H = 720, 1344, 336
 
 #: A user forecaster: ``f(history, horizon) -> forecast`` with ``history`` of shape
 #: ``(n_series, o)`` (data before the origin only) and a result of shape ``(n_series, horizon)``.
@@ -109,7 +114,7 @@ def _forecast_all(series: _Series, origins: np.ndarray, W: int,
 
         period = 1 if forecaster == "persistence" else 24
         out[:, fc, :] = seasonal_naive_rolling(Y, o_fc, period, W)
-    elif forecaster in ("holt_winters", "holt_winters_anchored"):
+    elif forecaster in ("holt_winters", "holt_winters_anchored", "holt_winters_adaptive"):
         from kernels.forecast import anchor, fit_anchor, fit_holt_winters, hw_fitted, hw_rolling
 
         # parameters and initial states from the warm-up period only: no later data. Weather
@@ -123,6 +128,11 @@ def _forecast_all(series: _Series, origins: np.ndarray, W: int,
             if rows.size:
                 models = [fit_holt_winters(train[i], period2=period2, horizon=min(W, 48), step=24)
                           for i in rows]
+                if forecaster == "holt_winters_adaptive":
+                    for i, m in enumerate(models):
+                        out[rows[i], fc, :] = _adaptive(Y[rows[i]], m, train[rows[i]], o_fc,
+                                                        W, period2)
+                    continue
                 f = hw_rolling(Y[rows], models, o_fc, W)
                 if forecaster == "holt_winters_anchored":
                     # re-anchored on the latest one-step error, phi fitted on the warm-up
@@ -137,3 +147,47 @@ def _forecast_all(series: _Series, origins: np.ndarray, W: int,
     np.clip(out, series.lo[:, None, None], series.hi[:, None, None], out=out)
     return out
 
+
+
+def _adaptive(y: np.ndarray, m0, train: np.ndarray, o_fc: np.ndarray, W: int,
+              period2) -> np.ndarray:
+    """Holt–Winters re-anchored on the latest one-step error (:mod:`kernels.forecast.anchor`),
+    its smoothing parameters refitted every ``REFIT_EVERY_H`` hours on the last
+    ``REFIT_LOOKBACK_H`` hours and kept where their 48-h forecasts of the last
+    ``REFIT_CHECK_H`` hours beat the current ones. Every refit, comparison and anchor uses
+    data before the segment's first origin only. Returns (O, W)."""
+    from kernels.forecast import (
+        HoltWinters,
+        anchor,
+        fit_anchor,
+        fit_holt_winters,
+        hw_fitted,
+        hw_rolling,
+    )
+
+    h = min(W, 48)
+    cur, phi = m0, fit_anchor(train, m0, h)
+    out = np.empty((o_fc.size, W))
+    starts = list(range(int(o_fc[0]), int(o_fc[-1]) + 1, REFIT_EVERY_H))
+    for s0 in starts:
+        if s0 > starts[0]:
+            tr = y[max(0, s0 - REFIT_LOOKBACK_H):s0]
+            vo = np.arange(s0 - REFIT_CHECK_H, s0 - h + 1, 24, dtype=np.int64)
+            try:
+                mf = fit_holt_winters(tr, period2=period2, horizon=h, step=24)
+            except ValueError:  # too little data for a fit
+                mf = None
+            if mf is not None and vo.size and vo[0] > 0:
+                cand = HoltWinters(mf.alpha, mf.beta, mf.gamma, mf.omega, m0.level0, m0.trend0,
+                                   m0.season1, m0.season2)
+                past = y[:s0]
+                tgt = past[vo[:, None] + np.arange(h)[None, :]]
+                err = [float(np.mean((hw_rolling(past, m, vo, h) - tgt) ** 2))
+                       for m in (cur, cand)]
+                if err[1] < err[0]:
+                    cur, phi = cand, fit_anchor(tr, mf, h)
+        sel = (o_fc >= s0) & (o_fc < s0 + REFIT_EVERY_H)
+        o = o_fc[sel]
+        f = hw_rolling(y, cur, o, W)
+        out[sel] = anchor(f, y, hw_fitted(y[:int(o[-1])], cur), o, phi)
+    return out
