@@ -29,6 +29,16 @@ def compiled_available() -> bool:
     return _trace_mix_c is not None
 
 
+def _contiguous(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp) -> tuple:
+    """The tank's arguments as C-contiguous float64 arrays of the shapes the kernel takes."""
+    c = lambda a, shape: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(shape))
+    direct = np.ascontiguousarray(np.asarray(direct, dtype=np.float64))
+    T, K = direct.shape
+    B = int(np.size(soc0))
+    return (direct, c(dis, (T, B)), c(ch, (T, B)), c(soc0, (B,)), c(eta_c, (B,)),
+            c(eta_d, (B,)), c(sigma, (B,)), c(init_comp, (B, K)))
+
+
 def trace_mix(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp):
     """Pool mix and battery compositions (see :func:`trace_mix_reference` for the equations).
 
@@ -42,15 +52,7 @@ def trace_mix(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp):
         raise ImportError(
             "kernels.trace._tank is not built; run `pip install -e .`"
         ) from _IMPORT_ERROR
-    c = lambda a, nd: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(
-        np.shape(a) if nd is None else nd))
-    direct = c(direct, None)
-    T, K = direct.shape
-    B = int(np.size(soc0))
-    return _trace_mix_c(
-        direct, c(dis, (T, B)), c(ch, (T, B)), c(soc0, (B,)), c(eta_c, (B,)), c(eta_d, (B,)),
-        c(sigma, (B,)), c(init_comp, (B, K)),
-    )
+    return _trace_mix_c(*_contiguous(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp))
 
 
 def trace_consumers(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp, cons):
@@ -66,13 +68,6 @@ def trace_consumers(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp, cons)
         raise ImportError(
             "kernels.trace._tank is not built; run `pip install -e .`"
         ) from _IMPORT_ERROR
-    c = lambda a, nd: np.ascontiguousarray(np.asarray(a, dtype=np.float64).reshape(
-        np.shape(a) if nd is None else nd))
-    direct = c(direct, None)
-    T, K = direct.shape
-    B = int(np.size(soc0))
-    cons = c(cons, (T, -1))
-    return _trace_consumers_c(
-        direct, c(dis, (T, B)), c(ch, (T, B)), c(soc0, (B,)), c(eta_c, (B,)), c(eta_d, (B,)),
-        c(sigma, (B,)), c(init_comp, (B, K)), cons,
-    )
+    args = _contiguous(direct, dis, ch, soc0, eta_c, eta_d, sigma, init_comp)
+    cons = np.ascontiguousarray(np.asarray(cons, dtype=np.float64).reshape(args[0].shape[0], -1))
+    return _trace_consumers_c(*args, cons)
