@@ -37,7 +37,8 @@ def with_sizes(scenario: Any, investment: Any) -> Any:
     sc = scenario.model_copy(deep=True)
     size = {(row.kind, row.name, row.quantity): row.size
             for row in investment.itertuples(index=False)}
-    kind_of = {"pv": "pv", "wind": "wind", "batteries": "battery", "grid": "grid"}
+    kind_of = {"pv": "pv", "wind": "wind", "batteries": "battery", "grid": "grid",
+               "gensets": "genset"}
     for site in sc.sites:
         for field_name, a in _assets(site):
             kind = kind_of.get(field_name)
@@ -58,4 +59,8 @@ def with_sizes(scenario: Any, investment: Any) -> Any:
                     a.energy_mwh = mwh
             elif kind == "grid" and mw is not None:
                 a.import_max_mw = mw
+            elif kind == "genset":
+                units = size.get((kind, name, "units"))
+                if units is not None:
+                    a.units = int(round(units))
     return sc

@@ -212,13 +212,21 @@ def check(scenario: Any) -> None:
 
 def _check_reserve(path: str, dc: DataCenter, site: Any) -> None:
     gensets = getattr(site, "gensets", None) or []
-    units = [g.max_power_mw for g in gensets for _ in range(g.units)]
+    units = [g.max_power_mw for g in gensets for _ in range(_most_units(g))]
     if not units:
         raise ValueError(f"{path}: the site has no gensets to hold the reserve, got "
                          f"{dc.critical_reserve!r}; add gensets or drop critical_reserve")
     if dc.critical_reserve == "n+1" and len(units) < 2:
         raise ValueError(f"{path}: 'n+1' needs at least two genset units (the reserve must "
                          f"hold after losing the largest), got {len(units)}")
+
+
+def _most_units(g: Any) -> int:
+    """The most units a genset entry can have: its ``max_units`` if it is sized."""
+    inv = getattr(g, "investment", None)
+    if inv is not None and inv.extendable and inv.max_units is not None:
+        return int(inv.max_units)
+    return int(g.units)
 
 
 def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:

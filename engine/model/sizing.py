@@ -23,6 +23,10 @@ with ``c`` the capex per unit, ``o`` the fixed O&M per unit-year, ``n`` the life
 ``y`` the replacement year and ``ρ`` its cost fraction (the replacement's present worth is
 annualised with the asset's own ``CRF``), ``r`` the finance block's discount rate and
 ``CRF(r, n) = r / (1 - (1 + r)^-n)`` (``1 / n`` at ``r = 0``).
+
+Unit counts (``unit_mw``): a group of identical units (a genset) is sized by an *integer*
+column ``n[i]`` (``<kind>/capacity_units``, bounds in units); the capacity it scales is
+``n[i] * unit_mw[i]`` and its costs per unit are the per-MW ones times ``unit_mw[i]``.
 """
 from __future__ import annotations
 
@@ -122,7 +126,8 @@ class Capacity:
 
 
 def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], names: list[str],
-               existing: np.ndarray, *, energy: bool = False) -> Capacity:
+               existing: np.ndarray, *, energy: bool = False,
+               unit_mw: np.ndarray | None = None) -> Capacity:
     """Capacity of each asset of a group; variables ``<kind>/capacity_<quantity>`` for the
     extendable ones, their investment cost terms, and an entry per priced asset in
     ``f.meta["sizing"]`` (for the investment table).
@@ -142,6 +147,10 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
         Stated capacities.
     energy : bool
         Read the energy bounds and costs (``min_mwh``, ``capex_per_mwh``, ...).
+    unit_mw : (n,) float, optional
+        Size each asset as an integer count of units of this many MW (``quantity`` is then
+        ``"units"``, ``existing`` and the bounds are counts, costs are per MW times
+        ``unit_mw``).
     """
     existing = np.asarray(existing, dtype=np.float64)
     n = len(assets)
@@ -152,7 +161,7 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
     if ext:
         lo, hi = zip(*(invs[i].check_bounds(existing[i], energy=energy) for i in ext))
         v = f.model.add_variables(f"{kind}/capacity_{quantity}", len(ext), lb=np.array(lo),
-                                  ub=np.array(hi))
+                                  ub=np.array(hi), integer=unit_mw is not None)
         cols[ext] = v.idx
         upper[ext] = hi
     cap = Capacity(cols, existing, upper)
@@ -163,11 +172,14 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
         if inv is None:
             continue
         ann, om = annualised_per_unit(inv, finance.discount_rate_fraction, energy=energy)
+        scale = 1.0 if unit_mw is None else float(unit_mw[i])
+        ann, om = ann * scale, om * scale
         if cols[i] >= 0:
             for term, k in (("capex", ann), ("fixed_om", om)):
                 if k:
                     f.cost(term, cols[i:i + 1], w * k, constant=-w * k * existing[i])
         entries.append({"kind": kind, "name": names[i], "quantity": quantity, "col": int(cols[i]),
                         "existing": float(existing[i]), "investment": inv, "energy": energy,
-                        "annualised_capex_per_unit": ann, "fixed_om_per_unit_year": om})
+                        "annualised_capex_per_unit": ann, "fixed_om_per_unit_year": om,
+                        "unit_mw": scale})
     return cap

@@ -1,0 +1,152 @@
+"""Sizing in units: a genset's unit count (integer) and a data center's GPU count.
+
+References: optima of small MILPs / LPs derived by hand in each test's comment, the CRF's
+closed form, and the dispatch of the same scenario at the chosen size as an input.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import check_invariants
+
+import engine
+from engine.economics import business_as_usual, with_sizes
+from engine.model.sizing import crf
+
+BACKENDS = ["highs", "pyomo"]
+ABS = 1e-6
+HOURS = 24
+W = HOURS / 8760.0          # the horizon's share of a year
+RATE, LIFE = 0.07, 10
+VOLL = 1000.0
+FUEL = 2.0 * 10.0           # 2 MWh_th per MWh at 10 per MWh_th: 20 per MWh
+LOAD = [2.0] * 20 + [5.0] * 4
+UNIT_MW = 3.0
+
+
+def _genset(capex_per_mw: float, units: int = 0, **inv) -> dict:
+    return {"name": "g1", "units": units, "max_power_mw": UNIT_MW, "min_power_mw": 0.5,
+            "fuel_slopes_mwh_th_per_mwh": [2.0], "fuel_price_per_mwh_th": 10.0,
+            "emission_kg_per_mwh_th": 0.0,
+            "investment": {"capex_per_mw": capex_per_mw, "lifetime_years": LIFE,
+                           "extendable": True, "max_units": 3, **inv}}
+
+
+def _scenario(gensets: list[dict], load=LOAD, datacenter=None, finance=True, policy=None):
+    dc = {"gpus": 1000, "it_power_per_gpu_kw": 10.0, "pue": 1.0, "inflexible_it_mw": load}
+    d = {"name": "units", "start": "2023-01-01 00:00", "timezone": "UTC",
+         "horizon_h": len(load),
+         "policy": {"value_of_lost_load_per_mwh": VOLL, **(policy or {})},
+         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                    "datacenter": datacenter or dc, "gensets": gensets}]}
+    if finance:
+        d["finance"] = {"discount_rate_fraction": RATE, "analysis_years": LIFE}
+    return engine.Scenario.from_dict(d)
+
+
+def _run(sc, backend):
+    res = engine.optimize(sc, backend=backend, time_limit_s=60, mip_rel_gap=1e-9)
+    # the invariants hold with the chosen sizes stated (units on <= units built, ...)
+    check_invariants(with_sizes(sc, res.investment) if len(res.investment) else sc, res)
+    return res
+
+
+# ------------------------------------------------------------------------- genset units
+# Load 2 MW for 20 h and 5 MW for 4 h, no grid, unserved energy at VOLL = 1000, units of
+# 3 MW at 20 per MWh of fuel, annualised cost per unit over the day
+# A = W * CRF(7 %, 10) * capex_per_mw * 3. Served energy by units built:
+#   n = 0: none (60 MWh short);  n = 1: 52 MWh (8 MWh short in the 4 peak hours);
+#   n = 2: all 60 MWh;            n = 3: as n = 2 with one more unit paid.
+# cost(1) - cost(2) = (VOLL - 20) * 8 - A: the second unit pays iff A < 7840, i.e.
+# capex_per_mw < 7840 / (W * CRF * 3) (the first unit pays up to (VOLL - 20) * 52).
+A_PER_CAPEX = W * crf(RATE, LIFE) * UNIT_MW
+THRESHOLD = (VOLL - FUEL) * 8 / A_PER_CAPEX
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("factor, units, objective", [
+    (0.9, 2, lambda A: 2 * A + FUEL * 60),
+    (1.1, 1, lambda A: A + FUEL * 52 + VOLL * 8),
+])
+def test_genset_unit_count_flips_at_the_derived_capex(backend, factor, units, objective):
+    capex = factor * THRESHOLD
+    res = _run(_scenario([_genset(capex)]), backend)
+    A = A_PER_CAPEX * capex
+    assert res.objective == pytest.approx(objective(A), abs=1e-6 * objective(A))
+    row = res.investment.set_index("asset").loc["genset.g1"]
+    assert row["quantity"] == "units" and row["size"] == pytest.approx(units, abs=ABS)
+    assert row["capex"] == pytest.approx(units * UNIT_MW * capex, rel=1e-9)
+    assert row["annualised_capex"] == pytest.approx(units * A / W, rel=1e-9)
+    on = res.hourly["genset.g1/units_on"].to_numpy()
+    assert on.max() <= units + ABS                     # committed units <= units built
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_existing_units_are_not_paid_again(backend):
+    # one unit exists (min_units defaults to it): only the second is paid, and it pays at
+    # 0.9 x the threshold: A + fuel of 60 MWh
+    capex = 0.9 * THRESHOLD
+    res = _run(_scenario([_genset(capex, units=1)]), backend)
+    A = A_PER_CAPEX * capex
+    assert res.objective == pytest.approx(A + FUEL * 60, rel=1e-9)
+    row = res.investment.iloc[0]
+    assert (row["existing"], row["size"], row["added"]) == pytest.approx((1, 2, 1), abs=ABS)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sized_genset_equals_dispatch_at_that_count(backend):
+    """The dispatch with the chosen count stated (no investment) costs the sizing objective
+    less its capex term."""
+    capex = 0.9 * THRESHOLD
+    sc = _scenario([_genset(capex)])
+    res = _run(sc, backend)
+    fixed = with_sizes(sc, res.investment)
+    assert fixed.sites[0].gensets[0].units == 2
+    res2 = _run(fixed, backend)
+    assert res2.objective == pytest.approx(res.objective - 2 * A_PER_CAPEX * capex, abs=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_business_as_usual_without_units_sheds_the_load(backend):
+    # no unit exists: the business-as-usual case serves nothing, 60 MWh at VOLL
+    sc = business_as_usual(_scenario([_genset(1e6)]))
+    res = _run(sc, backend)
+    assert res.objective == pytest.approx(VOLL * 60, rel=1e-9)
+    assert res.hourly["genset.g1/power_mw"].abs().max() <= ABS
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_critical_reserve_counts_the_units_to_build(backend):
+    # an "n+1" reserve in every hour on a 5 MW critical load: committed capacity >= 5 + 3 MW,
+    # i.e. 3 units in every hour, although 2 serve the load: 3 units are built at any capex
+    dc = {"gpus": 1000, "it_power_per_gpu_kw": 10.0, "pue": 1.0, "inflexible_it_mw": [5.0] * 4,
+          "critical_reserve": "n+1", "critical_reserve_hours": "always"}
+    capex = 1e6
+    res = _run(_scenario([_genset(capex)], load=[5.0] * 4, datacenter=dc), backend)
+    assert res.investment.iloc[0]["size"] == pytest.approx(3.0, abs=ABS)
+    A = 4 / 8760 * crf(RATE, LIFE) * UNIT_MW * capex
+    assert res.objective == pytest.approx(3 * A + FUEL * 20, rel=1e-9)
+
+
+@pytest.mark.parametrize("inv, units, message", [
+    ({"max_units": 2.5}, 0, "investment.max_units: must be an integer"),
+    ({"min_units": 3, "max_units": 2}, 0, "investment.min_units: extendable bounds inverted"),
+    ({"min_units": 0}, 1, "investment.min_units: must be >= the stated (existing) units 1"),
+    ({"max_units": None}, 0, "investment.max_units: required for an extendable genset"),
+    ({"max_mw": 9.0}, 0, "investment.max_mw: a genset is sized in units"),
+    ({"capex_per_mwh": 5.0}, 0, "investment.capex_per_mwh: a genset has no energy capacity"),
+    ({"min_units": -1}, 0, "investment.min_units: must be >= 0"),
+])
+def test_bad_genset_investment_names_the_field(inv, units, message):
+    g = _genset(1e6, units=units)
+    g["investment"].update(inv)
+    g["investment"] = {k: v for k, v in g["investment"].items() if v is not None}
+    with pytest.raises(engine.ScenarioError,
+                       match="^" + re.escape("sites[0].gensets[0]." + message)):
+        _scenario([g])
+
+
+def test_genset_investment_needs_a_finance_block():
+    with pytest.raises(engine.ScenarioError, match=r"^finance: required"):
+        _scenario([_genset(1e6)], finance=False)
