@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pytest
 from conftest import check_invariants
 
@@ -150,3 +151,121 @@ def test_bad_genset_investment_names_the_field(inv, units, message):
 def test_genset_investment_needs_a_finance_block():
     with pytest.raises(engine.ScenarioError, match=r"^finance: required"):
         _scenario([_genset(1e6)], finance=False)
+
+
+# ------------------------------------------------------------------------- GPU count
+# Inference demand 4 MW for 12 h, 8 MW for 6 h, 12 MW for 6 h; GPUs of 1 kW (1000 per MW),
+# grid at 50 per MWh, unserved IT load at VOLL = 180 per MWh: a served MWh is worth 130.
+# With x MW of GPUs the load above x is shed, so the marginal MW of GPUs is worth
+# 130 x (hours where the demand exceeds x) per day: 24 h below 4 MW, 12 h in (4, 8), 6 h in
+# (8, 12). Its cost per day is c = W CRF(7 %, 10) 1000 capex_per_gpu: the optimum is the
+# breakpoint where the marginal value falls below c (value = annualised cost there).
+GPU_LOAD = [4.0] * 12 + [8.0] * 6 + [12.0] * 6
+GPU_VOLL, GRID_PRICE = 180.0, 50.0
+PER_GPU_DAY = W * crf(RATE, LIFE)              # day's share of the annualised capex per unit
+
+
+def _gpu_scenario(capex_per_gpu: float, kw: float = 1.0, load=GPU_LOAD, jobs=None,
+                  voll=GPU_VOLL, **inv) -> engine.Scenario:
+    d = {"name": "gpus", "start": "2023-01-01 00:00", "timezone": "UTC",
+         "horizon_h": len(load), "policy": {"value_of_lost_load_per_mwh": voll},
+         "finance": {"discount_rate_fraction": RATE, "analysis_years": LIFE},
+         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                    "grid": {"import_max_mw": 100, "import_price_per_mwh": GRID_PRICE},
+                    "datacenter": {"gpus": 0, "it_power_per_gpu_kw": kw, "pue": 1.0,
+                                   "inflexible_it_mw": load,
+                                   "investment": {"capex_per_gpu": capex_per_gpu,
+                                                  "lifetime_years": LIFE, "extendable": True,
+                                                  "max_gpus": 20000, **inv}}}]}
+    if jobs:
+        d["jobs"] = jobs
+    return engine.Scenario.from_dict(d)
+
+
+def _served_cost(x: float) -> float:
+    """Energy at 50 for the load up to x MW, VOLL for the rest."""
+    load = np.array(GPU_LOAD)
+    return GRID_PRICE * np.minimum(load, x).sum() + GPU_VOLL * np.maximum(load - x, 0).sum()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("hours_value, mw", [(9, 8.0), (18, 4.0), (3, 12.0)])
+def test_gpu_count_where_the_marginal_gpu_pays_its_annualised_cost(backend, hours_value, mw):
+    # c = hours_value x 130 per MW-day: 9 lies between 6 and 12 (x = 8 MW), 18 between 12 and
+    # 24 (x = 4 MW), 3 below 6 (x = 12 MW, all served)
+    c_mw = hours_value * (GPU_VOLL - GRID_PRICE)
+    cpg = c_mw / (PER_GPU_DAY * 1000.0)
+    res = _run(_gpu_scenario(cpg), backend)
+    row = res.investment.set_index("asset").loc["datacenter.s"]
+    assert row["quantity"] == "gpu"
+    assert row["size"] == pytest.approx(mw * 1000.0, rel=1e-7)
+    assert row["capex"] == pytest.approx(mw * 1000.0 * cpg, rel=1e-7)
+    assert res.objective == pytest.approx(c_mw * mw + _served_cost(mw), rel=1e-9)
+    assert res.kpis["unserved_mwh"] == pytest.approx(
+        float(np.maximum(np.array(GPU_LOAD) - mw, 0).sum()), abs=1e-6)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_integer_gpu_count_rounds_to_the_cheaper_neighbour(backend):
+    # 1.3 kW GPUs, c = 9 x 130 per MW-day: the LP optimum is 8 MW = 6153.85 GPUs; the cost
+    # falls by 3 x 130 x 1.3e-3 per GPU below it and rises by as much above, so 6154
+    # (0.15 GPU away) beats 6153 (0.85 away)
+    cpg = 9 * 130 * 1.3e-3 / PER_GPU_DAY          # c = 9 x 130 per MW of 1.3 kW GPUs
+    cont = _run(_gpu_scenario(cpg, kw=1.3), backend)
+    assert cont.investment.iloc[0]["size"] == pytest.approx(8.0 / 1.3e-3, rel=1e-7)
+    whole = _run(_gpu_scenario(cpg, kw=1.3, integer_gpus=True), backend)
+    assert whole.investment.iloc[0]["size"] == pytest.approx(6154.0, abs=1e-6)
+    slope = 3 * 130 * 1.3e-3
+    assert whole.objective == pytest.approx(cont.objective + slope * (6154 - 8.0 / 1.3e-3),
+                                            rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpu_count_covers_the_jobs_and_the_inference_load(backend):
+    # 4 MW of inference for 12 h, then none; a job of 72 MWh due in 24 h; shedding costs
+    # 1e4 per MWh, far above a GPU. With x MW the job gets x - 4 in the first 12 h and x in
+    # the last 12: 24 x - 48 >= 72, x = 5 MW (5000 GPUs); cost 5 c + 50 x (48 + 72)
+    load = [4.0] * 12 + [0.0] * 12
+    cpg = 30000.0
+    jobs = [{"name": "j", "energy_mwh": 72.0, "deadline_h": 24}]
+    res = _run(_gpu_scenario(cpg, load=load, jobs=jobs, voll=1e4), backend)
+    assert res.investment.iloc[0]["size"] == pytest.approx(5000.0, rel=1e-7)
+    c_mw = PER_GPU_DAY * 1000.0 * cpg
+    assert res.objective == pytest.approx(5 * c_mw + GRID_PRICE * 120, rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gpu_sizes_and_business_as_usual(backend):
+    """Dispatch at the chosen count costs the sizing objective less its capex; with no GPU
+    (business as usual) all of the inference load is shed."""
+    cpg = 9 * 130 / (PER_GPU_DAY * 1000.0)
+    sc = _gpu_scenario(cpg)
+    res = _run(sc, backend)
+    fixed = _run(with_sizes(sc, res.investment), backend)
+    assert fixed.objective == pytest.approx(res.objective - 9 * 130 * 8.0, abs=1e-6)
+    bau = _run(business_as_usual(sc), backend)
+    assert bau.objective == pytest.approx(GPU_VOLL * sum(GPU_LOAD), rel=1e-9)
+
+
+@pytest.mark.parametrize("inv, message", [
+    ({"max_gpus": None}, "investment.max_gpus: required for an extendable data center"),
+    ({"min_gpus": 30000}, "investment.min_gpus: extendable bounds inverted"),
+    ({"integer_gpus": True, "max_gpus": 100.5}, "investment.max_gpus: must be a whole number"),
+    ({"fixed_om_per_gpu_year": -1.0}, "investment.fixed_om_per_gpu_year:"),
+    ({"capex_per_mw": 5.0}, "investment.capex_per_mw: a data center is priced per GPU"),
+    ({"max_mw": 5.0}, "investment.max_mw: a data center is sized in GPUs"),
+])
+def test_bad_gpu_investment_names_the_field(inv, message):
+    with pytest.raises(engine.ScenarioError,
+                       match="^" + re.escape("sites[0].datacenter." + message)):
+        _gpu_scenario(1000.0, **inv)
+
+
+def test_gpu_investment_with_a_utilization_load_is_refused():
+    d = _gpu_scenario(1000.0).model_dump(mode="json")
+    dc = d["sites"][0]["datacenter"]
+    dc.pop("inflexible_it_mw")
+    dc["inflexible_utilization_fraction"] = 0.5
+    with pytest.raises(engine.ScenarioError, match=r"^sites\[0\]\.datacenter\."
+                                                   r"inflexible_utilization_fraction: not with"):
+        engine.Scenario.from_dict(d)
