@@ -269,3 +269,25 @@ def test_gpu_investment_with_a_utilization_load_is_refused():
     with pytest.raises(engine.ScenarioError, match=r"^sites\[0\]\.datacenter\."
                                                    r"inflexible_utilization_fraction: not with"):
         engine.Scenario.from_dict(d)
+
+
+def test_extendable_genset_with_outage_scenarios_is_refused():
+    d = _scenario([_genset(1e6)]).model_dump(mode="json")
+    d["policy"]["outages"] = {"start_hours": [2], "durations_h": [3],
+                              "duration_probabilities": [1.0]}
+    d["sites"][0]["grid"] = {"import_max_mw": 20.0, "import_price_per_mwh": 50.0}
+    with pytest.raises(engine.ScenarioError, match=r"^sites\[0\]\.gensets\[0\]\.investment\."
+                                                   r"extendable: not with policy\.outages"):
+        engine.Scenario.from_dict(d)
+
+
+def test_gpu_investment_with_jobs_placed_across_sites_is_refused():
+    d = _gpu_scenario(1000.0).model_dump(mode="json")
+    other = {"name": "t", "latitude_deg": 36.6, "longitude_deg": 101.8,
+             "grid": {"import_max_mw": 100, "import_price_per_mwh": GRID_PRICE},
+             "datacenter": {"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.0}}
+    d["sites"].append(other)
+    d["jobs"] = [{"name": "j", "energy_mwh": 5.0, "deadline_h": 24, "sites": ["s", "t"]}]
+    with pytest.raises(engine.ScenarioError, match=r"^sites\[0\]\.datacenter\.investment: "
+                                                   r"not with jobs placed across sites"):
+        engine.Scenario.from_dict(d)
