@@ -291,3 +291,35 @@ def test_gpu_investment_with_jobs_placed_across_sites_is_refused():
     with pytest.raises(engine.ScenarioError, match=r"^sites\[0\]\.datacenter\.investment: "
                                                    r"not with jobs placed across sites"):
         engine.Scenario.from_dict(d)
+
+
+@pytest.mark.parametrize("backend, start", [("highs", None), ("highs", "none"),
+                                            ("pyomo", "none")])
+def test_gpu_count_on_a_year_sits_on_the_load_duration_curve(backend, start):
+    """A year of inference demand (a seeded noisy daily and yearly cycle), PUE 1.2: a GPU
+    MW serves the hours the demand lies above it, each worth PUE (VOLL - price) since the
+    shed facility energy is priced; at the optimum the hours above x equal the MW-year
+    cost over that worth, so x is the demand's duration curve at k = c / (PUE (VOLL -
+    price)) hours. Both the default start (typical days, then the annual LP) and a cold
+    solve reach it."""
+    T, kw, cpg, voll, price, pue = 8760, 1.3, 3.0e4, 1500.0, 50.0, 1.2
+    h = np.arange(T)
+    rng = np.random.default_rng(0)
+    load = (8 + 3 * np.sin(2 * np.pi * (h % 24) / 24) + 2 * np.sin(2 * np.pi * h / T)
+            + rng.normal(0, 0.5, T)).clip(1.0)
+    d = {"name": "year", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": T,
+         "finance": {"discount_rate_fraction": RATE, "analysis_years": LIFE},
+         "policy": {"value_of_lost_load_per_mwh": voll},
+         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                    "grid": {"import_max_mw": 100, "import_price_per_mwh": price},
+                    "datacenter": {"gpus": 0, "it_power_per_gpu_kw": kw, "pue": pue,
+                                   "inflexible_it_mw": load.tolist(),
+                                   "investment": {"capex_per_gpu": cpg, "lifetime_years": 5,
+                                                  "extendable": True, "max_gpus": 20000}}}]}
+    if start is not None:
+        d["sizing"] = {"annual_start": start}
+    res = engine.optimize(engine.Scenario.from_dict(d), backend=backend)
+    assert res.status == engine.Status.OPTIMAL
+    k = crf(RATE, 5) * cpg / (kw / 1000.0) / (pue * (voll - price))
+    x = np.sort(load)[::-1][int(np.floor(k))]
+    assert res.investment.iloc[0]["size"] == pytest.approx(x / (kw / 1000.0), rel=1e-7)
