@@ -14,6 +14,7 @@ from conftest import check_invariants
 import engine
 from engine.economics import business_as_usual, with_sizes
 from engine.model.sizing import crf
+from engine.representative import size_with_representative_days
 
 BACKENDS = ["highs", "pyomo"]
 ABS = 1e-6
@@ -293,6 +294,42 @@ def test_gpu_investment_with_jobs_placed_across_sites_is_refused():
         engine.Scenario.from_dict(d)
 
 
+def _year_gpu_scenario(sizing: dict | None = None) -> tuple[dict, np.ndarray]:
+    """A year of inference demand (a seeded noisy daily and yearly cycle), PUE 1.2, GPUs of
+    1.3 kW at 3e4 each over 5 years, shedding at 1500, grid at 50."""
+    T = 8760
+    h = np.arange(T)
+    rng = np.random.default_rng(0)
+    load = (8 + 3 * np.sin(2 * np.pi * (h % 24) / 24) + 2 * np.sin(2 * np.pi * h / T)
+            + rng.normal(0, 0.5, T)).clip(1.0)
+    d = {"name": "year", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": T,
+         "finance": {"discount_rate_fraction": RATE, "analysis_years": LIFE},
+         "policy": {"value_of_lost_load_per_mwh": 1500.0},
+         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                    "grid": {"import_max_mw": 100, "import_price_per_mwh": 50.0},
+                    "datacenter": {"gpus": 0, "it_power_per_gpu_kw": 1.3, "pue": 1.2,
+                                   "inflexible_it_mw": load.tolist(),
+                                   "investment": {"capex_per_gpu": 3.0e4, "lifetime_years": 5,
+                                                  "extendable": True, "max_gpus": 20000}}}]}
+    if sizing is not None:
+        d["sizing"] = sizing
+    return d, load
+
+
+def test_gpu_count_on_representative_days_redispatches_the_year():
+    """12 typical days size the GPUs; the full year dispatched at that count is feasible and
+    costs no less than the annual optimum (which is optimal over every count), and within
+    the issue's 2 %."""
+    d, _ = _year_gpu_scenario({"representative_days": 12, "annual_start": "none"})
+    sc = engine.Scenario.from_dict(d)
+    annual = engine.optimize(sc, backend="highs")
+    rep = size_with_representative_days(sc)
+    assert rep.full.status == engine.Status.OPTIMAL
+    assert rep.investment.iloc[0]["quantity"] == "gpu"
+    assert rep.full_cost >= annual.objective * (1 - 1e-9)
+    assert rep.full_cost <= annual.objective * 1.02
+
+
 @pytest.mark.parametrize("backend, start", [("highs", None), ("highs", "none"),
                                             ("pyomo", "none")])
 def test_gpu_count_on_a_year_sits_on_the_load_duration_curve(backend, start):
@@ -302,22 +339,8 @@ def test_gpu_count_on_a_year_sits_on_the_load_duration_curve(backend, start):
     cost over that worth, so x is the demand's duration curve at k = c / (PUE (VOLL -
     price)) hours. Both the default start (typical days, then the annual LP) and a cold
     solve reach it."""
-    T, kw, cpg, voll, price, pue = 8760, 1.3, 3.0e4, 1500.0, 50.0, 1.2
-    h = np.arange(T)
-    rng = np.random.default_rng(0)
-    load = (8 + 3 * np.sin(2 * np.pi * (h % 24) / 24) + 2 * np.sin(2 * np.pi * h / T)
-            + rng.normal(0, 0.5, T)).clip(1.0)
-    d = {"name": "year", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": T,
-         "finance": {"discount_rate_fraction": RATE, "analysis_years": LIFE},
-         "policy": {"value_of_lost_load_per_mwh": voll},
-         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
-                    "grid": {"import_max_mw": 100, "import_price_per_mwh": price},
-                    "datacenter": {"gpus": 0, "it_power_per_gpu_kw": kw, "pue": pue,
-                                   "inflexible_it_mw": load.tolist(),
-                                   "investment": {"capex_per_gpu": cpg, "lifetime_years": 5,
-                                                  "extendable": True, "max_gpus": 20000}}}]}
-    if start is not None:
-        d["sizing"] = {"annual_start": start}
+    kw, cpg, voll, price, pue = 1.3, 3.0e4, 1500.0, 50.0, 1.2
+    d, load = _year_gpu_scenario(None if start is None else {"annual_start": start})
     res = engine.optimize(engine.Scenario.from_dict(d), backend=backend)
     assert res.status == engine.Status.OPTIMAL
     k = crf(RATE, 5) * cpg / (kw / 1000.0) / (pue * (voll - price))
