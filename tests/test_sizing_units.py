@@ -204,6 +204,11 @@ def test_gpu_count_where_the_marginal_gpu_pays_its_annualised_cost(backend, hour
     assert res.objective == pytest.approx(c_mw * mw + _served_cost(mw), rel=1e-9)
     assert res.kpis["unserved_mwh"] == pytest.approx(
         float(np.maximum(np.array(GPU_LOAD) - mw, 0).sum()), abs=1e-6)
+    # the IT load served (and the GPU-hours of the appraisal) is the load up to x
+    served = np.minimum(np.array(GPU_LOAD), mw)
+    np.testing.assert_allclose(res.hourly["datacenter.s/it_served_mw"], served, atol=1e-6)
+    assert res.kpis["cost_per_gpu_hour"] * served.sum() * 1000.0 == pytest.approx(
+        res.kpis["total_cost"], rel=1e-9)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)

@@ -303,11 +303,12 @@ def extract(r: Extraction) -> None:
         r.columns[f"datacenter.{name}/flexible_it_mw"] = r.flexible_it_mw[s]
         r.columns[f"datacenter.{name}/facility_mw"] = r.facility_mw[s]
         r.columns[f"datacenter.{name}/pue"] = pue[s]
+        it = r.it_mw[s]
         if dc.investment is not None:  # the IT load the GPUs serve: less what is shed
             shed = sum(r.val(g)[s] for g in ("bus/unserved_mw", "bus/unserved_critical_mw")
                        if r.val(g) is not None)
-            r.columns[f"datacenter.{name}/it_served_mw"] = r.it_mw[s] - shed / pue[s]
-        gpu_h += float(r.it_mw[s].sum()) * 1000.0 / dc.it_power_per_gpu_kw
+            it = r.columns[f"datacenter.{name}/it_served_mw"] = r.it_mw[s] - shed / pue[s]
+        gpu_h += float(it.sum()) * 1000.0 / dc.it_power_per_gpu_kw
     r.kpis["gpu_hours"] = gpu_h
 
 
