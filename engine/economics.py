@@ -142,6 +142,8 @@ def _gpu_hours(res: Any, scenario: Any) -> float:
     for site in scenario.sites:
         dc = site.datacenter
         col = f"datacenter.{site.name}/it_mw"
+        if f"datacenter.{site.name}/it_served_mw" in res.hourly:  # GPUs sized: served work
+            col = f"datacenter.{site.name}/it_served_mw"
         if dc is not None and col in res.hourly:
             total += float(res.hourly[col].sum()) * 1000.0 / dc.it_power_per_gpu_kw
     return total

@@ -28,6 +28,11 @@ def business_as_usual(scenario: Any) -> Any:
         for _, a in _assets(site):
             if getattr(a, "investment", None) is not None:
                 a.investment = None
+        dc = getattr(site, "datacenter", None)
+        if dc is not None and dc.investment is not None:
+            # the stated GPUs only; the investment stays (not extendable) for its GPU row,
+            # which sheds the inflexible load they cannot serve
+            dc.investment = dc.investment.model_copy(update={"extendable": False})
     return sc
 
 
@@ -37,7 +42,8 @@ def with_sizes(scenario: Any, investment: Any) -> Any:
     sc = scenario.model_copy(deep=True)
     size = {(row.kind, row.name, row.quantity): row.size
             for row in investment.itertuples(index=False)}
-    kind_of = {"pv": "pv", "wind": "wind", "batteries": "battery", "grid": "grid"}
+    kind_of = {"pv": "pv", "wind": "wind", "batteries": "battery", "grid": "grid",
+               "gensets": "genset"}
     for site in sc.sites:
         for field_name, a in _assets(site):
             kind = kind_of.get(field_name)
@@ -58,4 +64,15 @@ def with_sizes(scenario: Any, investment: Any) -> Any:
                     a.energy_mwh = mwh
             elif kind == "grid" and mw is not None:
                 a.import_max_mw = mw
+            elif kind == "genset":
+                units = size.get((kind, name, "units"))
+                if units is not None:
+                    a.units = int(round(units))
+        dc = getattr(site, "datacenter", None)
+        gpus = size.get(("datacenter", site.name, "gpu"))
+        if dc is not None and dc.investment is not None and gpus is not None:
+            # a count held at the chosen size, without costs (it may be fractional)
+            dc.investment = dc.investment.model_copy(update={
+                "extendable": True, "min_gpus": gpus, "max_gpus": gpus, "capex_per_gpu": 0.0,
+                "fixed_om_per_gpu_year": 0.0, "replacement_year": None})
     return sc

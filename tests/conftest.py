@@ -154,6 +154,8 @@ def check_invariants(sc: engine.Scenario, res, atol: float = ATOL_BALANCE_MW,
         if site.datacenter is not None:
             fac = h[f"datacenter.{s}/facility_mw"].to_numpy()
             it = h[f"datacenter.{s}/it_mw"].to_numpy()
+            if f"datacenter.{s}/it_served_mw" in h:  # GPUs sized: the shed load is not served
+                it = h[f"datacenter.{s}/it_served_mw"].to_numpy()
             assert it.max() <= site.datacenter.it_capacity_mw + ATOL_BOUND
             unserved = h[f"bus.{s}/unserved_mw"].to_numpy()
             assert unserved.min() >= -ATOL_BOUND

@@ -31,6 +31,12 @@ facility load on its own, ``"n+1"`` even after losing its largest unit::
 
 (``crit`` is the whole inflexible load on a site without tiers.)
 
+GPU count as an option (``investment``, :mod:`engine.components._gpu_sizing`): the IT load
+served (jobs and the inflexible load not shed) fits in the GPUs, whose count may be a
+decision::
+
+    sum_j p[j, t] + inflex[s, t] - unserved_IT[s, t] <= it_power_per_gpu_kw / 1000 * n_s
+
 PUE is a parameter, so the model stays linear. The fixed part ``PUE * inflex`` is the
 right-hand side of the site's bus balance (:mod:`engine.model.balance`); the flexible part
 is the jobs' (:mod:`engine.components.jobs`), which bound themselves by the IT capacity
@@ -43,6 +49,7 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from engine.components._gpu_sizing import GpuInvestment, add_gpu_capacity, check_gpu_investment
 from engine.components.base import Component, Extraction, full
 from engine.forecast import pue_from_temperature
 from engine.scenario.base import (
@@ -103,6 +110,11 @@ class DataCenter(Model):
     genset units committed to carry the critical facility load alone (``"n+1"``: after
     losing the largest unit) in ``critical_reserve_hours``: ``"outages"`` (the grid's outage
     hours, default) or ``"always"`` (spinning reserve in every hour).
+
+    ``investment`` (a :class:`~engine.components._gpu_sizing.GpuInvestment`) prices GPUs
+    added to ``gpus`` and, ``extendable``, makes their count a decision; the IT capacity
+    elsewhere is then that of ``max_gpus``, and the inflexible load may exceed the stated
+    GPUs' capacity (what they cannot serve is shed at its value of lost load).
     """
 
     gpus: Annotated[Integer, Field(ge=0)]
@@ -118,6 +130,7 @@ class DataCenter(Model):
     jobs_pause_in_outages: Bool | None = None
     critical_reserve: Literal["n", "n+1"] | None = None
     critical_reserve_hours: Literal["outages", "always"] = "outages"
+    investment: GpuInvestment | None = None
 
     @property
     def tiered(self) -> bool:
@@ -140,11 +153,14 @@ class DataCenter(Model):
 
     @property
     def it_capacity_mw(self) -> float:
-        """IT capacity [MW]."""
-        return self.gpus * self.it_power_per_gpu_kw / 1000.0
+        """IT capacity [MW] (of ``max_gpus`` when the GPU count is a decision)."""
+        gpus = self.gpus if self.investment is None else self.investment.most_gpus(self.gpus)
+        return gpus * self.it_power_per_gpu_kw / 1000.0
 
     @model_validator(mode="after")
     def _check(self) -> DataCenter:
+        if self.investment is not None and self.investment.extendable:
+            self.investment.check_bounds(self.gpus)
         if self.it_capacity_mw > MAX_MAGNITUDE:
             raise ValueError(
                 f"it_power_per_gpu_kw: gpus * it_power_per_gpu_kw / 1000 must be <= "
@@ -156,7 +172,8 @@ class DataCenter(Model):
                 "inflexible_it_mw: give it or inflexible_utilization_fraction, not both, got "
                 "both"
             )
-        if self.inflexible_it_mw is not None and not is_timed(self.inflexible_it_mw):
+        if self.inflexible_it_mw is not None and not is_timed(self.inflexible_it_mw) \
+                and self.investment is None:  # (with GPUs to size, the excess is shed)
             # (a timestamped series is checked when the scenario has aligned it)
             peak = float(np.max(self.inflexible_it_mw))
             if peak > self.it_capacity_mw * (1 + 1e-9):
@@ -188,6 +205,8 @@ def check(scenario: Any) -> None:
     T = scenario.horizon_h
     for i, site in enumerate(scenario.sites):
         dc = site.datacenter
+        if dc is not None:
+            check_gpu_investment(f"sites[{i}].datacenter", dc, scenario, site)
         if dc is not None and dc.critical_reserve is not None:
             _check_reserve(f"sites[{i}].datacenter.critical_reserve", dc, site)
         if dc is None or not dc.tiered:
@@ -212,13 +231,21 @@ def check(scenario: Any) -> None:
 
 def _check_reserve(path: str, dc: DataCenter, site: Any) -> None:
     gensets = getattr(site, "gensets", None) or []
-    units = [g.max_power_mw for g in gensets for _ in range(g.units)]
+    units = [g.max_power_mw for g in gensets for _ in range(_most_units(g))]
     if not units:
         raise ValueError(f"{path}: the site has no gensets to hold the reserve, got "
                          f"{dc.critical_reserve!r}; add gensets or drop critical_reserve")
     if dc.critical_reserve == "n+1" and len(units) < 2:
         raise ValueError(f"{path}: 'n+1' needs at least two genset units (the reserve must "
                          f"hold after losing the largest), got {len(units)}")
+
+
+def _most_units(g: Any) -> int:
+    """The most units a genset entry can have: its ``max_units`` if it is sized."""
+    inv = getattr(g, "investment", None)
+    if inv is not None and inv.extendable and inv.max_units is not None:
+        return int(inv.max_units)
+    return int(g.units)
 
 
 def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, Any]:
@@ -247,6 +274,8 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
         crit = full(dc.critical_load_fraction, T) * inflex
     else:
         crit = np.zeros(T)
+    if dc.investment is not None:  # a loose bound for the jobs: the GPU row is exact
+        cap = max(cap, float(inflex.max(initial=0.0)))
     return {"it_capacity_mw": cap, "pue": pue, "inflexible_it_mw": inflex,
             "critical_it_mw": crit, "tiered": dc.tiered,
             "jobs_pause": dc.pauses_jobs_in_outages,
@@ -256,8 +285,9 @@ def prepare(site: Any, weather: dict[str, np.ndarray], index: Any) -> dict[str, 
 
 
 def extract(r: Extraction) -> None:
-    """IT, flexible IT, facility load and PUE columns per site with a data center; the
-    facility and IT load the traceability and KPIs read."""
+    """IT, flexible IT, facility load and PUE columns per site with a data center (and the
+    IT load served, with a GPU investment); the facility and IT load the traceability and
+    KPIs read."""
     sites = r.f.data.sites
     pue = np.array([sd.pue for sd in sites])
     inflex = np.array([sd.inflexible_it_mw for sd in sites])
@@ -273,11 +303,17 @@ def extract(r: Extraction) -> None:
         r.columns[f"datacenter.{name}/flexible_it_mw"] = r.flexible_it_mw[s]
         r.columns[f"datacenter.{name}/facility_mw"] = r.facility_mw[s]
         r.columns[f"datacenter.{name}/pue"] = pue[s]
-        gpu_h += float(r.it_mw[s].sum()) * 1000.0 / dc.it_power_per_gpu_kw
+        it = r.it_mw[s]
+        if dc.investment is not None:  # the IT load the GPUs serve: less what is shed
+            shed = sum(r.val(g)[s] for g in ("bus/unserved_mw", "bus/unserved_critical_mw")
+                       if r.val(g) is not None)
+            it = r.columns[f"datacenter.{name}/it_served_mw"] = r.it_mw[s] - shed / pue[s]
+        gpu_h += float(it.sum()) * 1000.0 / dc.it_power_per_gpu_kw
     r.kpis["gpu_hours"] = gpu_h
 
 
 COMPONENT = Component(
     name="datacenter", field="datacenter", schema=DataCenter | None, default=None,
-    weather=_weather, check=check, prepare=prepare, extract=extract,
+    weather=_weather, check=check, prepare=prepare, after_balance=add_gpu_capacity,
+    extract=extract,
 )

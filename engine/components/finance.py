@@ -13,6 +13,10 @@ worth)`` and fixed O&M per unit-year ``o_i``, the investment table reports (per 
     replacement_cost = replacement_cost_fraction * capex   (in replacement_year)
     salvage          = salvage_fraction * capex            (at the end of the analysis)
 
+A unit count (a genset: ``quantity`` ``"units"``) has ``cap_i``, ``K_i`` in units and its
+costs per unit are the per-MW ones times the unit's MW; a GPU count (``"gpu"``) is priced
+per GPU.
+
 The objective's ``capex`` and ``fixed_om`` terms are these times the horizon's share of a
 year, ``T / 8760``.
 """
@@ -47,6 +51,10 @@ def check(scenario: Any) -> None:
         if g is not None and g.investment is not None:
             raise ValueError(f"finance: required when an asset has an investment "
                              f"(sites[{i}].grid.investment), got None")
+        dc = getattr(site, "datacenter", None)
+        if dc is not None and getattr(dc, "investment", None) is not None:
+            raise ValueError(f"finance: required when an asset has an investment "
+                             f"(sites[{i}].datacenter.investment), got None")
 
 
 def investment_table(entries: list[dict], x: np.ndarray) -> Any:
@@ -58,7 +66,7 @@ def investment_table(entries: list[dict], x: np.ndarray) -> Any:
         inv = e["investment"]
         size = float(x[e["col"]]) if e["col"] >= 0 else e["existing"]
         added = max(size - e["existing"], 0.0)
-        capex = (inv.capex_per_mwh if e["energy"] else inv.capex_per_mw) * added
+        capex = e["capex_per_unit"] * added
         ann = e["annualised_capex_per_unit"] * added
         om = e["fixed_om_per_unit_year"] * added
         rows.append({"asset": f"{e['kind']}.{e['name']}", "kind": e["kind"], "name": e["name"],

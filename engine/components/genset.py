@@ -53,6 +53,17 @@ be split into units that each meet them; Knueven, Ostrowski and Wang, 2018) and 
 convex curve, sharing the load equally among the committed units is optimal); where
 ramps bind, its ramp rows bound the total and a per-unit split is not guaranteed.
 
+Sizing (``investment.extendable``, :mod:`engine.model.sizing`): the number of units is an
+integer column ``n_e`` in ``[min_units, max_units]`` (``genset/capacity_units``; the
+stated ``units`` are the existing ones), the entry is modelled as one aggregated row and its
+count ``N`` becomes ``n_e`` in the rows above::
+
+    u[t] <= n_e   (genset/units_built),    sum_{τ = t-DT+1..t} w[τ] + u[t] - n_e <= 0
+    capex, fixed_om = (per MW costs) * max_power_mw * (n_e - units)   (annualised)
+
+so the capacity ``n_e * Pmax`` bounds the power through ``p <= Pmax u``. Not with
+``policy.outages`` (its scenarios read the stated units).
+
 The fuel curve (MWh_th per hour of one unit) is convex piecewise linear:
 ``fuel(p) = fuel_no_load_mwh_th_per_h + integral of the incremental heat rate``, whose
 slopes ``fuel_slopes_mwh_th_per_mwh`` hold between the breakpoints ``fuel_breakpoints_mw``
@@ -70,10 +81,54 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction, full
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
+from engine.model.sizing import capacities
 from engine.scenario.base import Amount, Bool, Cost, Integer, Model, PositiveAmount
+from engine.scenario.finance import Investment
 from engine.scenario.series import Series
 
-__all__ = ["COMPONENT", "FuelDelivery", "Genset"]
+__all__ = ["COMPONENT", "FuelDelivery", "Genset", "GensetInvestment"]
+
+
+class GensetInvestment(Investment):
+    """A genset's investment: sized in whole units of ``max_power_mw``.
+
+    ``capex_per_mw`` and ``fixed_om_per_mw_year`` are per MW of unit rating (a unit costs
+    them times ``max_power_mw``). With ``extendable`` the unit count is an integer in
+    ``[min_units, max_units]`` (``min_units`` defaults to the stated ``units``; ``max_units``
+    is required); the MW and MWh bounds of other assets do not apply.
+    """
+
+    min_units: Annotated[Integer, Field(ge=0)] | None = None
+    max_units: Annotated[Integer, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _units_only(self) -> GensetInvestment:
+        for key in ("min_mw", "max_mw", "min_mwh", "max_mwh", "energy_to_power_ratio_h"):
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key}: a genset is sized in units (min_units, max_units), "
+                                 f"got {getattr(self, key):g}")
+        for key in ("capex_per_mwh", "fixed_om_per_mwh_year"):
+            if getattr(self, key):
+                raise ValueError(f"{key}: a genset has no energy capacity (use the per-MW "
+                                 f"costs), got {getattr(self, key):g}")
+        if self.min_units is not None and self.max_units is not None \
+                and self.min_units > self.max_units:
+            raise ValueError(f"min_units: extendable bounds inverted: must be <= "
+                             f"max_units={self.max_units}, got {self.min_units}")
+        return self
+
+    def check_bounds(self, existing: float, *, energy: bool = False) -> tuple[float, float]:
+        """``(lower, upper)`` unit counts given the ``existing`` (stated) units."""
+        if self.max_units is None:
+            raise ValueError("investment.max_units: required for an extendable genset, got None")
+        lower = int(existing) if self.min_units is None else self.min_units
+        if lower < existing:
+            raise ValueError(f"investment.min_units: must be >= the stated (existing) units "
+                             f"{existing:g}, got {lower}")
+        if self.max_units < lower:
+            raise ValueError(f"investment.max_units: extendable bounds inverted: must be >= "
+                             f"{lower}, got {self.max_units}")
+        return float(lower), float(self.max_units)
 
 
 class FuelDelivery(Model):
@@ -94,11 +149,13 @@ class Genset(Model):
     others off, for ``initial_hours_in_state`` hours before the horizon (None: long enough
     that no minimum up or down time is left), each at ``initial_power_mw``.
     ``fuel_stock_mwh_th`` (None: no limit) is the fuel in the tank at the start;
-    ``fuel_deliveries`` refill it.
+    ``fuel_deliveries`` refill it. ``investment`` (a :class:`GensetInvestment`) prices the
+    units added to the stated ``units`` and, ``extendable``, makes their count a decision
+    (``units`` may be 0: none exist yet, as in the business-as-usual case of a new site).
     """
 
     name: str
-    units: Annotated[Integer, Field(ge=1)] = 1
+    units: Annotated[Integer, Field(ge=0)] = 1
     aggregate: Bool = False
     max_power_mw: PositiveAmount
     min_power_mw: Amount = 0.0
@@ -117,9 +174,17 @@ class Genset(Model):
     initial_units_on: Annotated[Integer, Field(ge=0)] = 0
     initial_hours_in_state: Annotated[Integer, Field(ge=1)] | None = None
     initial_power_mw: Amount | None = None
+    investment: GensetInvestment | None = None
+
+    @property
+    def extendable(self) -> bool:
+        """Whether the unit count is a decision (``investment.extendable``)."""
+        return self.investment is not None and self.investment.extendable
 
     @model_validator(mode="after")
     def _check(self) -> Genset:
+        if self.extendable:
+            self.investment.check_bounds(self.units)
         if self.min_power_mw > self.max_power_mw:
             raise ValueError(f"min_power_mw: must be <= max_power_mw={self.max_power_mw:g}, "
                              f"got {self.min_power_mw:g}")
@@ -162,9 +227,13 @@ class Genset(Model):
 
 def check(scenario: Any) -> None:
     T = scenario.horizon_h
+    outages = getattr(scenario.policy, "outages", None) is not None
     for i, site in enumerate(scenario.sites):
         for k, g in enumerate(site.gensets):
             path = f"sites[{i}].gensets[{k}]"
+            if outages and g.extendable:
+                raise ValueError(f"{path}.investment.extendable: not with policy.outages (its "
+                                 f"scenarios use the stated units), got True")
             for what in ("min_up_h", "min_down_h"):
                 if getattr(g, what) > T:
                     raise ValueError(f"{path}.{what}: must be <= horizon_h={T}, "
@@ -185,7 +254,7 @@ def _rows(f: Formulation) -> dict[str, Any]:
     for e, (_, g) in enumerate(entries):
         keep_on = max(0, g.min_up_h - g.initial_hours_in_state) if g.initial_hours_in_state else 0
         keep_off = max(0, g.min_down_h - g.initial_hours_in_state) if g.initial_hours_in_state else 0
-        if g.aggregate:
+        if g.aggregate or g.extendable or g.units == 0:  # (no units: one empty row)
             entry.append(e)
             count.append(g.units)
             u0.append(g.initial_units_on)
@@ -216,7 +285,9 @@ def _rows(f: Formulation) -> dict[str, Any]:
         "entries": entries, "n": n, "entry": entry_arr,
         "site": np.array([s for s, _ in entries], dtype=np.int64)[entry_arr],
         "count": count_arr, "u0": u0_arr, "u_lb": u_lb, "u_ub": u_ub, "p0": p0,
-        "p0_known": p0_known, "aggregate": np.array([g.aggregate for g in gens])[entry_arr],
+        "p0_known": p0_known,
+        "aggregate": np.array([g.aggregate or g.extendable or g.units == 0
+                               for g in gens])[entry_arr],
         "pmin": per_entry(lambda g: g.min_power_mw), "pmax": per_entry(lambda g: g.max_power_mw),
         "ut": per_entry(lambda g: g.min_up_h).astype(np.int64),
         "dt": per_entry(lambda g: g.min_down_h).astype(np.int64),
@@ -247,19 +318,27 @@ def add(f: Formulation) -> None:
     m = f.model
     col = lambda key: R[key][:, None]
     N, pmin, pmax, u0 = col("count"), col("pmin"), col("pmax"), col("u0")
+    gens = [g for _, g in R["entries"]]
+    cap = capacities(f, "genset", "units", gens, [g.name for g in gens],
+                     np.array([g.units for g in gens], dtype=np.float64),
+                     unit_mw=np.array([g.max_power_mw for g in gens]))
+    n_col = cap.cols[R["entry"]]                      # the unit-count column of a row, or -1
+    ext = n_col >= 0
+    N_max = np.where(ext, cap.upper[R["entry"]], R["count"])[:, None]  # most units of a row
     # a row that loses nothing by staying committed (Pmin = 0, no no-load fuel, no start
     # cost) keeps u at its upper bound: no integer is needed for it (module docstring)
     free = np.array([g.min_power_mw == 0 and g.fuel_no_load_mwh_th_per_h == 0
                      and g.start_cost == 0 for _, g in R["entries"]])[R["entry"]]
-    u_lb = np.where(free[:, None], R["u_ub"], R["u_lb"])
+    u_ub = np.where(ext[:, None] & (R["u_ub"] == N), N_max, R["u_ub"])
+    u_lb = np.where(free[:, None] & ~ext[:, None], u_ub, R["u_lb"])
     need = bool((~free).any())
     agg = R["aggregate"] & ~free
-    u = m.add_variables("genset/units_on", (n, T), lb=u_lb, ub=R["u_ub"], integer=need)
+    u = m.add_variables("genset/units_on", (n, T), lb=u_lb, ub=u_ub, integer=need)
     # a single unit's starts and stops follow from an integral u (module docstring);
     # aggregated rows keep them integral (a start and a stop in one hour is a swap)
-    v = m.add_variables("genset/starts", (n, T), ub=N, integer=bool(agg.any()))
-    w = m.add_variables("genset/stops", (n, T), ub=N, integer=bool(agg.any()))
-    p = m.add_variables("genset/power_mw", (n, T), ub=N * pmax)
+    v = m.add_variables("genset/starts", (n, T), ub=N_max, integer=bool(agg.any()))
+    w = m.add_variables("genset/stops", (n, T), ub=N_max, integer=bool(agg.any()))
+    p = m.add_variables("genset/power_mw", (n, T), ub=N_max * pmax)
     u_prev = prev_in_time(u.idx)
     first = np.zeros((n, T))
     first[:, :1] = u0
@@ -268,8 +347,13 @@ def add(f: Formulation) -> None:
                       lb=first, ub=first)
     m.add_constraints("genset/min_up", (n, T), [(_window(v.idx, R["ut"]), 1.0), (u.idx, -1.0)],
                       ub=0.0)
-    m.add_constraints("genset/min_down", (n, T), [(_window(w.idx, R["dt"]), 1.0), (u.idx, 1.0)],
-                      ub=np.broadcast_to(N, (n, T)))
+    built = np.broadcast_to(n_col[:, None], (n, T))   # -1 (no term) on fixed rows
+    m.add_constraints("genset/min_down", (n, T), [(_window(w.idx, R["dt"]), 1.0), (u.idx, 1.0),
+                                                  (built, -1.0)],
+                      ub=np.where(ext[:, None], 0.0, np.broadcast_to(N, (n, T))))
+    if ext.any():
+        m.add_constraints("genset/units_built", (int(ext.sum()), T),
+                          [(u.idx[ext], 1.0), (built[ext], -1.0)], ub=0.0)
     m.add_constraints("genset/min_power", (n, T), [(p.idx, 1.0), (u.idx, -pmin)], lb=0.0)
     m.add_constraints("genset/max_power", (n, T), [(p.idx, 1.0), (u.idx, -pmax)], ub=0.0)
     _add_ramps(f, R, u, v, w, p)

@@ -23,6 +23,10 @@ with ``c`` the capex per unit, ``o`` the fixed O&M per unit-year, ``n`` the life
 ``y`` the replacement year and ``ρ`` its cost fraction (the replacement's present worth is
 annualised with the asset's own ``CRF``), ``r`` the finance block's discount rate and
 ``CRF(r, n) = r / (1 - (1 + r)^-n)`` (``1 / n`` at ``r = 0``).
+
+Unit counts (``unit_mw``): a group of identical units (a genset) is sized by an *integer*
+column ``n[i]`` (``<kind>/capacity_units``, bounds in units); the capacity it scales is
+``n[i] * unit_mw[i]`` and its costs per unit are the per-MW ones times ``unit_mw[i]``.
 """
 from __future__ import annotations
 
@@ -58,10 +62,13 @@ def crf(rate: float, years: int) -> float:
     return rate / (1.0 - (1.0 + rate) ** (-years))
 
 
-def annualised_per_unit(inv: Any, rate: float, *, energy: bool = False) -> tuple[float, float]:
-    """``(annualised capex, fixed O&M)`` per MW (or per MWh with ``energy``) and year."""
-    capex = inv.capex_per_mwh if energy else inv.capex_per_mw
-    om = inv.fixed_om_per_mwh_year if energy else inv.fixed_om_per_mw_year
+def annualised_per_unit(inv: Any, rate: float, *, energy: bool = False,
+                        unit: str = "mw") -> tuple[float, float]:
+    """``(annualised capex, fixed O&M)`` per MW (per MWh with ``energy``; per ``unit``,
+    read from ``capex_per_<unit>`` and ``fixed_om_per_<unit>_year``) and year."""
+    unit = "mwh" if energy else unit
+    capex = getattr(inv, f"capex_per_{unit}")
+    om = getattr(inv, f"fixed_om_per_{unit}_year")
     worth = capex
     if inv.replacement_year is not None:
         worth += inv.replacement_cost_fraction * capex * (1.0 + rate) ** (-inv.replacement_year)
@@ -122,7 +129,8 @@ class Capacity:
 
 
 def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], names: list[str],
-               existing: np.ndarray, *, energy: bool = False) -> Capacity:
+               existing: np.ndarray, *, energy: bool = False,
+               unit_mw: np.ndarray | None = None, integer: bool | None = None) -> Capacity:
     """Capacity of each asset of a group; variables ``<kind>/capacity_<quantity>`` for the
     extendable ones, their investment cost terms, and an entry per priced asset in
     ``f.meta["sizing"]`` (for the investment table).
@@ -142,7 +150,17 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
         Stated capacities.
     energy : bool
         Read the energy bounds and costs (``min_mwh``, ``capex_per_mwh``, ...).
+    unit_mw : (n,) float, optional
+        Size each asset as an integer count of units of this many MW (``quantity`` is then
+        ``"units"``, ``existing`` and the bounds are counts, costs are per MW times
+        ``unit_mw``).
+    integer : bool, optional
+        Declare the columns integer (default: with ``unit_mw``). A ``quantity`` other than
+        ``"mw"`` / ``"mwh"`` / ``"units"`` (``"gpu"``) reads the costs per that quantity
+        (``capex_per_gpu``, ``fixed_om_per_gpu_year``).
     """
+    integer = unit_mw is not None if integer is None else integer
+    unit = quantity if quantity not in ("mwh", "units") else "mw"
     existing = np.asarray(existing, dtype=np.float64)
     n = len(assets)
     cols = np.full(n, -1, dtype=np.int64)
@@ -152,7 +170,7 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
     if ext:
         lo, hi = zip(*(invs[i].check_bounds(existing[i], energy=energy) for i in ext))
         v = f.model.add_variables(f"{kind}/capacity_{quantity}", len(ext), lb=np.array(lo),
-                                  ub=np.array(hi))
+                                  ub=np.array(hi), integer=integer)
         cols[ext] = v.idx
         upper[ext] = hi
     cap = Capacity(cols, existing, upper)
@@ -162,12 +180,17 @@ def capacities(f: Formulation, kind: str, quantity: str, assets: list[Any], name
     for i, inv in enumerate(invs):
         if inv is None:
             continue
-        ann, om = annualised_per_unit(inv, finance.discount_rate_fraction, energy=energy)
+        ann, om = annualised_per_unit(inv, finance.discount_rate_fraction, energy=energy,
+                                      unit=unit)
+        scale = 1.0 if unit_mw is None else float(unit_mw[i])
+        ann, om = ann * scale, om * scale
         if cols[i] >= 0:
             for term, k in (("capex", ann), ("fixed_om", om)):
                 if k:
                     f.cost(term, cols[i:i + 1], w * k, constant=-w * k * existing[i])
         entries.append({"kind": kind, "name": names[i], "quantity": quantity, "col": int(cols[i]),
                         "existing": float(existing[i]), "investment": inv, "energy": energy,
-                        "annualised_capex_per_unit": ann, "fixed_om_per_unit_year": om})
+                        "annualised_capex_per_unit": ann, "fixed_om_per_unit_year": om,
+                        "capex_per_unit": getattr(inv, f"capex_per_{'mwh' if energy else unit}")
+                        * scale})
     return cap
