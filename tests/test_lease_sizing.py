@@ -144,3 +144,17 @@ def test_lease_sizing_in_the_summary():
     assert d["lease_sizing"][0]["annual_cost"] == pytest.approx(76_650.0, abs=1e-4)
     assert "lease plant/dc: 1.000 MWh 1.000 MW (max over 1 days), 76,650.00 a year" \
         in res.summary()
+
+
+def test_leases_on_representative_days_are_refused():
+    """Typical days cannot represent a lease priced per calendar day or month (nor its
+    virtual battery across days): a ScenarioError naming the field, not a wrong cost."""
+    s = _site([50.0], [1.0])
+    s["grid"]["import_price_per_mwh"] = 50.0
+    s["datacenter"]["inflexible_it_mw"] = 1.0
+    with pytest.raises(engine.ScenarioError, match="^sizing.representative_days: .*"
+                                                   "shared_storage leases"):
+        engine.Scenario.from_dict({
+            "name": "year", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": 8760,
+            "sites": [s], "shared_storage": [_plant(24.0)],
+            "sizing": {"representative_days": 12}})
