@@ -16,7 +16,14 @@ the new capacity costs). With ``r`` the discount rate, year ``y = 0..N``::
     NPV             = sum_y net[y] / (1 + r)^y
 
 ``C`` is the yearly operating cost: the objective less the ``capex`` and ``fixed_om`` terms,
-scaled from the horizon to a year (x 8760 / T). Simple and discounted payback are the
+scaled from the horizon to a year (x 8760 / T). A shared-storage lease (the objective's
+``lease`` term, ``L`` per year) is an operating expense, counted once inside ``C`` (no capex,
+no CRF); the cash flow shows it as its own line, so that ``lease + savings`` is the saving
+above::
+
+    lease[y]        = (L_bau - L_project) (1 + e_energy)^(y - 1)              (y >= 1)
+    savings[y]      = ((C_bau - L_bau) - (C_project - L_project)) (1 + e_energy)^(y - 1)
+ Simple and discounted payback are the
 (linearly interpolated) years at which the cumulative (discounted) cash flow turns
 non-negative for good -- replacements included, so a late replacement can push it back; the
 IRR is the rate at which the NPV is zero (scipy's ``brentq``).
@@ -88,7 +95,8 @@ def irr(flows: Sequence[float], lo: float = -0.99, hi: float = 10.0) -> float:
     return float(brentq(lambda r: npv(flows, r), grid[k], grid[k + 1], xtol=1e-12))
 
 
-def cash_flows(investment: Any, finance: Any, savings_per_year: float) -> Any:
+def cash_flows(investment: Any, finance: Any, savings_per_year: float,
+               lease_saving_per_year: float = 0.0) -> Any:
     """The yearly cash flow table (see the module docstring).
 
     Parameters
@@ -98,13 +106,18 @@ def cash_flows(investment: Any, finance: Any, savings_per_year: float) -> Any:
     finance : Finance
         The scenario's finance block.
     savings_per_year : float
-        Operating cost of business-as-usual minus the project's, per year, in year 1.
+        Operating cost of business-as-usual minus the project's, per year, in year 1 (less
+        the shared-storage leases when ``lease_saving_per_year`` is given).
+    lease_saving_per_year : float
+        Shared-storage lease cost of business-as-usual minus the project's, per year, in
+        year 1 (column ``lease``; escalates like the savings).
 
     Returns
     -------
     pandas.DataFrame
         Index ``year`` 0..N; columns ``capex``, ``replacement``, ``fixed_om``, ``savings``,
-        ``salvage``, ``net``, ``discounted``, ``cumulative``, ``cumulative_discounted``.
+        ``salvage``, ``lease``, ``net``, ``discounted``, ``cumulative``,
+        ``cumulative_discounted``.
     """
     import pandas as pd
 
@@ -124,6 +137,7 @@ def cash_flows(investment: Any, finance: Any, savings_per_year: float) -> Any:
         out["salvage"][N] += row.salvage
     out["fixed_om"] = -float(investment["fixed_om"].sum()) * grow(finance.om_escalation_fraction)
     out["savings"] = savings_per_year * grow(finance.energy_escalation_fraction)
+    out["lease"] = lease_saving_per_year * grow(finance.energy_escalation_fraction)
     table = pd.DataFrame(out, index=pd.Index(years, name="year"))
     table["net"] = table[list(out)].sum(axis=1)
     table["discounted"] = table["net"] / (1.0 + r) ** years
@@ -135,6 +149,11 @@ def cash_flows(investment: Any, finance: Any, savings_per_year: float) -> Any:
 def _operating_per_year(res: Any, T: int) -> float:
     inv = sum(float(res.costs.get(t, 0.0)) for t in INVESTMENT_TERMS)
     return (float(res.objective) - inv) * HOURS_PER_YEAR / T
+
+
+def _lease_per_year(res: Any, T: int) -> float:
+    """The objective's shared-storage ``lease`` term, per year."""
+    return float(res.costs.get("lease", 0.0)) * HOURS_PER_YEAR / T
 
 
 def _gpu_hours(res: Any, scenario: Any) -> float:
@@ -164,10 +183,15 @@ class Appraisal:
     metrics : dict
         ``npv``, ``simple_payback_years``, ``discounted_payback_years``, ``irr``,
         ``initial_capex``, ``annualised_investment`` (per year), ``operating_cost_per_year``
-        and ``bau_operating_cost_per_year``, ``savings_per_year``, ``lcoe_onsite_per_mwh``
+        and ``bau_operating_cost_per_year`` (each with its shared-storage leases),
+        ``lease_cost_per_year`` and ``bau_lease_cost_per_year``, ``savings_per_year``
+        (leases included), ``lcoe_onsite_per_mwh``
         (annualised cost of the new PV, wind and batteries per MWh of on-site renewable
         energy used), ``cost_per_gpu_hour`` (levelised over the analysis period: present
         worth of every cost / present worth of the GPU-hours) and its ``bau_`` twin.
+    leases : pandas.DataFrame or None
+        The project's ``Result.tables["lease_sizing"]``: one row per shared-storage lease
+        (leased MWh and MW, mean and max over the offer's periods; its annual cost).
     """
 
     project: Any
@@ -175,6 +199,7 @@ class Appraisal:
     investment: Any
     cash_flows: Any
     metrics: dict[str, float] = field(default_factory=dict)
+    leases: Any = None
 
     def summary(self) -> str:
         """The metrics, the investment table and the cash flow as text."""
@@ -182,6 +207,9 @@ class Appraisal:
         lines += [f"  {k:<30}{v:>18,.4f}" for k, v in self.metrics.items()]
         lines.append("investment:")
         lines += ["  " + ln for ln in self.investment.to_string(index=False).splitlines()]
+        if self.leases is not None and len(self.leases):
+            lines.append("shared-storage leases (operating expense, per year):")
+            lines += ["  " + ln for ln in self.leases.to_string(index=False).splitlines()]
         lines.append("cash flow:")
         lines += ["  " + ln for ln in self.cash_flows.to_string(
             float_format=lambda v: f"{v:,.0f}").splitlines()]
@@ -237,7 +265,8 @@ def appraise(scenario: Any, backend: str = "highs", **options: Any) -> Appraisal
                                f"({res.status}): {res.diagnosis}")
     T = sc.horizon_h
     op, op_bau = _operating_per_year(project, T), _operating_per_year(bau, T)
-    flows = cash_flows(table, fin, op_bau - op)
+    lease, lease_bau = _lease_per_year(project, T), _lease_per_year(bau, T)
+    flows = cash_flows(table, fin, (op_bau - lease_bau) - (op - lease), lease_bau - lease)
     r, N = fin.discount_rate_fraction, fin.analysis_years
     net = flows["net"].to_numpy()
     onsite = table[table["kind"].isin(["pv", "wind", "battery"])]["annualised_cost"].sum()
@@ -261,10 +290,13 @@ def appraise(scenario: Any, backend: str = "highs", **options: Any) -> Appraisal
         "operating_cost_per_year": op,
         "bau_operating_cost_per_year": op_bau,
         "savings_per_year": op_bau - op,
+        "lease_cost_per_year": lease,
+        "bau_lease_cost_per_year": lease_bau,
         "lcoe_onsite_per_mwh": float(onsite) / gen if gen else float("nan"),
         "cost_per_gpu_hour": levelised(project, invest, flows["fixed_om"].to_numpy()),
         "bau_cost_per_gpu_hour": levelised(bau, np.zeros(N + 1), np.zeros(N + 1)),
     }
     log.info("appraisal of %r: NPV %.0f, payback %.2f years", sc.name, metrics["npv"],
              metrics["simple_payback_years"])
-    return Appraisal(project, bau, table, flows, metrics)
+    return Appraisal(project, bau, table, flows, metrics,
+                     project.tables.get("lease_sizing"))

@@ -62,6 +62,10 @@ def check_representable(scenario: Any, where: str) -> None:
                          f"{len(scenario.jobs)}")
     if scenario.policy.outages is not None:
         raise ValueError(f"{where} no policy.outages, got outage scenarios")
+    leases = sum(len(p.leases) for p in getattr(scenario, "shared_storage", None) or [])
+    if leases:  # leased per calendar day or month, each virtual battery within the day
+        raise ValueError(f"{where} no shared_storage leases (their periods are days or months "
+                         f"of the calendar year), got {leases}")
     for i, site in enumerate(scenario.sites):
         for field in ("hydro", "gensets"):
             if getattr(site, field, None):

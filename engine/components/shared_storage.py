@@ -39,6 +39,15 @@ Results: hourly ``shared_storage.<plant>/soc_mwh`` and ``/net_charge_mw``, per l
 ``lease.<plant>.<tenant>/{charge_mw, discharge_mw, soc_mwh}``; ``Result.tables["leases"]``
 (payments and benefit per tenant) and ``["shared_storage"]`` (the physical saving of
 sharing: the plant's peak SOC against the sum of the tenants' own peaks).
+
+Sizing: the leased MWh and MW are the lease's size, chosen by the LP. The companion of the
+investment table, ``Result.tables["lease_sizing"]``, has one row per lease: the leased
+energy and power as the mean over the offer's periods (weighted by each period's share
+inside the horizon, ``sum_k f_k EL[l, k] / sum_k f_k``) and as the max over them, the lease
+cost over the horizon ``sum_k f_k (c_E EL[l, k] + c_P PL[l, k])`` (exactly the objective's
+``lease`` term) and per year (x 8760 / T). A lease is an operating expense: no capex, no
+CRF, ``annualised_capex`` 0; the appraisal (:mod:`engine.economics`) counts it once, in the
+operating cost, and shows it as its own cash-flow line.
 """
 from __future__ import annotations
 
@@ -50,6 +59,7 @@ from pydantic import Field, model_validator
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
 from engine.model.linear import prev_in_time
+from engine.model.sizing import HOURS_PER_YEAR
 from engine.scenario.base import Amount, Cost, Efficiency, Model, PositiveAmount
 
 __all__ = ["COMPONENT", "Lease", "LeaseOffer", "OwnBattery", "SharedStoragePlant"]
@@ -348,6 +358,7 @@ def extract(r: Extraction) -> None:
             r.columns[f"lease.{p.name}.{x.tenant}/own_charge_mw"] = och[j]
             r.columns[f"lease.{p.name}.{x.tenant}/own_discharge_mw"] = odis[j]
     r.tables["leases"] = table
+    r.tables["lease_sizing"] = _lease_sizing(r, items, meta, e_pay + p_pay)
     rows = []
     for i, p in enumerate(plants):
         sel = plant == i
@@ -361,6 +372,43 @@ def extract(r: Extraction) -> None:
     r.tables["shared_storage"] = pd.DataFrame(rows)
     r.kpis["shared_storage_discharged_mwh"] = float(discharged.sum())
     r.kpis["shared_storage_payment"] = float(payment.sum())
+
+
+#: Columns of ``Result.tables["lease_sizing"]`` (module docstring).
+SIZING_COLUMNS = ["asset", "plant", "tenant", "site", "period", "periods",
+                  "mean_leased_energy_mwh", "max_leased_energy_mwh", "mean_leased_power_mw",
+                  "max_leased_power_mw", "capex", "annualised_capex", "lease_cost",
+                  "annual_cost"]
+
+
+def _lease_sizing(r: Extraction, items: list, meta: dict[str, Any], cost: np.ndarray) -> Any:
+    """One row per lease: its size (mean and max over the offer's periods) and its cost over
+    the horizon and per year; no capex (module docstring)."""
+    import pandas as pd
+
+    plants = r.f.data.scenario.shared_storage
+    n = len(items)
+    vals = {k: np.zeros(n) for k in ("mean_e", "max_e", "mean_p", "max_p")}
+    count = np.zeros(n, np.int64)
+    for _, sel, e_idx, p_idx, share in meta["parts"]:
+        inside = share > 0
+        e_val, p_val = r.x[e_idx][:, inside], r.x[p_idx][:, inside]
+        w = share[inside]
+        vals["mean_e"][sel] = (e_val * w).sum(axis=1) / w.sum()
+        vals["mean_p"][sel] = (p_val * w).sum(axis=1) / w.sum()
+        vals["max_e"][sel] = e_val.max(axis=1, initial=0.0)
+        vals["max_p"][sel] = p_val.max(axis=1, initial=0.0)
+        count[sel] = int(inside.sum())
+    rows = pd.DataFrame({
+        "asset": [f"lease.{p.name}.{x.tenant}" for _, p, x in items],
+        "plant": [p.name for _, p, _ in items], "tenant": [x.tenant for _, _, x in items],
+        "site": [x.site for _, _, x in items],
+        "period": [plants[i].offer.period for i, _, _ in items], "periods": count,
+        "mean_leased_energy_mwh": vals["mean_e"], "max_leased_energy_mwh": vals["max_e"],
+        "mean_leased_power_mw": vals["mean_p"], "max_leased_power_mw": vals["max_p"],
+        "capex": 0.0, "annualised_capex": 0.0, "lease_cost": cost,
+        "annual_cost": cost * HOURS_PER_YEAR / r.f.T})
+    return rows[SIZING_COLUMNS]
 
 
 COMPONENT = Component(

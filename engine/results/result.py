@@ -83,6 +83,9 @@ class Result:
         With assets that carry an ``investment``: one row per capacity (asset, quantity
         ``mw``/``mwh``, existing and chosen size, capex, annualised capex, fixed O&M and
         annualised cost per year; see :mod:`engine.components.finance`). Empty otherwise.
+        Shared-storage leases, sized by the LP but an operating expense (no capex), have
+        their companion table ``tables["lease_sizing"]`` (leased MWh and MW, mean and max
+        over the offer's periods, cost over the horizon and per year).
     timings : dict
         Seconds: ``prepare_s``, ``build_s``, ``solve_s``, ``extract_s``, ``total_s``.
     mip_gap : float
@@ -179,6 +182,10 @@ class Result:
                     f"    {row.site} {row.month}  {row.hours_in_horizon:>4d}/{row.hours_in_month:<4d}"
                     f" h  factor {row.factor:.4f}  peak {row.peak_mw:,.3f} MW  "
                     f"charge {row.charge:,.2f}")
+        for row in self.tables.get("lease_sizing", _empty_frame()).itertuples(index=False):
+            lines.append(f"  lease {row.plant}/{row.tenant}: {row.max_leased_energy_mwh:,.3f} MWh"
+                         f" {row.max_leased_power_mw:,.3f} MW (max over {row.periods} "
+                         f"{row.period}s), {row.annual_cost:,.2f} a year")
         t = self.timings
         lines.append(
             "  times [s]: " + ", ".join(f"{k[:-2]} {v:.3f}" for k, v in t.items())
@@ -216,6 +223,8 @@ class Result:
                 orient="records"))} if len(self.outages) else {}),
             **({"investment": json.loads(self.investment.to_json(orient="records"))}
                if len(self.investment) else {}),
+            **({"lease_sizing": json.loads(self.tables["lease_sizing"].to_json(
+                orient="records"))} if "lease_sizing" in self.tables else {}),
             **({"network_rounds": json.loads(self.network_rounds.to_json(orient="records"))}
                if self.network_rounds is not None else {}),
             **({"network_check": {c.site: {"passed": c.passed, "violations": c.counts()}
