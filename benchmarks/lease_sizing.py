@@ -20,6 +20,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._out import emit
+
 T = 8760
 
 
@@ -76,10 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = p.parse_args(argv)
     out = {"python": platform.python_version(),
            "runs": [run("month", 300.0), run("day", 10.0)]}
-    print(json.dumps(out, indent=1, default=str))
-    if a.json is not None:
-        a.json.write_text(json.dumps(out, indent=1, default=str))
-    return out
+    return emit(out, a.json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -50,6 +50,7 @@ import numpy as np
 import yaml
 
 import engine
+from benchmarks._out import emit
 from engine.api import build_model
 from engine.backends import solve
 
@@ -274,10 +275,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                      "it_energy_saved_by_capping_mwh": it(uncapped) - it(rule)},
         "plan_only": {"objective": plan.objective, "status": str(plan.status)},
     }
-    print(json.dumps(out, indent=1, default=float))
-    if a.json is not None:
-        a.json.write_text(json.dumps(out, indent=1, default=float))
-    return out
+    return emit(out, a.json, default=float)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -31,13 +31,14 @@ asserts: the figures are printed (and written as JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from benchmarks._out import emit
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "site_comparison" / "xining.yaml"
 
@@ -138,10 +139,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
     out = run([int(x) for x in a.days.split(",")], a.cold, a.time_limit, not a.no_diagnose)
-    print(json.dumps(out, indent=1, default=str))
-    if a.json is not None:
-        a.json.write_text(json.dumps(out, indent=1, default=str))
-    return out
+    return emit(out, a.json)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,7 +23,6 @@ No timed asserts: the figures are printed (and written as JSON).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import engine
+from benchmarks._out import emit
 from engine.sizes import with_sizes
 
 __all__ = ["gensets", "gpus", "main"]
@@ -106,10 +106,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
     out = {"python": platform.python_version(), "genset": gensets(), "gpu": gpus()}
-    print(json.dumps(out, indent=1, default=str))
-    if a.json is not None:
-        a.json.write_text(json.dumps(out, indent=1, default=str))
-    return out
+    return emit(out, a.json)
 
 
 if __name__ == "__main__":  # pragma: no cover
