@@ -102,6 +102,7 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
     if found is None:
         return None
     mask, batch_of = found
+    del found  # the model-sized mask and batch arrays go once the lazy rows are taken
     t0 = time.perf_counter()
     lazy = np.flatnonzero(mask)
     L_lb, L_ub = arrays.row_lb[lazy], arrays.row_ub[lazy]
