@@ -61,31 +61,30 @@ def lazy_mask(model: LinearModel, n_rows: int) -> tuple[np.ndarray, np.ndarray] 
     return (mask, batch) if mask.any() else None
 
 
-def _split(arrays: ModelArrays, mask: np.ndarray):
-    """The model without the rows of ``mask`` and those rows as a CSR matrix, filtered
-    entry by entry from the CSC matrix (no full-size CSR copy: peak memory)."""
-    import scipy.sparse as sp
+def _lazy_rows(arrays: ModelArrays, lazy: np.ndarray):
+    """The rows ``lazy`` (sorted) of the model's matrix as a CSR matrix.
 
-    from engine.model.linear import CSC
-
-    A = arrays.A
-    on = mask[A.indices]  # entries in lazy rows
-    pos = np.cumsum(~mask, dtype=np.int64) - 1  # new position of each kept row
-    kept = np.concatenate(([0], np.cumsum(~on, dtype=np.int64)))
-    indptr = kept[A.indptr].astype(np.int32)
-    keep = ModelArrays(
-        cost=arrays.cost, col_lb=arrays.col_lb, col_ub=arrays.col_ub,
-        integrality=arrays.integrality, row_lb=arrays.row_lb[~mask],
-        row_ub=arrays.row_ub[~mask],
-        A=CSC(indptr, pos[A.indices[~on]].astype(np.int32), A.data[~on],
-              (int((~mask).sum()), A.shape[1])), offset=arrays.offset)
-    del kept, pos
-    lpos = np.cumsum(mask, dtype=np.int64) - 1
-    lazy_cum = np.concatenate(([0], np.cumsum(on, dtype=np.int64)))
-    L = sp.csc_matrix((A.data[on], lpos[A.indices[on]], lazy_cum[A.indptr]),
-                      shape=(int(mask.sum()), A.shape[1])).tocsr()
+    Taken from a SciPy view of the CSC arrays (no copy of the model's matrix): the only
+    new memory is the lazy rows' own entries and index arrays of the model's row count.
+    """
+    L = arrays.A.to_scipy()[lazy, :].tocsr()
     L.sort_indices()
-    return keep, L
+    return L
+
+
+def _hand_over(arrays: ModelArrays, lazy: np.ndarray, options: SolverOptions,
+               to_highs: Callable):
+    """A HiGHS instance holding the model without the rows ``lazy``: the whole model is
+    passed as it is (HiGHS copies the NumPy buffers; no Python copy of the matrix without
+    those rows, which made the peak of the solve) and the rows are deleted inside HiGHS,
+    which keeps the order of the others."""
+    h = to_highs(arrays, options)
+    status = h.deleteRows(int(lazy.size), lazy.astype(np.int32))
+    import highspy
+
+    if status == highspy.HighsStatus.kError:
+        raise RuntimeError("HiGHS could not delete the lazy rows (deleteRows returned kError)")
+    return h
 
 
 def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
@@ -103,13 +102,17 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
     if found is None:
         return None
     mask, batch_of = found
+    del found  # the model-sized mask and batch arrays go once the lazy rows are taken
     t0 = time.perf_counter()
     lazy = np.flatnonzero(mask)
     L_lb, L_ub = arrays.row_lb[lazy], arrays.row_ub[lazy]
     batch = np.unique(batch_of[lazy], return_inverse=True)[1]
-    keep, L = _split(arrays, mask)
-    h = to_highs(keep, options)
-    del keep
+    L = _lazy_rows(arrays, lazy)
+    del mask, batch_of
+    h = _hand_over(arrays, lazy, options, to_highs)
+    # the violation tolerance of each lazy row, once (not a new array every round)
+    tol = TOL * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(L_lb, posinf=0, neginf=0)),
+                                           np.abs(np.nan_to_num(L_ub, posinf=0, neginf=0))))
     t1 = time.perf_counter()
     pending = np.ones(lazy.size, bool)
     rounds, added, iters = 0, 0, 0
@@ -117,6 +120,7 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
     while True:
         if np.isfinite(limit):  # the caller's limit covers every round together
             h.setOptionValue("time_limit", max(limit - (time.perf_counter() - t1), 1e-3))
+        out = None  # the last round's solution goes before the next one is read
         run_definite(h)
         rounds += 1
         out = read_outcome(h, False, {})
@@ -125,9 +129,8 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
             log.debug("lazy rows: relaxation ended %s after %d rounds", out.solver_status, rounds)
             return None
         act = L @ out.x
-        tol = TOL * np.maximum(1.0, np.maximum(np.abs(np.nan_to_num(L_lb, posinf=0, neginf=0)),
-                                               np.abs(np.nan_to_num(L_ub, posinf=0, neginf=0))))
         bad = pending & ((act > L_ub + tol) | (act < L_lb - tol))
+        del act
         if rounds > MAX_ROUNDS and bad.any():
             bad = pending.copy()  # give up generating: every remaining row in at once
         if not bad.any():
