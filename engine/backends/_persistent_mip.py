@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.backends.base import SolverOptions
-from engine.backends.highs import PersistentHighs, to_highs
+from engine.backends.highs import PersistentHighs
 from engine.model import ModelArrays
 
 __all__ = ["PersistentMip"]
@@ -34,14 +34,12 @@ class PersistentMip(PersistentHighs):
         ``time_limit_s`` apply to every re-solve of a MILP).
     """
 
+    allows_mip = True
+
     def __init__(self, arrays: ModelArrays, options: SolverOptions) -> None:
         import highspy
 
-        self.h = to_highs(arrays, options)
-        self.n_cols = arrays.A.shape[1]
-        self.n_rows = arrays.A.shape[0]
-        self._all_cols = np.arange(self.n_cols, dtype=np.int32)
-        self._all_rows = np.arange(self.n_rows, dtype=np.int32)
+        super().__init__(arrays, options)
         self.is_mip = bool(arrays.is_mip)
         self._optimal = highspy.HighsModelStatus.kOptimal
         self._start = None

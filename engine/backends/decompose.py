@@ -35,7 +35,8 @@ def solve_benders(model: LinearModel, arrays: ModelArrays, rel_gap: float = 1e-6
     import highspy
     import scipy.sparse as sp
 
-    from engine.backends.highs import new_highs
+    from engine.backends.base import SolverOptions
+    from engine.backends.highs import new_highs, to_highs
     from engine.model.linear import CSC
 
     t0 = time.perf_counter()
@@ -74,14 +75,7 @@ def solve_benders(model: LinearModel, arrays: ModelArrays, rel_gap: float = 1e-6
         rows = np.unique(Bc[:, cols].indices)
         local = {int(r): i for i, r in enumerate(rows)}
         q = np.array([k for k in range(n_work) if int(wr[k]) in local], np.int64)
-        h = new_highs()
-        h.setOptionValue("output_flag", False)
-        sa = sub_arrays(sub, Bc, cols)
-        A_ = sa.A
-        h.passModel(A_.shape[1], A_.shape[0], A_.nnz, int(highspy.MatrixFormat.kColwise),
-                    int(highspy.ObjSense.kMinimize), 0.0, sa.cost, sa.col_lb, sa.col_ub,
-                    sa.row_lb, sa.row_ub, A_.indptr, A_.indices, A_.data,
-                    np.zeros(A_.shape[1], np.int32))
+        h = to_highs(sub_arrays(sub, Bc, cols), SolverOptions())  # an LP block, log off
         blocks.append((h, q, np.array([local[int(wr[k])] for k in q], np.int32)))
     # master: y then one theta per block
     nb = len(blocks)

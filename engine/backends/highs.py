@@ -321,8 +321,11 @@ class PersistentHighs:
         Solver options, as for :func:`to_highs`.
     """
 
+    #: Whether a model with integer columns may be held (a subclass that re-solves MILPs).
+    allows_mip = False
+
     def __init__(self, arrays: ModelArrays, options: SolverOptions) -> None:
-        if arrays.is_mip:
+        if arrays.is_mip and not self.allows_mip:
             raise ValueError("PersistentHighs: warm-started re-solves are for LPs only")
         self.h = to_highs(arrays, options)
         self.n_cols = arrays.A.shape[1]
