@@ -1,6 +1,7 @@
 """Benchmark: sizing the Xining park over a year (issue 13, "Performance").
 
-Run ``python -m benchmarks.sizing [--days 8,12,24] [--cold] [--time-limit S] [--json PATH]``.
+Run ``python -m benchmarks.sizing [--days 8,12,24] [--cold] [--start-hours 0,6,8]
+[--time-limit S] [--json PATH]``.
 
 The scenario is ``examples/site_comparison/xining.yaml`` (PV, wind, battery and grid
 connection extendable, 80 % annual green-power floor, 8760 h). One run reports, side by
@@ -23,7 +24,10 @@ side:
   order (day ``d`` takes the data of its typical day ``k(d)``) solved as an ordinary year.
   The last has the typical days' data but the full year's freedom of dispatch; the gap
   between it and the N-day model is the formulation's (one intra-day trajectory per
-  typical day, storage linked through day-boundary states, Kotzur et al. 2018).
+  typical day, storage linked through day-boundary states, Kotzur et al. 2018), and the
+  N-day model without the year's two end days as periods of their own ("pinned");
+* with ``--start-hours``, the typical days started at other local hours
+  (:func:`start_hour_sweep`).
 
 Solve times are HiGHS's (``Result.timings["solve_s"]``); one repetition each. No timed
 asserts: the figures are printed (and written as JSON).
@@ -49,7 +53,9 @@ def _costs(f, x) -> dict[str, float]:
 
 
 def typical_day_gap(sc: Any, investment: Any, n_days: int) -> dict[str, Any]:
-    """At fixed sizes: full year, N-day model, typical days laid out over the year."""
+    """At fixed sizes: full year, N-day model (the year's ends as periods of their own, and
+    without them: every boundary state pinned by the initial one), typical days laid out
+    over the year."""
     from engine.backends import solve
     from engine.model.build import build
     from engine.model.data import prepare
@@ -62,6 +68,7 @@ def typical_day_gap(sc: Any, investment: Any, n_days: int) -> dict[str, Any]:
     agg = aggregate(data, n_days)
     fa = build(agg)
     typ = solve(fa.model)
+    pinned = solve(build(aggregate(data, n_days, own_ends=False)).model)
     hours = (agg.extra["periods"]["order"][:, None] * 24 + np.arange(24)).ravel()
     for sd, sa in zip(data.sites, agg.sites):  # day d takes its typical day's arrays
         for k, v in vars(sd).items():
@@ -70,7 +77,8 @@ def typical_day_gap(sc: Any, investment: Any, n_days: int) -> dict[str, Any]:
     fl = build(data)
     laid = solve(fl.model)
     return {"days": n_days, "full_year": full.objective, "typical_days": typ.objective,
-            "laid_out": laid.objective,
+            "laid_out": laid.objective, "pinned": pinned.objective,
+            "pinned_vs_full": pinned.objective / full.objective - 1,
             "typical_vs_full": typ.objective / full.objective - 1,
             "laid_out_vs_full": laid.objective / full.objective - 1,
             "typical_vs_laid_out": typ.objective / laid.objective - 1,
@@ -78,8 +86,41 @@ def typical_day_gap(sc: Any, investment: Any, n_days: int) -> dict[str, Any]:
             "laid_out_costs": _costs(fl, laid.x)}
 
 
+def start_hour_sweep(sc: Any, optimum: Any, days: list[int],
+                     hours: list[int]) -> list[dict[str, Any]]:
+    """Typical days starting at each local hour of ``hours`` (:func:`aggregate`'s
+    ``start_hour``): at the optimal sizes (capacities fixed), the N-day model against the
+    full year; sizing on them, the objective and the full-year re-dispatch at their sizes
+    against the annual optimum."""
+    import engine
+    from engine.backends import solve
+    from engine.components.finance import investment_table
+    from engine.model.build import build
+    from engine.model.data import prepare
+    from engine.model.periods import aggregate
+    from engine.sizes import with_sizes
+
+    fixed = prepare(with_sizes(sc, optimum.investment))
+    full = solve(build(fixed).model).objective
+    data = prepare(sc)
+    rows = []
+    for n in days:
+        for h in hours:
+            at_opt = solve(build(aggregate(fixed, n, h)).model).objective
+            f = build(aggregate(data, n, h))
+            out = solve(f.model)
+            table = investment_table(f.meta.get("sizing", []), out.x)
+            rd = engine.optimize(with_sizes(sc, table))
+            cost = rd.objective + float(table["annualised_cost"].sum())
+            rows.append({"days": n, "start_hour": h, "at_optimal_sizes": at_opt / full - 1,
+                         "objective_error": out.objective / optimum.objective - 1,
+                         "redispatch_error": cost / optimum.objective - 1,
+                         "redispatch_status": str(rd.status)})
+    return rows
+
+
 def run(days: list[int], cold: bool, time_limit_s: float | None,
-        diagnose: bool = True) -> dict[str, Any]:
+        diagnose: bool = True, start_hours: list[int] | None = None) -> dict[str, Any]:
     import engine
     from engine.representative import size_with_representative_days
     from engine.sizes import with_sizes
@@ -126,6 +167,8 @@ def run(days: list[int], cold: bool, time_limit_s: float | None,
             "sizes": rep.investment[["asset", "quantity", "size"]].to_dict("records")}
         if diagnose:
             out[f"rep{n}"]["at_optimal_sizes"] = typical_day_gap(sc, warm.investment, n)
+    if start_hours:
+        out["start_hours"] = start_hour_sweep(sc, warm, days, start_hours)
     return out
 
 
@@ -136,9 +179,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--no-diagnose", action="store_true")
     p.add_argument("--time-limit", type=float, default=None,
                    help="limit of each annual sizing LP [s] (default none)")
+    p.add_argument("--start-hours", type=str, default="",
+                   help="comma-separated local hours (0..23) to start the typical days at, "
+                        "e.g. 0,4,6,7,8,10,12 (a sweep at every --days)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
-    out = run([int(x) for x in a.days.split(",")], a.cold, a.time_limit, not a.no_diagnose)
+    hours = [int(x) for x in a.start_hours.split(",")] if a.start_hours else None
+    out = run([int(x) for x in a.days.split(",")], a.cold, a.time_limit, not a.no_diagnose,
+              hours)
     return emit(out, a.json)
 
 

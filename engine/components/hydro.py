@@ -3,6 +3,13 @@
 ``min[i, t] <= p[i, t] <= max[i, t]``; for each block ``b`` of ``budget_period_h`` hours,
 ``sum_{t in b} p[i, t] <= energy_budget_mwh * |b| / budget_period_h`` (the last, shorter
 block is pro-rated). Injected at the site bus; carbon-free.
+
+With representative days (:mod:`engine.model.periods`) the blocks stay the calendar year's:
+every hour ``t`` of the year stands as its typical hour ``τ(t)``, so a block's row is
+``sum_{t in b} p[i, τ(t)]`` (a typical hour counted once per hour of the block it stands
+for). The budget is thus linked across the year exactly as the dispatch of the typical days
+repeats it; nothing is stored from hour to hour, so no state needs linking. The hourly floor
+and ceiling are clustered like every hourly input.
 """
 from __future__ import annotations
 
@@ -99,14 +106,19 @@ def add(f: Formulation) -> None:
     has = ~np.isnan(budget)
     if not has.any():
         return
+    # representative days: the blocks are the calendar year's, each hour of the year
+    # standing as its typical hour (a typical hour counted once per year hour it stands for)
+    year_hour = f.data.extra.get("periods", {}).get("year_hour")
+    at = np.arange(T) if year_hour is None else year_hour
+    Y = at.size
     # one row per (unit, block): block ids are made unique across units by an offset
-    n_blocks = -(-T // period)  # ceil
+    n_blocks = -(-Y // period)  # ceil
     first = np.concatenate(([0], np.cumsum(n_blocks)[:-1]))
-    t = np.arange(T)
+    t = np.arange(Y)
     block = first[:, None] + t[None, :] // period[:, None]
-    sel = has[:, None] & np.ones((1, T), bool)
+    sel = has[:, None] & np.ones((1, Y), bool)
     n_rows = int(n_blocks.sum())
-    cols, coef = grouped(block[sel], n_rows, p.idx[sel], 1.0)
+    cols, coef = grouped(block[sel], n_rows, p.idx[:, at][sel], 1.0)
     length = np.bincount(block.ravel(), minlength=n_rows)
     unit_of_block = np.repeat(np.arange(len(names)), n_blocks)
     ub = budget[unit_of_block] * length / period[unit_of_block]

@@ -14,8 +14,9 @@ sizes on the typical days first and starts the annual sizing LP from those sizes
 (:func:`engine.annual_start.annual_start`: fixed, solved, then freed; the optimum is the
 annual LP's own). This component only validates the block: the horizon must
 be a 365-day year from local midnight, and the components that the typical days cannot
-represent (jobs with release hours, outage scenarios, hydro budgets, gensets' minimum up
-and down times, grid outage hours, feeder networks) are refused.
+represent (jobs with release hours, outage scenarios, gensets' minimum up and down times,
+grid outage hours, feeder networks) are refused. Hydro energy budgets are kept over the
+calendar year's blocks (:mod:`engine.components.hydro`).
 """
 from __future__ import annotations
 
@@ -67,9 +68,8 @@ def check_representable(scenario: Any, where: str) -> None:
         raise ValueError(f"{where} no shared_storage leases (their periods are days or months "
                          f"of the calendar year), got {leases}")
     for i, site in enumerate(scenario.sites):
-        for field in ("hydro", "gensets"):
-            if getattr(site, field, None):
-                raise ValueError(f"{where} no {field} (sites[{i}].{field} is set)")
+        if getattr(site, "gensets", None):
+            raise ValueError(f"{where} no gensets (sites[{i}].gensets is set)")
         if getattr(site, "network", None) is not None:
             raise ValueError(f"{where} no feeder network (sites[{i}].network is set)")
         if site.grid is not None and site.grid.outage_hours:

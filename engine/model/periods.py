@@ -27,7 +27,27 @@ number of days, ``sum_k n_k = 365``):
       S[0] = initial_soc_fraction E,   terminal rule on S[365]
 
   (the bounds are exact without self-discharge, σ = 0, as in Kotzur et al.'s simplified
-  formulation; with σ > 0 the decay within a day is ignored in them).
+  formulation; with σ > 0 the decay within a day is ignored in them);
+* the year's first and last days are periods of their own (``own_ends``, the default: their
+  own data, weight 1, so ``N + 2`` periods for ``N`` typical days). Without them the stated
+  initial state ``S[0]`` and the terminal rule on ``S[365]`` pin the boundary states of
+  every typical day: a day that swings the storage through most of its window must end
+  where it started, and the only way from ``S[0]`` to the daily cycle's low point is a
+  drift of every day of some clusters, which narrows their window all year. On the
+  site-comparison example (battery at 50 % on 1 January, ``at_least_initial``) that cost
+  +16 % of the operating cost at fixed sizes with 12 typical days; with the two days of
+  their own, +0.3 % (benchmarks/SIZING_RESULTS.md). The two days' data replace one day of
+  their clusters each, so the column means are those of tsam's days but for those two;
+* hydro energy budgets (:mod:`engine.components.hydro`) keep the calendar year's blocks
+  through ``extra["periods"]["year_hour"]``, the typical hour of each hour of the year;
+* ``start_hour`` (default 0) starts every period at another local hour: the year is read as
+  a cycle from that hour of 1 January, its last period closing with the first
+  ``start_hour`` hours of 1 January (every hour counted once, the stated initial storage
+  state applying at ``start_hour``). Measured on the example for every hour 0..23 at 8, 12
+  and 24 typical days: no hour is consistently better than midnight once the ends have
+  their own periods (the error moves by about +-1 % from hour to hour with the clustering
+  of the shifted days; 06-08 h, where the storage is lowest, was worse), so nothing exposes
+  it beyond this function and the benchmark (``benchmarks.sizing --start-hours``).
 """
 from __future__ import annotations
 
@@ -56,7 +76,8 @@ def _hourly_arrays(sd: SiteData, T: int) -> dict[str, np.ndarray]:
             and v.shape[-1] == T and v.size and v.dtype != bool}
 
 
-def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
+def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
+              own_ends: bool = True) -> ScenarioData:
     """The prepared arrays of a 365-day year as ``n_days`` typical days.
 
     Parameters
@@ -65,14 +86,26 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
         A prepared scenario of 8760 hours starting at local midnight.
     n_days : int
         Number of typical days (1..365).
+    start_hour : int
+        Local hour (0..23) at which every typical day starts. The year is read as a cycle
+        from hour ``start_hour`` of its first day: day ``d`` is hours
+        ``start_hour + 24 d .. start_hour + 24 d + 23`` and the last one wraps around, the
+        first ``start_hour`` hours of the year closing it (see the module docstring).
+    own_ends : bool
+        Give the year's first and last days periods of their own (their own data, weight
+        1), so that storage can move from its stated initial state to the daily cycle, and
+        back to its terminal state, as it does in the full year (see the module docstring).
 
     Returns
     -------
     ScenarioData
-        ``24 n_days`` hours; ``extra["hour_weight"]`` (days each hour stands for) and
-        ``extra["periods"]`` (``order``: the typical day of each day of the year,
-        ``counts``, ``hours``); ``extra["hour_month_pairs"]`` (hours, months) for the
-        monthly peaks; the year's months.
+        ``24 P`` hours (``P = n_days``, or ``n_days + 2`` with ``own_ends``, or more when
+        tsam appends extreme days); ``extra["hour_weight"]`` (days each hour stands for) and
+        ``extra["periods"]`` (``order``: the period of each day of the year, ``counts``,
+        ``hours``, ``start_hour``, ``typical_days``: the clustered periods before the two
+        ends, ``year_hour``: the model hour of each calendar hour);
+        ``extra["hour_month_pairs"]`` (hours, months) for the monthly peaks; the year's
+        months.
     """
     import pandas as pd
     import tsam
@@ -80,16 +113,21 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
     # here, not at the top: the battery component imports this module for link_storage
     from engine.model.data import ScenarioData, SiteData
 
+    if not 0 <= int(start_hour) < HOURS_PER_DAY:
+        raise ValueError(f"start_hour: must be 0..23, got {start_hour!r}")
     T = data.T
     D = T // HOURS_PER_DAY
+    h0 = int(start_hour)
+    # hour t of the shifted year is hour (t + h0) mod T of the calendar year
+    cal = (np.arange(T) + h0) % T
     columns: dict[str, np.ndarray] = {}
     for s, sd in enumerate(data.sites):
         for name, arr in _hourly_arrays(sd, T).items():
             rows = arr.reshape(-1, T)
             for i, row in enumerate(rows):
-                columns[f"{s}|{name}|{i}"] = row
+                columns[f"{s}|{name}|{i}"] = row[cal]
         for name, row in sd.weather.items():
-            columns[f"{s}|weather:{name}|0"] = np.broadcast_to(row, (T,))
+            columns[f"{s}|weather:{name}|0"] = np.broadcast_to(row, (T,))[cal]
     frame = pd.DataFrame(columns, index=pd.date_range("2001-01-01", periods=T, freq="h"))
     varying = [c for c in frame if np.ptp(frame[c].to_numpy()) > 1e-12]
     if varying and n_days < D:
@@ -108,6 +146,15 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
         order = np.arange(D) if varying else np.zeros(D, np.int64)
         n_days = D if varying else 1
         typical = {c: frame[c].to_numpy()[:n_days * HOURS_PER_DAY] for c in varying}
+    n_typical = n_days
+    if own_ends and n_days < D:
+        order = order.copy()
+        for day in (0, D - 1):
+            hrs = slice(day * HOURS_PER_DAY, (day + 1) * HOURS_PER_DAY)
+            for c in typical:
+                typical[c] = np.concatenate([typical[c], frame[c].to_numpy()[hrs]])
+            order[day] = n_days
+            n_days += 1
     counts = np.bincount(order, minlength=n_days).astype(np.float64)
     Tn = n_days * HOURS_PER_DAY
     for c in frame:
@@ -125,19 +172,23 @@ def aggregate(data: ScenarioData, n_days: int) -> ScenarioData:
                 arrays[name] = np.ones(arr.shape[:-1] + (Tn,), dtype=bool)
         weather = {k: typical[f"{s}|weather:{k}|0"] for k in sd.weather}
         sites.append(SiteData(sd.site, weather, **arrays))
-    index = data.index[:Tn]
+    index = data.index[cal[:Tn]]
     weight = np.repeat(counts, HOURS_PER_DAY)
-    # (typical day, month) of every day of the year, each pair once: its 24 hours bound the
-    # month's peak
-    day_month = np.unique(np.stack([order, data.month[::HOURS_PER_DAY][:D]]), axis=1)
-    hours = (day_month[0][:, None] * HOURS_PER_DAY + np.arange(HOURS_PER_DAY)).ravel()
-    months = np.repeat(day_month[1], HOURS_PER_DAY)
+    # (typical hour, month) of every hour of the year, each pair once: it bounds the month's
+    # peak (a shifted day can straddle two months)
+    typical_hour = (order[np.arange(T) // HOURS_PER_DAY] * HOURS_PER_DAY
+                    + np.arange(T) % HOURS_PER_DAY)
+    hours, months = np.unique(np.stack([typical_hour, data.month[cal]]), axis=1)
+    # the typical hour that stands for each hour of the calendar year
+    year_hour = np.empty(T, np.int64)
+    year_hour[cal] = typical_hour
     out = ScenarioData(data.scenario, index, np.zeros(Tn, np.int64), data.n_months, sites,
                        data.components, month_labels=data.month_labels,
                        month_hours=data.month_hours, month_total_hours=data.month_total_hours,
                        extra={"hour_weight": weight, "hour_month_pairs": (hours, months),
                               "periods": {"order": order, "counts": counts,
-                                          "hours": HOURS_PER_DAY}})
+                                          "hours": HOURS_PER_DAY, "start_hour": h0,
+                                          "typical_days": n_typical, "year_hour": year_hour}})
     for c in data.components:
         if c.prepare_scenario is not None:
             out.extra.update(c.prepare_scenario(out))
