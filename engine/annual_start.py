@@ -4,7 +4,7 @@
 :mod:`engine.model.sizing`) in two steps when ``sizing.annual_start`` is
 ``"representative_days"`` (the default) and the year can be represented by typical days
 (:func:`engine.components.periods.check_representable`): :func:`annual_start` sizes the
-year on ``sizing.representative_days`` typical days (12 when None; seconds), and
+year on :data:`START_DAYS` typical days (seconds), and
 :func:`start_columns` hands those sizes to the backend as ``SolverOptions.fixed_start``:
 the annual LP is solved with the capacities fixed at them (a dispatch LP), then freed and
 solved from that basis (:func:`engine.backends.warm.fix_then_free`). The optimum is the
@@ -27,8 +27,12 @@ log = logging.getLogger(__name__)
 
 __all__ = ["START_DAYS", "annual_start", "start_columns"]
 
-#: Typical days of the annual sizing LP's start when ``sizing.representative_days`` is None.
-START_DAYS = 12
+#: Typical days of the annual sizing LP's start, whatever ``sizing.representative_days``
+#: (that one sets the appraisal's typical days): the start's sizes are only worth their
+#: closeness to the annual optimum. On the site-comparison example (benchmarks/
+#: SIZING_RESULTS.md) 24 days took the freed solve from ~10 s (12 days) to ~2-3 s for
+#: ~1 s more of typical-day solve; 48 days gained nothing more in total.
+START_DAYS = 24
 
 
 def _has_extendable(sc: Any) -> bool:
@@ -40,7 +44,7 @@ def _has_extendable(sc: Any) -> bool:
 
 def annual_start(sc: Any, data: Any, backend: str = "highs"
                  ) -> tuple[dict[tuple[str, str, str], float], float] | None:
-    """Sizes to start an annual sizing LP from: the representative-day sizing's.
+    """Sizes to start an annual sizing LP from: a sizing on :data:`START_DAYS` typical days.
 
     Used by :func:`engine.optimize` when ``sizing.annual_start`` is
     ``"representative_days"`` (the default): the annual LP is then solved with its
@@ -77,9 +81,8 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         log.info("no representative-day start for the annual sizing LP: %s", exc)
         return None
     t0 = time.perf_counter()
-    n = sz.representative_days if sz is not None and sz.representative_days else START_DAYS
     try:
-        f = build(aggregate(data, int(n)))
+        f = build(aggregate(data, START_DAYS))
         if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
             log.info("no representative-day start: the sizing model is a MILP")
             return None
