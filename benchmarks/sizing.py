@@ -1,7 +1,7 @@
 """Benchmark: sizing the Xining park over a year (issue 13, "Performance").
 
 Run ``python -m benchmarks.sizing [--days 8,12,24] [--cold] [--start-hours 0,6,8]
-[--time-limit S] [--json PATH]``.
+[--rounds R] [--time-limit S] [--json PATH]``.
 
 The scenario is ``examples/site_comparison/xining.yaml`` (PV, wind, battery and grid
 connection extendable, 80 % annual green-power floor, 8760 h). One run reports, side by
@@ -27,7 +27,9 @@ side:
   typical day, storage linked through day-boundary states, Kotzur et al. 2018), and the
   N-day model without the year's two end days as periods of their own ("pinned");
 * with ``--start-hours``, the typical days started at other local hours
-  (:func:`start_hour_sweep`).
+  (:func:`start_hour_sweep`);
+* with ``--rounds R``, R more rounds of the started sizing and the dispatch, interleaved,
+  with HiGHS seconds and process CPU seconds (:func:`interleaved_rounds`).
 
 Solve times are HiGHS's (``Result.timings["solve_s"]``); one repetition each. No timed
 asserts: the figures are printed (and written as JSON).
@@ -119,8 +121,36 @@ def start_hour_sweep(sc: Any, optimum: Any, days: list[int],
     return rows
 
 
+def interleaved_rounds(sc: Any, investment: Any, rounds: int) -> dict[str, Any]:
+    """``rounds`` rounds of (annual sizing LP, started; dispatch LP at the optimal sizes),
+    one after the other in this process, so that both see the same load: HiGHS's seconds
+    (started: typical-day start + fixed + freed solves) and the process CPU seconds of each
+    whole :func:`engine.optimize` call (prepare, build, solve, extract; all threads)."""
+    import engine
+    from engine.sizes import with_sizes
+
+    dsc = with_sizes(sc, investment)
+    rows = []
+    for _ in range(rounds):
+        c0 = time.process_time()
+        w = engine.optimize(sc)
+        c1 = time.process_time()
+        dp = engine.optimize(dsc)
+        c2 = time.process_time()
+        tm = w.timings
+        started = tm.get("start_s", 0.0) + tm["solve_s"]
+        rows.append({"start_s": tm.get("start_s", 0.0), "fixed_s": tm.get("fixed_s", 0.0),
+                     "freed_s": tm.get("freed_s", 0.0), "started_s": started,
+                     "dispatch_s": dp.timings["solve_s"], "ratio": started / dp.timings["solve_s"],
+                     "started_cpu_s": c1 - c0, "dispatch_cpu_s": c2 - c1,
+                     "cpu_ratio": (c1 - c0) / (c2 - c1)})
+    med = {k: float(np.median([r[k] for r in rows])) for k in rows[0]}
+    return {"each": rows, "median": med}
+
+
 def run(days: list[int], cold: bool, time_limit_s: float | None,
-        diagnose: bool = True, start_hours: list[int] | None = None) -> dict[str, Any]:
+        diagnose: bool = True, start_hours: list[int] | None = None,
+        rounds: int = 0) -> dict[str, Any]:
     import engine
     from engine.representative import size_with_representative_days
     from engine.sizes import with_sizes
@@ -155,6 +185,8 @@ def run(days: list[int], cold: bool, time_limit_s: float | None,
                started_lp_only_over_dispatch=out["sizing_solve_s"] / d)
     if cold:
         out["cold_over_dispatch"] = out["cold_solve_s"] / d
+    if rounds:
+        out["rounds"] = interleaved_rounds(sc, warm.investment, rounds)
     annual = out.get("cold_solve_s", started)
     for n in days:
         rep = size_with_representative_days(sc, n_days=n)
@@ -182,11 +214,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--start-hours", type=str, default="",
                    help="comma-separated local hours (0..23) to start the typical days at, "
                         "e.g. 0,4,6,7,8,10,12 (a sweep at every --days)")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="extra interleaved rounds of started sizing and dispatch (timing)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
     hours = [int(x) for x in a.start_hours.split(",")] if a.start_hours else None
     out = run([int(x) for x in a.days.split(",")], a.cold, a.time_limit, not a.no_diagnose,
-              hours)
+              hours, a.rounds)
     return emit(out, a.json)
 
 
