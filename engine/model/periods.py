@@ -172,7 +172,7 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
                 arrays[name] = np.ones(arr.shape[:-1] + (Tn,), dtype=bool)
         weather = {k: typical[f"{s}|weather:{k}|0"] for k in sd.weather}
         sites.append(SiteData(sd.site, weather, **arrays))
-    index = data.index[cal[:Tn]]
+    index = data.index[cal[np.arange(Tn) % T]]  # labels only: a calendar hour per model hour
     weight = np.repeat(counts, HOURS_PER_DAY)
     # (typical hour, month) of every hour of the year, each pair once: it bounds the month's
     # peak (a shifted day can straddle two months)
