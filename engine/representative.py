@@ -1,9 +1,11 @@
 """Sizing a year on representative days, then checking the sizes on every hour.
 
 :func:`size_with_representative_days` clusters the scenario's year into
-``sizing.representative_days`` typical days (:func:`engine.model.periods.aggregate`, tsam),
-solves the sizing model on them (storage linked across the year, costs weighted by the days
-each typical day stands for), and re-runs the full-year dispatch at the chosen sizes
+``sizing.representative_days`` typical days (:func:`engine.model.periods.aggregate`, tsam;
+the year's first and last days are two more periods of their own, so that storage leaves its
+stated initial state and meets its terminal rule as in the full year), solves the sizing
+model on them (storage linked across the year, costs weighted by the days each typical day
+stands for), and re-runs the full-year dispatch at the chosen sizes
 (:func:`engine.sizes.with_sizes`). Its result reports both totals -- the aggregated
 model's objective and the full year's dispatch cost plus the same yearly investment
 terms -- and the aggregation error ``aggregated / full - 1``.
