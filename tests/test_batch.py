@@ -3,6 +3,7 @@ in-place re-use of a HiGHS model gives what rebuilding gives; a killed worker or
 interrupted batch loses and duplicates nothing; bad input is a clear error."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
@@ -299,9 +300,19 @@ def test_cli_batch_on_a_dask_scheduler(thread_cluster, tmp_path, capsys):
     assert len(raw) == 3 and (raw["status"] == "optimal").all()
 
 
-@pytest.mark.slow
-def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
+@contextlib.contextmanager
+def _dask_defaults_cluster():
     distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cluster", ["dask defaults", "engine.batch.local_cluster"])
+def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path, cluster):
+    pytest.importorskip("distributed")
     killed: list[int] = []
 
     def kill_once(row: dict) -> None:
@@ -309,9 +320,8 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
             killed.append(_pid(row))
             os.kill(killed[0], signal.SIGKILL)
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    start = _dask_defaults_cluster if cluster == "dask defaults" else batch.local_cluster
+    with start(2) if start is batch.local_cluster else start() as client:
         out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
                         progress=False, on_result=kill_once)
     assert killed and killed[0] != os.getpid()
@@ -319,6 +329,66 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
     assert (raw["status"] == "optimal").all(), \
         raw.loc[raw["status"] != "optimal", ["status", "error"]].to_dict("records")
+
+
+@pytest.mark.slow
+def test_local_cluster_applies_the_batch_config_to_its_workers_only(one_by_one, tmp_path):
+    dask = pytest.importorskip("dask")
+    before = dask.config.get("distributed.worker.profile.enabled")
+
+    def worker_config() -> tuple:
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"),
+                dask.config.get("distributed.admin.tick.interval"))
+
+    with batch.local_cluster(2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        # the worker processes got the settings (from their nanny) ...
+        assert set(client.run(worker_config).values()) == {
+            (False, batch.DASK_CONFIG["distributed.admin.tick.interval"])}
+        # ... and the scheduler too (no work stealing extension running)
+        assert client.run_on_scheduler(
+            lambda dask_scheduler: "stealing" in dask_scheduler.extensions) is False
+        # this process's configuration was not changed behind its back
+        assert dask.config.get("distributed.worker.profile.enabled") == before
+        out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
+                        progress=False)
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and raw["scenario_id"].is_unique and out.mapped
+    got = raw.set_index("scenario_id")["objective"]
+    for it in _sweep(grid=GRID_MAPPED).expand():
+        assert got[it.id] == pytest.approx(one_by_one[it.id], rel=RTOL_OBJ)
+
+
+def test_tasks_are_guided_bounded_by_time_and_deal_every_scenario_once():
+    from engine.batch._tasks import Tasks
+    from engine.batch.sweep import SweepItem
+
+    items = [SweepItem(index=i, id=f"s{i}", params={}, scenario=None) for i in range(1000)]
+    tasks = Tasks(items, 2, None, min_task_s=0.1, max_task_s=1.0, share=2)
+    first = tasks.next()
+    assert len(first) == Tasks.MAX_UNTIMED  # nothing timed yet: the untimed cap
+    tasks.observe([{"total_s": 0.01}] * 10 + [{"status": "crashed"}])  # 10 ms a scenario
+    assert tasks.bounds() == (10, 100)  # 0.1 s and 1 s of work
+    sizes = [len(first)]
+    dealt = list(first)
+    while tasks:
+        t = tasks.next()
+        sizes.append(len(t))
+        dealt += t
+    assert [it.index for it in dealt] == list(range(1000))  # each once, in order
+    assert sizes[1] == 100  # ceil(936 / 4) = 234, at most 1 s of work
+    assert all(a >= b for a, b in zip(sizes[1:], sizes[2:]))  # large first, small last
+    assert min(sizes[:-1]) == 10 and sizes[-1] <= 10  # at least 0.1 s but for the rest
+    # the guided share per worker: a quarter with share 4, half with share 2
+    t4 = Tasks(items, 2, None, share=4)
+    t4.observe([{"total_s": 0.001}])
+    assert len(t4.next()) == 125
+    t2 = Tasks(items, 2, None, share=2)
+    t2.observe([{"total_s": 0.001}])
+    assert len(t2.next()) == 250
+    assert len(Tasks(items, 2, 7).next()) == 7  # a fixed chunk
 
 
 def test_a_pool_whose_workers_die_on_start_is_given_up_not_replaced_forever():
