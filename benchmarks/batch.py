@@ -199,6 +199,7 @@ def main(argv: list[str] | None = None) -> dict:
     res["reuse_vs_rebuild"] = reuse_vs_rebuild(sweep, items, k)
     print(json.dumps(res["reuse_vs_rebuild"]), file=sys.stderr)
     if args.reuse_only:
+        res["load_after"] = os.getloadavg()[0]
         print(json.dumps(res, indent=1))
         _print_targets(res)
         return res

@@ -164,6 +164,11 @@ def test_in_place_reuse_equals_rebuild_across_prices_sizes_and_floors():
         "sites[0].pv[0].capacity_mw": {"uniform": [2.0, 12.0]},
     })
     items = sweep.expand()
+    # this thread's held models start empty (a test run before may have left one of the
+    # same structure: then the first scenario would already be re-used)
+    from engine.batch import worker
+
+    vars(worker._local).clear()
     # a structural change in the middle: a second battery (more columns and rows)
     two = base_dict(24)
     two["sites"][0]["batteries"].append({**two["sites"][0]["batteries"][0], "name": "b2"})
@@ -434,3 +439,38 @@ def test_a_pool_whose_workers_die_on_start_is_given_up_not_replaced_forever():
     assert {r["status"] for r in rows} == {"crashed"}
     assert "no worker could start" in rows[0]["error"]
     assert len(made) == 3  # three pools in a row broke: no fourth is started
+
+
+def test_summary_row_equals_the_full_extraction_without_its_tables():
+    # summarize skips the report tables (per-job tables, demand charges): every cost and
+    # KPI must still be the full extraction's, with capped, non-preemptible and plain jobs
+    # and a demand charge present
+    from engine.backends.reuse import ReusableHighs
+    from engine.model.build import build
+    from engine.model.data import prepare
+    from engine.results.extract import extract, summarize
+
+    prices = [40.0, 10.0, 10.0, 60.0, 20.0, 5.0, 5.0, 50.0, 30.0, 10.0, 70.0, 20.0]
+    sc = engine.Scenario.from_dict({
+        "name": "summary", "start": "2023-03-01 00:00", "timezone": "UTC", "horizon_h": 12,
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 10, "import_price_per_mwh": prices,
+                            "demand_charge_per_mw_month": 50.0},
+                   "datacenter": {"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.2}}],
+        "jobs": [{"name": "c", "gpu_hours": 3000.0, "gpus": 1000, "deadline_h": 12,
+                  "power_cap": {}},
+                 {"name": "n", "energy_mwh": 2.0, "max_power_mw": 1.0, "deadline_h": 12,
+                  "preemptible": False},
+                 {"name": "p", "energy_mwh": 1.5, "max_power_mw": 0.5, "release_h": 2,
+                  "deadline_h": 10}],
+        "policy": {"carbon_price_per_t": 20.0},
+    })
+    f = build(prepare(sc))
+    out, _ = ReusableHighs().solve(f.model, f.model.arrays())
+    assert out.status == "optimal"
+    full, summary = extract(f, out.x), summarize(f, out.x)
+    assert not full["jobs"].empty and not full["demand_charges"].empty
+    assert full["kpis"]["job_completion"] == pytest.approx(1.0, rel=1e-6)
+    assert full["kpis"]["job_energy_saved_mwh"] > 0  # the capped job saved energy
+    for part in ("costs", "kpis"):
+        pd.testing.assert_series_equal(summary[part], full[part], check_exact=True)
