@@ -43,7 +43,7 @@ class Tasks:
     come first and small ones at the end (the workers finish together). Until a scenario's
     time is known at most ``MAX_UNTIMED`` each; once the driver has seen rows
     (:meth:`observe`), a task holds at most ``max_task_s`` and at least ``min_task_s`` of
-    work. The backend sets them by what a task costs it: a local pool's task ~0.2 ms
+    work (CPU seconds of the solving thread). The backend sets them by what a task costs it: a local pool's task ~0.2 ms
     (share 4, at least 25 ms of work), a Dask task ~5 ms of scheduler, client and worker
     time whatever its size (share 2, at least 0.1 s: with ~10 ms scenarios, tasks of one or
     two scenarios would pay it every 20 ms). ``chunk`` fixes the size instead.
@@ -64,9 +64,11 @@ class Tasks:
         return bool(self.back) or self.pos < len(self.items)
 
     def observe(self, rows: list[dict[str, Any]]) -> None:
-        """Count the worker time of reported rows (their ``total_s``)."""
+        """Count the work of reported rows: their solving thread's CPU seconds (what a
+        task's overhead is weighed against; wall time would shrink tasks on a loaded
+        machine), else their ``total_s``."""
         for row in rows:
-            t = row.get("total_s")
+            t = row.get("cpu_thread_s") or row.get("total_s")
             if t:
                 self._busy_s += t
                 self._seen += 1
