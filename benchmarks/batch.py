@@ -16,7 +16,9 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    each phase (prepare, build = arrays + hand-over, solve, extract), their ratios and the
    median of the per-scenario ratios.
 2. **Local pool, 1 worker vs 2 workers, and Dask LocalClusters (2 processes, 1 thread
-   each; one with Dask's defaults, one with the workers' statistical profiler off)**: the
+   each; ``dask_2_engine`` the one :func:`engine.batch.local_cluster` starts, with
+   :data:`engine.batch.DASK_CONFIG` -- **the Dask target's figure** -- and ``dask_2`` one
+   with Dask's defaults, for reference)**: the
    scenarios are dealt into ``--rounds`` parts; in each round every configuration runs its
    part into a new store, in turn, the order reversed every other round (A B C D, D C B A,
    ...). Scenarios per second in steady state (from the first to the last row's
@@ -25,7 +27,10 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    over the rounds of the ratios within a round, with each round's ratio listed (the
    spread): throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate / local
    2-worker rate. These are wall clock (the targets). Beside them, in CPU time: scenarios
-   per worker CPU second with 2 workers against 1, and ``cpu_per_wall``, the workers' CPU
+   per worker CPU second with 2 workers against 1; Dask against the pool as the ratio of
+   their session CPU per scenario (workers while solving + the driver, which with a
+   LocalCluster also runs the scheduler and the nannies: on a machine with no other load
+   the wall-clock ratio tends to it); and ``cpu_per_wall``, the workers' CPU
    seconds per second of steady wall time per worker (1.0 = each worker had a CPU to
    itself). A Dask cluster is started for each of its runs and closed after it (outside
    the timing; idle clusters would take CPU from the other configurations' runs).
@@ -36,6 +41,9 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    workers ran (all its threads; with a LocalCluster this process also runs the Dask
    scheduler); ``cpu_share``: the workers' CPU seconds per second of their busy time
    (below 1 when the machine had no free CPU for them: other processes were running).
+
+The last lines on stderr (``TARGETS``) give each target's figure, met or not, with its
+CPU-time ratio and the load average before and after.
 """
 from __future__ import annotations
 
