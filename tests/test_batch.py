@@ -339,6 +339,7 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path, cluster):
 @pytest.mark.slow
 def test_local_cluster_applies_the_batch_config_to_its_workers_only(one_by_one, tmp_path):
     dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")  # its configuration defaults come with it
     before = dask.config.get("distributed.worker.profile.enabled")
 
     def worker_config() -> tuple:
@@ -359,11 +360,30 @@ def test_local_cluster_applies_the_batch_config_to_its_workers_only(one_by_one, 
         assert dask.config.get("distributed.worker.profile.enabled") == before
         out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
                         progress=False)
+    assert dask.config.get("distributed.worker.profile.enabled") == before
     raw = pd.read_parquet(tmp_path)
     assert out.solved == 50 and raw["scenario_id"].is_unique and out.mapped
     got = raw.set_index("scenario_id")["objective"]
     for it in _sweep(grid=GRID_MAPPED).expand():
         assert got[it.id] == pytest.approx(one_by_one[it.id], rel=RTOL_OBJ)
+
+
+@pytest.mark.slow
+def test_cli_batch_on_a_local_cluster_the_engine_starts(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from engine.cli import main
+
+    base = tmp_path / "small.yaml"
+    engine.Scenario.from_dict(base_dict(24)).to_yaml(base)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: small.yaml\ngrid:\n  policy.carbon_price_per_t: [0.0, 10.0, 20.0]\n")
+    assert main(["batch", str(sweep), "--scheduler", "local", "--workers", "2",
+                 "--store", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "3 scenarios, 0 already stored, 3 solved now" in capsys.readouterr().out
+    raw = pd.read_parquet(tmp_path / "out")
+    assert len(raw) == 3 and (raw["status"] == "optimal").all()
+    pids = raw["worker"].map(lambda w: int(w.split(":")[1]))
+    assert (pids != os.getpid()).all()  # solved in the cluster's worker processes
 
 
 def test_tasks_are_guided_bounded_by_time_and_deal_every_scenario_once():

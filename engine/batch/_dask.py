@@ -58,8 +58,10 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1,
         Dask settings applied over :data:`DASK_CONFIG` (e.g. ``{}`` entries to restore a
         default).
     **kwargs
-        Passed to ``distributed.LocalCluster`` (``dashboard_address`` defaults to None: no
-        dashboard server).
+        Passed to ``distributed.LocalCluster``. ``dashboard_address`` defaults to ``":0"``, a
+        free port: the scheduler always starts its HTTP server (the dashboard only when
+        bokeh is installed), on Dask's 8787 by default, which another cluster on the
+        machine may hold.
 
     Yields
     ------
@@ -82,7 +84,7 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1,
             from exc
     import multiprocessing
 
-    kwargs.setdefault("dashboard_address", None)
+    kwargs.setdefault("dashboard_address", ":0")
     with dask.config.set({**DASK_CONFIG, **(config or {})}):
         cluster = LocalCluster(n_workers=n_workers or multiprocessing.cpu_count(),
                                threads_per_worker=threads_per_worker, processes=True, **kwargs)
