@@ -29,6 +29,10 @@ from engine.batch.worker import BatchContext, BatchOptions, TaskResult, solve_ta
 #:   balance; ``scheduler.active-memory-manager.start``: batches hold no replicated data (the
 #:   context travels as a worker plugin).
 #:
+#: And ``worker.preload``: each worker process imports the solve path when it starts
+#: (:mod:`engine.batch._preload`, as the local pool's forkserver does), not in its first
+#: batch's warm-up.
+#:
 #: Applied only inside :func:`local_cluster` (``dask.config.set`` as a context: a service's
 #: global Dask configuration is never changed); a cluster started elsewhere can be given
 #: the same settings (e.g. ``dask.config.set(DASK_CONFIG)`` around its start, or in the
@@ -40,6 +44,7 @@ DASK_CONFIG: dict[str, Any] = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
     "distributed.scheduler.active-memory-manager.start": False,
+    "distributed.worker.preload": ["engine.batch._preload"],
 }
 
 
