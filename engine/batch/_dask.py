@@ -15,11 +15,11 @@ from engine.batch.worker import BatchContext, BatchOptions, TaskResult, solve_ta
 #: per-second background work is what it pays for: measured on 2 cores
 #: (``benchmarks/BATCH_RESULTS.md``), an idle LocalCluster of 2 workers took 0.07 CPU-second
 #: per second with Dask's defaults and 0.011 with these; under a batch the workers' event
-#: loops and the client/scheduler/nanny loop took ~1 ms of CPU per scenario beside the
-#: solve's ~8. Each entry drops work a batch does not use:
+#: loops and the client/scheduler/nanny loop took 0.75-1 ms of CPU per scenario beside the
+#: solve's ~8 (0.4-0.5 ms with these). Each entry drops work a batch does not use:
 #:
 #: * ``worker.profile.enabled``: the statistical profiler samples every worker thread's
-#:   stack at 100 Hz (it takes the GIL from the solving thread each time);
+#:   stack at 100 Hz, in the worker's event loop;
 #: * ``admin.tick.interval``: each server's event-loop health check, 50 times a second by
 #:   default (only warns when a loop was blocked for seconds);
 #: * ``admin.system-monitor.interval`` and ``worker.memory.monitor-interval``: psutil
@@ -60,8 +60,8 @@ def local_cluster(n_workers: int | None = None, threads_per_worker: int = 1,
     threads_per_worker : int
         Threads per worker (1: a scenario's simplex solve uses one thread).
     config : dict, optional
-        Dask settings applied over :data:`DASK_CONFIG` (e.g. ``{}`` entries to restore a
-        default).
+        Dask settings applied over :data:`DASK_CONFIG` (e.g.
+        ``{"distributed.worker.preload": []}``: no preload).
     **kwargs
         Passed to ``distributed.LocalCluster``. ``dashboard_address`` defaults to ``":0"``, a
         free port: the scheduler always starts its HTTP server (the dashboard only when

@@ -43,10 +43,11 @@ class Tasks:
     come first and small ones at the end (the workers finish together). Until a scenario's
     time is known at most ``MAX_UNTIMED`` each; once the driver has seen rows
     (:meth:`observe`), a task holds at most ``max_task_s`` and at least ``min_task_s`` of
-    work (CPU seconds of the solving thread). The backend sets them by what a task costs it: a local pool's task ~0.2 ms
-    (share 4, at least 25 ms of work), a Dask task ~5 ms of scheduler, client and worker
-    time whatever its size (share 2, at least 0.1 s: with ~10 ms scenarios, tasks of one or
-    two scenarios would pay it every 20 ms). ``chunk`` fixes the size instead.
+    work (CPU seconds of the solving thread). The backend sets them by what a task costs
+    it: a local pool's task ~0.2 ms (share 4, at least 25 ms of work), a Dask task ~5 ms of
+    scheduler, client and worker time whatever its size (share 2, at least 0.1 s: with
+    ~10 ms scenarios, tasks of one or two scenarios would pay it every 20 ms). ``chunk``
+    fixes the size instead.
     """
 
     MAX_UNTIMED = 64
@@ -57,7 +58,7 @@ class Tasks:
         self.min_task_s, self.max_task_s, self.share = min_task_s, max_task_s, share
         self.pos = 0
         self.back: deque[list[SweepItem]] = deque()
-        self._busy_s = 0.0  # seconds of scenarios observed (worker time), and how many
+        self._busy_s = 0.0  # seconds of work of the scenarios observed, and how many
         self._seen = 0
 
     def __bool__(self) -> bool:

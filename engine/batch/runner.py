@@ -149,10 +149,10 @@ def run(
         scenario); otherwise each scenario is built and a model of the same structure is
         updated in place. False: a new model per scenario.
     chunk_size : int, optional
-        Scenarios per task (default: guided, a quarter of the remaining scenarios per
-        worker, large tasks first and small ones at the end; at most 64 until a scenario's
-        time is known, then up to 1 s and at least 25 ms (local) or 0.1 s (Dask: its
-        per-task cost is ~25 times a pool's) of work per task).
+        Scenarios per task (default: guided, a quarter (local) or half (Dask) of the
+        remaining scenarios per worker, large tasks first and small ones at the end; at most
+        64 until a scenario's time is known, then up to 1 s and at least 25 ms (local) or
+        0.1 s (Dask: its per-task cost is ~25 times a pool's) of CPU per task).
     max_crashes : int
         Local pool: deaths of a worker running a scenario before it is recorded ``crashed``.
     flush_rows, flush_s : int, float
