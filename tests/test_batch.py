@@ -394,6 +394,8 @@ def test_tasks_are_guided_bounded_by_time_and_deal_every_scenario_once():
     tasks = Tasks(items, 2, None, min_task_s=0.1, max_task_s=1.0, share=2)
     first = tasks.next()
     assert len(first) == Tasks.MAX_UNTIMED  # nothing timed yet: the untimed cap
+    # nothing timed yet: a quarter of the rest per worker at most, whatever the share
+    assert len(Tasks(items[:100], 2, None, share=2).next()) == 13
     tasks.observe([{"total_s": 0.01}] * 10 + [{"status": "crashed"}])  # 10 ms a scenario
     assert tasks.bounds() == (10, 100)  # 0.1 s and 1 s of work
     sizes = [len(first)]

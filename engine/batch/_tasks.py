@@ -41,7 +41,8 @@ class Tasks:
 
     Guided sizes: ``1 / share`` of the remaining scenarios per worker, so that large tasks
     come first and small ones at the end (the workers finish together). Until a scenario's
-    time is known at most ``MAX_UNTIMED`` each; once the driver has seen rows
+    time is known at most ``MAX_UNTIMED`` and a quarter of the rest per worker (scenarios may
+    be long); once the driver has seen rows
     (:meth:`observe`), a task holds at most ``max_task_s`` and at least ``min_task_s`` of
     work (CPU seconds of the solving thread). The backend sets them by what a task costs
     it: a local pool's task ~0.2 ms (share 4, at least 25 ms of work), a Dask task ~5 ms of
@@ -87,7 +88,9 @@ class Tasks:
             return self.back.popleft()
         rest = len(self.items) - self.pos
         lo, hi = self.bounds()
-        size = self.chunk or min(hi, max(lo, math.ceil(rest / (self.share * self.workers))))
+        # until a scenario's time is known, a quarter at most: scenarios may be long
+        share = self.share if self._seen else max(self.share, 4)
+        size = self.chunk or min(hi, max(lo, math.ceil(rest / (share * self.workers))))
         task = self.items[self.pos:self.pos + size]
         self.pos += len(task)
         return task
