@@ -16,7 +16,9 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    each phase (prepare, build = arrays + hand-over, solve, extract), their ratios and the
    median of the per-scenario ratios.
 2. **Local pool, 1 worker vs 2 workers, and Dask LocalClusters (2 processes, 1 thread
-   each; one with Dask's defaults, one with the workers' statistical profiler off)**: the
+   each; ``dask_2_engine`` the one :func:`engine.batch.local_cluster` starts, with
+   :data:`engine.batch.DASK_CONFIG` -- **the Dask target's figure** -- and ``dask_2`` one
+   with Dask's defaults, for reference)**: the
    scenarios are dealt into ``--rounds`` parts; in each round every configuration runs its
    part into a new store, in turn, the order reversed every other round (A B C D, D C B A,
    ...). Scenarios per second in steady state (from the first to the last row's
@@ -25,7 +27,10 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    over the rounds of the ratios within a round, with each round's ratio listed (the
    spread): throughput per core = (2-worker rate / 2) / (1-worker rate), Dask rate / local
    2-worker rate. These are wall clock (the targets). Beside them, in CPU time: scenarios
-   per worker CPU second with 2 workers against 1, and ``cpu_per_wall``, the workers' CPU
+   per worker CPU second with 2 workers against 1; Dask against the pool as the ratio of
+   their session CPU per scenario (workers while solving + the driver, which with a
+   LocalCluster also runs the scheduler and the nannies: on a machine with no other load
+   the wall-clock ratio tends to it); and ``cpu_per_wall``, the workers' CPU
    seconds per second of steady wall time per worker (1.0 = each worker had a CPU to
    itself). A Dask cluster is started for each of its runs and closed after it (outside
    the timing; idle clusters would take CPU from the other configurations' runs).
@@ -36,6 +41,9 @@ between runs (NOTES.md): ratios come from measurements taken side by side.
    workers ran (all its threads; with a LocalCluster this process also runs the Dask
    scheduler); ``cpu_share``: the workers' CPU seconds per second of their busy time
    (below 1 when the machine had no free CPU for them: other processes were running).
+
+The last lines on stderr (``TARGETS``) give each target's figure, met or not, with its
+CPU-time ratio and the load average before and after.
 """
 from __future__ import annotations
 
@@ -153,19 +161,23 @@ def one_run(sweep, executor=None, workers=None) -> dict:
             "cpu_per_wall": round(sum(rows["cpu_s"]) / span / k, 3) if span > 0 else None}
 
 
-def _dask_run(part, profile: bool) -> dict:
+def _dask_run(part, engine_config: bool) -> dict:
     """:func:`one_run` on a LocalCluster of 2 processes x 1 thread started for this run and
     closed after it (started before the timing: a cluster left idle in this process during
     the other configurations' runs would take CPU from them: its scheduler runs in this
-    process, its workers and nannies heartbeat). ``profile``: Dask's defaults; False: the
-    workers' statistical profiler (a thread sampling every stack at 100 Hz) off."""
-    import dask
+    process, its workers and nannies heartbeat). ``engine_config``: the cluster
+    :func:`engine.batch.local_cluster` starts (:data:`engine.batch.DASK_CONFIG`: profiler,
+    monitors and work stealing off, slower ticks); False: Dask's defaults."""
     from distributed import Client, LocalCluster
 
-    with dask.config.set({"distributed.worker.profile.enabled": profile}):
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
+    from engine.batch import local_cluster
+
+    if engine_config:
+        with local_cluster(2) as client:
             return one_run(part, executor=client)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        return one_run(part, executor=client)
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -195,19 +207,21 @@ def main(argv: list[str] | None = None) -> dict:
     res["reuse_vs_rebuild"] = reuse_vs_rebuild(sweep, items, k)
     print(json.dumps(res["reuse_vs_rebuild"]), file=sys.stderr)
     if args.reuse_only:
+        res["load_after"] = os.getloadavg()[0]
         print(json.dumps(res, indent=1))
+        _print_targets(res)
         return res
 
     from engine.batch import Sweep
 
-    configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2", "dask_2_noprof"])
+    configs = ["local_1", "local_2"] + ([] if args.no_dask else ["dask_2", "dask_2_engine"])
     runs: dict[str, list[dict]] = {c: [] for c in configs}
     for r in range(rounds):  # A B C D, D C B A, ...: the machine's drift hits all alike
         part = Sweep(base=sweep.base_scenario(), name=f"bench_{n}_round{r}",
                      overrides=[it.params for it in items[r::rounds]])
         for c in (configs if r % 2 == 0 else configs[::-1]):
             if c.startswith("dask"):
-                got = _dask_run(part, profile=c == "dask_2")
+                got = _dask_run(part, engine_config=c == "dask_2_engine")
             else:
                 got = one_run(part, workers=int(c[-1]))
             runs[c].append(got)
@@ -240,16 +254,58 @@ def main(argv: list[str] | None = None) -> dict:
         for x, y in zip(runs["local_2"], runs["local_1"])), 3)
     res["per_core_2_vs_1"] = ratio("local_2", "local_1", "rate_steady_per_s", 2.0)
     res["per_core_2_vs_1_wall"] = ratio("local_2", "local_1", "rate_wall_per_s", 2.0)
-    for c in ("dask_2", "dask_2_noprof"):
+    for c in ("dask_2", "dask_2_engine"):
         if c in runs:
             res[f"{c}_vs_local_2"] = ratio(c, "local_2", "rate_steady_per_s", 1.0)
             res[f"{c}_vs_local_2_by_round"] = spread(c, "local_2", "rate_steady_per_s", 1.0)
             res[f"{c}_vs_local_2_wall"] = ratio(c, "local_2", "rate_wall_per_s", 1.0)
+            # CPU time: the pool's session CPU per scenario (workers while solving + the
+            # driver) over Dask's (with a LocalCluster the driver also runs the scheduler
+            # and the nannies); what a machine with no other load would turn into rate
+            res[f"{c}_vs_local_2_cpu"] = round(statistics.median(
+                _session_ms(y) / _session_ms(x) for x, y in zip(runs[c], runs["local_2"])), 3)
+            res[f"{c}_vs_local_2_cpu_by_round"] = [
+                round(_session_ms(y) / _session_ms(x), 3) for x, y in zip(runs[c], runs["local_2"])]
     res["load_after"] = os.getloadavg()[0]
     print(json.dumps(res, indent=1))
+    _print_targets(res)
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
     return res
+
+
+def _session_ms(run: dict) -> float:
+    """CPU milliseconds per scenario of the workers (while solving) and the driver."""
+    return run["worker_cpu_ms_per_scenario"] + run["driver_cpu_ms_per_scenario"]
+
+
+def _print_targets(res: dict) -> None:
+    """The issue's targets, one line each, on stderr after the JSON (the figures to quote)."""
+    head = "TARGETS (wall clock, steady state, median over the rounds; CPU-time ratio beside it)"
+    lines = ["", head]
+    if "reuse_vs_rebuild" in res:
+        r = res["reuse_vs_rebuild"]
+        v = r["speedup_total_mapped"]
+        lines.append(f"  re-use vs rebuild per scenario:  {v:.2f}x  (target >= 3: "
+                     f"{'met' if v >= 3 else 'NOT met'}; CPU {r['rebuild']['cpu_ms'] / r['mapped']['cpu_ms']:.2f}x, "
+                     f"median of per-scenario ratios {r['speedup_paired_mapped']:.2f})")
+    if "per_core_2_vs_1" in res:
+        v = res["per_core_2_vs_1"]
+        lines.append(f"  per core, 2 workers vs 1:        {v:.3f}  (target >= 0.85: "
+                     f"{'met' if v >= 0.85 else 'NOT met'}; CPU {res['per_core_2_vs_1_cpu']:.3f}; "
+                     f"rounds {res['per_core_2_vs_1_by_round']})")
+    if "dask_2_engine_vs_local_2" in res:
+        v = res["dask_2_engine_vs_local_2"]
+        lines.append(f"  THE DASK TARGET: engine.batch.local_cluster vs the pool of 2:  {v:.3f}  "
+                     f"(target >= 0.90: {'met' if v >= 0.9 else 'NOT met'}; CPU "
+                     f"{res['dask_2_engine_vs_local_2_cpu']:.3f}; rounds "
+                     f"{res['dask_2_engine_vs_local_2_by_round']})")
+        lines.append(f"  for reference, a LocalCluster with Dask's defaults vs the pool:  "
+                     f"{res['dask_2_vs_local_2']:.3f}  (CPU {res['dask_2_vs_local_2_cpu']:.3f}; "
+                     f"rounds {res['dask_2_vs_local_2_by_round']})")
+    lines.append(f"  load average {res['load_before']:.1f} before, {res.get('load_after', 0):.1f} "
+                 f"after, on {res['cpus']} CPUs (the wall-clock figures need a quiet machine)")
+    print("\n".join(lines), file=sys.stderr)
 
 
 if __name__ == "__main__":

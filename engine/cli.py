@@ -93,7 +93,9 @@ def _add_batch_parser(sub) -> None:
     b.add_argument("--workers", type=int, default=None, help="local worker processes "
                    "(default: CPU count)")
     b.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="Dask scheduler address (e.g. tcp://host:8786) instead of local workers")
+                   help="Dask scheduler address (e.g. tcp://host:8786) instead of local "
+                        "workers; 'local': a Dask LocalCluster of --workers processes started "
+                        "for the batch (engine.batch.local_cluster)")
     b.add_argument("--time-limit", type=float, default=None, metavar="S",
                    help="solver time limit per scenario in seconds")
     b.add_argument("--hourly", action="store_true", help="also store each hourly table")
@@ -199,10 +201,14 @@ def _batch(args: argparse.Namespace) -> int:
     if args.workers is not None and args.workers < 1:
         print(f"error: --workers must be >= 1, got {args.workers}", file=sys.stderr)
         return 2
-    out = batch.run(args.sweep, executor=args.scheduler, store=args.store, workers=args.workers,
-                    progress=not args.no_progress, hourly=args.hourly,
-                    time_limit_s=args.time_limit, reuse=not args.no_reuse,
-                    worker_writes=not args.driver_writes)
+    kw = dict(store=args.store, workers=args.workers, progress=not args.no_progress,
+              hourly=args.hourly, time_limit_s=args.time_limit, reuse=not args.no_reuse,
+              worker_writes=not args.driver_writes)
+    if args.scheduler == "local":  # a cluster the engine starts: its settings apply
+        with batch.local_cluster(args.workers) as client:
+            out = batch.run(args.sweep, executor=client, **kw)
+    else:
+        out = batch.run(args.sweep, executor=args.scheduler, **kw)
     t = out.times
     print(f"{out.store}: {out.total} scenarios, {out.skipped} already stored, {out.solved} "
           f"solved now ({out.failed} without a solution, {out.reused} on a re-used model), "

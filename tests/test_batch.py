@@ -3,6 +3,7 @@ in-place re-use of a HiGHS model gives what rebuilding gives; a killed worker or
 interrupted batch loses and duplicates nothing; bad input is a clear error."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
@@ -163,6 +164,11 @@ def test_in_place_reuse_equals_rebuild_across_prices_sizes_and_floors():
         "sites[0].pv[0].capacity_mw": {"uniform": [2.0, 12.0]},
     })
     items = sweep.expand()
+    # this thread's held models start empty (a test run before may have left one of the
+    # same structure: then the first scenario would already be re-used)
+    from engine.batch import worker
+
+    vars(worker._local).clear()
     # a structural change in the middle: a second battery (more columns and rows)
     two = base_dict(24)
     two["sites"][0]["batteries"].append({**two["sites"][0]["batteries"][0], "name": "b2"})
@@ -299,9 +305,19 @@ def test_cli_batch_on_a_dask_scheduler(thread_cluster, tmp_path, capsys):
     assert len(raw) == 3 and (raw["status"] == "optimal").all()
 
 
-@pytest.mark.slow
-def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
+@contextlib.contextmanager
+def _dask_defaults_cluster():
     distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cluster", ["dask defaults", "engine.batch.local_cluster"])
+def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path, cluster):
+    pytest.importorskip("distributed")
     killed: list[int] = []
 
     def kill_once(row: dict) -> None:
@@ -309,9 +325,8 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
             killed.append(_pid(row))
             os.kill(killed[0], signal.SIGKILL)
 
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=":0") as cluster, \
-            distributed.Client(cluster) as client:
+    start = _dask_defaults_cluster if cluster == "dask defaults" else batch.local_cluster
+    with start(2) if start is batch.local_cluster else start() as client:
         out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
                         progress=False, on_result=kill_once)
     assert killed and killed[0] != os.getpid()
@@ -319,6 +334,88 @@ def test_dask_worker_killed_mid_batch_every_scenario_once(tmp_path):
     assert out.solved == 50 and len(raw) == 50 and raw["scenario_id"].is_unique
     assert (raw["status"] == "optimal").all(), \
         raw.loc[raw["status"] != "optimal", ["status", "error"]].to_dict("records")
+
+
+@pytest.mark.slow
+def test_local_cluster_applies_the_batch_config_to_its_workers_only(one_by_one, tmp_path):
+    dask = pytest.importorskip("dask")
+    pytest.importorskip("distributed")  # its configuration defaults come with it
+    before = dask.config.get("distributed.worker.profile.enabled")
+
+    def worker_config() -> tuple:
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"),
+                dask.config.get("distributed.admin.tick.interval"))
+
+    with batch.local_cluster(2) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        # the worker processes got the settings (from their nanny) ...
+        assert set(client.run(worker_config).values()) == {
+            (False, batch.DASK_CONFIG["distributed.admin.tick.interval"])}
+        # ... and the scheduler too (no work stealing extension running)
+        assert client.run_on_scheduler(
+            lambda dask_scheduler: "stealing" in dask_scheduler.extensions) is False
+        # this process's configuration was not changed behind its back
+        assert dask.config.get("distributed.worker.profile.enabled") == before
+        out = batch.run(_sweep(grid=GRID_MAPPED), executor=client, store=tmp_path,
+                        progress=False)
+    assert dask.config.get("distributed.worker.profile.enabled") == before
+    raw = pd.read_parquet(tmp_path)
+    assert out.solved == 50 and raw["scenario_id"].is_unique and out.mapped
+    got = raw.set_index("scenario_id")["objective"]
+    for it in _sweep(grid=GRID_MAPPED).expand():
+        assert got[it.id] == pytest.approx(one_by_one[it.id], rel=RTOL_OBJ)
+
+
+@pytest.mark.slow
+def test_cli_batch_on_a_local_cluster_the_engine_starts(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    from engine.cli import main
+
+    base = tmp_path / "small.yaml"
+    engine.Scenario.from_dict(base_dict(24)).to_yaml(base)
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("base: small.yaml\ngrid:\n  policy.carbon_price_per_t: [0.0, 10.0, 20.0]\n")
+    assert main(["batch", str(sweep), "--scheduler", "local", "--workers", "2",
+                 "--store", str(tmp_path / "out"), "--no-progress"]) == 0
+    assert "3 scenarios, 0 already stored, 3 solved now" in capsys.readouterr().out
+    raw = pd.read_parquet(tmp_path / "out")
+    assert len(raw) == 3 and (raw["status"] == "optimal").all()
+    pids = raw["worker"].map(lambda w: int(w.split(":")[1]))
+    assert (pids != os.getpid()).all()  # solved in the cluster's worker processes
+
+
+def test_tasks_are_guided_bounded_by_time_and_deal_every_scenario_once():
+    from engine.batch._tasks import Tasks
+    from engine.batch.sweep import SweepItem
+
+    items = [SweepItem(index=i, id=f"s{i}", params={}, scenario=None) for i in range(1000)]
+    tasks = Tasks(items, 2, None, min_task_s=0.1, max_task_s=1.0, share=2)
+    first = tasks.next()
+    assert len(first) == Tasks.MAX_UNTIMED  # nothing timed yet: the untimed cap
+    # nothing timed yet: a quarter of the rest per worker at most, whatever the share
+    assert len(Tasks(items[:100], 2, None, share=2).next()) == 13
+    tasks.observe([{"total_s": 0.01}] * 10 + [{"status": "crashed"}])  # 10 ms a scenario
+    assert tasks.bounds() == (10, 100)  # 0.1 s and 1 s of work
+    sizes = [len(first)]
+    dealt = list(first)
+    while tasks:
+        t = tasks.next()
+        sizes.append(len(t))
+        dealt += t
+    assert [it.index for it in dealt] == list(range(1000))  # each once, in order
+    assert sizes[1] == 100  # ceil(936 / 4) = 234, at most 1 s of work
+    assert all(a >= b for a, b in zip(sizes[1:], sizes[2:]))  # large first, small last
+    assert min(sizes[:-1]) == 10 and sizes[-1] <= 10  # at least 0.1 s but for the rest
+    # the guided share per worker: a quarter with share 4, half with share 2
+    t4 = Tasks(items, 2, None, share=4)
+    t4.observe([{"total_s": 0.001}])
+    assert len(t4.next()) == 125
+    t2 = Tasks(items, 2, None, share=2)
+    t2.observe([{"total_s": 0.001}])
+    assert len(t2.next()) == 250
+    assert len(Tasks(items, 2, 7).next()) == 7  # a fixed chunk
 
 
 def test_a_pool_whose_workers_die_on_start_is_given_up_not_replaced_forever():
@@ -364,3 +461,38 @@ def test_a_pool_whose_workers_die_on_start_is_given_up_not_replaced_forever():
     assert {r["status"] for r in rows} == {"crashed"}
     assert "no worker could start" in rows[0]["error"]
     assert len(made) == 3  # three pools in a row broke: no fourth is started
+
+
+def test_summary_row_equals_the_full_extraction_without_its_tables():
+    # summarize skips the report tables (per-job tables, demand charges): every cost and
+    # KPI must still be the full extraction's, with capped, non-preemptible and plain jobs
+    # and a demand charge present
+    from engine.backends.reuse import ReusableHighs
+    from engine.model.build import build
+    from engine.model.data import prepare
+    from engine.results.extract import extract, summarize
+
+    prices = [40.0, 10.0, 10.0, 60.0, 20.0, 5.0, 5.0, 50.0, 30.0, 10.0, 70.0, 20.0]
+    sc = engine.Scenario.from_dict({
+        "name": "summary", "start": "2023-03-01 00:00", "timezone": "UTC", "horizon_h": 12,
+        "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                   "grid": {"import_max_mw": 10, "import_price_per_mwh": prices,
+                            "demand_charge_per_mw_month": 50.0},
+                   "datacenter": {"gpus": 1000, "it_power_per_gpu_kw": 1.0, "pue": 1.2}}],
+        "jobs": [{"name": "c", "gpu_hours": 3000.0, "gpus": 1000, "deadline_h": 12,
+                  "power_cap": {}},
+                 {"name": "n", "energy_mwh": 2.0, "max_power_mw": 1.0, "deadline_h": 12,
+                  "preemptible": False},
+                 {"name": "p", "energy_mwh": 1.5, "max_power_mw": 0.5, "release_h": 2,
+                  "deadline_h": 10}],
+        "policy": {"carbon_price_per_t": 20.0},
+    })
+    f = build(prepare(sc))
+    out, _ = ReusableHighs().solve(f.model, f.model.arrays())
+    assert out.status == "optimal"
+    full, summary = extract(f, out.x), summarize(f, out.x)
+    assert not full["jobs"].empty and not full["demand_charges"].empty
+    assert full["kpis"]["job_completion"] == pytest.approx(1.0, rel=1e-6)
+    assert full["kpis"]["job_energy_saved_mwh"] > 0  # the capped job saved energy
+    for part in ("costs", "kpis"):
+        pd.testing.assert_series_equal(summary[part], full[part], check_exact=True)

@@ -13,7 +13,9 @@
 * :mod:`engine.batch.parametric`: a numbers-only sweep's model as a verified affine map of
   the swept values (workers update one HiGHS model from it, nothing rebuilt);
 * :mod:`engine.batch.worker`: what a worker runs (a HiGHS model kept warm per thread);
-* :mod:`engine.batch.runner`: :func:`run` on local processes or Dask.
+* :mod:`engine.batch.runner`: :func:`run` on local processes or Dask;
+  :func:`local_cluster` starts a Dask LocalCluster with :data:`DASK_CONFIG` (Dask's
+  background work cut down for batches of short scenarios).
 """
 from __future__ import annotations
 
@@ -31,12 +33,15 @@ _LAZY = {
     "run": "engine.batch.runner",
     "BatchOutcome": "engine.batch.runner",
     "BatchOptions": "engine.batch.worker",
+    "local_cluster": "engine.batch._dask",
+    "DASK_CONFIG": "engine.batch._dask",
 }
 
-__all__ = ["BatchOptions", "BatchOutcome", "Store", "Sweep", "SweepItem", "load_sweep",
-           "read_store", "run", "store_status"]
+__all__ = ["DASK_CONFIG", "BatchOptions", "BatchOutcome", "Store", "Sweep", "SweepItem",
+           "load_sweep", "local_cluster", "read_store", "run", "store_status"]
 
 if TYPE_CHECKING:  # pragma: no cover
+    from engine.batch._dask import DASK_CONFIG, local_cluster
     from engine.batch.runner import BatchOutcome, run
     from engine.batch.store import Store, read_store, store_status
     from engine.batch.sweep import Sweep, SweepItem, load_sweep

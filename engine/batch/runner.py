@@ -149,8 +149,10 @@ def run(
         scenario); otherwise each scenario is built and a model of the same structure is
         updated in place. False: a new model per scenario.
     chunk_size : int, optional
-        Scenarios per task (default: guided, a quarter of the remaining scenarios per
-        worker, at most 64: large tasks first, small ones at the end).
+        Scenarios per task (default: guided, a quarter (local) or half (Dask) of the
+        remaining scenarios per worker, large tasks first and small ones at the end; at most
+        64 until a scenario's time is known, then up to 1 s and at least 25 ms (local) or
+        0.1 s (Dask: its per-task cost is ~25 times a pool's) of CPU per task).
     max_crashes : int
         Local pool: deaths of a worker running a scenario before it is recorded ``crashed``.
     flush_rows, flush_s : int, float
@@ -218,7 +220,10 @@ def run(
         bar = _progress(len(pending), progress)
         plan = Plan(st, worker_writes)
 
+        tasks = Tasks(pending, 1, chunk_size)  # workers counted once they have started
+
         def emit(res: TaskResult) -> None:
+            tasks.observe(res.rows)
             if res.part is None:  # rows the driver stores; the first solution fixes columns
                 if st.columns is None and worker_writes:
                     cols = next((c for c in map(st.columns_of, res.rows) if c), None)
@@ -248,7 +253,9 @@ def run(
                     cols = backend.warm_columns()
                     if cols is not None:
                         st.fix_columns(cols)
-                backend.run(Tasks(pending, backend.n_workers(), chunk_size), emit, plan)
+                tasks.workers = backend.n_workers()
+                tasks.share, tasks.min_task_s = backend.task_share, backend.min_task_s
+                backend.run(tasks, emit, plan)
         finally:
             writer.flush()
             if bar is not None:
@@ -333,6 +340,9 @@ def _init_worker(base: Any, options: BatchOptions, ctx: BatchContext) -> None:
 
 
 class _LocalRunner:
+    #: task sizes (:class:`engine.batch._tasks.Tasks`): a pool's task costs ~0.2 ms
+    task_share, min_task_s = 4, 0.025
+
     def __init__(self, workers: int, base: Any, options: BatchOptions, max_crashes: int,
                  ctx: BatchContext):
         if workers < 1:

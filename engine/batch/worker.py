@@ -134,6 +134,8 @@ def warm(scenario: Any, options: BatchOptions,
     """Solve one scenario and drop the row: imports, kernels and a held model are ready.
     Returns the worker's name and the store columns its solution fixes (None without one:
     :meth:`engine.batch.store.Store.columns_of`)."""
+    import pyarrow.parquet  # noqa: F401  (workers write part files: not in a task's time)
+
     from engine.batch.store import Store
 
     c = _context(ctx)

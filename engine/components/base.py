@@ -111,6 +111,9 @@ class Extraction:
         Component KPIs by name (the results add the common ones).
     tables : dict
         Further tables (``jobs``, ``job_power``) as pandas DataFrames.
+    want_tables : bool
+        Whether the report tables are wanted (False for a batch's summary row: components
+        then skip the tables that feed no cost or KPI, e.g. the per-job tables).
     """
 
     f: Formulation
@@ -124,6 +127,7 @@ class Extraction:
     it_mw: np.ndarray = field(default=None)  # type: ignore[assignment]
     flexible_it_mw: np.ndarray = field(default=None)  # type: ignore[assignment]
     facility_mw: np.ndarray = field(default=None)  # type: ignore[assignment]
+    want_tables: bool = True
 
     def __post_init__(self) -> None:
         S, T = self.f.S, self.f.T

@@ -319,7 +319,7 @@ def extract(r: Extraction) -> None:
     # coincident peak of all sites' imports (one site: that site's peak)
     r.kpis["peak_import_mw"] = float(imp.sum(axis=0).max()) if imp.size else 0.0
     dc = r.f.meta.get("grid_demand_charge")
-    if dc is not None:
+    if dc is not None and r.want_tables:  # the charges' cost is in the cost records
         r.tables["demand_charges"] = _demand_charges(r, meta["site"], dc)
 
 

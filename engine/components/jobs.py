@@ -517,6 +517,7 @@ def extract(r: Extraction) -> None:
         jc = job_of[sel]
         wj = np.bincount(jc, weights=work, minlength=J)
         done[jd.capped] = wj[jd.capped]
+    if work is not None and r.want_tables:  # the cap per GPU: the jobs table only
         p = flex[sel]
         cap = np.maximum(p / jd.full_power_mw[jc], jd.cap_best[jc])
         w_run = np.where(p > 1e-9, work, 0.0)
@@ -525,15 +526,21 @@ def extract(r: Extraction) -> None:
         mean_cap = np.where(jd.capped & (den > 0), num / np.where(den > 0, den, 1.0), np.nan)
     start_h = np.full(J, np.nan)
     starts = r.val("job/start")
-    if starts is not None:
+    if starts is not None and r.want_tables:
         s_job, s_t = meta["start"]["job"], meta["start"]["t"]
         order = np.lexsort((-starts, s_job))  # per job, the start with the largest value
         jobs_with, at = np.unique(s_job[order], return_index=True)
         start_h[jobs_with] = s_t[order][at]
+    saved = np.where(jd.capped, done - delivered, 0.0)
+    need = float(jd.energy_mwh.sum())
+    r.kpis["job_completion"] = float(done.sum()) / need if need > 0 else 1.0
+    r.kpis["job_energy_saved_mwh"] = float(saved.sum())
+    r.kpis["job_restart_energy_mwh"] = float(restart_j.sum())
+    if not r.want_tables:
+        return
     prices = np.array([sd.grid_import_price if sd.grid_import_price.size else np.zeros(T)
                        for sd in data.sites])
     paid = np.bincount(job_of, weights=flex * prices[meta["site"], t_of], minlength=J)
-    saved = np.where(jd.capped, done - delivered, 0.0)
     jobs_df = pd.DataFrame({
         "job": jd.names,
         "site": [names[s] for s in jd.site],
@@ -559,10 +566,6 @@ def extract(r: Extraction) -> None:
         "time": data.index[t_of],
         "power_mw": flex,
     })
-    need = float(jd.energy_mwh.sum())
-    r.kpis["job_completion"] = float(done.sum()) / need if need > 0 else 1.0
-    r.kpis["job_energy_saved_mwh"] = float(saved.sum())
-    r.kpis["job_restart_energy_mwh"] = float(restart_j.sum())
 
 
 COMPONENT = Component(
