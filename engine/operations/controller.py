@@ -146,7 +146,8 @@ def rolling_optimize(
         ``on_progress(k, n_windows, record)`` after each window.
     warmup_h : int, optional
         Hours planned on actual data before forecasts start; default what the forecaster
-        needs (see ``FORECASTERS``).
+        needs (see ``FORECASTERS``). Holt–Winters fits on at least 72 h; below 336 h the
+        load and price get a daily season only (a weekly one needs two weeks).
     job_value_per_mwh : float, optional
         Terminal value of a job's IT energy done before the window end [currency/MWh];
         default the median forecast marginal grid cost of the window (see module notes).
@@ -166,6 +167,9 @@ def rolling_optimize(
         of the next calendar month. Its monthly peaks, the value of stored energy (duals),
         the jobs' values and progress and the green-share bank it still needs replace the
         fixed rules above. None: the fixed rules.
+        Scenarios operated by :mod:`engine.operations.model_window` take "annual" or None:
+        there the plan is the horizon's MILP and gives the windows targets (SOC at their end,
+        job progress, monthly peaks, which runs start).
     replan_h : int, default 168
         Hours between plans [h]; >= step_h.
     scenarios : int, default 1

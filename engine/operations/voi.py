@@ -66,7 +66,7 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
     a = fm.model.arrays()
     options = SolverOptions(highs_options=dict(kw.get("highs_options") or {}))
     if a.is_mip:  # gensets, non-preemptible jobs: the engine's MILP path
-        from engine.operations.model_window import _solve
+        from engine.operations.model_data import _solve
 
         sol = _solve(a, options)
     else:
