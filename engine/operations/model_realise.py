@@ -34,7 +34,8 @@ class _ModelRealiser:
             plan = {"c": c, "ch": np.zeros((B, c)), "dis": np.zeros((B, c)),
                     "soc": np.repeat(self.soc[:, None], c, axis=1),
                     "hydro": np.zeros((r["hydro"].shape[0], c)),
-                    "peak": np.full((self.grid_site.size, c), np.inf), "job": np.zeros((self.J, c))}
+                    "peak": np.full((self.grid_site.size, c), np.inf), "job": np.zeros((self.J, c)),
+                    "exp": np.zeros((self.grid_site.size, c)), "curt": np.zeros((S, c))}
             for j in np.flatnonzero(self.run_start >= 0):
                 s0, d = int(self.run_start[j]), int(jobs.duration_h[j])
                 for t in range(c):
@@ -154,6 +155,27 @@ class _ModelRealiser:
                     uns = net - imp
                 else:
                     surplus = -net
+                    # a surprise surplus (beyond the planned export) is stored: discharge
+                    # less, then charge more (with perfect forecasts there is none)
+                    planned = (float(plan["exp"][gi[0], t]) if gi.size else 0.0) + float(
+                        plan["curt"][s, t])
+                    extra = max(surplus - planned, 0.0) if self.store_surplus else 0.0
+                    for q, b in enumerate(bl):
+                        if extra <= 1e-12:
+                            break
+                        d = min(dis[q], extra)
+                        dis[q] -= d
+                        extra -= d
+                        surplus -= d
+                        keep = 1.0 - b.self_discharge_per_h
+                        hi = b.soc_max_fraction * b.energy_mwh
+                        end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
+                               - dis[q] / b.discharge_efficiency)
+                        d = min(max(b.charge_power_mw - ch[q], 0.0), extra,
+                                max(hi - end, 0.0) / b.charge_efficiency)
+                        ch[q] += d
+                        extra -= d
+                        surplus -= d
                     if gi.size and self.g_export[gi[0], h] > -penalty:
                         exp = min(surplus, exp_cap)
                     used_ren = ren - (surplus - exp)

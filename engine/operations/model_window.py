@@ -174,6 +174,8 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
         #: windows on forecasts carry their outage scenarios without PV and wind (a
         #: forecast error there would leave an outage start short of its survival rule)
         self.robust_outages = True
+        #: a surprise surplus (beyond the planned export) charges the battery
+        self.store_surplus = True
         #: real-time deferral of preemptible job power above the planned peak
         self.defer_jobs = True
         #: ... as far as each job can still finish at this share of its maximum power (the
@@ -468,6 +470,19 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
             mo = wd.month[:c]
             peak_t = pk[:, mo]
         plan["peak"] = peak_t
+        # planned export and curtailment: a surplus beyond them is a surprise
+        plan["exp"] = (val("grid/export_mw")[:, :c] if "grid/export_mw" in vg
+                       else np.zeros((G, c)))
+        curt = np.zeros((self.S, c))
+        for kind, key in (("pv", "pv_avail_mw"), ("wind", "wind_avail_mw")):
+            if f"{kind}/power_mw" in vg:
+                used = val(f"{kind}/power_mw")[:, :c]
+                avail = np.concatenate([getattr(sd, key).reshape(-1, info["n"])
+                                        for sd in wd.sites])[:, :c]
+                site = np.concatenate([np.full(len(getattr(sd.site, kind)), s)
+                                       for s, sd in enumerate(wd.sites)]).astype(np.int64)
+                np.add.at(curt, site, np.maximum(avail - used, 0.0))
+        plan["curt"] = curt
         jw = wd.jobs
         job = np.zeros((self.J, c))
         if len(jw.names):
