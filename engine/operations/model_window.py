@@ -61,9 +61,11 @@ headroom (non-preemptible runs are not cut); the battery charges less, then disc
 more, where the site would import above the window's planned monthly peak or the import
 limit (with a survival rule, not below the window's planned SOC, which carries the
 outages it saw); then preemptible job power is deferred there, as far as each job can still
-finish after the committed step at half its maximum power; the grid takes the rest up to its limit (then load is unserved, the sheddable tier
-first), a surplus is exported where worth it and the rest curtailed; fuel is burnt on the
-genset's fuel curve.
+finish after the committed step at half its maximum power; the grid takes the rest up to
+its limit (then load is unserved, the sheddable tier first). A surplus beyond the window's
+planned export and curtailment (a surprise: none with perfect forecasts) first discharges
+less and charges the battery more, within its power and SOC; what is left is exported where
+worth it and the rest curtailed. Fuel is burnt on the genset's fuel curve.
 
 The realised cost is the full model's objective at the realised decisions: the horizon's
 model with every realised operational column fixed (powers, SOC, commitment, imports and
