@@ -307,15 +307,27 @@ def test_power_cap_bad_input():
 
 
 # --------------------------------------------------------------------- rolling horizon
+def test_rolling_refuses_gang_jobs():
+    job = {"name": "x", "gpu_hours": 1000, "gpus": 1000, "deadline_h": 24, "gpu_block": 500}
+    sc = scenario([10] * 24, [job])
+    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\]: job 'x' has gpu_block .* rolling"):
+        engine.rolling_optimize(sc, window_h=12, step_h=6, forecaster="perfect")
+
+
 @pytest.mark.parametrize("job", [
     {"name": "x", "energy_mwh": 1, "deadline_h": 24, "max_power_mw": 1, "preemptible": False},
     {"name": "x", "gpu_hours": 1000, "gpus": 1000, "deadline_h": 24, "power_cap": {}},
-    {"name": "x", "gpu_hours": 1000, "gpus": 1000, "deadline_h": 24, "gpu_block": 500},
 ])
-def test_rolling_refuses_milp_and_capped_jobs(job):
+def test_rolling_runs_non_preemptible_and_capped_jobs(job):
+    # operated by engine.operations.model_window (tests/test_rolling_microgrid.py): one
+    # window over the horizon is the optimum; 12/6 windows do the job
     sc = scenario([10] * 24, [job])
-    with pytest.raises(engine.ScenarioError, match=r"jobs\[0\]: job 'x' has .* rolling"):
-        engine.rolling_optimize(sc, window_h=12, step_h=6, forecaster="perfect")
+    opt = engine.optimize(sc)
+    one = engine.rolling_optimize(sc, window_h=24, step_h=24, forecaster="perfect")
+    assert one.objective == pytest.approx(opt.objective, rel=1e-6)
+    roll = engine.rolling_optimize(sc, window_h=12, step_h=6, forecaster="perfect")
+    assert roll.kpis["job_shortfall_mwh"] < 1e-6
+    assert roll.objective >= opt.objective * (1 - 1e-6)
 
 
 def test_job_tables_hold_the_new_columns():

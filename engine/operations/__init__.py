@@ -99,9 +99,13 @@ The first ``warmup_h`` hours (before the forecaster has enough history: 0 for
 are planned on the actual data, as if known; windows with origins at or after ``warmup_h``
 use forecasts only. The scenario holds no history before its first hour.
 
-Hydro with an energy budget is not supported here; non-preemptible, gang-block and
-power-capped jobs are refused with a ScenarioError (they need the full model's MILP or
-work rows: use :func:`engine.optimize`).
+Scenarios with gensets, outage scenarios (``policy.outages``: survival rules), non-preemptible
+or power-capped jobs are operated with windows built from the engine's own formulation on
+the window's hours, the carried state as initial conditions (genset commitment, fuel stock,
+SOC, started runs, remaining work), solved as MILPs (:mod:`engine.operations.model_window`,
+which says why and what is carried; ``plan="annual"`` or None there). Hydro with an
+energy budget, gang-block jobs, shared storage, demand response and EV charging are
+refused with a ScenarioError naming the field (use :func:`engine.optimize`).
 
 With ``scenarios=K >= 2`` (:mod:`engine.operations.scenarios`) each window is one
 two-stage LP over the point forecast and ``K - 1`` bootstrap scenarios of past forecast
@@ -113,6 +117,8 @@ loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters)
 :mod:`~engine.operations.plan` (each window's numbers from forecasts and state),
 :mod:`~engine.operations.realise` (committing and realising a step against actual data),
 :mod:`~engine.operations.guide` (the long-horizon plan),
+:mod:`~engine.operations.model_window` (windows from the full formulation: gensets, outages,
+non-preemptible and power-capped jobs),
 :mod:`~engine.operations.scenarios` (forecast-aware windows), :mod:`~engine.operations.voi` (the
 value of information, opt-in) and :mod:`~engine.operations.result` (:class:`RollingResult`).
 """

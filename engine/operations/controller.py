@@ -19,6 +19,7 @@ from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
 from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_monthly_horizon
+from engine.operations.model_window import ModelWindowRun, needs_model_window
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
 from engine.operations.result import RollingResult
@@ -35,47 +36,44 @@ __all__ = ["rolling_optimize"]
 
 def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int:
     if not isinstance(window_h, (int, np.integer)) or window_h < 1:
-        raise ValueError(f"window_h must be a positive integer [h], got {window_h!r}")
+        raise ScenarioError(f"window_h must be a positive integer [h], got {window_h!r}")
     if not isinstance(step_h, (int, np.integer)) or step_h < 1:
-        raise ValueError(f"step_h must be a positive integer [h], got {step_h!r}")
+        raise ScenarioError(f"step_h must be a positive integer [h], got {step_h!r}")
     if window_h < step_h:
-        raise ValueError(f"window_h must be >= step_h, got window_h={window_h}, step_h={step_h}")
+        raise ScenarioError(f"window_h must be >= step_h, got window_h={window_h}, step_h={step_h}")
     if not callable(forecaster) and forecaster not in FORECASTERS:
-        raise ValueError(f"forecaster must be one of {sorted(FORECASTERS)} or a callable, got "
+        raise ScenarioError(f"forecaster must be one of {sorted(FORECASTERS)} or a callable, got "
                          f"{forecaster!r}")
     if warmup_h is None:
         warmup_h = 1 if callable(forecaster) else FORECASTERS[forecaster]
     if not isinstance(warmup_h, (int, np.integer)) or warmup_h < 0:
-        raise ValueError(f"warmup_h must be a non-negative integer [h], got {warmup_h!r}")
+        raise ScenarioError(f"warmup_h must be a non-negative integer [h], got {warmup_h!r}")
     if forecaster != "perfect" and warmup_h >= T:
-        raise ValueError(f"forecaster {forecaster!r} needs warmup_h={warmup_h} h of history, but "
+        raise ScenarioError(f"forecaster {forecaster!r} needs warmup_h={warmup_h} h of history, but "
                          f"the scenario has only horizon_h={T} h")
     return int(warmup_h)
 
 
 def _check_plan(plan, replan_h, run) -> None:
     if plan is not None and plan not in PLANS:
-        raise ValueError(f"plan must be one of {list(PLANS)} or None, got {plan!r}")
+        raise ScenarioError(f"plan must be one of {list(PLANS)} or None, got {plan!r}")
     if plan is None:
         return
     if not isinstance(replan_h, (int, np.integer)) or replan_h < run.step:
-        raise ValueError(f"replan_h must be an integer >= step_h={run.step} [h] (a plan per "
+        raise ScenarioError(f"replan_h must be an integer >= step_h={run.step} [h] (a plan per "
                          f"committed step at most), got {replan_h!r}")
     if plan == "monthly":
         shortest = shortest_monthly_horizon(run.data, run.origins)
         if shortest < run.W:
-            raise ValueError(f"plan='monthly' covers as little as {shortest} h ahead, shorter "
+            raise ScenarioError(f"plan='monthly' covers as little as {shortest} h ahead, shorter "
                              f"than window_h={run.W}: use plan='annual' or a shorter window")
 
 
 def _unsupported(data: ScenarioData) -> None:
     jobs = data.jobs
     for k, name in enumerate(jobs.names):
-        what = ("preemptible: false (a contiguous run needs its start binaries)"
-                if not jobs.preemptible[k] else
-                "gpu_block (gang blocks are integer)" if jobs.block_mw[k] > 0 else
-                "power_cap (the window plans energy, not work)" if jobs.full_power_mw[k] > 0
-                else None)
+        # non-preemptible and power-capped jobs: the windows of engine.operations.model_window
+        what = "gpu_block (gang blocks are integer)" if jobs.block_mw[k] > 0 else None
         if what is not None:
             raise ScenarioError(
                 f"jobs[{k}]: job {name!r} has {what}, which the rolling controller does not "
@@ -91,9 +89,11 @@ def _unsupported(data: ScenarioData) -> None:
     for s, sd in enumerate(data.sites):
         for k, h in enumerate(sd.site.hydro):
             if h.energy_budget_mwh is not None:
-                raise NotImplementedError(
-                    f"sites[{s}].hydro[{k}].energy_budget_mwh={h.energy_budget_mwh}: hydro energy "
-                    "budgets are not supported by the rolling controller yet")
+                raise ScenarioError(
+                    f"sites[{s}].hydro[{k}].energy_budget_mwh: a hydro energy budget couples "
+                    "every hour of the horizon, which the rolling controller does not handle "
+                    f"yet; use optimize(), or drop the budget for a rolling run, got "
+                    f"{h.energy_budget_mwh}")
 
 
 def rolling_optimize(
@@ -146,7 +146,8 @@ def rolling_optimize(
         ``on_progress(k, n_windows, record)`` after each window.
     warmup_h : int, optional
         Hours planned on actual data before forecasts start; default what the forecaster
-        needs (see ``FORECASTERS``).
+        needs (see ``FORECASTERS``). Holt–Winters fits on at least 72 h; below 336 h the
+        load and price get a daily season only (a weekly one needs two weeks).
     job_value_per_mwh : float, optional
         Terminal value of a job's IT energy done before the window end [currency/MWh];
         default the median forecast marginal grid cost of the window (see module notes).
@@ -166,6 +167,9 @@ def rolling_optimize(
         of the next calendar month. Its monthly peaks, the value of stored energy (duals),
         the jobs' values and progress and the green-share bank it still needs replace the
         fixed rules above. None: the fixed rules.
+        Scenarios operated by :mod:`engine.operations.model_window` take "annual" or None:
+        there the plan is the horizon's MILP and gives the windows targets (SOC at their end,
+        job progress, monthly peaks, which runs start).
     replan_h : int, default 168
         Hours between plans [h]; >= step_h.
     scenarios : int, default 1
@@ -196,10 +200,10 @@ def rolling_optimize(
 
     Raises
     ------
-    ValueError
-        For bad arguments (naming the argument and value).
-    NotImplementedError
-        For scenario features the controller does not handle (hydro energy budgets).
+    engine.errors.ScenarioError
+        For bad arguments (naming the argument and the value; a ``ValueError``), and for
+        scenario features the controller does not handle (naming the field: hydro energy
+        budgets, shared storage, demand response, EV charging, gang-block jobs).
     """
     sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     t_start = time.perf_counter()
@@ -208,14 +212,42 @@ def rolling_optimize(
     warmup = _check_args(T, window_h, step_h, forecaster, warmup_h)
     _unsupported(data)
     if not 0.0 <= peak_baseline_fraction <= 1.0:
-        raise ValueError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
+        raise ScenarioError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
     if (isinstance(scenarios, bool) or not isinstance(scenarios, (int, np.integer))
             or scenarios < 1):
-        raise ValueError(f"scenarios must be an integer >= 1 (forecast scenarios per window), "
+        raise ScenarioError(f"scenarios must be an integer >= 1 (forecast scenarios per window), "
                          f"got {scenarios!r}")
     if (isinstance(price_known_h, bool) or not isinstance(price_known_h, (int, np.integer))
             or price_known_h < 0):
-        raise ValueError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
+        raise ScenarioError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
+    if needs_model_window(data):
+        if plan not in (None, "annual"):
+            raise ScenarioError(
+                f"plan: scenarios with gensets, outage scenarios, non-preemptible or "
+                f"power-capped jobs are planned over the whole rest of the horizon "
+                f"(plan='annual') or not at all (None), got {plan!r}")
+        for arg, value, default in (("scenarios", scenarios, 1),
+                                    ("peak_baseline_fraction", peak_baseline_fraction, 0.0),
+                                    ("verify_every", verify_every, 0)):
+            if value != default:
+                raise ScenarioError(
+                    f"{arg}: scenarios with gensets, outage scenarios, non-preemptible or "
+                    f"power-capped jobs are operated with windows built from the full "
+                    f"formulation (engine.operations.model_window), which take only "
+                    f"{arg}={default!r}, got {value!r}")
+        run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
+                             job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
+                             int(price_known_h))
+        _check_plan(plan, replan_h, run)
+        if plan is not None:
+            run.set_plan(plan, int(replan_h))
+        return _finish(run, sc, data, t_start, forecaster, value_of_information, progress,
+                       on_progress, {"window_h": window_h, "step_h": step_h,
+                                     "plan": plan, "replan_h": replan_h,
+                                     "price_known_h": price_known_h,
+                                     "job_value_per_mwh": job_value_per_mwh,
+                                     "green_penalty_per_mwh": green_penalty_per_mwh,
+                                     "highs_options": highs_options})
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
                       int(scenarios))
@@ -249,6 +281,29 @@ def rolling_optimize(
     res.timings["total_s"] = time.perf_counter() - t_start
     return res
 
+
+
+def _finish(run: ModelWindowRun, sc: Scenario, data: ScenarioData, t_start: float, forecaster,
+            value_of_information: bool, progress: bool, on_progress, args: dict
+            ) -> RollingResult:
+    """Run the windows of :mod:`engine.operations.model_window` and report them."""
+    t_prep = time.perf_counter()
+    run.forecast()
+    t_fc = time.perf_counter()
+    run.loop(progress=progress, on_progress=on_progress)
+    t_loop = time.perf_counter()
+    res = run.result()
+    res.timings = {"prepare_s": t_prep - t_start, "forecast_s": t_fc - t_prep,
+                   "loop_s": t_loop - t_fc, "extract_s": time.perf_counter() - t_loop}
+    if value_of_information:
+        from engine.operations.voi import value_of_information as _voi
+
+        _voi(res, data, forecaster, dict(args, scenarios=1, peak_baseline_fraction=0.0),
+             rolling_optimize)
+        res.timings["value_of_information_s"] = time.perf_counter() - t_loop - res.timings[
+            "extract_s"]
+    res.timings["total_s"] = time.perf_counter() - t_start
+    return res
 
 
 class _RollingRun(_Planner, _Realiser):

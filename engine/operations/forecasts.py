@@ -123,7 +123,10 @@ def _forecast_all(series: _Series, origins: np.ndarray, W: int,
         # error -2.0 MW over the Xining year, against -0.01 MW with the daily season alone)
         train = Y[:, :warmup_h]
         weekly = np.zeros(n, bool)
-        weekly[np.concatenate([series.inflex, series.price])] = True
+        # load and price also get a weekly season, which needs two weeks to initialise: with
+        # a shorter warm-up (a one-week scenario) they get the daily season alone
+        if warmup_h >= 2 * 168:
+            weekly[np.concatenate([series.inflex, series.price])] = True
         for rows, period2 in ((np.flatnonzero(weekly), 168), (np.flatnonzero(~weekly), None)):
             if rows.size:
                 models = [fit_holt_winters(train[i], period2=period2, horizon=min(W, 48), step=24)

@@ -111,6 +111,20 @@ def monthly_cost(f, x: np.ndarray, col_hour: Optional[np.ndarray] = None) -> np.
     return out
 
 
+def critical_it(sd: Any, inflex: np.ndarray, hours: slice) -> np.ndarray:
+    """A tiered site's critical IT load [MW] in ``hours`` when its inflexible load there is
+    ``inflex`` (a forecast): the stated ``critical_it_mw`` profile (a schedule, known)
+    capped by it, or ``critical_load_fraction`` times it, as
+    :mod:`engine.components.datacenter` derives it from the actual load."""
+    from engine.components.base import full
+
+    dc = sd.site.datacenter
+    T = np.shape(sd.inflexible_it_mw)[-1]
+    if dc.critical_it_mw is not None:
+        return np.minimum(full(dc.critical_it_mw, T)[hours], inflex)
+    return full(dc.critical_load_fraction, T)[hours] * inflex
+
+
 class PlanGuide:
     """The plan of a rolling run (see the module docstring).
 
@@ -204,6 +218,9 @@ class PlanGuide:
             p, w = p + n_pv, w + n_w
             nd.inflexible_it_mw = mix(sd.inflexible_it_mw, se.inflex[s:s + 1])
             nd.pue = mix(sd.pue, se.pue[s:s + 1])
+            if getattr(sd, "tiered", False):  # the critical tier follows the forecast load
+                nd.critical_it_mw = np.array(sd.critical_it_mw, dtype=np.float64, copy=True)
+                nd.critical_it_mw[o:] = critical_it(sd, nd.inflexible_it_mw[o:], slice(o, None))
             if sd.site.grid is not None:
                 nd.grid_import_price = mix(sd.grid_import_price, se.price[g:g + 1])
                 g += 1

@@ -64,8 +64,13 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
             perfect_same = r.objective
     fm = build(data)
     a = fm.model.arrays()
-    out = PersistentHighs(a, SolverOptions(highs_options=dict(kw.get("highs_options") or {})))
-    sol = out.run()
+    options = SolverOptions(highs_options=dict(kw.get("highs_options") or {}))
+    if a.is_mip:  # gensets, non-preemptible jobs: the engine's MILP path
+        from engine.operations.model_data import _solve
+
+        sol = _solve(a, options)
+    else:
+        sol = PersistentHighs(a, options).run()
     voi: dict[str, Any] = {"realised_cost": float(res.objective),
                            "perfect_forecast_rolling_cost": float(perfect_same)}
     if sol.x is not None:
