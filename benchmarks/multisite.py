@@ -80,8 +80,9 @@ def _timed(fn) -> tuple[float, Any]:
 SOLVERS = {"simplex": {"solver": "simplex"}, "ipm": {"solver": "ipm"},
            "ipm_nox": {"solver": "ipm", "run_crossover": "off"}}
 #: The block starts compared (``engine.optimize(block_start=...)``): the sites solved apart
-#: with every job at home, then the whole LP by the primal or dual simplex from their bases.
-BLOCK_STARTS = {"block_primal": "primal", "block_dual": "dual"}
+#: with every job at home, then the whole LP by the primal or dual simplex from their bases
+#: ("tree": sites merged in pairs, fours, ... by the dual simplex before the whole LP).
+BLOCK_STARTS = {"block_primal": "primal", "block_dual": "dual", "block_tree": "tree"}
 
 
 def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],

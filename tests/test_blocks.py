@@ -81,7 +81,7 @@ def _feasible(arrays, x, tol=1e-6) -> None:
     assert np.all(act <= arrays.row_ub + scale(arrays.row_ub))
 
 
-@pytest.mark.parametrize("mode", ["primal", "dual"])
+@pytest.mark.parametrize("mode", ["primal", "dual", "tree"])
 def test_block_start_reaches_the_plain_optimum_on_coupled_copies(mode):
     # 3 ring-coupled week copies with shifted tariffs (about half the jobs' energy runs at
     # the neighbouring copy, so the freed simplex has work to do): the sites solved apart
@@ -97,7 +97,7 @@ def test_block_start_reaches_the_plain_optimum_on_coupled_copies(mode):
     arrays = f.model.arrays()
     out = solve(f.model, arrays, options=SolverOptions(block_start=mode))
     stats = f.model.notes["block_start_stats"]
-    assert stats["blocks"] == 3 and stats["freed_iterations"] > 0  # the start was used
+    assert stats["blocks"][0] == 3 and stats["freed_iterations"] > 0  # the start was used
     assert out.objective == pytest.approx(plain.objective, rel=1e-6)
     _feasible(arrays, out.x)
     # the pinned point alone is worse: the freed run moved work between the copies
@@ -129,7 +129,7 @@ def _placement_case(checkpoint_gb: float, data_gb: float) -> dict:
     }
 
 
-@pytest.mark.parametrize("mode", ["primal", "dual"])
+@pytest.mark.parametrize("mode", ["primal", "dual", "tree"])
 @pytest.mark.parametrize("checkpoint_gb, data_gb", [(1000.0, 0.0), (0.0, 600.0),
                                                     (1000.0, 600.0)])
 def test_block_start_with_transfers_and_migration(mode, checkpoint_gb, data_gb):
@@ -145,7 +145,7 @@ def test_block_start_with_transfers_and_migration(mode, checkpoint_gb, data_gb):
     out = solve_block_start(f.model, arrays, SolverOptions(block_start=mode), highs.to_highs,
                             highs.run_definite, highs.read_outcome)
     assert out is not None and out.status == engine.Status.OPTIMAL
-    assert f.model.notes["block_start_stats"]["blocks"] >= 2  # (sites, here also hours)
+    assert f.model.notes["block_start_stats"]["blocks"][0] >= 2  # (sites, here also hours)
     assert out.objective == pytest.approx(plain.objective, rel=1e-6)
     _feasible(arrays, out.x)
     if checkpoint_gb and not data_gb:
@@ -170,6 +170,22 @@ def test_block_start_falls_back_when_a_home_site_cannot_work_alone():
     ref = engine.optimize(sc, backend="pyomo")
     assert res.status == engine.Status.OPTIMAL
     assert res.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+def test_block_start_tree_merges_the_sites_in_pairs_first():
+    # 5 ring-coupled copies: level 1 frees the pairs 0->1 and 2->3 (two 2-site blocks and
+    # site 4), level 2 the pair 1->2 (sites 0-3 and site 4), the whole LP the rest (3->4,
+    # 4->0); the same optimum as the plain solve
+    from engine.backends import SolverOptions, solve
+
+    sc = scenario(5, coupled=True, ring=True, shifted=True)
+    plain = engine.optimize(sc)
+    f = build(prepare(sc))
+    arrays = f.model.arrays()
+    out = solve(f.model, arrays, options=SolverOptions(block_start="tree"))
+    assert f.model.notes["block_start_stats"]["blocks"] == [5, 3, 2]
+    assert out.objective == pytest.approx(plain.objective, rel=1e-6)
+    _feasible(arrays, out.x)
 
 
 def test_block_start_is_off_by_default_and_checked():

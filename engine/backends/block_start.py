@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 NOTE = "block_start"
 #: Accepted values of ``SolverOptions.block_start``: off, or the simplex run after the
 #: blocks (primal or dual).
-BLOCK_STARTS = ("off", "primal", "dual")
+BLOCK_STARTS = ("off", "primal", "dual", "tree")
 #: A row holding fixed columns only must admit 0 within this.
 _TOL = 1e-9
 
@@ -63,6 +63,41 @@ def _block(arrays: ModelArrays, A, cols: np.ndarray) -> tuple[ModelArrays, np.nd
         offset=0.0), rows
 
 
+def _basis(highspy, col_status: np.ndarray, row_status: np.ndarray):
+    """A ``HighsBasis`` of these statuses (``HighsBasisStatus`` codes)."""
+    S = [highspy.HighsBasisStatus(k) for k in range(5)]
+    basis = highspy.HighsBasis()
+    basis.col_status = [S[k] for k in col_status.tolist()]
+    basis.row_status = [S[k] for k in row_status.tolist()]
+    basis.valid = True
+    return basis
+
+
+def _levels(ties: np.ndarray | None, n_fixed: int, mode: str) -> list[np.ndarray]:
+    """Which of the fixed columns each level frees, the last level all that are left.
+
+    ``"tree"``: level ``k`` merges the sites in groups of ``2^k`` (by position) and frees
+    the columns whose sites all fall in one group, so most moves between sites are made in
+    models of two, four, ... sites (in threads) and only the rest in the whole LP. Otherwise
+    one level: every fixed column at once."""
+    everything = np.ones(n_fixed, bool)
+    if mode != "tree" or ties is None or len(ties) != n_fixed:
+        return [everything]
+    ties = np.asarray(ties, np.int64)
+    n_sites = int(ties.max()) + 1
+    out, done = [], np.zeros(n_fixed, bool)
+    k = 1
+    while (1 << k) < n_sites:
+        g = ties >> k
+        now = np.all(g == g[:, :1], axis=1) & ~done
+        if now.any():
+            out.append(now)
+            done |= now
+        k += 1
+    out.append(~done)
+    return out
+
+
 def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
                       to_highs: Callable, run_definite: Callable, read_outcome: Callable
                       ) -> SolveOutput | None:
@@ -72,10 +107,11 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
     from :mod:`engine.backends.highs` (passed in: no import cycle).
 
     ``timings`` holds ``handover_s`` (blocks found and handed to HiGHS), ``blocks_s`` (the
-    blocks' solves in threads), ``assemble_s`` (the basis put together and handed over),
-    ``freed_s`` (the simplex on the whole LP) and ``run_s`` (the last three); the
-    iterations are the blocks' and the whole LP's together; ``model.notes
-    ["block_start_stats"]`` the blocks, their iterations and the freed run's.
+    blocks' solves in threads, every level before the last), ``assemble_s`` (the basis
+    put together and handed over), ``freed_s`` (the simplex on the whole LP) and ``run_s``
+    (the last three); the iterations are the blocks' and the whole LP's together;
+    ``model.notes["block_start_stats"]`` the blocks per level, their iterations and the
+    whole LP's.
     """
     import os
     from concurrent.futures import ThreadPoolExecutor
@@ -95,56 +131,76 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
         return None
     t0 = time.perf_counter()
     m, n = arrays.A.shape
+    fixed_cols = np.asarray(fixed_cols, np.int64)
     fixed = np.zeros(n, bool)
-    fixed[np.asarray(fixed_cols, np.int64)] = True
+    fixed[fixed_cols] = True
     if np.any(arrays.col_lb[fixed] != 0.0):
         return None  # nonbasic "at 0" needs 0 to be the lower bound
-    free = np.flatnonzero(~fixed)
     A = arrays.A.to_scipy().tocsc()
-    A_free = A[:, free]
-    parts = components(A_free, 64)
-    if parts is None:
-        return None
-    touched = np.zeros(m, bool)
-    touched[A_free.indices] = True
-    del A_free
-    idle = ~touched  # rows of fixed columns only: 0 must be within their bounds
-    if np.any((arrays.row_lb[idle] > _TOL) | (arrays.row_ub[idle] < -_TOL)):
-        return None
-    blocks = []
-    for part in parts:
-        cols = free[part]
-        sub, rows = _block(arrays, A, cols)
-        blocks.append((cols, rows, to_highs(sub, options)))
-    del A
-    t1 = time.perf_counter()
-
-    def run(blk):
-        h = blk[2]
-        run_definite(h)
-        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        it = int(max(h.getInfo().simplex_iteration_count, 0))
-        return ok, it
-
-    workers = int(options.threads or os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=min(workers, len(blocks))) as pool:
-        outs = list(pool.map(run, blocks))
-    t2 = time.perf_counter()
-    if not all(ok for ok, _ in outs):
-        log.debug("block start: a pinned block is not optimal; solving the whole LP")
-        return None
+    levels = _levels(model.notes.get(NOTE + "_sites"), fixed_cols.size, mode)
     col_status = np.zeros(n, np.int8)  # kLower (0): the fixed columns at 0
     row_status = np.ones(m, np.int8)  # kBasic (1): rows of fixed columns only
-    for cols, rows, h in blocks:
-        basis = h.getBasis()
-        col_status[cols] = np.fromiter((int(s) for s in basis.col_status), np.int8, cols.size)
-        row_status[rows] = np.fromiter((int(s) for s in basis.row_status), np.int8, rows.size)
-    del blocks
-    S = [highspy.HighsBasisStatus(k) for k in range(5)]
-    basis = highspy.HighsBasis()
-    basis.col_status = [S[k] for k in col_status.tolist()]
-    basis.row_status = [S[k] for k in row_status.tolist()]
-    basis.valid = True
+    workers = int(options.threads or os.cpu_count() or 1)
+    stats = {"blocks": [], "block_iterations": 0}
+    setup_s = 0.0
+
+    def run(blk):
+        cols, rows, h = blk
+        run_definite(h)
+        ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        return ok, int(max(h.getInfo().simplex_iteration_count, 0))
+
+    t_blocks = 0.0
+    for level, now in enumerate([None] + levels[:-1]):
+        if now is not None:
+            fixed[fixed_cols[now]] = False
+        free = np.flatnonzero(~fixed)
+        ts = time.perf_counter()
+        A_free = A[:, free]
+        parts = components(A_free, 64)
+        if level == 0:
+            if parts is None:
+                return None  # pinned, the model is still one block: nothing to gain
+            touched = np.zeros(m, bool)
+            touched[A_free.indices] = True
+            idle = ~touched  # rows of fixed columns only: 0 must be within their bounds
+            if np.any((arrays.row_lb[idle] > _TOL) | (arrays.row_ub[idle] < -_TOL)):
+                return None
+            del touched, idle
+        del A_free
+        blocks = []
+        for part in (parts if parts is not None else [np.arange(free.size)]):
+            cols = free[part]
+            sub, rows = _block(arrays, A, cols)
+            h = to_highs(sub, options)
+            if level > 0:  # from the statuses so far: dual simplex, no presolve
+                if h.setBasis(_basis(highspy, col_status[cols], row_status[rows])) \
+                        == highspy.HighsStatus.kError:
+                    return None
+                h.setOptionValue("solver", "simplex")
+                h.setOptionValue("simplex_strategy", 1)
+            blocks.append((cols, rows, h))
+        tb = time.perf_counter()
+        setup_s += tb - ts
+        with ThreadPoolExecutor(max_workers=min(workers, len(blocks))) as pool:
+            outs = list(pool.map(run, blocks))
+        t_blocks += time.perf_counter() - tb
+        if not all(ok for ok, _ in outs):
+            log.debug("block start: a block of level %d is not optimal; solving the whole LP",
+                      level)
+            return None
+        for cols, rows, h in blocks:
+            basis = h.getBasis()
+            col_status[cols] = np.fromiter((int(s) for s in basis.col_status), np.int8,
+                                           cols.size)
+            row_status[rows] = np.fromiter((int(s) for s in basis.row_status), np.int8,
+                                           rows.size)
+        stats["blocks"].append(len(blocks))
+        stats["block_iterations"] += int(sum(it for _, it in outs))
+        del blocks
+    del A
+    t2 = time.perf_counter()
+    basis = _basis(highspy, col_status, row_status)
     h = to_highs(arrays, options)
     if h.setBasis(basis) == highspy.HighsStatus.kError:
         log.debug("block start: HiGHS rejected the assembled basis; solving the whole LP")
@@ -160,15 +216,15 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
     run_definite(h)
     t4 = time.perf_counter()
     out = read_outcome(h, False, {})
-    block_it = int(sum(it for _, it in outs))
     freed_it = out.iterations
-    out.iterations = block_it + freed_it
-    out.timings = {"handover_s": t1 - t0, "blocks_s": t2 - t1, "assemble_s": t3 - t2,
-                   "freed_s": t4 - t3, "run_s": t4 - t1}
-    model.notes["block_start_stats"] = {"blocks": len(outs), "block_iterations": block_it,
-                                        "freed_iterations": freed_it}
-    log.debug("block start: %d blocks (%d iterations, %.2f s), whole LP %d iterations "
-              "(%.2f s)", len(outs), block_it, t2 - t1, freed_it, t4 - t3)
+    out.iterations = stats["block_iterations"] + freed_it
+    out.timings = {"handover_s": setup_s, "blocks_s": t_blocks, "assemble_s": t3 - t2,
+                   "freed_s": t4 - t3, "run_s": t4 - t0 - setup_s}
+    stats["freed_iterations"] = freed_it
+    model.notes["block_start_stats"] = stats
+    log.debug("block start: blocks per level %s (%d iterations, %.2f s), whole LP %d "
+              "iterations (%.2f s)", stats["blocks"], stats["block_iterations"], t_blocks,
+              freed_it, t4 - t3)
     if out.status not in (Status.OPTIMAL, Status.TIME_LIMIT):
         return None  # the whole-model solve's status and diagnosis say what is wrong
     return out

@@ -393,26 +393,44 @@ def _note_block_start(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: 
     at them and every checkpoint move. Fixed so, the placement couples no two sites (a
     feasible point of the LP whenever each job's home site can do its work alone), which
     :mod:`engine.backends.block_start` uses to start the coupled LP from the sites' own
-    optima. Only for an LP split (a ``single_site`` job makes the model a MILP)."""
+    optima. ``model.notes["block_start_sites"]`` holds, per listed column, the sites it
+    ties together (the job's home site, and the pair's site or a move's two sites: shape
+    ``(n, 3)``). Only for an LP split (a ``single_site`` job makes the model a MILP)."""
     if pl.single.any():
         return
     m = f.model
+    home = home_pairs(f.data.scenario, pl)
     other = np.ones(pl.pair_job.size, bool)
-    other[home_pairs(f.data.scenario, pl)] = False
+    other[home] = False
     if not other.any():
         return
-    fixed = [p[other[e_pair]], share[other]]
+    home_site = pl.pair_site[home[pl.pair_job]]  # per pair
+    cols, ties = [], []
+
+    def add(idx: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray) -> None:
+        cols.append(idx)
+        ties.append(np.stack([home_site[pair_a], pl.pair_site[pair_a], pl.pair_site[pair_b]],
+                             axis=1))
+
+    sel = other[e_pair]
+    add(p[sel], e_pair[sel], e_pair[sel])
+    q = np.flatnonzero(other)
+    add(share[q], q, q)
     if "placement/transfer_gb" in m.var_groups:
         rp = meta["transfer_pair"]
         for name in ("placement/transfer_gb", "placement/arrived_gb"):
-            fixed.append(m.var_groups[name].idx.ravel()[other[rp]])
+            add(m.var_groups[name].idx.ravel()[other[rp]], rp[other[rp]], rp[other[rp]])
     if "placement/run_at" in m.var_groups:
         ck = {j.name: getattr(j, "checkpoint_gb", 0.0) for j in f.data.scenario.jobs}
         on = np.array([ck.get(n, 0.0) for n in pl.names])[pl.pair_job[e_pair]] > 0
-        fixed.append(m.var_groups["placement/run_at"].idx.ravel()[other[e_pair[on]]])
+        ent = e_pair[on]
+        add(m.var_groups["placement/run_at"].idx.ravel()[other[ent]], ent[other[ent]],
+            ent[other[ent]])
     if "placement/checkpoint_moved" in m.var_groups:
-        fixed.append(m.var_groups["placement/checkpoint_moved"].idx.ravel())
-    m.notes[BLOCK_START_NOTE] = np.concatenate(fixed).astype(np.int64)
+        info = meta.get("migration") or {}
+        add(m.var_groups["placement/checkpoint_moved"].idx.ravel(), info["src"], info["dst"])
+    m.notes[BLOCK_START_NOTE] = np.concatenate(cols).astype(np.int64)
+    m.notes[BLOCK_START_NOTE + "_sites"] = np.concatenate(ties).astype(np.int64)
 
 
 def _link_rows(f: Formulation, pl: PlacementData, meta: dict) -> None:
