@@ -63,7 +63,7 @@ def optimize(
     pyomo_interface: str = "standard_form",
     network_rounds: int = 0,
     mip_start: str = "auto",
-    block_start: str = "off",
+    block_start: str = "auto",
 ) -> Result:
     """Optimize a scenario: dispatch of every asset and every job, hour by hour.
 
@@ -110,11 +110,12 @@ def optimize(
         MILP from them rounded (:class:`~engine.backends.base.SolverOptions`). ``"none"``:
         hand the MILP to HiGHS's branch and bound directly. ``"auto"`` (default): ``"lp"``
         on the ``highs`` backend (the Pyomo backend always runs the MILP directly).
-    block_start : {"off", "primal", "dual"}
+    block_start : {"auto", "off", "primal", "dual", "tree"}
         ``highs`` backend, sites coupled by placed jobs (an LP): solve the sites apart with
         every job at its home site, then the whole LP from their bases put together, by
         the primal or dual simplex (:mod:`engine.backends.block_start`; the same optimum).
-        ``"off"`` (default): the whole LP at once.
+        ``"auto"`` (default): ``"dual"``, unless ``highs_options`` names a ``solver``.
+        ``"off"``: the whole LP at once.
 
     Returns
     -------

@@ -188,12 +188,14 @@ def test_block_start_tree_merges_the_sites_in_pairs_first():
     _feasible(arrays, out.x)
 
 
-def test_block_start_is_off_by_default_and_checked():
-    sc = scenario(2, coupled=True, ring=True)
-    f = build(prepare(sc))
-    from engine.backends import solve
+def test_block_start_is_the_default_unless_a_solver_is_named():
+    from engine.backends import SolverOptions, solve
 
-    solve(f.model)
-    assert "block_start_stats" not in f.model.notes
+    sc = scenario(2, coupled=True, ring=True)
+    for options, used in ((None, True), (SolverOptions(block_start="off"), False),
+                          (SolverOptions(highs_options={"solver": "ipm"}), False)):
+        f = build(prepare(sc))
+        solve(f.model, options=options)
+        assert ("block_start_stats" in f.model.notes) == used
     with pytest.raises(ValueError, match="block_start"):
         engine.optimize(sc, block_start="both")

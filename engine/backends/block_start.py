@@ -33,15 +33,19 @@ import numpy as np
 from engine.backends.base import SolveOutput, SolverOptions
 from engine.model import LinearModel, ModelArrays
 
-__all__ = ["BLOCK_STARTS", "NOTE", "solve_block_start"]
+__all__ = ["AUTO", "BLOCK_STARTS", "NOTE", "solve_block_start"]
 
 log = logging.getLogger(__name__)
 
 #: ``model.notes`` key listing the columns to fix at 0 (written by the placement).
 NOTE = "block_start"
-#: Accepted values of ``SolverOptions.block_start``: off, or the simplex run after the
-#: blocks (primal or dual).
-BLOCK_STARTS = ("off", "primal", "dual", "tree")
+#: Accepted values of ``SolverOptions.block_start``: ``"auto"`` (the default: ``"dual"``
+#: unless the caller chose a HiGHS ``solver``), off, or the simplex run after the blocks
+#: (primal or dual; ``"tree"``: the sites merged in pairs, fours, ... first).
+BLOCK_STARTS = ("auto", "off", "primal", "dual", "tree")
+#: What ``"auto"`` runs: the fastest on the annual ring-coupled copies
+#: (benchmarks/MULTISITE_RESULTS.md).
+AUTO = "dual"
 #: A row holding fixed columns only must admit 0 within this.
 _TOL = 1e-9
 
@@ -122,10 +126,12 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
     from engine.status import Status
 
     mode = getattr(options, "block_start", "off")
-    if mode == "off" or arrays.is_mip:
-        return None
     if mode not in BLOCK_STARTS:
         raise ValueError(f"block_start must be one of {BLOCK_STARTS}, got {mode!r}")
+    if mode == "auto":  # a caller who chose HiGHS's solver gets that solver on the whole LP
+        mode = "off" if "solver" in options.highs_options else AUTO
+    if mode == "off" or arrays.is_mip:
+        return None
     fixed_cols = model.notes.get(NOTE)
     if fixed_cols is None or len(fixed_cols) == 0:
         return None
