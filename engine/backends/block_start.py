@@ -1,10 +1,10 @@
 """Block start: a coupled multi-site LP started from its sites' own optima, solved apart.
 
 Sites coupled by placed jobs are one LP, and one HiGHS simplex on it grows far worse than
-linearly with the number of sites (benchmarks/MULTISITE_RESULTS.md). The placement lists
-in ``model.notes["block_start"]`` the columns that pin every job to its home pair (its
-other pairs' power, share, transfers, arrivals, the run's share there and checkpoint
-moves): fixed at 0 they leave a feasible point of the LP in which no row holds columns of
+linearly with the number of sites (benchmarks/MULTISITE_RESULTS.md). The placement gives
+(``model.notes["block_start"]``, a function) the columns that pin every job to its home
+pair (its other pairs' power, share, transfers, arrivals, the run's share there and
+checkpoint moves): fixed at 0 they leave a feasible point of the LP in which no row holds columns of
 two sites. So:
 
 1. the model without those columns splits into blocks (:func:`engine.backends.blocks.
@@ -37,7 +37,8 @@ __all__ = ["AUTO", "BLOCK_STARTS", "NOTE", "solve_block_start"]
 
 log = logging.getLogger(__name__)
 
-#: ``model.notes`` key listing the columns to fix at 0 (written by the placement).
+#: ``model.notes`` key: a function returning the columns to fix at 0 and the sites each
+#: ties together, shape ``(n, 3)`` (written by the placement).
 NOTE = "block_start"
 #: Accepted values of ``SolverOptions.block_start``: ``"auto"`` (the default: ``"dual"``
 #: unless the caller chose a HiGHS ``solver``), off, or the simplex run after the blocks
@@ -132,18 +133,20 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
         mode = "off" if "solver" in options.highs_options else AUTO
     if mode == "off" or arrays.is_mip:
         return None
-    fixed_cols = model.notes.get(NOTE)
-    if fixed_cols is None or len(fixed_cols) == 0:
+    note = model.notes.get(NOTE)
+    if note is None:
         return None
     t0 = time.perf_counter()
+    fixed_cols, ties = note()
+    if fixed_cols.size == 0:
+        return None
     m, n = arrays.A.shape
-    fixed_cols = np.asarray(fixed_cols, np.int64)
     fixed = np.zeros(n, bool)
     fixed[fixed_cols] = True
     if np.any(arrays.col_lb[fixed] != 0.0):
         return None  # nonbasic "at 0" needs 0 to be the lower bound
     A = arrays.A.to_scipy().tocsc()
-    levels = _levels(model.notes.get(NOTE + "_sites"), fixed_cols.size, mode)
+    levels = _levels(ties, fixed_cols.size, mode)
     col_status = np.zeros(n, np.int8)  # kLower (0): the fixed columns at 0
     row_status = np.ones(m, np.int8)  # kBasic (1): rows of fixed columns only
     workers = int(options.threads or os.cpu_count() or 1)

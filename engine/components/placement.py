@@ -354,8 +354,8 @@ def _add_transfers(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.
     meta.update(transfer_sel=sel, transfer_pair=rp, transfer_t=t, transfer_link=link)
 
 
-#: ``model.notes`` key: the columns of every job's pairs but its home one (see
-#: :func:`_note_block_start` and :mod:`engine.backends.block_start`).
+#: ``model.notes`` key: a function giving the columns of every job's pairs but its home one
+#: (see :func:`_note_block_start` and :mod:`engine.backends.block_start`).
 BLOCK_START_NOTE = "block_start"
 
 
@@ -388,49 +388,55 @@ def home_pairs(scenario: Any, pl: PlacementData) -> np.ndarray:
 
 def _note_block_start(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.ndarray,
                       share: np.ndarray, meta: dict) -> None:
-    """List in ``model.notes["block_start"]`` the columns that, fixed at 0, pin every job to
-    its home pair: power, share, transfers and arrivals of the other pairs, the run's share
-    at them and every checkpoint move. Fixed so, the placement couples no two sites (a
-    feasible point of the LP whenever each job's home site can do its work alone), which
-    :mod:`engine.backends.block_start` uses to start the coupled LP from the sites' own
-    optima. ``model.notes["block_start_sites"]`` holds, per listed column, the sites it
+    """Put in ``model.notes["block_start"]`` a function returning the columns that, fixed
+    at 0, pin every job to its home pair (power, share, transfers and arrivals of the other
+    pairs, the run's share at them and every checkpoint move) and, per column, the sites it
     ties together (the job's home site, and the pair's site or a move's two sites: shape
-    ``(n, 3)``). Only for an LP split (a ``single_site`` job makes the model a MILP)."""
-    if pl.single.any():
-        return
+    ``(n, 3)``). Fixed so, the placement couples no two sites (a feasible point of the LP
+    whenever each job's home site can do its work alone), which
+    :mod:`engine.backends.block_start` uses to start the coupled LP from the sites' own
+    optima. A function, not the arrays: they are as long as the placement's columns and
+    only that solve path needs them (the arrays it reads are the placement's own, kept in
+    ``meta``). Only for an LP split (a ``single_site`` job makes the model a MILP)."""
+    if pl.single.any() or pl.pair_job.size <= pl.release.size:
+        return  # a MILP, or one pair per job: nothing to pin
     m = f.model
-    home = home_pairs(f.data.scenario, pl)
-    other = np.ones(pl.pair_job.size, bool)
-    other[home] = False
-    if not other.any():
-        return
-    home_site = pl.pair_site[home[pl.pair_job]]  # per pair
-    cols, ties = [], []
+    scenario = f.data.scenario
 
-    def add(idx: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray) -> None:
-        cols.append(idx)
-        ties.append(np.stack([home_site[pair_a], pl.pair_site[pair_a], pl.pair_site[pair_b]],
-                             axis=1))
+    def columns() -> tuple[np.ndarray, np.ndarray]:
+        home = home_pairs(scenario, pl)
+        other = np.ones(pl.pair_job.size, bool)
+        other[home] = False
+        home_site = pl.pair_site[home[pl.pair_job]]  # per pair
+        cols, ties = [], []
 
-    sel = other[e_pair]
-    add(p[sel], e_pair[sel], e_pair[sel])
-    q = np.flatnonzero(other)
-    add(share[q], q, q)
-    if "placement/transfer_gb" in m.var_groups:
-        rp = meta["transfer_pair"]
-        for name in ("placement/transfer_gb", "placement/arrived_gb"):
-            add(m.var_groups[name].idx.ravel()[other[rp]], rp[other[rp]], rp[other[rp]])
-    if "placement/run_at" in m.var_groups:
-        ck = {j.name: getattr(j, "checkpoint_gb", 0.0) for j in f.data.scenario.jobs}
-        on = np.array([ck.get(n, 0.0) for n in pl.names])[pl.pair_job[e_pair]] > 0
-        ent = e_pair[on]
-        add(m.var_groups["placement/run_at"].idx.ravel()[other[ent]], ent[other[ent]],
-            ent[other[ent]])
-    if "placement/checkpoint_moved" in m.var_groups:
-        info = meta.get("migration") or {}
-        add(m.var_groups["placement/checkpoint_moved"].idx.ravel(), info["src"], info["dst"])
-    m.notes[BLOCK_START_NOTE] = np.concatenate(cols).astype(np.int64)
-    m.notes[BLOCK_START_NOTE + "_sites"] = np.concatenate(ties).astype(np.int64)
+        def add(idx: np.ndarray, pair_a: np.ndarray, pair_b: np.ndarray) -> None:
+            cols.append(idx)
+            ties.append(np.stack([home_site[pair_a], pl.pair_site[pair_a],
+                                  pl.pair_site[pair_b]], axis=1))
+
+        sel = other[e_pair]
+        add(p[sel], e_pair[sel], e_pair[sel])
+        q = np.flatnonzero(other)
+        add(share[q], q, q)
+        if "placement/transfer_gb" in m.var_groups:
+            rp = meta["transfer_pair"]
+            for name in ("placement/transfer_gb", "placement/arrived_gb"):
+                add(m.var_groups[name].idx.ravel()[other[rp]], rp[other[rp]], rp[other[rp]])
+        if "placement/run_at" in m.var_groups:
+            ck = {j.name: getattr(j, "checkpoint_gb", 0.0) for j in scenario.jobs}
+            on = np.array([ck.get(n, 0.0) for n in pl.names])[pl.pair_job[e_pair]] > 0
+            ent = e_pair[on]
+            add(m.var_groups["placement/run_at"].idx.ravel()[other[ent]], ent[other[ent]],
+                ent[other[ent]])
+        if "placement/checkpoint_moved" in m.var_groups:
+            info = meta.get("migration") or {}
+            add(m.var_groups["placement/checkpoint_moved"].idx.ravel(), info["src"],
+                info["dst"])
+        return (np.concatenate(cols).astype(np.int64),
+                np.concatenate(ties).astype(np.int64))
+
+    m.notes[BLOCK_START_NOTE] = columns
 
 
 def _link_rows(f: Formulation, pl: PlacementData, meta: dict) -> None:
