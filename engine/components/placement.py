@@ -266,7 +266,7 @@ def add(f: Formulation) -> None:
         _add_transfers(f, pl, p.idx, e_pair, e_t, first, lengths, meta)
         add_moves(f, pl, p.idx, e_pair, e_t, first, meta)
         _link_rows(f, pl, meta)
-        _note_block_start(f, pl, p.idx, e_pair, share, meta)
+        _note_block_start(f, pl, e_pair, share, meta)
         f.inject(p.idx, e_site, -pue[e_site, e_t], t_of=e_t)
         f.facility(p.idx, e_site, e_t, pue[e_site, e_t])
         slot_cols.append(p.idx)
@@ -386,7 +386,7 @@ def home_pairs(scenario: Any, pl: PlacementData) -> np.ndarray:
     return home
 
 
-def _note_block_start(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: np.ndarray,
+def _note_block_start(f: Formulation, pl: PlacementData, e_pair: np.ndarray,
                       share: np.ndarray, meta: dict) -> None:
     """Put in ``model.notes["block_start"]`` a function returning the columns that, fixed
     at 0, pin every job to its home pair (power, share, transfers and arrivals of the other
@@ -396,8 +396,8 @@ def _note_block_start(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: 
     whenever each job's home site can do its work alone), which
     :mod:`engine.backends.block_start` uses to start the coupled LP from the sites' own
     optima. A function, not the arrays: they are as long as the placement's columns and
-    only that solve path needs them (the arrays it reads are the placement's own, kept in
-    ``meta``). Only for an LP split (a ``single_site`` job makes the model a MILP)."""
+    only that solve path needs them (it holds only arrays ``meta`` keeps anyway; the
+    power columns' indices are made when it runs). Only for an LP split (a ``single_site`` job makes the model a MILP)."""
     if pl.single.any() or pl.pair_job.size <= pl.release.size:
         return  # a MILP, or one pair per job: nothing to pin
     m = f.model
@@ -416,7 +416,7 @@ def _note_block_start(f: Formulation, pl: PlacementData, p: np.ndarray, e_pair: 
                                   pl.pair_site[pair_b]], axis=1))
 
         sel = other[e_pair]
-        add(p[sel], e_pair[sel], e_pair[sel])
+        add(m.var_groups["placement/power_mw"].idx.ravel()[sel], e_pair[sel], e_pair[sel])
         q = np.flatnonzero(other)
         add(share[q], q, q)
         if "placement/transfer_gb" in m.var_groups:
