@@ -79,6 +79,10 @@ def _timed(fn) -> tuple[float, Any]:
 #: The HiGHS settings compared on the coupled copies.
 SOLVERS = {"simplex": {"solver": "simplex"}, "ipm": {"solver": "ipm"},
            "ipm_nox": {"solver": "ipm", "run_crossover": "off"}}
+#: The block starts compared (``engine.optimize(block_start=...)``): the sites solved apart
+#: with every job at home, then the whole LP by the primal or dual simplex from their bases
+#: ("tree": sites merged in pairs, fours, ... by the dual simplex before the whole LP).
+BLOCK_STARTS = {"block_primal": "primal", "block_dual": "dual", "block_tree": "tree"}
 
 
 def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
@@ -104,9 +108,15 @@ def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
                 row["benders_s"], row["benders_obj"] = t, out["objective"]
                 row["benders_rounds"] = out["rounds"]
                 continue
-            t, res = _timed(lambda: engine.optimize(sc, highs_options=SOLVERS[name]))
+            kw = ({"block_start": BLOCK_STARTS[name]} if name in BLOCK_STARTS
+                  else {"highs_options": SOLVERS[name]})
+            cpu = time.process_time()
+            t, res = _timed(lambda: engine.optimize(sc, **kw))
             row[f"{name}_s"], row[f"{name}_obj"] = t, res.objective
+            row[f"{name}_cpu_s"] = time.process_time() - cpu
             row[f"{name}_status"] = str(res.status)
+            row[f"{name}_iterations"] = res.iterations
+            row[f"{name}_timings"] = {k: round(v, 3) for k, v in res.timings.items()}
         rows.append(row)
         print(row, flush=True)
     base = rows[0]
@@ -172,7 +182,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--coupled-only", choices=["all", "ring"],
                    help="only the coupled copies (all-to-all or ring), each solver in --solvers")
     p.add_argument("--solvers", nargs="+", default=list(SOLVERS),
-                   choices=[*SOLVERS, "benders"],
+                   choices=[*SOLVERS, *BLOCK_STARTS, "benders"],
                    help="benders: engine.backends.decompose on the placement's split")
     p.add_argument("--shifted", action="store_true",
                    help="copy i's tariff rotated by 3 i hours (coupled runs)")

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engine.backends import BACKENDS, MIP_STARTS, SolverOptions, solve
+from engine.backends.block_start import BLOCK_STARTS
 from engine.markets import cost_to_park, needs_baselines, needs_notice, notice_pins, with_baselines
 from engine.model.build import build
 from engine.model.data import prepare
@@ -62,6 +63,7 @@ def optimize(
     pyomo_interface: str = "standard_form",
     network_rounds: int = 0,
     mip_start: str = "auto",
+    block_start: str = "auto",
 ) -> Result:
     """Optimize a scenario: dispatch of every asset and every job, hour by hour.
 
@@ -108,6 +110,12 @@ def optimize(
         MILP from them rounded (:class:`~engine.backends.base.SolverOptions`). ``"none"``:
         hand the MILP to HiGHS's branch and bound directly. ``"auto"`` (default): ``"lp"``
         on the ``highs`` backend (the Pyomo backend always runs the MILP directly).
+    block_start : {"auto", "off", "primal", "dual", "tree"}
+        ``highs`` backend, sites coupled by placed jobs (an LP): solve the sites apart with
+        every job at its home site, then the whole LP from their bases put together, by
+        the primal or dual simplex (:mod:`engine.backends.block_start`; the same optimum).
+        ``"auto"`` (default): ``"dual"``, unless ``highs_options`` names a ``solver``.
+        ``"off"``: the whole LP at once.
 
     Returns
     -------
@@ -129,20 +137,24 @@ def optimize(
         raise ValueError("model_hook needs backend='pyomo'")
     if mip_start not in MIP_STARTS:
         raise ValueError(f"mip_start must be one of {MIP_STARTS}, got {mip_start!r}")
+    if block_start not in BLOCK_STARTS:
+        raise ValueError(f"block_start must be one of {BLOCK_STARTS}, got {block_start!r}")
     if network_rounds < 0 or int(network_rounds) != network_rounds:
         raise ValueError(f"network_rounds must be a non-negative integer, got {network_rounds!r}")
     t0 = time.perf_counter()
     sc = _as_scenario(scenario)
     options = SolverOptions(time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
                             highs_options=dict(highs_options or {}), log=solver_log,
-                            pyomo_interface=pyomo_interface, mip_start=mip_start)
+                            pyomo_interface=pyomo_interface, mip_start=mip_start,
+                            block_start=block_start)
     plan = None
     if needs_baselines(sc):
         # demand-response baselines from the scenario's own plan without its events
         sc, plan = with_baselines(sc, lambda s: optimize(
             s, backend=backend, model_hook=model_hook, time_limit_s=time_limit_s,
             mip_rel_gap=mip_rel_gap, threads=threads, highs_options=highs_options,
-            solver_log=solver_log, pyomo_interface=pyomo_interface, mip_start=mip_start))
+            solver_log=solver_log, pyomo_interface=pyomo_interface, mip_start=mip_start,
+            block_start=block_start))
         if not plan.has_solution:
             plan.diagnosis = ("the plan without demand-response events (for their baselines) "
                               f"has no solution; {plan.diagnosis}")

@@ -68,3 +68,134 @@ def test_benders_on_the_placement_brackets_and_reaches_the_lp_optimum():
     assert out["lower"] <= whole.objective * (1 + 1e-9)
     assert out["objective"] >= whole.objective * (1 - 1e-9)
     assert out["objective"] == pytest.approx(whole.objective, rel=1e-6)
+
+
+def _feasible(arrays, x, tol=1e-6) -> None:
+    """Every column within its bounds and every row's activity within its bounds."""
+    A = arrays.A.to_scipy()
+    act = A @ x
+    scale = lambda v: tol * np.maximum(1.0, np.abs(np.nan_to_num(v, posinf=0, neginf=0)))
+    assert np.all(x >= arrays.col_lb - scale(arrays.col_lb))
+    assert np.all(x <= arrays.col_ub + scale(arrays.col_ub))
+    assert np.all(act >= arrays.row_lb - scale(arrays.row_lb))
+    assert np.all(act <= arrays.row_ub + scale(arrays.row_ub))
+
+
+@pytest.mark.parametrize("mode", ["primal", "dual", "tree"])
+def test_block_start_reaches_the_plain_optimum_on_coupled_copies(mode):
+    # 3 ring-coupled week copies with shifted tariffs (about half the jobs' energy runs at
+    # the neighbouring copy, so the freed simplex has work to do): the sites solved apart
+    # with every job at home, then the whole LP from their bases, end at the plain optimum
+    from engine.backends import SolverOptions, solve
+
+    sc = scenario(3, coupled=True, ring=True, shifted=True)
+    plain = engine.optimize(sc)
+    started = engine.optimize(sc, block_start=mode)
+    assert started.status == engine.Status.OPTIMAL
+    assert started.objective == pytest.approx(plain.objective, rel=1e-6)
+    f = build(prepare(sc))
+    arrays = f.model.arrays()
+    out = solve(f.model, arrays, options=SolverOptions(block_start=mode))
+    stats = f.model.notes["block_start_stats"]
+    assert stats["blocks"][0] == 3 and stats["freed_iterations"] > 0  # the start was used
+    assert out.objective == pytest.approx(plain.objective, rel=1e-6)
+    _feasible(arrays, out.x)
+    # the pinned point alone is worse: the freed run moved work between the copies
+    pinned = engine.optimize(scenario(3, coupled=False, shifted=True))
+    assert pinned.objective > plain.objective * (1 + 1e-4)
+
+
+def _placement_case(checkpoint_gb: float, data_gb: float) -> dict:
+    # two sites in two linked regions; job j (home east) migrates west by its checkpoint at
+    # 0.5 CNY/GB (tests/test_migration.py: 410 + 500 = 910 by hand), job k (when it has
+    # data) moves its data over the same link to work at either site
+    site = lambda name, price, lat: {
+        "name": name, "latitude_deg": lat, "longitude_deg": 110.0,
+        "grid": {"import_max_mw": 10.0, "import_price_per_mwh": price},
+        "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0}}
+    return {
+        "name": "bs", "start": "2023-01-01 00:00", "horizon_h": 5,
+        "sites": [site("e", [100.0, 100.0, 500.0, 500.0, 500.0], 30.0),
+                  site("w", [500.0, 500.0, 500.0, 100.0, 100.0], 36.0)],
+        "regions": [{"name": "east", "sites": ["e"]}, {"name": "west", "sites": ["w"]}],
+        "links": [{"from_region": "east", "to_region": "west", "bandwidth_gbps": 10.0,
+                   "latency_ms": 20.0, "price_per_gb": 0.5, "energy_kwh_per_gb": 0.01}],
+        "tenants": [{"name": "acme"}],
+        "jobs": [{"name": "j", "energy_mwh": 4.0, "deadline_h": 5, "max_power_mw": 1.0,
+                  "home_region": "east", "checkpoint_gb": checkpoint_gb, "tenant": "acme"},
+                 {"name": "k", "energy_mwh": 1.0, "deadline_h": 5, "max_power_mw": 1.0,
+                  "home_region": "east", "data_gb": data_gb, "tenant": "acme"}][
+                     :2 if data_gb else 1],
+    }
+
+
+@pytest.mark.parametrize("mode", ["primal", "dual", "tree"])
+@pytest.mark.parametrize("checkpoint_gb, data_gb", [(1000.0, 0.0), (0.0, 600.0),
+                                                    (1000.0, 600.0)])
+def test_block_start_with_transfers_and_migration(mode, checkpoint_gb, data_gb):
+    # the block start on the whole model (the lazy data-ready rows in): transfers, arrivals,
+    # runs and checkpoint moves of the remote pair fixed at 0, then freed
+    from engine.backends import SolverOptions, solve
+    from engine.backends.block_start import solve_block_start
+
+    sc = engine.Scenario.from_dict(_placement_case(checkpoint_gb, data_gb))
+    f = build(prepare(sc))
+    arrays = f.model.arrays()
+    plain = solve(f.model, arrays, backend="pyomo")
+    out = solve_block_start(f.model, arrays, SolverOptions(block_start=mode), highs.to_highs,
+                            highs.run_definite, highs.read_outcome)
+    assert out is not None and out.status == engine.Status.OPTIMAL
+    assert f.model.notes["block_start_stats"]["blocks"][0] >= 2  # (sites, here also hours)
+    assert out.objective == pytest.approx(plain.objective, rel=1e-6)
+    _feasible(arrays, out.x)
+    if checkpoint_gb and not data_gb:
+        assert out.objective == pytest.approx(910.0, abs=1e-5)
+
+
+def test_block_start_falls_back_when_a_home_site_cannot_work_alone():
+    # job k (3 MWh in 5 h) at home east, whose grid gives 0.5 MW: pinned home it cannot
+    # finish, so the pinned block is infeasible; the whole LP is solved instead (work west)
+    from engine.backends import SolverOptions
+    from engine.backends.block_start import solve_block_start
+
+    d = _placement_case(0.0, 1.0)
+    d["sites"][0]["grid"]["import_max_mw"] = 0.5
+    d["jobs"] = [{**d["jobs"][1], "energy_mwh": 3.0, "data_gb": 0.0}]
+    sc = engine.Scenario.from_dict(d)
+    f = build(prepare(sc))
+    arrays = f.model.arrays()
+    assert solve_block_start(f.model, arrays, SolverOptions(block_start="primal"),
+                             highs.to_highs, highs.run_definite, highs.read_outcome) is None
+    res = engine.optimize(sc, block_start="primal")
+    ref = engine.optimize(sc, backend="pyomo")
+    assert res.status == engine.Status.OPTIMAL
+    assert res.objective == pytest.approx(ref.objective, rel=1e-9)
+
+
+def test_block_start_tree_merges_the_sites_in_pairs_first():
+    # 5 ring-coupled copies: level 1 frees the pairs 0->1 and 2->3 (two 2-site blocks and
+    # site 4), level 2 the pair 1->2 (sites 0-3 and site 4), the whole LP the rest (3->4,
+    # 4->0); the same optimum as the plain solve
+    from engine.backends import SolverOptions, solve
+
+    sc = scenario(5, coupled=True, ring=True, shifted=True)
+    plain = engine.optimize(sc)
+    f = build(prepare(sc))
+    arrays = f.model.arrays()
+    out = solve(f.model, arrays, options=SolverOptions(block_start="tree"))
+    assert f.model.notes["block_start_stats"]["blocks"] == [5, 3, 2]
+    assert out.objective == pytest.approx(plain.objective, rel=1e-6)
+    _feasible(arrays, out.x)
+
+
+def test_block_start_is_the_default_unless_a_solver_is_named():
+    from engine.backends import SolverOptions, solve
+
+    sc = scenario(2, coupled=True, ring=True)
+    for options, used in ((None, True), (SolverOptions(block_start="off"), False),
+                          (SolverOptions(highs_options={"solver": "ipm"}), False)):
+        f = build(prepare(sc))
+        solve(f.model, options=options)
+        assert ("block_start_stats" in f.model.notes) == used
+    with pytest.raises(ValueError, match="block_start"):
+        engine.optimize(sc, block_start="both")

@@ -60,6 +60,14 @@ class SolverOptions:
         (e.g. capacities chosen on representative days), then free them and solve again
         from that optimal basis. The optimum is the LP's own; only the path to it changes
         (:func:`engine.backends.warm.fix_then_free`). Other backends solve directly.
+    block_start : {"auto", "off", "primal", "dual", "tree"}
+        ``highs`` backend, LPs of sites coupled by placed jobs: solve each site with every
+        job pinned to its home site (separate models in threads), put their optimal bases
+        together and run the primal or dual simplex on the whole LP from there
+        (:mod:`engine.backends.block_start`; ``"tree"`` merges the sites in pairs, fours,
+        ... first). ``"auto"`` (default) is ``"dual"``, unless ``highs_options`` names a
+        ``solver`` (then the whole LP goes to that solver); ``"off"`` solves the whole LP
+        at once. The optimum is the same.
     """
 
     time_limit_s: float | None = None
@@ -70,3 +78,4 @@ class SolverOptions:
     pyomo_interface: str = "standard_form"
     mip_start: str = "auto"
     fixed_start: tuple[np.ndarray, np.ndarray] | None = None
+    block_start: str = "auto"

@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.model import ModelArrays
 
-__all__ = ["MIN_SHARE", "blocks_of", "sub_arrays"]
+__all__ = ["MIN_SHARE", "blocks_of", "components", "sub_arrays"]
 
 #: Share of the columns a component must hold to count as a block of its own.
 MIN_SHARE = 0.05
@@ -29,14 +29,20 @@ MIN_SHARE = 0.05
 def blocks_of(arrays: ModelArrays, max_blocks: int) -> list[np.ndarray] | None:
     """Columns of each block (at most ``max_blocks``, the small components spread over
     them), or None when the model is one block."""
+    A = arrays.A
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return None
+    return components(A.to_scipy(), max_blocks)
+
+
+def components(B, max_blocks: int) -> list[np.ndarray] | None:
+    """:func:`blocks_of` on a SciPy sparse matrix ``B`` (columns of each block)."""
     import scipy.sparse as sp
     from scipy.sparse.csgraph import connected_components
 
-    A = arrays.A
-    m, n = A.shape
+    m, n = B.shape
     if n == 0 or m == 0:
         return None
-    B = A.to_scipy()
     graph = sp.bmat([[None, B], [B.T, None]], format="csr")
     k, label = connected_components(graph, directed=False)
     if k < 2:

@@ -183,6 +183,16 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
             del arrays
             model.release_arrays()
         return lazy
+    # sites coupled by placed jobs: started from their pinned optima, solved apart
+    from engine.backends.block_start import solve_block_start
+
+    started = (solve_block_start(model, arrays, options, to_highs, run_definite, read_outcome)
+               if options.fixed_start is None else None)
+    if started is not None:
+        if release_arrays:
+            del arrays
+            model.release_arrays()
+        return started
     # parts that nothing couples (e.g. independent sites) as separate models in threads
     split = solve_blocks(arrays, options) if options.fixed_start is None else None
     if split is not None:

@@ -61,15 +61,51 @@ def lazy_mask(model: LinearModel, n_rows: int) -> tuple[np.ndarray, np.ndarray] 
     return (mask, batch) if mask.any() else None
 
 
-def _lazy_rows(arrays: ModelArrays, lazy: np.ndarray):
-    """The rows ``lazy`` (sorted) of the model's matrix as a CSR matrix.
+class _Rows:
+    """Some rows of the model's matrix in CSR form, in NumPy only.
 
-    Taken from a SciPy view of the CSC arrays (no copy of the model's matrix): the only
-    new memory is the lazy rows' own entries and index arrays of the model's row count.
+    SciPy's sparse module is not imported on this path: its first import costs ~8 MB of
+    Python memory (NumPy's testing and f2py modules come with it), which counted in the
+    solve's peak of a cold process (benchmarks/MULTISITE_RESULTS.md).
     """
-    L = arrays.A.to_scipy()[lazy, :].tocsr()
-    L.sort_indices()
-    return L
+
+    def __init__(self, arrays: ModelArrays, lazy: np.ndarray) -> None:
+        A = arrays.A
+        m = A.shape[0]
+        # int32 positions: one 4-byte temporary per entry of the model, not 8
+        pos = np.full(m, -1, np.int32)
+        pos[lazy] = np.arange(lazy.size, dtype=np.int32)
+        row = pos[A.indices]
+        del pos
+        sel = np.flatnonzero(row >= 0)
+        row = row[sel]
+        col = (np.searchsorted(A.indptr, sel, side="right") - 1).astype(np.int32)
+        data = A.data[sel]
+        del sel
+        # CSC order is by column: a stable sort by row gives CSR with columns ascending
+        order = np.argsort(row, kind="stable")
+        self.row = row[order]
+        self.indices = col[order]
+        self.data = data[order]
+        self.indptr = np.zeros(lazy.size + 1, np.int64)
+        np.cumsum(np.bincount(self.row, minlength=lazy.size), out=self.indptr[1:])
+        self.n = int(lazy.size)
+
+    def dot(self, x: np.ndarray) -> np.ndarray:
+        """The rows' activities at ``x``."""
+        w = x[self.indices]
+        w *= self.data
+        return np.bincount(self.row, weights=w, minlength=self.n)
+
+    def take(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(starts, indices, values)`` of the rows ``rows`` (sorted), as ``addRows``
+        takes them."""
+        lo, hi = self.indptr[rows], self.indptr[rows + 1]
+        count = hi - lo
+        starts = np.zeros(rows.size, np.int32)
+        np.cumsum(count[:-1], out=starts[1:])
+        ent = np.repeat(lo - starts, count) + np.arange(int(count.sum()))
+        return starts, self.indices[ent], self.data[ent]
 
 
 def _hand_over(arrays: ModelArrays, lazy: np.ndarray, options: SolverOptions,
@@ -107,7 +143,7 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
     lazy = np.flatnonzero(mask)
     L_lb, L_ub = arrays.row_lb[lazy], arrays.row_ub[lazy]
     batch = np.unique(batch_of[lazy], return_inverse=True)[1]
-    L = _lazy_rows(arrays, lazy)
+    L = _Rows(arrays, lazy)
     del mask, batch_of
     h = _hand_over(arrays, lazy, options, to_highs)
     # the violation tolerance of each lazy row, once (not a new array every round)
@@ -128,7 +164,7 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
         if out.status != Status.OPTIMAL or out.x is None:
             log.debug("lazy rows: relaxation ended %s after %d rounds", out.solver_status, rounds)
             return None
-        act = L @ out.x
+        act = L.dot(out.x)
         bad = pending & ((act > L_ub + tol) | (act < L_lb - tol))
         del act
         if rounds > MAX_ROUNDS and bad.any():
@@ -139,9 +175,9 @@ def solve_lazy(model: LinearModel, arrays: ModelArrays, options: SolverOptions,
         hit[batch[bad]] = True
         bad = pending & hit[batch]
         rows = np.flatnonzero(bad)
-        sub = L[rows]
-        h.addRows(rows.size, L_lb[rows], L_ub[rows], sub.nnz,
-                  sub.indptr[:-1].astype(np.int32), sub.indices.astype(np.int32), sub.data)
+        starts, idx, val = L.take(rows)
+        h.addRows(rows.size, L_lb[rows], L_ub[rows], idx.size, starts, idx, val)
+        del starts, idx, val
         pending[rows] = False
         added += rows.size
         # the last basis stays dual feasible with the new rows basic: dual simplex from it

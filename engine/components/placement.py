@@ -58,6 +58,7 @@ import numpy as np
 
 from engine.components._migration import add_moves, extract_moves
 from engine.components._migration import check as check_migration
+from engine.components._pinning import note_block_start
 from engine.components._sites import hosts, is_placed, linked, max_power_at, reachable, region_of
 from engine.components.base import Component, Extraction
 from engine.model.formulation import Formulation
@@ -266,6 +267,7 @@ def add(f: Formulation) -> None:
         _add_transfers(f, pl, p.idx, e_pair, e_t, first, lengths, meta)
         add_moves(f, pl, p.idx, e_pair, e_t, first, meta)
         _link_rows(f, pl, meta)
+        note_block_start(f, pl, e_pair, share, meta)
         f.inject(p.idx, e_site, -pue[e_site, e_t], t_of=e_t)
         f.facility(p.idx, e_site, e_t, pue[e_site, e_t])
         slot_cols.append(p.idx)
