@@ -31,8 +31,11 @@ of the first H hours after each origin.
 ``--microgrid`` runs the microgrid week instead (``examples/xining_microgrid.yaml``:
 gensets, outage survival scenarios, non-preemptible and power-capped jobs; windows built from
 the full formulation, :mod:`engine.operations.model_window`): perfect and Holt–Winters
-rolling (``--warmup-h``, default 72: the week holds no earlier history), with and without a
-plan, against the week's MILP optimum, and the time per window against a raw highspy solve
+rolling, with and without a plan, fitted on ``--history-h`` hours before the week's start
+(a comma list; default ``0,336,336+72``: 0 fits on a ``--warmup-h`` warm-up inside the week,
+default 72, whose hours are planned on actual data; 336 on the two weeks before it, read
+from the example's own inputs, every hour of the week forecast; ``H+W`` on H hours before
+it and a W-hour warm-up inside it, the same hours forecast as with 0), against the week's MILP optimum, and the time per window against a raw highspy solve
 of the same window arrays.
 
 ``--plan annual|monthly`` in the speed run guides the windows by a plan; the plans' time is
@@ -211,12 +214,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--warmup-h", type=int, default=72,
                    help="--microgrid: hours on actual data before the forecasts (72: the "
                         "least Holt-Winters fits on; the week has no earlier history)")
+    p.add_argument("--history-h", default="0,336,336+72",
+                   help="--microgrid: comma list of hours observed before the week's start "
+                        "that Holt-Winters is fitted on (0: the --warmup-h warm-up instead; "
+                        "H+W: H hours before it and a W-hour warm-up inside the week)")
     args = p.parse_args(argv)
     plan = None if args.plan == "none" else args.plan
     if args.microgrid:
         return microgrid(args.window, args.step or 6, args.forecaster or "holt_winters",
                          args.warmup_h, 6 if args.replan_h == 168 else args.replan_h,
-                         max(1, min(args.repeats, 3)), args.json)
+                         max(1, min(args.repeats, 3)), args.json,
+                         [tuple(int(v) for v in x.split("+")) if "+" in x else int(x)
+                          for x in args.history_h.split(",")])
     if args.voi:
         fcs = (args.forecaster,) if args.forecaster else ("holt_winters_adaptive",)
         return value_of_information(args.window, args.step or 2, args.json,
@@ -368,7 +377,8 @@ def _mg_row(r, total: float) -> dict[str, Any]:
 
 
 def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan_h: int,
-              repeats: int, json_path: Path | None) -> dict[str, Any]:
+              repeats: int, json_path: Path | None,
+              history: tuple | list = (0,)) -> dict[str, Any]:
     """The microgrid week (``examples/xining_microgrid.yaml``: gensets, outage survival
     scenarios, a non-preemptible and a power-capped job): realised cost of the rolling
     runs against the week's optimum (:func:`engine.optimize`, the MILP), and the time per
@@ -378,6 +388,7 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     import engine
     from engine.backends.highs import new_highs, to_highs
     from engine.model.data import prepare
+    from engine.operations.history import observed_history
     from engine.operations.model_window import ModelWindowRun
 
     sc = engine.load_scenario(MICROGRID)
@@ -385,13 +396,19 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     opt = engine.optimize(sc)
     opt_s = time.perf_counter() - t0
     rows = {"optimum (engine.optimize, MILP)": {**_mg_row(opt, opt.objective), "run_s": opt_s}}
-    runs = [("perfect", "annual", 0), ("perfect", None, 0), (forecaster, "annual", warmup_h),
-            (forecaster, None, warmup_h)]
-    for fc, plan, wu in runs:
+    # (forecaster, plan, warm-up, history): history hours before the week's start, read
+    # from the example's inputs (the path is passed); without, a warm-up inside the week
+    runs = [("perfect", "annual", 0, 0), ("perfect", None, 0, 0)]
+    for item in history:
+        hh, wu = item if isinstance(item, tuple) else (item, None if item else warmup_h)
+        runs += [(forecaster, "annual", wu, hh), (forecaster, None, wu, hh)]
+    for fc, plan, wu, hh in runs:
         t0 = time.perf_counter()
-        r = engine.rolling_optimize(sc, window_h, step_h, fc, plan=plan, replan_h=replan_h,
-                                    warmup_h=wu)
-        label = (f"rolling {window_h}/{step_h}, {fc}" + (f" (warm-up {wu} h)" if wu else "")
+        r = engine.rolling_optimize(MICROGRID, window_h, step_h, fc, plan=plan,
+                                    replan_h=replan_h, warmup_h=wu, history_h=hh)
+        label = (f"rolling {window_h}/{step_h}, {fc}"
+                 + (f" (history {hh} h" + (f", warm-up {wu} h)" if wu else ")") if hh
+                    else f" (warm-up {wu} h)" if wu else "")
                  + (f", plan {plan} every {replan_h} h" if plan else ", no plan"))
         rows[label] = {**_mg_row(r, opt.objective), "run_s": time.perf_counter() - t0,
                        "windows_relaxed": int((r.windows["relaxed"] != "").sum())}
@@ -399,11 +416,11 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
               f"{rows[label]['run_s']:.1f} s", flush=True)
     print(f"microgrid week {MICROGRID.name}, window {window_h} h, step {step_h} h "
           f"(currency {sc.currency})")
-    print(f"  {'':58s}{'total':>10s}{'vs opt':>8s}{'energy':>10s}{'export':>8s}"
+    print(f"  {'':72s}{'total':>10s}{'vs opt':>8s}{'energy':>10s}{'export':>8s}"
           f"{'demand':>9s}{'outage':>8s}{'green':>7s}{'peak':>6s}{'late':>6s}{'surv h':>7s}"
           f"{'met':>5s}")
     for name, r in rows.items():
-        print(f"  {name:58s}{r['total']:10,.0f}{r['vs_optimum']:8.1%}{r['energy']:10,.0f}"
+        print(f"  {name:72s}{r['total']:10,.0f}{r['vs_optimum']:8.1%}{r['energy']:10,.0f}"
               f"{r['export_revenue']:8,.0f}{r['demand_charge']:9,.0f}"
               f"{r['outage_expected']:8,.0f}{r['green_share']:7.3f}{r['peak_import_mw']:6.2f}"
               f"{r['job_shortfall_mwh']:6.2f}{r['survival_h_min']:7.2f}"
@@ -413,9 +430,14 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     # engine.optimize does, commit and realise) against a raw highspy solve of the same
     # window arrays (passModel + run); CPU time, interleaved repeats, medians
     data = prepare(sc)
+    # the speed run: the longest history measured, without a warm-up
+    hh = max(x[0] if isinstance(x, tuple) else x for x in history)
+    hist = observed_history(MICROGRID, data, hh)
     ctl_w, ctl_c, raw_w, raw_c, solve_w = [], [], [], [], []
     for _ in range(repeats):
-        run = ModelWindowRun(data, window_h, step_h, forecaster, warmup_h, None, None, {})
+        run = ModelWindowRun(data, window_h, step_h, forecaster,
+                             max(0, 336 - hh) if hh else warmup_h, None, None, {})
+        run.history = hist
         run.set_plan("annual", replan_h)
         run.capture = []
         run.forecast()
@@ -439,6 +461,7 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     n_win = len(run.records)
     mips = sum(bool(a.is_mip) for a in run.capture)
     out = {"rows": rows, "windows": n_win, "mip_windows": mips, "repeats": repeats,
+           "speed_history_h": hh,
            "controller_ms_per_window": 1e3 * statistics.median(ctl_w),
            "controller_cpu_ms_per_window": 1e3 * statistics.median(ctl_c),
            "solve_ms_per_window": 1e3 * statistics.median(solve_w),
@@ -449,7 +472,8 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
         "raw_highspy_ms_per_window"]
     out["ratio_controller_to_raw_cpu"] = out["controller_cpu_ms_per_window"] / out[
         "raw_highspy_cpu_ms_per_window"]
-    print(f"speed, {forecaster} with plan annual every {replan_h} h: {n_win} windows "
+    print(f"speed, {forecaster} (history {hh} h) with plan annual every {replan_h} h: "
+          f"{n_win} windows "
           f"({mips} MILPs), {repeats} interleaved repeats, medians per window")
     print(f"  controller (build + solve + realise)  {out['controller_ms_per_window']:8.1f} ms "
           f"wall, {out['controller_cpu_ms_per_window']:8.1f} ms CPU")

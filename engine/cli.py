@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--price-known-h", type=int, default=0, metavar="H",
                      help="with --rolling: hours of published (day-ahead) import prices after "
                           "each origin, used as they are (default 0: forecast)")
+    run.add_argument("--history-h", type=int, default=0, metavar="H",
+                     help="with --rolling: fit the forecasters on H hours before the scenario's "
+                          "start, read from its own inputs (default 0: none)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -245,12 +248,15 @@ def _run(args: argparse.Namespace) -> int:
 
         window_h, step_h = args.rolling
         try:
-            res = rolling_optimize(sc, window_h, step_h, args.forecaster,
+            # the path, not the loaded scenario, when the history before start is read
+            res = rolling_optimize(args.scenario if args.history_h else sc, window_h, step_h,
+                                   args.forecaster,
                                    progress=not args.no_progress,
                                    value_of_information=args.voi,
                                    plan=None if args.plan == "none" else args.plan,
                                    replan_h=args.replan_h, scenarios=args.scenarios,
-                                   price_known_h=args.price_known_h)
+                                   price_known_h=args.price_known_h,
+                                   history_h=args.history_h)
         except ValueError as exc:  # bad rolling arguments (named in the message)
             print(f"error: --rolling: {exc}", file=sys.stderr)
             return 2

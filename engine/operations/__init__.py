@@ -97,7 +97,11 @@ end. On the Xining year with perfect forecasts this brings rolling 48/24 from +1
 The first ``warmup_h`` hours (before the forecaster has enough history: 0 for
 ``perfect``, 1 for ``persistence``, 24 for ``seasonal_naive``, 336 for ``holt_winters``)
 are planned on the actual data, as if known; windows with origins at or after ``warmup_h``
-use forecasts only. The scenario holds no history before its first hour.
+use forecasts only. Without ``history_h`` the scenario holds no history before its first
+hour. ``history_h=H`` reads the forecast series of the ``H`` hours before ``start`` from the
+scenario's own inputs (:mod:`engine.operations.history`): they are simply observed hours
+before the first window (the forecasters fit on ``H + warmup_h`` hours, ``warmup_h``
+defaulting to what the forecaster needs beyond ``H``), never decisions or costs.
 
 Scenarios with gensets, outage scenarios (``policy.outages``: survival rules), non-preemptible
 or power-capped jobs are operated with windows built from the engine's own formulation on

@@ -19,6 +19,7 @@ from engine.model.build import build
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
 from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_monthly_horizon
+from engine.operations.history import check_history_h, observed_history
 from engine.operations.model_window import ModelWindowRun, needs_model_window
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
@@ -34,7 +35,8 @@ log = logging.getLogger(__name__)
 __all__ = ["rolling_optimize"]
 
 
-def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int:
+def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h,
+                history_h: int = 0) -> int:
     if not isinstance(window_h, (int, np.integer)) or window_h < 1:
         raise ScenarioError(f"window_h must be a positive integer [h], got {window_h!r}")
     if not isinstance(step_h, (int, np.integer)) or step_h < 1:
@@ -45,7 +47,10 @@ def _check_args(T: int, window_h: int, step_h: int, forecaster, warmup_h) -> int
         raise ScenarioError(f"forecaster must be one of {sorted(FORECASTERS)} or a callable, got "
                          f"{forecaster!r}")
     if warmup_h is None:
-        warmup_h = 1 if callable(forecaster) else FORECASTERS[forecaster]
+        # the history counts towards what the forecaster needs: it is observed data before
+        # the first window, as the warm-up hours are
+        need = 1 if callable(forecaster) else FORECASTERS[forecaster]
+        warmup_h = max(0, need - history_h)
     if not isinstance(warmup_h, (int, np.integer)) or warmup_h < 0:
         raise ScenarioError(f"warmup_h must be a non-negative integer [h], got {warmup_h!r}")
     if forecaster != "perfect" and warmup_h >= T:
@@ -105,6 +110,7 @@ def rolling_optimize(
     on_progress: Optional[Callable[[int, int, dict], None]] = None,
     *,
     warmup_h: Optional[int] = None,
+    history_h: Optional[int] = None,
     job_value_per_mwh: Optional[float] = None,
     green_penalty_per_mwh: Optional[float] = None,
     peak_baseline_fraction: float = 0.0,
@@ -147,7 +153,17 @@ def rolling_optimize(
     warmup_h : int, optional
         Hours planned on actual data before forecasts start; default what the forecaster
         needs (see ``FORECASTERS``). Holt–Winters fits on at least 72 h; below 336 h the
-        load and price get a daily season only (a weekly one needs two weeks).
+        load and price get a daily season only (a weekly one needs two weeks). The
+        ``history_h`` hours count towards that need: the default is what the forecaster
+        needs beyond them.
+    history_h : int, optional
+        Hours observed before the scenario's ``start`` on which the forecasters are fitted
+        [h], >= 0; None or 0: none (:mod:`engine.operations.history`). They are read from
+        the scenario's own inputs (its file read again from ``start - history_h``: the
+        weather CSV, tariffs, load rules), so ``scenario`` must be a path; they are only
+        observations (no decision, cost or state comes from them). The forecasters fit on
+        ``history_h + warmup_h`` hours, and Holt–Winters gets the weekly season of load
+        and price from 336 of them on.
     job_value_per_mwh : float, optional
         Terminal value of a job's IT energy done before the window end [currency/MWh];
         default the median forecast marginal grid cost of the window (see module notes).
@@ -201,15 +217,19 @@ def rolling_optimize(
     Raises
     ------
     engine.errors.ScenarioError
-        For bad arguments (naming the argument and the value; a ``ValueError``), and for
+        For bad arguments (naming the argument and the value; a ``ValueError``), for a
+        ``history_h`` the scenario's inputs do not cover (naming it and the source), and for
         scenario features the controller does not handle (naming the field: hydro energy
         budgets, shared storage, demand response, EV charging, gang-block jobs).
     """
-    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     t_start = time.perf_counter()
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
     data = prepare(sc)
     T = data.T
-    warmup = _check_args(T, window_h, step_h, forecaster, warmup_h)
+    hist_h = check_history_h(history_h)
+    warmup = _check_args(T, window_h, step_h, forecaster, warmup_h, hist_h)
+    history = observed_history(None if isinstance(scenario, Scenario) else Path(scenario),
+                               data, hist_h)
     _unsupported(data)
     if not 0.0 <= peak_baseline_fraction <= 1.0:
         raise ScenarioError(f"peak_baseline_fraction must be in [0, 1], got {peak_baseline_fraction}")
@@ -238,11 +258,13 @@ def rolling_optimize(
         run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
                              int(price_known_h))
+        run.history = history
         _check_plan(plan, replan_h, run)
         if plan is not None:
             run.set_plan(plan, int(replan_h))
         return _finish(run, sc, data, t_start, forecaster, value_of_information, progress,
                        on_progress, {"window_h": window_h, "step_h": step_h,
+                                     "scenario": scenario, "history_h": hist_h,
                                      "plan": plan, "replan_h": replan_h,
                                      "price_known_h": price_known_h,
                                      "job_value_per_mwh": job_value_per_mwh,
@@ -251,6 +273,7 @@ def rolling_optimize(
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
                       int(scenarios))
+    run.history = history
     _check_plan(plan, replan_h, run)
     run.known_h[run.series.price] = int(price_known_h)
     if plan is not None:
@@ -271,7 +294,7 @@ def rolling_optimize(
 
         _voi(res, data, forecaster,
              {"window_h": window_h, "step_h": step_h, "plan": plan, "replan_h": replan_h,
-              "scenarios": scenarios, "price_known_h": price_known_h,
+              "scenario": scenario, "history_h": hist_h, "scenarios": scenarios, "price_known_h": price_known_h,
               "job_value_per_mwh": job_value_per_mwh,
               "green_penalty_per_mwh": green_penalty_per_mwh,
               "peak_baseline_fraction": peak_baseline_fraction, "highs_options": highs_options},
@@ -337,6 +360,9 @@ class _RollingRun(_Planner, _Realiser):
         #: hours after each origin of each forecast series known before it (published
         #: day-ahead prices: ``price_known_h``); 0 forecast
         self.known_h = np.zeros(self.series.Y.shape[0], np.int64)
+        #: the forecast series observed before hour 0 ((n_series, history_h), ``history_h``:
+        #: :mod:`engine.operations.history`); None: no history
+        self.history: Optional[np.ndarray] = None
         jobs = data.jobs
         self.J = len(jobs.names)
         # slots per site: the most jobs of that site whose window meets any planning window
@@ -413,7 +439,7 @@ class _RollingRun(_Planner, _Realiser):
     # --------------------------------------------------------------------- forecasts
     def forecast(self) -> None:
         self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup,
-                             self.known_h)
+                             self.known_h, self.history)
         if self.sw is not None:
             se = self.series
             self.fc_scen = scenario_forecasts(se.Y, self.fc, self.origins, self.warmup, self.K,
@@ -577,6 +603,7 @@ class _RollingRun(_Planner, _Realiser):
             settings={"window_h": self.W, "step_h": self.step,
                       "forecaster": self._name,
                       "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
+                      "history_h": 0 if self.history is None else int(self.history.shape[1]),
                       "green_penalty_per_mwh": self.green_penalty,
                       "peak_baseline_fraction": self.peak_baseline,
                       "job_slots": int(self.slot_site.size),

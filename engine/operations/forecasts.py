@@ -3,7 +3,7 @@ array, and every origin's window forecast in one call of the rolling-origin kern
 :mod:`kernels.forecast` (or a user forecaster)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable, Optional, Union
 
 import numpy as np
@@ -71,7 +71,8 @@ def _stack_series(data: ScenarioData) -> _Series:
 
 def _forecasts(series: _Series, origins: np.ndarray, W: int,
                forecaster: Union[str, Forecaster], warmup_h: int,
-               known_h: Optional[np.ndarray] = None) -> np.ndarray:
+               known_h: Optional[np.ndarray] = None,
+               history: Optional[np.ndarray] = None) -> np.ndarray:
     """Forecasts of every series for every origin: (n_series, O, W).
 
     Origins before ``warmup_h`` get the actual values (perfect); the others use only
@@ -79,7 +80,16 @@ def _forecasts(series: _Series, origins: np.ndarray, W: int,
     ``known_h[i]`` (optional, (n_series,)): the first ``known_h[i]`` hours after each
     origin of series ``i`` are published before the origin (a day-ahead price) and taken
     as they are; 0 forecasts them all.
+    ``history`` (optional, (n_series, H)): the hours observed before the first hour
+    (``rolling_optimize(history_h=H)``). They are simply earlier data: the series runs from
+    ``-H``, so the forecasters fit on ``H + warmup_h`` hours and each origin ``o`` sees
+    ``H + o`` hours before it.
     """
+    if history is not None and history.shape[1] > 0:
+        H = history.shape[1]
+        series = replace(series, Y=np.concatenate([history, series.Y], axis=1))
+        origins = origins + H
+        warmup_h = warmup_h + H
     out = _forecast_all(series, origins, W, forecaster, warmup_h)
     if known_h is not None:
         Y = series.Y

@@ -189,7 +189,7 @@ class PlanGuide:
             return run.series.Y[:, o:].copy()
         h = min(H, REPEAT_H) if not callable(run.forecaster) else H
         fc = _forecasts(run.series, np.array([o], np.int64), h, run.forecaster,
-                        run.warmup)[:, 0, :]
+                        run.warmup, history=run.history)[:, 0, :]
         if h < H:
             fc = np.tile(fc, (1, -(-H // h)))[:, :H]
         # what is published before the origin (a day-ahead price) is taken as it is

@@ -327,6 +327,7 @@ class _ModelRealiser:
             scenario_name=sc.name, windows=windows, plans=pd.DataFrame(self.plan_records), months=months,
             settings={"window_h": self.W, "step_h": self.step, "forecaster": self._name,
                       "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
+                      "history_h": 0 if self.history is None else int(self.history.shape[1]),
                       "green_penalty_per_mwh": self.green_penalty, "scenarios": 1,
                       "price_known_h": int(self.known_h[self.series.price].max(initial=0)),
                       "plan": self.plan_mode,

@@ -121,6 +121,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
         self.origins = np.arange(0, T, step, dtype=np.int64)
         self.series = _stack_series(data)
         self.known_h = np.zeros(self.series.Y.shape[0], np.int64)
+        #: the forecast series observed before hour 0 ((n_series, history_h), ``history_h``:
+        #: :mod:`engine.operations.history`); None: no history
+        self.history: Optional[np.ndarray] = None
         self.known_h[self.series.price] = int(known_h)
         self._name = "callable" if callable(forecaster) else str(forecaster)
         #: the horizon's model: its layout for the realised decisions and the evaluation
@@ -195,7 +198,7 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
     # ------------------------------------------------------------------ forecasts
     def forecast(self) -> None:
         self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup,
-                             self.known_h)
+                             self.known_h, self.history)
 
     def _job_value(self, info: dict, wd: ScenarioData) -> np.ndarray:
         """Terminal value per MWh of a job's IT energy, per window job."""

@@ -76,6 +76,8 @@ class RollingResult(Result):
         s = self.settings
         lines = [text, f"  rolling: window {s.get('window_h')} h, step {s.get('step_h')} h, "
                        f"forecaster {s.get('forecaster')!r}, warm-up {s.get('warmup_h')} h"
+                       + (f", history {s['history_h']} h before start"
+                          if s.get("history_h") else "")
                        + (f", plan {s['plan']!r} every {s.get('replan_h')} h"
                           if s.get("plan") else "")]
         if len(self.windows):

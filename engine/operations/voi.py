@@ -42,7 +42,9 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
     from engine.backends import SolverOptions
     from engine.backends.highs import PersistentHighs
 
-    sc = data.scenario
+    kw = dict(kw)
+    # the scenario as given (a path when history_h reads the hours before its start)
+    sc = kw.pop("scenario", None) or data.scenario
     plan = kw.get("plan")
     rows: dict[str, dict[str, float]] = {_name(forecaster, plan): _row(res.objective, res.costs,
                                                                         res.kpis)}
@@ -58,6 +60,7 @@ def value_of_information(res, data, forecaster, kw: dict[str, Any],
         args = dict(kw, plan=p)
         if f == "perfect":
             args["warmup_h"] = 0
+            args["history_h"] = 0  # perfect forecasts observe nothing
         r = rolling(sc, forecaster=f, value_of_information=False, **args)
         rows[_name(f, p)] = _row(r.objective, r.costs, r.kpis)
         if f == "perfect" and p == plan:
