@@ -51,23 +51,6 @@ AUTO = "dual"
 _TOL = 1e-9
 
 
-def _block(arrays: ModelArrays, A, cols: np.ndarray) -> tuple[ModelArrays, np.ndarray]:
-    """The block of ``cols`` and the rows its columns appear in, and those rows."""
-    from engine.model.linear import CSC
-
-    sub = A[:, cols]
-    rows = np.unique(sub.indices)
-    sub = sub[rows, :].tocsc()
-    sub.sort_indices()
-    return ModelArrays(
-        cost=arrays.cost[cols], col_lb=arrays.col_lb[cols], col_ub=arrays.col_ub[cols],
-        integrality=np.zeros(cols.size, bool), row_lb=arrays.row_lb[rows],
-        row_ub=arrays.row_ub[rows],
-        A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
-              sub.data.astype(np.float64), sub.shape),
-        offset=0.0), rows
-
-
 def _basis(highspy, col_status: np.ndarray, row_status: np.ndarray):
     """A ``HighsBasis`` of these statuses (``HighsBasisStatus`` codes)."""
     S = [highspy.HighsBasisStatus(k) for k in range(5)]
@@ -123,7 +106,7 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
 
     import highspy
 
-    from engine.backends.blocks import components
+    from engine.backends.blocks import components, sub_arrays_rows
     from engine.status import Status
 
     mode = getattr(options, "block_start", "off")
@@ -180,7 +163,7 @@ def solve_block_start(model: LinearModel, arrays: ModelArrays, options: SolverOp
         blocks = []
         for part in (parts if parts is not None else [np.arange(free.size)]):
             cols = free[part]
-            sub, rows = _block(arrays, A, cols)
+            sub, rows = sub_arrays_rows(arrays, A, cols)  # an LP: integrality all 0
             h = to_highs(sub, options)
             if level > 0:  # from the statuses so far: dual simplex, no presolve
                 if h.setBasis(_basis(highspy, col_status[cols], row_status[rows])) \

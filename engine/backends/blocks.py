@@ -20,7 +20,7 @@ import numpy as np
 
 from engine.model import ModelArrays
 
-__all__ = ["MIN_SHARE", "blocks_of", "components", "sub_arrays"]
+__all__ = ["MIN_SHARE", "blocks_of", "components", "sub_arrays", "sub_arrays_rows"]
 
 #: Share of the columns a component must hold to count as a block of its own.
 MIN_SHARE = 0.05
@@ -67,6 +67,12 @@ def components(B, max_blocks: int) -> list[np.ndarray] | None:
 
 def sub_arrays(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
     """The block of ``cols`` (and the rows they appear in) as a model of its own."""
+    return sub_arrays_rows(arrays, A_csc, cols)[0]
+
+
+def sub_arrays_rows(arrays: ModelArrays, A_csc, cols: np.ndarray
+                    ) -> tuple[ModelArrays, np.ndarray]:
+    """:func:`sub_arrays` and the indices of the rows it holds (in the whole model)."""
     from engine.model.linear import CSC
 
     sub = A_csc[:, cols]
@@ -79,4 +85,4 @@ def sub_arrays(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
         row_ub=arrays.row_ub[rows],
         A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
               sub.data.astype(np.float64), sub.shape),
-        offset=0.0)
+        offset=0.0), rows
