@@ -148,6 +148,9 @@ class _ModelRealiser:
                         if excess <= 1e-9:
                             break
                     r["job"][:, h] = jp
+                if net > 1e-9 and gi.size and self.settle_deficit and "imp" in plan:
+                    net = self._settle_deficit(plan, t, s, h, bi, bl, ch, dis, net,
+                                               float(plan["imp"][gi[0], t]))
                 imp = exp = uns = 0.0
                 used_ren = ren
                 if net > 0:
@@ -232,6 +235,48 @@ class _ModelRealiser:
                     self.remaining[j] -= wk
                 else:
                     self.remaining[j] -= jp[j]
+
+    def _settle_deficit(self, plan: dict, t: int, s: int, h: int, bi: list, bl: list,
+                        ch: np.ndarray, dis: np.ndarray, net: float, planned: float) -> float:
+        """Settle a surprise deficit (import beyond the window's plan) from the battery
+        before the grid: charge less, then discharge more, while the hour's actual import
+        price beats refilling later at the cheapest price the window expects after it
+        (through both efficiencies, with the degradation of the round trip), and not below
+        the SOC the window plans for the hour with a survival rule (that trajectory carries
+        the outage starts the window saw), else not below the minimum.
+        ``ch``/``dis`` are updated in place; returns the net load left."""
+        extra = net - max(planned, 0.0)
+        if extra <= 1e-12:
+            return net
+        price = float(self.data.sites[s].grid_import_price[h])
+        refill = float(plan["refill"][s, t])
+        for q, b in enumerate(bl):
+            if extra <= 1e-12:
+                break
+            rt = b.charge_efficiency * b.discharge_efficiency
+            if price <= refill / rt + 2.0 * b.degradation_cost_per_mwh:
+                continue
+            keep = 1.0 - b.self_discharge_per_h
+            # with a survival rule, not below the SOC the window planned for this hour (the
+            # rest of the step then still ends where the window planned, which carries the
+            # next outage start; the window's lowest planned SOC, tried first, left starts
+            # short in the week without a plan: 5.6 h of 8)
+            lo = max(b.soc_min_fraction * b.energy_mwh,
+                     float(plan["soc"][bi[q], t]) if self.survival else 0.0)
+            end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
+                   - dis[q] / b.discharge_efficiency)
+            drop = max(end - lo, 0.0)
+            d = min(ch[q], extra, drop / b.charge_efficiency)
+            ch[q] -= d
+            extra -= d
+            net -= d
+            drop -= b.charge_efficiency * d
+            d = min(max(b.discharge_power_mw - dis[q], 0.0), extra,
+                    drop * b.discharge_efficiency)
+            dis[q] += d
+            extra -= d
+            net -= d
+        return net
 
     # ------------------------------------------------------------------ result
     def _realised_x(self, f=None) -> np.ndarray:

@@ -61,8 +61,13 @@ headroom (non-preemptible runs are not cut); the battery charges less, then disc
 more, where the site would import above the window's planned monthly peak or the import
 limit (with a survival rule, not below the window's planned SOC, which carries the
 outages it saw); then preemptible job power is deferred there, as far as each job can still
-finish after the committed step at half its maximum power; the grid takes the rest up to
-its limit (then load is unserved, the sheddable tier first). A surplus beyond the window's
+finish after the committed step at half its maximum power. A deficit beyond the window's
+planned import (a surprise: none with perfect forecasts) is then settled from the battery
+before the grid: it charges less, then discharges more, while the hour's actual import price
+beats refilling at the cheapest price the window expects later in it (through both
+efficiencies, plus the round trip's degradation), and with a survival rule not below the
+window's planned SOC for the hour. The grid takes the rest up to its limit (then load is
+unserved, the sheddable tier first). A surplus beyond the window's
 planned export and curtailment (a surprise: none with perfect forecasts) first discharges
 less and charges the battery more, within its power and SOC; what is left is exported where
 worth it and the rest curtailed. Fuel is burnt on the genset's fuel curve.
@@ -181,6 +186,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
         self.robust_outages = True
         #: a surprise surplus (beyond the planned export) charges the battery
         self.store_surplus = True
+        #: a surprise deficit (import beyond the planned) is settled from the battery first
+        #: where the hour's price beats refilling later (model_realise._settle_deficit)
+        self.settle_deficit = True
         #: real-time deferral of preemptible job power above the planned peak
         self.defer_jobs = True
         #: ... as far as each job can still finish at this share of its maximum power (the
@@ -475,6 +483,15 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
             mo = wd.month[:c]
             peak_t = pk[:, mo]
         plan["peak"] = peak_t
+        # merit-order settlement (model_realise): the import the window planned (a deficit
+        # beyond it is a surprise) and the cheapest import price it expects after each
+        # committed hour (its own forecasts: no leakage)
+        plan["imp"] = (val("grid/import_mw")[:, :c] if "grid/import_mw" in vg
+                       else np.zeros((G, c)))
+        price = np.array([sd.grid_import_price if np.size(sd.grid_import_price)
+                          else np.full(n, np.inf) for sd in wd.sites]).reshape(self.S, n)
+        plan["refill"] = np.array([[price[s, t + 1:].min(initial=np.inf) for t in range(c)]
+                                   for s in range(self.S)])
         # planned export and curtailment: a surplus beyond them is a surprise
         plan["exp"] = (val("grid/export_mw")[:, :c] if "grid/export_mw" in vg
                        else np.zeros((G, c)))
