@@ -99,7 +99,7 @@ def test_surplus_beyond_the_battery_is_exported():
 
 
 @pytest.mark.parametrize("settle", [True, False])
-def test_deficit_is_covered_by_the_battery_before_import(settle):
+def test_deficit_is_covered_by_the_battery_before_import(settle, monkeypatch):
     """Load 5 MW, PV actually [3, 5, 5] but forecast [5, 5, 5] (2 MW too high in hour 0),
     import 500 in hour 0 and 100 after; battery at 5 of 10 MWh (minimum 1), lossless,
     degradation 1 per MWh. On the forecast PV covers the load every hour: the plan imports
@@ -117,12 +117,9 @@ def test_deficit_is_covered_by_the_battery_before_import(settle):
         orig(self, *a, **k)
         self.settle_deficit = settle
 
-    mw.ModelWindowRun.__init__ = init
-    try:
-        roll = engine.rolling_optimize(sc, 3, 3, _biased(sc, np.array([2.0, 0.0, 0.0])),
-                                       warmup_h=0)
-    finally:
-        mw.ModelWindowRun.__init__ = orig
+    monkeypatch.setattr(mw.ModelWindowRun, "__init__", init)  # restored after the test
+    roll = engine.rolling_optimize(sc, 3, 3, _biased(sc, np.array([2.0, 0.0, 0.0])),
+                                   warmup_h=0)
     imp = _series(roll, "grid.s1/import_mw")
     dis = _series(roll, "battery.bess/discharge_mw")
     soc = _series(roll, "battery.bess/soc_mwh")
