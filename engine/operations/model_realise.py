@@ -113,22 +113,9 @@ class _ModelRealiser:
                 for q, b in enumerate(bl):  # peak shaving: charge less, then discharge more
                     if excess <= 1e-12:
                         break
-                    keep = 1.0 - b.self_discharge_per_h
                     # with a survival rule, not below the window's planned SOC (which carries
                     # the outages it saw); else not below the minimum
-                    lo = max(b.soc_min_fraction * b.energy_mwh,
-                             plan["soc"][bi[q], t] if self.survival else 0.0)
-                    end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
-                           - dis[q] / b.discharge_efficiency)
-                    drop = max(end - lo, 0.0)
-                    d = min(ch[q], excess, drop / b.charge_efficiency)
-                    ch[q] -= d
-                    excess -= d
-                    net -= d
-                    drop -= b.charge_efficiency * d
-                    d = min(max(b.discharge_power_mw - dis[q], 0.0), excess,
-                            drop * b.discharge_efficiency)
-                    dis[q] += d
+                    d = self._cover_from_battery(b, q, bi, plan, t, ch, dis, excess)
                     excess -= d
                     net -= d
                 if excess > 1e-9 and self.defer_jobs:
@@ -256,27 +243,33 @@ class _ModelRealiser:
             rt = b.charge_efficiency * b.discharge_efficiency
             if price <= refill / rt + 2.0 * b.degradation_cost_per_mwh:
                 continue
-            keep = 1.0 - b.self_discharge_per_h
             # with a survival rule, not below the SOC the window planned for this hour (the
             # rest of the step then still ends where the window planned, which carries the
             # next outage start; the window's lowest planned SOC, tried first, left starts
             # short in the week without a plan: 5.6 h of 8)
-            lo = max(b.soc_min_fraction * b.energy_mwh,
-                     float(plan["soc"][bi[q], t]) if self.survival else 0.0)
-            end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
-                   - dis[q] / b.discharge_efficiency)
-            drop = max(end - lo, 0.0)
-            d = min(ch[q], extra, drop / b.charge_efficiency)
-            ch[q] -= d
-            extra -= d
-            net -= d
-            drop -= b.charge_efficiency * d
-            d = min(max(b.discharge_power_mw - dis[q], 0.0), extra,
-                    drop * b.discharge_efficiency)
-            dis[q] += d
+            d = self._cover_from_battery(b, q, bi, plan, t, ch, dis, extra)
             extra -= d
             net -= d
         return net
+
+    def _cover_from_battery(self, b, q: int, bi: list, plan: dict, t: int, ch: np.ndarray,
+                            dis: np.ndarray, need: float) -> float:
+        """Cover up to ``need`` MW from battery ``q`` in hour ``t`` of the step: charge less
+        first, then discharge more, never below its floor (the planned SOC of the hour with a
+        survival rule, else its minimum). Updates ``ch``/``dis``; returns the MW covered."""
+        keep = 1.0 - b.self_discharge_per_h
+        lo = max(b.soc_min_fraction * b.energy_mwh,
+                 float(plan["soc"][bi[q], t]) if self.survival else 0.0)
+        end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
+               - dis[q] / b.discharge_efficiency)
+        drop = max(end - lo, 0.0)
+        less = min(ch[q], need, drop / b.charge_efficiency)
+        ch[q] -= less
+        drop -= b.charge_efficiency * less
+        more = min(max(b.discharge_power_mw - dis[q], 0.0), need - less,
+                   drop * b.discharge_efficiency)
+        dis[q] += more
+        return less + more
 
     # ------------------------------------------------------------------ result
     def _realised_x(self, f=None) -> np.ndarray:
