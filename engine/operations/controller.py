@@ -23,7 +23,7 @@ from engine.operations.history import check_history_h, observed_history
 from engine.operations.model_window import ModelWindowRun, needs_model_window
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
-from engine.operations.result import RollingResult
+from engine.operations.result import RollingResult, WindowProgress
 from engine.operations.scenarios import ScenarioWindow, scenario_forecasts
 from engine.operations.window import WindowModel
 from engine.results import extract
@@ -465,11 +465,7 @@ class _RollingRun(_Planner, _Realiser):
     def loop(self, progress: bool = False, on_progress=None, verify_every: int = 0) -> None:
         from engine.backends.highs import PersistentHighs, to_highs  # highspy stays there
 
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=self.origins.size, unit="window", desc="rolling")
+        prog = WindowProgress(self.origins.size, progress, on_progress)
         solver = None
         prev_coef = None
         O = self.origins.size
@@ -529,13 +525,9 @@ class _RollingRun(_Planner, _Realiser):
                         soc_value = self.sw.soc_value(solver.row_duals())
                 self.realise(k, x, inp, soc_value)
                 self.records.append(rec)
-                if bar is not None:
-                    bar.update(1)
-                if on_progress is not None:
-                    on_progress(k + 1, O, rec)
+                prog.done(k, rec)
         finally:
-            if bar is not None:
-                bar.close()
+            prog.close()
 
     def realised_x(self, f) -> np.ndarray:
         """The realised decisions as a solution vector of the horizon's model ``f``

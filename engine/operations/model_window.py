@@ -100,6 +100,7 @@ from engine.operations.forecasts import _forecasts, _stack_series
 from engine.operations.model_data import _append_cols, _solve, _WindowData, needs_model_window
 from engine.operations.model_plan import _ModelPlanner
 from engine.operations.model_realise import _ModelRealiser
+from engine.operations.result import WindowProgress
 from engine.status import Status
 
 log = logging.getLogger(__name__)
@@ -385,11 +386,7 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
 
     # ------------------------------------------------------------------ the loop
     def loop(self, progress: bool = False, on_progress=None) -> None:
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = tqdm(total=self.origins.size, unit="window", desc="rolling")
+        prog = WindowProgress(self.origins.size, progress, on_progress)
         O = self.origins.size
         try:
             for k in range(O):
@@ -425,13 +422,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
                 rec["window_s"] = time.perf_counter() - t0
                 rec["window_cpu_s"] = time.process_time() - c0
                 self.records.append(rec)
-                if bar is not None:
-                    bar.update(1)
-                if on_progress is not None:
-                    on_progress(k + 1, O, rec)
+                prog.done(k, rec)
         finally:
-            if bar is not None:
-                bar.close()
+            prog.close()
 
     def _solve_window(self, f, a: ModelArrays, o: int) -> tuple[Any, str]:
         """Solve the window; where it is infeasible (a run that no longer fits beside the

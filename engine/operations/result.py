@@ -9,7 +9,30 @@ import pandas as pd
 
 from engine.results import Result
 
-__all__ = ["RollingResult"]
+
+class WindowProgress:
+    """A rolling run's progress over its ``n`` windows: a tqdm bar when ``progress``, and
+    the caller's ``on_progress(k, n, record)`` after each window (``k`` from 1)."""
+
+    def __init__(self, n: int, progress: bool, on_progress: Any = None) -> None:
+        self.n, self.on_progress, self.bar = n, on_progress, None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=n, unit="window", desc="rolling")
+
+    def done(self, k: int, record: dict) -> None:
+        """Window ``k`` (from 0) is done."""
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.on_progress is not None:
+            self.on_progress(k + 1, self.n, record)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+__all__ = ["RollingResult", "WindowProgress"]
 
 
 @dataclass
