@@ -23,10 +23,11 @@ above::
 
     lease[y]        = (L_bau - L_project) (1 + e_energy)^(y - 1)              (y >= 1)
     savings[y]      = ((C_bau - L_bau) - (C_project - L_project)) (1 + e_energy)^(y - 1)
- Simple and discounted payback are the
-(linearly interpolated) years at which the cumulative (discounted) cash flow turns
-non-negative for good -- replacements included, so a late replacement can push it back; the
-IRR is the rate at which the NPV is zero (scipy's ``brentq``).
+
+Simple and discounted payback are the (linearly interpolated) years at which the cumulative
+(discounted) cash flow turns non-negative for good -- replacements included, so a late
+replacement can push it back; the IRR is the rate at which the NPV is zero (scipy's
+``brentq``).
 """
 from __future__ import annotations
 
