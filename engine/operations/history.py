@@ -15,7 +15,6 @@ silently shorter or misaligned.
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -25,6 +24,7 @@ import pandas as pd
 from engine.errors import ScenarioError
 from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import _stack_series
+from engine.scenario.container import read_scenario_file
 from engine.scenario.series import hourly_index
 
 __all__ = ["check_history_h", "observed_history"]
@@ -39,15 +39,6 @@ def check_history_h(history_h) -> int:
         raise ScenarioError(f"history_h must be an integer >= 0 [h] (hours observed before the "
                             f"scenario's start), got {history_h!r}")
     return int(history_h)
-
-
-def _read(path: Path) -> dict:
-    text = path.read_text()
-    if path.suffix.lower() == ".json":
-        return json.loads(text)
-    import yaml
-
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def observed_history(path: Optional[Path], data: ScenarioData, history_h: int
@@ -95,7 +86,7 @@ def observed_history(path: Optional[Path], data: ScenarioData, history_h: int
     if not ext_index[H:].equals(index):
         raise ScenarioError(f"history_h={H}: the hours from {start} ({sc.timezone}) do not run "
                             f"hour by hour into the scenario's start {sc.start}")
-    raw = dict(_read(path))
+    raw = dict(read_scenario_file(path))
     raw["start"], raw["horizon_h"] = start, T + H
     try:
         ext = type(sc).from_dict(raw, base_dir=path.parent)

@@ -33,7 +33,8 @@ from engine.scenario.site import SiteBase
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-__all__ = ["Policy", "Scenario", "ScenarioBase", "Site", "load_scenario", "make_schema"]
+__all__ = ["Policy", "Scenario", "ScenarioBase", "Site", "load_scenario", "make_schema",
+           "read_scenario_file"]
 
 #: The number of hours of a scenario (up to ten leap years).
 Horizon = Annotated[Integer, Field(ge=1, le=10 * 8784)]
@@ -305,17 +306,27 @@ def load_scenario(path: str | Path, schema: type[ScenarioBase] | None = None) ->
         If the file cannot be read or any field is invalid.
     """
     path = Path(path)
+    return (schema or Scenario).from_dict(read_scenario_file(path), base_dir=path.parent)
+
+
+def read_scenario_file(path: str | Path) -> Any:
+    """The raw content (not validated) of a YAML or JSON scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        If the file does not exist or cannot be parsed.
+    """
+    path = Path(path)
     if not path.is_file():
         raise ScenarioError(f"scenario file {str(path)!r} does not exist")
     try:
         text = path.read_text()
         if path.suffix.lower() == ".json":
-            data = json.loads(text)
-        else:
-            import yaml
+            return json.loads(text)
+        import yaml
 
-            # libyaml's C loader parses the example ~10x faster than the pure-Python one
-            data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # libyaml's C loader parses the example ~10x faster than the pure-Python one
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except Exception as exc:
         raise ScenarioError(f"cannot parse scenario file {str(path)!r}: {exc}") from None
-    return (schema or Scenario).from_dict(data, base_dir=path.parent)
