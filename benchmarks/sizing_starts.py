@@ -210,7 +210,7 @@ def started_solve(mode: str, f: Any, arrays: Any, typ: dict[str, Any]) -> dict[s
     out: dict[str, Any] = {"mode": mode}
     c1 = time.process_time()
     if mode == "fixed_then_freed":
-        out.update(fix_then_free(h, caps, x[caps], None, run_definite))
+        out.update(fix_then_free(h, caps, x[caps], None, run_definite)[0])
     elif mode in ("alien", "alien_fixed"):
         B = highspy.HighsBasisStatus
         cs, rs = alien_basis(arrays, typ, colmap, rowmap, x)

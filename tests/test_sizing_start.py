@@ -47,6 +47,9 @@ def test_fixed_start_reaches_the_hand_optimum(start, fallback):
     assert out.timings["fallback"] == fallback
     cold = solve(_hand_lp()[0])
     assert cold.objective == pytest.approx(out.objective, rel=1e-12)
+    # the freed continuation's step columns are folded back: the LP's columns, its point
+    assert out.x.shape == cold.x.shape
+    np.testing.assert_allclose(out.x, cold.x, atol=1e-9)
 
 
 def _year(annual_start: str | None):

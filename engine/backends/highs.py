@@ -212,20 +212,22 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         model.release_arrays()
     t1 = time.perf_counter()
     solved_by_lp, lp_obj = False, float("nan")
-    warm = {}
+    warm, to_lp = {}, None
     if is_mip and options.mip_start in ("lp", "auto"):
         solved_by_lp, lp_obj = _lp_first(h, options)
     elif options.fixed_start is not None and not is_mip:
         from engine.backends.warm import fix_then_free
 
-        warm = fix_then_free(h, *options.fixed_start, time_limit_for(options, False),
-                             run_definite)
+        warm, to_lp = fix_then_free(h, *options.fixed_start, time_limit_for(options, False),
+                                    run_definite)
     else:
         run_definite(h)
     t2 = time.perf_counter()
     out = read_outcome(h, is_mip and not solved_by_lp,
                        {"handover_s": t1 - t0, "run_s": t2 - t1, **warm})
     out.iterations += int(warm.get("fixed_iterations", 0))
+    if to_lp is not None and out.x is not None:  # the freed start's step columns folded back
+        out.x = to_lp(out.x)
     out.lp_relaxation = lp_obj
     if out.status == Status.INFEASIBLE:
         out.diagnosis = diagnose_infeasible(h, model)
