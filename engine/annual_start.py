@@ -4,11 +4,13 @@
 :mod:`engine.model.sizing`) in two steps when ``sizing.annual_start`` is
 ``"representative_days"`` (the default) and the year can be represented by typical days
 (:func:`engine.components.periods.check_representable`): :func:`annual_start` sizes the
-year on :data:`START_DAYS` typical days (seconds), and
+year on :data:`START_DAYS` typical days (themselves started from
+:data:`PRE_START_DAYS` days' sizes; seconds), and
 :func:`start_columns` hands those sizes to the backend as ``SolverOptions.fixed_start``:
 the annual LP is solved with the capacities fixed at them (a dispatch LP), then freed and
-solved from that basis (:func:`engine.backends.warm.fix_then_free`). The optimum is the
-annual LP's own; only the path to it changes (benchmarks/SIZING_RESULTS.md).
+continued from that basis with the primal simplex
+(:func:`engine.backends.warm.fix_then_free`). The optimum is the annual LP's own; only the
+path to it changes (benchmarks/SIZING_RESULTS.md).
 """
 from __future__ import annotations
 
@@ -25,14 +27,19 @@ from engine.model.periods import aggregate
 
 log = logging.getLogger(__name__)
 
-__all__ = ["START_DAYS", "annual_start", "start_columns"]
+__all__ = ["PRE_START_DAYS", "START_DAYS", "annual_start", "start_columns"]
 
 #: Typical days of the annual sizing LP's start, whatever ``sizing.representative_days``
 #: (that one sets the appraisal's typical days): the start's sizes are only worth their
 #: closeness to the annual optimum. On the site-comparison example (benchmarks/
-#: SIZING_RESULTS.md) 24 days took the freed solve from ~10 s (12 days) to ~2-3 s for
-#: ~1 s more of typical-day solve; 48 days gained nothing more in total.
-START_DAYS = 24
+#: SIZING_RESULTS.md) the freed annual solve took ~600 primal iterations from 24 days'
+#: sizes and ~180 from 48 days' (each ~2 ms: the capacities' dense columns are basic).
+START_DAYS = 48
+
+#: Typical days of the start's own start: the :data:`START_DAYS` model is solved with its
+#: capacities fixed at these days' sizes, then freed (as the annual LP is). Solved cold,
+#: 48 days took 2.4 s (10,600 iterations); started from 12 days, 0.4 + 0.9 s.
+PRE_START_DAYS = 12
 
 
 def _has_extendable(sc: Any) -> bool:
@@ -81,20 +88,29 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         log.info("no representative-day start for the annual sizing LP: %s", exc)
         return None
     t0 = time.perf_counter()
+    sizes = None
     try:
-        f = build(aggregate(data, START_DAYS))
-        if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
-            log.info("no representative-day start: the sizing model is a MILP")
-            return None
-        out = solve(f.model, backend=backend, options=SolverOptions(), release_arrays=True)
+        for n_days in (PRE_START_DAYS, START_DAYS):
+            f = build(aggregate(data, n_days))
+            if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
+                log.info("no representative-day start: the sizing model is a MILP")
+                return None
+            # the larger model from the smaller one's sizes; cold when it had none
+            fixed = start_columns(f, sizes) if sizes is not None else None
+            out = solve(f.model, backend=backend, options=SolverOptions(fixed_start=fixed),
+                        release_arrays=True)
+            if out.x is None:
+                log.info("no start from %d typical days: that model is %s", n_days, out.status)
+                sizes = None
+                continue
+            table = investment_table(f.meta.get("sizing", []), out.x)
+            sizes = {(r.kind, r.name, r.quantity): float(r.size)
+                     for r in table.itertuples(index=False)}
     except Exception as exc:  # noqa: BLE001 -- a start is an aid only: solve cold instead
         log.warning("no representative-day start for the annual sizing LP: %r", exc)
         return None
-    if out.x is None:
-        log.info("no representative-day start: the typical-day model is %s", out.status)
+    if sizes is None:
         return None
-    table = investment_table(f.meta.get("sizing", []), out.x)
-    sizes = {(r.kind, r.name, r.quantity): float(r.size) for r in table.itertuples(index=False)}
     return sizes, time.perf_counter() - t0
 
 

@@ -84,7 +84,7 @@ def _year(annual_start: str | None):
 
 @pytest.mark.slow
 def test_annual_start_changes_the_path_not_the_optimum():
-    """The default start (12 typical days) against a cold solve and the Pyomo backend (which
+    """The default start (typical days) against a cold solve and the Pyomo backend (which
     solves cold): one optimum to 1e-6, and the sized dispatch obeys the invariants."""
     warm = engine.optimize(_year(None))
     cold = engine.optimize(_year("none"))
