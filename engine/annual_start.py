@@ -32,14 +32,16 @@ __all__ = ["PRE_START_DAYS", "START_DAYS", "annual_start", "start_columns"]
 #: Typical days of the annual sizing LP's start, whatever ``sizing.representative_days``
 #: (that one sets the appraisal's typical days): the start's sizes are only worth their
 #: closeness to the annual optimum. On the site-comparison example (benchmarks/
-#: SIZING_RESULTS.md) the freed annual solve took ~600 primal iterations from 24 days'
-#: sizes and ~180 from 48 days' (each ~2 ms: the capacities' dense columns are basic).
-START_DAYS = 48
+#: SIZING_RESULTS.md) the freed annual solve took 45-200 primal iterations from the sizes
+#: of 36-64 days, but 450-1,100 from 24-32 days' (each ~2 ms: the capacities' dense
+#: columns are basic); 40 keeps clear of that edge at ~0.6 s of typical-day solve.
+START_DAYS = 40
 
 #: Typical days of the start's own start: the :data:`START_DAYS` model is solved with its
-#: capacities fixed at these days' sizes, then freed (as the annual LP is). Solved cold,
-#: 48 days took 2.4 s (10,600 iterations); started from 12 days, 0.4 + 0.9 s.
-PRE_START_DAYS = 12
+#: capacities fixed at these days' sizes, then freed (as the annual LP is). On the example
+#: 48 days took 2.4 s cold (10,600 iterations) and ~0.8 s from the sizes of 4 or 12 days
+#: alike; 4 days solve in ~0.2 s.
+PRE_START_DAYS = 4
 
 
 def _has_extendable(sc: Any) -> bool:

@@ -36,7 +36,7 @@ class Sizing(Model):
 
     representative_days: Annotated[Integer, Field(ge=1, le=365)] | None = None
     #: How :func:`engine.optimize` starts an annual sizing LP: ``"representative_days"``
-    #: (sizes chosen on 48 typical days, :data:`engine.annual_start.START_DAYS`, whatever
+    #: (sizes chosen on 40 typical days, :data:`engine.annual_start.START_DAYS`, whatever
     #: ``representative_days``; fixed for a first solve and then freed) or ``"none"`` (a
     #: cold solve).
     annual_start: Literal["representative_days", "none"] = "representative_days"
