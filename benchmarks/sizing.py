@@ -10,7 +10,8 @@ side:
 * **annual sizing LP, started** (the default of :func:`engine.optimize`,
   ``sizing.annual_start: representative_days``): the sizes chosen on the scenario's typical
   days (``start_s``), the annual LP solved with the capacities fixed at them (``fixed_s``),
-  then freed and solved from that basis to the annual optimum (``freed_s``);
+  then freed (as step columns) and continued by the primal simplex from that basis to the
+  annual optimum (``freed_s``);
 * **annual sizing LP, cold** (``--cold``; ``annual_start: none``, minutes);
 * **dispatch LP**: the same year at the optimal sizes (capacities as inputs,
   :func:`engine.sizes.with_sizes`): HiGHS's solve time, the reference of the ratio

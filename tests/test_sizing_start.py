@@ -52,6 +52,43 @@ def test_fixed_start_reaches_the_hand_optimum(start, fallback):
     np.testing.assert_allclose(out.x, cold.x, atol=1e-9)
 
 
+def _two_capacity_lp() -> tuple[LinearModel, np.ndarray]:
+    """Capacities ``c1`` in [0, 10] at 5 per unit and ``c2`` in [0, 3] at 1; two hours of 4 MW
+    load served by ``g1[t] <= a1[t] c1`` (a1 = 1, 0.5), ``g2[t] <= c2`` and imports at 4.
+
+    A unit of ``c2`` saves 4 x 2 = 8 > 1: ``c2`` at its bound 3, leaving 1 MW an hour. A unit
+    of ``c1`` then saves 4 (1 + 0.5) = 6 > 5 up to ``c1 = 1`` (hour 0 covered), 4 x 0.5 = 2
+    < 5 beyond: ``c1* = 1``; imports 0 and 0.5; objective 5 + 3 + 2 = 10.
+    """
+    m = LinearModel()
+    c = m.add_variables("cap", 2, lb=0.0, ub=np.array([10.0, 3.0]),
+                        cost=np.array([5.0, 1.0]))
+    g1 = m.add_variables("g1", 2)
+    g2 = m.add_variables("g2", 2)
+    imp = m.add_variables("imp", 2, cost=4.0)
+    a1 = np.array([1.0, 0.5])
+    m.add_constraints("avail1", 2, [(g1.idx, 1.0), (np.repeat(c.idx[0], 2), -a1)], ub=0.0)
+    m.add_constraints("avail2", 2, [(g2.idx, 1.0), (np.repeat(c.idx[1], 2), -1.0)], ub=0.0)
+    m.add_constraints("balance", 2, [(g1.idx, 1.0), (g2.idx, 1.0), (imp.idx, 1.0)],
+                      lb=4.0, ub=4.0)
+    return m, c.idx
+
+
+@pytest.mark.parametrize("start", [(9.0, 0.0), (0.5, 3.0), (1.0, 3.0), (0.0, 2.0)])
+def test_freed_steps_move_each_capacity_either_way(start):
+    """Two capacities freed at once from starts on either side of the optimum, one of them at
+    its bound (its up step has no room): the hand optimum, the point folded back whole."""
+    m, cols = _two_capacity_lp()
+    out = solve(m, options=SolverOptions(fixed_start=(cols, np.array(start))))
+    assert out.status == engine.Status.OPTIMAL
+    assert out.timings["fallback"] == 0.0
+    assert out.objective == pytest.approx(10.0, rel=1e-12)
+    np.testing.assert_allclose(out.x[cols], [1.0, 3.0], atol=1e-9)
+    cold = solve(_two_capacity_lp()[0])
+    assert out.x.shape == cold.x.shape
+    np.testing.assert_allclose(out.x, cold.x, atol=1e-9)
+
+
 def _year(annual_start: str | None):
     """A year (2023, UTC) of a flat 6 MW load; PV (a clear-sky day shape, 60 % less in
     winter), a battery and the grid connection extendable."""
