@@ -55,6 +55,9 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
                  ) -> tuple[dict[tuple[str, str, str], float], float] | None:
     """Sizes to start an annual sizing LP from: a sizing on :data:`START_DAYS` typical days.
 
+    That sizing is itself started from the sizes of :data:`PRE_START_DAYS` typical days
+    (fixed, solved, freed); without them (no solution, an error) it is solved cold.
+
     Used by :func:`engine.optimize` when ``sizing.annual_start`` is
     ``"representative_days"`` (the default): the annual LP is then solved with its
     capacities fixed at these sizes, and again from that basis with them free
@@ -75,7 +78,7 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         has no extendable asset, is not a year the typical days can represent (see
         :mod:`engine.components.periods`), asks for ``annual_start: none``, uses another
         backend, is a MILP (the backend starts only an LP from fixed sizes), or the
-        typical-day model has no solution.
+        :data:`START_DAYS` model has no solution (or fails).
     """
     from engine.components.periods import check_representable
 
@@ -91,8 +94,8 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         return None
     t0 = time.perf_counter()
     sizes = None
-    try:
-        for n_days in (PRE_START_DAYS, START_DAYS):
+    for n_days in (PRE_START_DAYS, START_DAYS):
+        try:
             f = build(aggregate(data, n_days))
             if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
                 log.info("no representative-day start: the sizing model is a MILP")
@@ -101,17 +104,19 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
             fixed = start_columns(f, sizes) if sizes is not None else None
             out = solve(f.model, backend=backend, options=SolverOptions(fixed_start=fixed),
                         release_arrays=True)
-            if out.x is None:
-                log.info("no start from %d typical days: that model is %s", n_days, out.status)
-                sizes = None
-                continue
-            table = investment_table(f.meta.get("sizing", []), out.x)
-            sizes = {(r.kind, r.name, r.quantity): float(r.size)
-                     for r in table.itertuples(index=False)}
-    except Exception as exc:  # noqa: BLE001 -- a start is an aid only: solve cold instead
-        log.warning("no representative-day start for the annual sizing LP: %r", exc)
-        return None
-    if sizes is None:
+        except Exception as exc:  # noqa: BLE001 -- a start is an aid only: do without it
+            log.warning("no start from %d typical days for the annual sizing LP: %r",
+                        n_days, exc)
+            sizes = None
+            continue
+        if out.x is None:
+            log.info("no start from %d typical days: that model is %s", n_days, out.status)
+            sizes = None
+            continue
+        table = investment_table(f.meta.get("sizing", []), out.x)
+        sizes = {(r.kind, r.name, r.quantity): float(r.size)
+                 for r in table.itertuples(index=False)}
+    if sizes is None:  # the annual LP is solved cold
         return None
     return sizes, time.perf_counter() - t0
 

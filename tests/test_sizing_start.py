@@ -137,3 +137,33 @@ def test_annual_start_changes_the_path_not_the_optimum():
 def test_annual_start_field_is_checked():
     with pytest.raises(engine.ScenarioError, match="sizing.annual_start"):
         _year("sometimes")
+
+
+def test_start_sizes_without_the_pre_start(monkeypatch, caplog):
+    """A pre-start that fails (its clustering here) leaves the :data:`START_DAYS` model solved
+    cold: the same sizes as that model's own cold optimum, and a warning naming the days."""
+    import engine.annual_start as start_mod
+    from engine.components.finance import investment_table
+    from engine.model.build import build
+    from engine.model.data import prepare
+
+    real = start_mod.aggregate
+
+    def failing(data, n_days, *args, **kwargs):
+        if n_days == start_mod.PRE_START_DAYS:
+            raise RuntimeError("clustering failed")
+        return real(data, n_days, *args, **kwargs)
+
+    sc = _year(None)
+    data = prepare(sc)
+    monkeypatch.setattr(start_mod, "aggregate", failing)
+    got = start_mod.annual_start(sc, data)
+    assert got is not None
+    assert f"no start from {start_mod.PRE_START_DAYS} typical days" in caplog.text
+    f = build(real(data, start_mod.START_DAYS))
+    out = solve(f.model)
+    table = investment_table(f.meta["sizing"], out.x)
+    cold = {(r.kind, r.name, r.quantity): float(r.size) for r in table.itertuples(index=False)}
+    assert got[0].keys() == cold.keys()
+    for k, v in cold.items():
+        assert got[0][k] == pytest.approx(v, rel=1e-6, abs=1e-6)
