@@ -47,8 +47,10 @@ PRE_START_DAYS = 4
 def _has_extendable(sc: Any) -> bool:
     from engine.sizes import _assets
 
+    # a data center's GPU count is sized too (engine.model.sizing), though not an asset list's
     return any(getattr(getattr(a, "investment", None), "extendable", False)
-               for site in sc.sites for _, a in _assets(site))
+               for site in sc.sites
+               for a in [a for _, a in _assets(site)] + [getattr(site, "datacenter", None)])
 
 
 def annual_start(sc: Any, data: Any, backend: str = "highs"

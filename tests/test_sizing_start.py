@@ -167,3 +167,27 @@ def test_start_sizes_without_the_pre_start(monkeypatch, caplog):
     assert got[0].keys() == cold.keys()
     for k, v in cold.items():
         assert got[0][k] == pytest.approx(v, rel=1e-6, abs=1e-6)
+
+
+def test_an_extendable_gpu_count_alone_gets_the_start():
+    """A data center's GPU count is the only extendable size (it is not in an asset list):
+    the annual LP is still started from typical days, to the cold solve's optimum."""
+    t = np.arange(8760)
+    price = np.where((t % 24 >= 17) & (t % 24 < 23), 600.0, 250.0)
+    d = {"name": "gpus", "start": "2023-01-01 00:00", "timezone": "UTC", "horizon_h": 8760,
+         "policy": {"value_of_lost_load_per_mwh": 400.0},
+         "finance": {"discount_rate_fraction": 0.06, "analysis_years": 10},
+         "sites": [{"name": "s", "latitude_deg": 36.6, "longitude_deg": 101.8,
+                    "grid": {"import_max_mw": 100, "import_price_per_mwh": price.tolist()},
+                    "datacenter": {"gpus": 0, "it_power_per_gpu_kw": 1.0, "pue": 1.0,
+                                   "inflexible_it_mw": (5 + 2 * np.sin(2 * np.pi * t / 24))
+                                   .round(3).tolist(),
+                                   "investment": {"capex_per_gpu": 500.0, "lifetime_years": 10,
+                                                  "extendable": True, "max_gpus": 20000}}}]}
+    warm = engine.optimize(engine.Scenario.from_dict(d))
+    cold = engine.optimize(engine.Scenario.from_dict({**d, "sizing": {"annual_start": "none"}}))
+    assert "start_s" in warm.timings and "start_s" not in cold.timings
+    assert warm.status == cold.status == engine.Status.OPTIMAL
+    assert warm.objective == pytest.approx(cold.objective, rel=1e-9)
+    gpus = warm.investment.set_index("asset").loc["datacenter.s", "size"]
+    assert 0 < gpus < 20000
