@@ -121,6 +121,8 @@ def rolling_optimize(
     price_known_h: int = 0,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
+    outage_renewable_quantile: Optional[float] = 0.0,
+    outage_lookback_d: int = 14,
 ) -> RollingResult:
     """Operate a scenario over a receding horizon with forecasts (model predictive control).
 
@@ -209,6 +211,21 @@ def rolling_optimize(
         (``windows["rebuild_objective_diff"]``); 0 never.
     highs_options : dict, optional
         Further HiGHS options by name.
+    outage_renewable_quantile : float or None, default 0.0
+        Scenarios with outage survival scenarios (``policy.outages``), windows on
+        forecasts: the PV and wind their outage scenarios may count on, per hour, are the
+        lower of the forecast and this quantile, in [0, 1], of the actual PV + wind at the
+        same hour of day over the ``outage_lookback_d`` days before the origin (data
+        before the origin only, the ``history_h`` hours included); 0: the least of those
+        days. None: no PV and wind at all (the most cautious; on the microgrid week it
+        held the battery high and cost +51 %, ``benchmarks/ROLLING_RESULTS.md``). The
+        default 0 is the value measured to keep the survival rule in every row of that
+        week (0.5 left the shortest survival at 7.99 h of 8 with a 72-h warm-up; 0.1 kept
+        it but cost more).
+    outage_lookback_d : int, default 14
+        Days of actual PV and wind behind ``outage_renewable_quantile``, >= 1 (fewer where
+        fewer are observed before the origin; none before a whole day is: then no PV and
+        wind).
 
     Returns
     -------
@@ -240,6 +257,15 @@ def rolling_optimize(
     if (isinstance(price_known_h, bool) or not isinstance(price_known_h, (int, np.integer))
             or price_known_h < 0):
         raise ScenarioError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
+    q = outage_renewable_quantile
+    if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float, np.number))
+                          or not 0.0 <= float(q) <= 1.0):
+        raise ScenarioError(f"outage_renewable_quantile must be a number in [0, 1] or None "
+                            f"(no PV and wind in the outage scenarios), got {q!r}")
+    if (isinstance(outage_lookback_d, bool)
+            or not isinstance(outage_lookback_d, (int, np.integer)) or outage_lookback_d < 1):
+        raise ScenarioError(f"outage_lookback_d must be an integer >= 1 [days], got "
+                            f"{outage_lookback_d!r}")
     if needs_model_window(data):
         if plan not in (None, "annual"):
             raise ScenarioError(
@@ -257,7 +283,8 @@ def rolling_optimize(
                     f"{arg}={default!r}, got {value!r}")
         run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
-                             int(price_known_h))
+                             int(price_known_h), None if q is None else float(q),
+                             int(outage_lookback_d))
         run.history = history
         _check_plan(plan, replan_h, run)
         if plan is not None:
@@ -269,7 +296,9 @@ def rolling_optimize(
                                      "price_known_h": price_known_h,
                                      "job_value_per_mwh": job_value_per_mwh,
                                      "green_penalty_per_mwh": green_penalty_per_mwh,
-                                     "highs_options": highs_options})
+                                     "highs_options": highs_options,
+                                     "outage_renewable_quantile": q,
+                                     "outage_lookback_d": outage_lookback_d})
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
                       int(scenarios))

@@ -37,11 +37,15 @@ the window's hours (one formulation), with
   see. The rule is elastic (a MWh of critical load a start would miss costs 10x the
   value of lost load, the critical tier's default), so that a window that a forecast error
   left short carries as much as it can instead of having no solution. Windows planned on
-  forecasts carry their outage scenarios without PV and wind (``robust_outages``): an
-  optimistic renewable forecast would otherwise leave a start short of the rule (seen with
-  persistence and Holt-Winters). An outage running past the window's end wraps to the
-  window's first hours (as the full model wraps at the horizon's end; with 24-h multiples
-  the same hours of day);
+  forecasts count in their outage scenarios, per hour, the lower of the forecast PV + wind
+  and a low quantile (``outage_renewable_quantile``, default 0: the least) of the actual
+  PV + wind at the same hour of day over the last ``outage_lookback_d`` days before the
+  origin (:meth:`ModelWindowRun._outage_renewables`): the full forecast would leave a start
+  short of the rule after an optimistic forecast (seen with persistence and Holt-Winters),
+  and none at all (``None``, the rule before) held the battery high at night and doubled
+  the demand charge on the microgrid week. An outage running past the window's end wraps
+  to the window's first hours (as the full model wraps at the horizon's end; with 24-h
+  multiples the same hours of day);
 * the month's realised peak as the lower bound of its peak variable, the green-share bank
   of the committed hours in the annual floor's row (with a slack at
   ``green_penalty_per_mwh``) and the battery's terminal SOC rule (the scenario's initial
@@ -59,14 +63,16 @@ and power, battery schedule, job power, non-preemptible starts) and realised aga
 actual data: job power is cut pro rata where the actual inflexible load leaves less IT
 headroom (non-preemptible runs are not cut); the battery charges less, then discharges
 more, where the site would import above the window's planned monthly peak or the import
-limit (with a survival rule, not below the window's planned SOC, which carries the
-outages it saw); then preemptible job power is deferred there, as far as each job can still
-finish after the committed step at half its maximum power. A deficit beyond the window's
+limit (with a survival rule, not below the window's real-time floor: the planned SOC less
+the slack of the outage starts a deviation reaches, from a small LP on the window's own
+model, :meth:`ModelWindowRun._soc_floor`); then preemptible job power is deferred there,
+as far as each job can still finish after the committed step at half its maximum power. A deficit beyond the window's
 planned import (a surprise: none with perfect forecasts) is then settled from the battery
 before the grid: it charges less, then discharges more, while the hour's actual import price
 beats refilling at the cheapest price the window expects later in it (through both
 efficiencies, plus the round trip's degradation), and with a survival rule not below the
-window's planned SOC for the hour. The grid takes the rest up to its limit (then load is
+same real-time floor. A battery that self-discharge takes below its minimum charges back
+to it. The grid takes the rest up to its limit (then load is
 unserved, the sheddable tier first). A surplus beyond the window's
 planned export and curtailment (a surprise: none with perfect forecasts) first discharges
 less and charges the battery more, within its power and SOC; what is left is exported where
@@ -114,7 +120,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
 
     def __init__(self, data: ScenarioData, W: int, step: int, forecaster, warmup: int,
                  job_value: Optional[float], green_penalty: Optional[float],
-                 highs_options: dict, known_h: int = 0) -> None:
+                 highs_options: dict, known_h: int = 0,
+                 outage_renewable_quantile: Optional[float] = 0.0,
+                 outage_lookback_d: int = 14) -> None:
         self.data = data
         sc = data.scenario
         self.T = T = data.T
@@ -182,9 +190,14 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
         #: price of a MWh of critical load an outage start would miss within the survival
         #: rule, in windows and plans (the critical tier's default value of lost load)
         self.survival_penalty = 10.0 * self.voll
-        #: windows on forecasts carry their outage scenarios without PV and wind (a
-        #: forecast error there would leave an outage start short of its survival rule)
-        self.robust_outages = True
+        #: windows on forecasts credit their outage scenarios' PV and wind at this quantile
+        #: of the same hours of the past ``outage_lookback_d`` days (capped by the
+        #: forecast); None: without PV and wind (:meth:`_outage_renewables`)
+        self.outage_renewable_quantile = outage_renewable_quantile
+        self.outage_lookback_d = int(outage_lookback_d)
+        #: real-time floor of the SOC with a survival rule: the planned SOC less the next
+        #: outage start's slack (:meth:`_soc_floor`); False: the planned SOC
+        self.slack_floor = True
         #: a surprise surplus (beyond the planned export) charges the battery
         self.store_surplus = True
         #: a surprise deficit (import beyond the planned) is settled from the battery first
@@ -327,11 +340,12 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
             slack_coef.append(np.array([-1.0]))
             slack_cost.append(np.array([self.green_penalty]))
             slack_ub.append(np.array([np.inf]))
-        # outages seen on forecasts: carried without renewables (robust to their errors)
-        if self.robust_outages and o >= self.warmup and self.forecaster != "perfect" \
-                and "outage/renewable_mw" in vg:
+        # outages seen on forecasts: their renewables credited at a low quantile of the
+        # same hours of the past days (robust to the forecast's errors), or not at all
+        if o >= self.warmup and self.forecaster != "perfect" and "outage/renewable_mw" in vg:
             g = vg["outage/renewable_mw"]
-            col_ub[g.start:g.start + g.size] = 0.0
+            col_ub[g.start:g.start + g.size] = np.minimum(
+                col_ub[g.start:g.start + g.size], self._outage_renewables(f, wd, info))
         # outage survival: elastic, at the critical tier's value of lost load per MWh (a
         # window that cannot carry an outage it sees, after a forecast error, carries as
         # much of it as it can)
@@ -344,6 +358,126 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
             a, _ = _append_cols(a, np.concatenate(slack_rows), np.concatenate(slack_coef),
                                 np.concatenate(slack_cost), np.concatenate(slack_ub))
         return f, a
+
+    def _outage_renewables(self, f, wd: ScenarioData, info: dict) -> np.ndarray:
+        """Upper bounds of the window's outage renewables ``outage/renewable_mw`` (flat,
+        the group's layout) for windows on forecasts: per outage site and hour, the
+        hydro the site may run plus the lower of the forecast PV + wind and the
+        ``outage_renewable_quantile`` quantile of the actual PV + wind at the same hour of
+        day over the ``outage_lookback_d`` days before the origin (data before the origin
+        only; the history before the first hour counts); all of it 0 with the quantile
+        None."""
+        meta = f.meta["outages"]
+        L = meta["L"]
+        o, n = info["o"], info["n"]
+        q = self.outage_renewable_quantile
+        ren = np.zeros((L["sites"].size, n))
+        if q is not None:
+            se = self.series
+            Y = se.Y if self.history is None else np.concatenate([self.history, se.Y], axis=1)
+            H = Y.shape[1] - self.T
+            op = np.cumsum([0] + [len(sd.site.pv) for sd in self.data.sites])
+            ow = np.cumsum([0] + [len(sd.site.wind) for sd in self.data.sites])
+            for i, s in enumerate(L["sites"].tolist()):
+                rows = np.concatenate([se.pv[op[s]:op[s + 1]], se.wind[ow[s]:ow[s + 1]]])
+                sd = wd.sites[s]
+                fc = (np.asarray(sd.pv_avail_mw).reshape(-1, n).sum(axis=0)
+                      + np.asarray(sd.wind_avail_mw).reshape(-1, n).sum(axis=0))
+                past = Y[rows].sum(axis=0)  # (H + T,)
+                days = np.arange(1, self.outage_lookback_d + 1)
+                idx = H + o + (np.arange(n) % 24)[:, None] - 24 * days[None, :]  # (n, days)
+                ok = idx >= 0
+                if ok[:, 0].all():
+                    vals = np.where(ok, past[np.maximum(idx, 0)], np.nan)
+                    low = np.nanquantile(vals, q, axis=1)
+                    ren[i] = np.minimum(fc, low)
+                hyd = getattr(sd, "hydro_max_mw", None)
+                if hyd is not None and np.size(hyd):
+                    ren[i] += np.asarray(hyd).reshape(-1, n).sum(axis=0)
+        site_row = meta["site_row"]
+        valid = np.tile(L["valid"], (L["sites"].size, 1))
+        hour = np.tile(L["hour"], (L["sites"].size, 1))
+        return np.where(valid, ren[site_row[:, None], hour], 0.0).reshape(-1)
+
+    def _soc_floor(self, f, a: ModelArrays, x: np.ndarray, c: int,
+                   soc: np.ndarray) -> np.ndarray:
+        """The lowest SOC each committed hour may reach in real time with a survival rule
+        ``(B, c)``: the planned SOC less the least slack of the outage starts the window
+        carries that a deviation there reaches (the next start, and every later one whose
+        hour before is committed in the same step: a deviation persists). The slack of
+        start ``s`` is the planned SOC at ``s - 1`` less the least SOC there that still
+        carries the start's outage scenarios through the survival rule, in the window's
+        own model: an LP with every other column at the window's
+        solution, the outage dispatch free, the SOC at ``s - 1`` cut loose from the
+        battery's own balance rows, its survival rows hard, and that SOC minimised. A
+        real-time deviation below the planned SOC lowers the SOC at ``s - 1`` by at most
+        as much. Without a later start in the window, or without ``slack_floor``: the
+        planned SOC."""
+        floor = soc.copy()
+        if not self.slack_floor:
+            return floor
+        meta = f.meta.get("outages")
+        if (meta is None or meta.get("battery") is None
+                or "policy/outage_survival" not in f.model.con_groups):
+            return floor
+        L, mb = meta["L"], meta["battery"]
+        m = f.model
+        nc = m.n_cols
+        starts = np.unique(L["k_start"])
+        # the starts a deviation at committed hour t reaches: every later one whose hour
+        # before lies in the step (a deviation persists), and the next one in any case
+        nxt = {}
+        for t in range(c):
+            later = starts[starts >= t + 1]
+            if later.size:
+                nxt[t] = later[(later <= c) | (later == later.min())]
+        out_rows = np.zeros(a.A.shape[0], bool)
+        for name, g in m.con_groups.items():
+            if name.startswith(("outage/", "policy/outage_survival")):
+                out_rows[g.start:g.start + g.size] = True
+        surv = m.con_groups["policy/outage_survival"]
+        rule_start = np.repeat(np.tile(L["k_start"], L["sites"].size), surv.shape[1]) \
+            if surv.size else np.zeros(0, np.int64)
+        A = a.A
+        # the row of each slack column (one entry each, appended after the model's)
+        slack_row = A.indices[A.indptr[nc:-1]]
+        soc_g = m.var_groups["battery/soc_mwh"]
+        n = soc_g.shape[1]
+        bis = np.asarray(mb["plan_rows"], np.int64)
+        least = {t: np.full(bis.size, np.inf) for t in nxt}
+        for s in sorted(set(np.concatenate(list(nxt.values())).tolist()) if nxt else []):
+            lb, ub = x.copy(), x.copy()
+            cost = np.zeros(x.size)
+            row_lb, row_ub = a.row_lb.copy(), a.row_ub.copy()
+            for name, g in m.var_groups.items():
+                if name.startswith("outage/"):
+                    lb[g.start:g.start + g.size] = a.col_lb[g.start:g.start + g.size]
+                    ub[g.start:g.start + g.size] = a.col_ub[g.start:g.start + g.size]
+            # slack columns: free, but none on the survival rows of start s
+            lb[nc:], ub[nc:] = a.col_lb[nc:], a.col_ub[nc:]
+            rs = surv.start + np.flatnonzero(rule_start == s)
+            ub[nc + np.flatnonzero(np.isin(slack_row, rs))] = 0.0
+            cols = soc_g.start + bis * n + (s - 1)
+            lb[cols], ub[cols] = a.col_lb[cols], a.col_ub[cols]
+            cost[cols] = 1.0
+            for j in cols.tolist():
+                rows = A.indices[A.indptr[j]:A.indptr[j + 1]]
+                rows = rows[~out_rows[rows]]
+                row_lb[rows], row_ub[rows] = -np.inf, np.inf
+            res = _solve(replace(a, col_lb=lb, col_ub=ub, cost=cost, row_lb=row_lb,
+                                 row_ub=row_ub, integrality=np.zeros_like(a.integrality)),
+                         self.options)
+            # no solution (it should have one: the window's own is feasible): no slack
+            slack = (np.zeros(bis.size) if res.x is None
+                     else np.maximum(x[cols] - res.x[cols], 0.0))
+            for t, ss in nxt.items():
+                if s in ss:
+                    least[t] = np.minimum(least[t], slack)
+        for t, sl in least.items():
+            for q, bi in enumerate(bis.tolist()):
+                lo = self.bats[bi][1].soc_min_fraction * self.bats[bi][1].energy_mwh
+                floor[bi, t] = max(lo, soc[bi, t] - sl[q])
+        return floor
 
     def _survival_slack(self, cg, rows: list, coef: list, cost: list, ub: list) -> None:
         if "policy/outage_survival" not in cg:
@@ -416,6 +550,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
                     plan = None
                 else:
                     plan = self._plan(f, out.x[:f.model.n_cols], info, wd)
+                    if self.bats:
+                        plan["soc_floor"] = self._soc_floor(f, a, out.x, plan["c"],
+                                                            plan["soc"])
                     nc = f.model.n_cols
                     rec["slack"] = float(out.x[nc:].sum())
                 self._realise(info, plan)
