@@ -18,11 +18,11 @@ PV_DAYS = (6.0, 4.0, 4.5)
 
 
 def _case(pv_days=PV_DAYS, load: float = 5.0, energy: float = 50.0,
-          price=100.0) -> engine.Scenario:
+          price=100.0, start: int = 60) -> engine.Scenario:
     """72 h, constant load ``load`` MW (PUE 1, all of it critical), PV at hours of day 12-15
     only (``pv_days`` per day), a lossless ``energy`` MWh / 25 MW battery (minimum 5 MWh,
-    starting there), import at ``price``, no export, no job; one outage start at hour 60
-    (hour of day 12) of 8 h that must be carried for 8 h (weight 1e-6)."""
+    starting there), import at ``price``, no export, no job; one outage start at hour
+    ``start`` (60: hour of day 12) of 8 h that must be carried for 8 h (weight 1e-6)."""
     T = 72
     pv = np.zeros(T)
     for d, p in enumerate(pv_days):
@@ -43,7 +43,7 @@ def _case(pv_days=PV_DAYS, load: float = 5.0, energy: float = 50.0,
                           "inflexible_it_mw": load, "pue": 1.0}
     d["jobs"] = []
     d["policy"] = {"carbon_price_per_t": 0.0,
-                   "outages": {"start_hours": [60], "durations_h": [8],
+                   "outages": {"start_hours": [start], "durations_h": [8],
                                "duration_probabilities": [1.0], "outages_per_horizon": 1e-6,
                                "min_survival_h": 8}}
     return scenario(d)
@@ -167,3 +167,16 @@ def test_real_time_floor_is_the_planned_soc_less_the_next_starts_slack(q, soc_57
     assert h["grid.s1/import_mw"].to_numpy()[58] == pytest.approx(imp_58, abs=1e-6)
     assert roll.kpis["survival_met"]
     check_invariants(sc, roll)
+
+
+def test_outage_hours_past_the_window_end_count_no_renewables():
+    """The outage at hour 66 (hour of day 18) runs to hour 73: past the window at origin 60
+    (12 h, the first on forecasts) and past the horizon. The window wraps those 2 hours to
+    its first ones (hours of day 12-13, 4 MW of PV by the least past day), the horizon to
+    its own first ones (night): no PV may be counted there, so the window holds 5 + 8 x 5
+    = 45 MWh at hour 65 (8 less if it counted them, and the start would be short)."""
+    sc = _case(start=66)
+    roll = engine.rolling_optimize(sc, 12, 12, _optimistic(sc), warmup_h=60,
+                                   outage_renewable_quantile=0.0)
+    assert roll.hourly["battery.bess/soc_mwh"].to_numpy()[65] == pytest.approx(45.0, abs=1e-6)
+    assert roll.kpis["survival_met"]

@@ -395,7 +395,10 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
                 if hyd is not None and np.size(hyd):
                     ren[i] += np.asarray(hyd).reshape(-1, n).sum(axis=0)
         site_row = meta["site_row"]
-        valid = np.tile(L["valid"], (L["sites"].size, 1))
+        # outage hours past the window's end wrap to its first hours (the module
+        # docstring), whose renewables are not those hours': none counted there
+        inside = L["k_start"][:, None] + np.arange(L["D"])[None, :] < n
+        valid = np.tile(L["valid"] & inside, (L["sites"].size, 1))
         hour = np.tile(L["hour"], (L["sites"].size, 1))
         return np.where(valid, ren[site_row[:, None], hour], 0.0).reshape(-1)
 
