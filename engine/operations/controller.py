@@ -20,6 +20,7 @@ from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
 from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_monthly_horizon
 from engine.operations.history import check_history_h, observed_history
+from engine.operations.model_survival import check_outage_credit
 from engine.operations.model_window import ModelWindowRun, needs_model_window
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
@@ -212,20 +213,12 @@ def rolling_optimize(
     highs_options : dict, optional
         Further HiGHS options by name.
     outage_renewable_quantile : float or None, default 0.0
-        Scenarios with outage survival scenarios (``policy.outages``), windows on
-        forecasts: the PV and wind their outage scenarios may count on, per hour, are the
-        lower of the forecast and this quantile, in [0, 1], of the actual PV + wind at the
-        same hour of day over the ``outage_lookback_d`` days before the origin (data
-        before the origin only, the ``history_h`` hours included); 0: the least of those
-        days. None: no PV and wind at all (the most cautious; on the microgrid week it
-        held the battery high and cost +51 %, ``benchmarks/ROLLING_RESULTS.md``). The
-        default 0 is the value measured to keep the survival rule in every row of that
-        week (0.5 left the shortest survival at 7.99 h of 8 with a 72-h warm-up; 0.1 kept
-        it but cost more).
+        Windows on forecasts with outage scenarios: the PV + wind an outage hour may count
+        on is the lower of the forecast and this quantile, in [0, 1], of the actual PV +
+        wind at that hour of day over the ``outage_lookback_d`` days before the origin;
+        None: none (:mod:`engine.operations.model_survival`, ``ROLLING_RESULTS.md``).
     outage_lookback_d : int, default 14
-        Days of actual PV and wind behind ``outage_renewable_quantile``, >= 1 (fewer where
-        fewer are observed before the origin; none before a whole day is: then no PV and
-        wind).
+        Days behind ``outage_renewable_quantile``, >= 1.
 
     Returns
     -------
@@ -257,15 +250,7 @@ def rolling_optimize(
     if (isinstance(price_known_h, bool) or not isinstance(price_known_h, (int, np.integer))
             or price_known_h < 0):
         raise ScenarioError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
-    q = outage_renewable_quantile
-    if q is not None and (isinstance(q, bool) or not isinstance(q, (int, float, np.number))
-                          or not 0.0 <= float(q) <= 1.0):
-        raise ScenarioError(f"outage_renewable_quantile must be a number in [0, 1] or None "
-                            f"(no PV and wind in the outage scenarios), got {q!r}")
-    if (isinstance(outage_lookback_d, bool)
-            or not isinstance(outage_lookback_d, (int, np.integer)) or outage_lookback_d < 1):
-        raise ScenarioError(f"outage_lookback_d must be an integer >= 1 [days], got "
-                            f"{outage_lookback_d!r}")
+    q = check_outage_credit(outage_renewable_quantile, outage_lookback_d)
     if needs_model_window(data):
         if plan not in (None, "annual"):
             raise ScenarioError(
@@ -283,8 +268,7 @@ def rolling_optimize(
                     f"{arg}={default!r}, got {value!r}")
         run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
-                             int(price_known_h), None if q is None else float(q),
-                             int(outage_lookback_d))
+                             int(price_known_h), q, int(outage_lookback_d))
         run.history = history
         _check_plan(plan, replan_h, run)
         if plan is not None:
