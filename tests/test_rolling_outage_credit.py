@@ -180,3 +180,17 @@ def test_outage_hours_past_the_window_end_count_no_renewables():
                                    outage_renewable_quantile=0.0)
     assert roll.hourly["battery.bess/soc_mwh"].to_numpy()[65] == pytest.approx(45.0, abs=1e-6)
     assert roll.kpis["survival_met"]
+
+
+def test_cli_outage_renewable_quantile(capsys):
+    from pathlib import Path
+
+    from engine.cli import _quantile, main
+
+    assert _quantile("none") is None and _quantile("0.25") == 0.25
+    path = Path(__file__).resolve().parents[1] / "examples" / "xining_microgrid.yaml"
+    for bad in ("low", "2"):
+        rc = main(["run", str(path), "--rolling", "24/24", "--forecaster", "perfect",
+                   "--outage-renewable-quantile", bad, "--no-progress"])
+        assert rc == 2
+        assert "outage_renewable_quantile must be a number in [0, 1]" in capsys.readouterr().err
