@@ -69,7 +69,7 @@ class _SurvivalRules:
                 if hyd is not None and np.size(hyd):
                     ren[i] += np.asarray(hyd).reshape(-1, n).sum(axis=0)
         site_row = meta["site_row"]
-        # outage hours past the window's end wrap to its first hours (the module
+        # outage hours past the window's end wrap to its first hours (model_window's
         # docstring), whose renewables are not those hours': none counted there
         inside = L["k_start"][:, None] + np.arange(L["D"])[None, :] < n
         valid = np.tile(L["valid"] & inside, (L["sites"].size, 1))
