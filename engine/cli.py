@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--history-h", type=int, default=0, metavar="H",
                      help="with --rolling: fit the forecasters on H hours before the scenario's "
                           "start, read from its own inputs (default 0: none)")
+    run.add_argument("--outage-renewable-quantile", default="0", metavar="Q",
+                     help="with --rolling and outage scenarios: the quantile in [0, 1] of the "
+                          "same hours' PV + wind over the last 14 days that a window's outage "
+                          "scenarios may count on (capped by the forecast); 'none': no PV "
+                          "and wind (default 0: the least of those days)")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     val = sub.add_parser("validate", help="check a scenario file and report the first error")
     val.add_argument("scenario", type=Path)
@@ -121,6 +126,19 @@ def _window_step(text: str) -> tuple[int, int]:
         raise argparse.ArgumentTypeError(
             f"--rolling needs 1 <= STEP <= WINDOW, got window {w} h, step {s} h")
     return w, s
+
+
+def _quantile(text: str) -> float | None:
+    """``--outage-renewable-quantile``: a number, or ``none``."""
+    from engine.errors import ScenarioError
+
+    if text.strip().lower() == "none":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ScenarioError(f"outage_renewable_quantile must be a number in [0, 1] or "
+                            f"'none', got {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -256,7 +274,9 @@ def _run(args: argparse.Namespace) -> int:
                                    plan=None if args.plan == "none" else args.plan,
                                    replan_h=args.replan_h, scenarios=args.scenarios,
                                    price_known_h=args.price_known_h,
-                                   history_h=args.history_h)
+                                   history_h=args.history_h,
+                                   outage_renewable_quantile=_quantile(
+                                       args.outage_renewable_quantile))
         except ValueError as exc:  # bad rolling arguments (named in the message)
             print(f"error: --rolling: {exc}", file=sys.stderr)
             return 2

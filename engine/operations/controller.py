@@ -20,6 +20,7 @@ from engine.model.data import ScenarioData, prepare
 from engine.operations.forecasts import FORECASTERS, Forecaster, _forecasts, _stack_series
 from engine.operations.guide import PLANS, PlanGuide, monthly_cost, shortest_monthly_horizon
 from engine.operations.history import check_history_h, observed_history
+from engine.operations.model_survival import check_outage_credit
 from engine.operations.model_window import ModelWindowRun, needs_model_window
 from engine.operations.plan import _Planner
 from engine.operations.realise import _Realiser
@@ -121,6 +122,8 @@ def rolling_optimize(
     price_known_h: int = 0,
     verify_every: int = 0,
     highs_options: Optional[dict] = None,
+    outage_renewable_quantile: Optional[float] = 0.0,
+    outage_lookback_d: int = 14,
 ) -> RollingResult:
     """Operate a scenario over a receding horizon with forecasts (model predictive control).
 
@@ -209,6 +212,13 @@ def rolling_optimize(
         (``windows["rebuild_objective_diff"]``); 0 never.
     highs_options : dict, optional
         Further HiGHS options by name.
+    outage_renewable_quantile : float or None, default 0.0
+        Windows on forecasts with outage scenarios: the PV + wind an outage hour may count
+        on is the lower of the forecast and this quantile, in [0, 1], of the actual PV +
+        wind at that hour of day over the ``outage_lookback_d`` days before the origin;
+        None: none (:mod:`engine.operations.model_survival`, ``ROLLING_RESULTS.md``).
+    outage_lookback_d : int, default 14
+        Days behind ``outage_renewable_quantile``, >= 1.
 
     Returns
     -------
@@ -240,6 +250,7 @@ def rolling_optimize(
     if (isinstance(price_known_h, bool) or not isinstance(price_known_h, (int, np.integer))
             or price_known_h < 0):
         raise ScenarioError(f"price_known_h must be an integer >= 0 [h], got {price_known_h!r}")
+    q = check_outage_credit(outage_renewable_quantile, outage_lookback_d)
     if needs_model_window(data):
         if plan not in (None, "annual"):
             raise ScenarioError(
@@ -257,7 +268,7 @@ def rolling_optimize(
                     f"{arg}={default!r}, got {value!r}")
         run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
-                             int(price_known_h))
+                             int(price_known_h), q, int(outage_lookback_d))
         run.history = history
         _check_plan(plan, replan_h, run)
         if plan is not None:
@@ -269,7 +280,9 @@ def rolling_optimize(
                                      "price_known_h": price_known_h,
                                      "job_value_per_mwh": job_value_per_mwh,
                                      "green_penalty_per_mwh": green_penalty_per_mwh,
-                                     "highs_options": highs_options})
+                                     "highs_options": highs_options,
+                                     "outage_renewable_quantile": q,
+                                     "outage_lookback_d": outage_lookback_d})
     run = _RollingRun(data, int(window_h), int(step_h), forecaster, warmup, job_value_per_mwh,
                       green_penalty_per_mwh, highs_options or {}, float(peak_baseline_fraction),
                       int(scenarios))

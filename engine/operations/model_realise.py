@@ -100,6 +100,10 @@ class _ModelRealiser:
                     lo, hi = b.soc_min_fraction * b.energy_mwh, b.soc_max_fraction * b.energy_mwh
                     base = self.soc[bi[q]] * keep
                     dis[q] = min(dis[q], max(base - lo, 0.0) * b.discharge_efficiency)
+                    # a battery that self-discharge took below its minimum (after a real-
+                    # time deviation below the plan) charges back to it
+                    ch[q] = max(ch[q], min((lo - base) / b.charge_efficiency,
+                                           b.charge_power_mw))
                     ch[q] = min(ch[q], max(hi - base + dis[q] / b.discharge_efficiency, 0.0)
                                 / b.charge_efficiency)
                 ren = float(act_pv[pvs, h].sum() + act_w[ws, h].sum())
@@ -232,21 +236,20 @@ class _ModelRealiser:
         the SOC the window plans for the hour with a survival rule (that trajectory carries
         the outage starts the window saw), else not below the minimum.
         ``ch``/``dis`` are updated in place; returns the net load left."""
+        price = float(self.data.sites[s].grid_import_price[h])
+        refill = float(plan["refill"][s, t])
         extra = net - max(planned, 0.0)
         if extra <= 1e-12:
             return net
-        price = float(self.data.sites[s].grid_import_price[h])
-        refill = float(plan["refill"][s, t])
         for q, b in enumerate(bl):
             if extra <= 1e-12:
                 break
             rt = b.charge_efficiency * b.discharge_efficiency
             if price <= refill / rt + 2.0 * b.degradation_cost_per_mwh:
                 continue
-            # with a survival rule, not below the SOC the window planned for this hour (the
-            # rest of the step then still ends where the window planned, which carries the
-            # next outage start; the window's lowest planned SOC, tried first, left starts
-            # short in the week without a plan: 5.6 h of 8)
+            # with a survival rule, not below the real-time floor (the planned SOC less the
+            # next outage start's slack, model_window._soc_floor; the window's lowest
+            # planned SOC, tried first, left starts short: 5.6 h of 8)
             d = self._cover_from_battery(b, q, bi, plan, t, ch, dis, extra)
             extra -= d
             net -= d
@@ -255,11 +258,14 @@ class _ModelRealiser:
     def _cover_from_battery(self, b, q: int, bi: list, plan: dict, t: int, ch: np.ndarray,
                             dis: np.ndarray, need: float) -> float:
         """Cover up to ``need`` MW from battery ``q`` in hour ``t`` of the step: charge less
-        first, then discharge more, never below its floor (the planned SOC of the hour with a
-        survival rule, else its minimum). Updates ``ch``/``dis``; returns the MW covered."""
+        first, then discharge more, never below its floor (with a survival rule the
+        window's real-time floor ``plan["soc_floor"]``, the planned SOC less the next
+        outage start's slack, :meth:`ModelWindowRun._soc_floor`; else its minimum).
+        Updates ``ch``/``dis``; returns the MW covered."""
         keep = 1.0 - b.self_discharge_per_h
         lo = max(b.soc_min_fraction * b.energy_mwh,
-                 float(plan["soc"][bi[q], t]) if self.survival else 0.0)
+                 float(plan.get("soc_floor", plan["soc"])[bi[q], t]) if self.survival
+                 else 0.0)
         end = (self.soc[bi[q]] * keep + b.charge_efficiency * ch[q]
                - dis[q] / b.discharge_efficiency)
         drop = max(end - lo, 0.0)
@@ -370,4 +376,6 @@ class _ModelRealiser:
                       "price_known_h": int(self.known_h[self.series.price].max(initial=0)),
                       "plan": self.plan_mode,
                       "replan_h": self.replan_h if self.plan_mode else None,
-                      "windows": "model"})
+                      "windows": "model",
+                      "outage_renewable_quantile": self.outage_renewable_quantile,
+                      "outage_lookback_d": self.outage_lookback_d})

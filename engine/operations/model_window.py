@@ -37,11 +37,15 @@ the window's hours (one formulation), with
   see. The rule is elastic (a MWh of critical load a start would miss costs 10x the
   value of lost load, the critical tier's default), so that a window that a forecast error
   left short carries as much as it can instead of having no solution. Windows planned on
-  forecasts carry their outage scenarios without PV and wind (``robust_outages``): an
-  optimistic renewable forecast would otherwise leave a start short of the rule (seen with
-  persistence and Holt-Winters). An outage running past the window's end wraps to the
-  window's first hours (as the full model wraps at the horizon's end; with 24-h multiples
-  the same hours of day);
+  forecasts count in their outage scenarios, per hour, the lower of the forecast PV + wind
+  and a low quantile (``outage_renewable_quantile``, default 0: the least) of the actual
+  PV + wind at the same hour of day over the last ``outage_lookback_d`` days before the
+  origin (:meth:`ModelWindowRun._outage_renewables`): the full forecast would leave a start
+  short of the rule after an optimistic forecast (seen with persistence and Holt-Winters),
+  and none at all (``None``, the rule before) held the battery high at night and doubled
+  the demand charge on the microgrid week. An outage running past the window's end wraps
+  to the window's first hours (as the full model wraps at the horizon's end; with 24-h
+  multiples the same hours of day);
 * the month's realised peak as the lower bound of its peak variable, the green-share bank
   of the committed hours in the annual floor's row (with a slack at
   ``green_penalty_per_mwh``) and the battery's terminal SOC rule (the scenario's initial
@@ -59,14 +63,16 @@ and power, battery schedule, job power, non-preemptible starts) and realised aga
 actual data: job power is cut pro rata where the actual inflexible load leaves less IT
 headroom (non-preemptible runs are not cut); the battery charges less, then discharges
 more, where the site would import above the window's planned monthly peak or the import
-limit (with a survival rule, not below the window's planned SOC, which carries the
-outages it saw); then preemptible job power is deferred there, as far as each job can still
-finish after the committed step at half its maximum power. A deficit beyond the window's
+limit (with a survival rule, not below the window's real-time floor: the planned SOC less
+the slack of the outage starts a deviation reaches, from a small LP on the window's own
+model, :meth:`ModelWindowRun._soc_floor`); then preemptible job power is deferred there,
+as far as each job can still finish after the committed step at half its maximum power. A deficit beyond the window's
 planned import (a surprise: none with perfect forecasts) is then settled from the battery
 before the grid: it charges less, then discharges more, while the hour's actual import price
 beats refilling at the cheapest price the window expects later in it (through both
 efficiencies, plus the round trip's degradation), and with a survival rule not below the
-window's planned SOC for the hour. The grid takes the rest up to its limit (then load is
+same real-time floor. A battery that self-discharge takes below its minimum charges back
+to it. The grid takes the rest up to its limit (then load is
 unserved, the sheddable tier first). A surplus beyond the window's
 planned export and curtailment (a surprise: none with perfect forecasts) first discharges
 less and charges the battery more, within its power and SOC; what is left is exported where
@@ -100,6 +106,7 @@ from engine.operations.forecasts import _forecasts, _stack_series
 from engine.operations.model_data import _append_cols, _solve, _WindowData, needs_model_window
 from engine.operations.model_plan import _ModelPlanner
 from engine.operations.model_realise import _ModelRealiser
+from engine.operations.model_survival import _SurvivalRules
 from engine.operations.result import WindowProgress
 from engine.status import Status
 
@@ -108,13 +115,15 @@ log = logging.getLogger(__name__)
 __all__ = ["ModelWindowRun", "needs_model_window"]
 
 
-class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
+class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules):
     """State of one rolling run whose windows are the full formulation on the window's
     hours (see the module docstring)."""
 
     def __init__(self, data: ScenarioData, W: int, step: int, forecaster, warmup: int,
                  job_value: Optional[float], green_penalty: Optional[float],
-                 highs_options: dict, known_h: int = 0) -> None:
+                 highs_options: dict, known_h: int = 0,
+                 outage_renewable_quantile: Optional[float] = 0.0,
+                 outage_lookback_d: int = 14) -> None:
         self.data = data
         sc = data.scenario
         self.T = T = data.T
@@ -182,9 +191,14 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
         #: price of a MWh of critical load an outage start would miss within the survival
         #: rule, in windows and plans (the critical tier's default value of lost load)
         self.survival_penalty = 10.0 * self.voll
-        #: windows on forecasts carry their outage scenarios without PV and wind (a
-        #: forecast error there would leave an outage start short of its survival rule)
-        self.robust_outages = True
+        #: windows on forecasts credit their outage scenarios' PV and wind at this quantile
+        #: of the same hours of the past ``outage_lookback_d`` days (capped by the
+        #: forecast); None: without PV and wind (:meth:`_outage_renewables`)
+        self.outage_renewable_quantile = outage_renewable_quantile
+        self.outage_lookback_d = int(outage_lookback_d)
+        #: real-time floor of the SOC with a survival rule: the planned SOC less the next
+        #: outage start's slack (:meth:`_soc_floor`); False: the planned SOC
+        self.slack_floor = True
         #: a surprise surplus (beyond the planned export) charges the battery
         self.store_surplus = True
         #: a surprise deficit (import beyond the planned) is settled from the battery first
@@ -327,11 +341,12 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
             slack_coef.append(np.array([-1.0]))
             slack_cost.append(np.array([self.green_penalty]))
             slack_ub.append(np.array([np.inf]))
-        # outages seen on forecasts: carried without renewables (robust to their errors)
-        if self.robust_outages and o >= self.warmup and self.forecaster != "perfect" \
-                and "outage/renewable_mw" in vg:
+        # outages seen on forecasts: their renewables credited at a low quantile of the
+        # same hours of the past days (robust to the forecast's errors), or not at all
+        if o >= self.warmup and self.forecaster != "perfect" and "outage/renewable_mw" in vg:
             g = vg["outage/renewable_mw"]
-            col_ub[g.start:g.start + g.size] = 0.0
+            col_ub[g.start:g.start + g.size] = np.minimum(
+                col_ub[g.start:g.start + g.size], self._outage_renewables(f, wd, info))
         # outage survival: elastic, at the critical tier's value of lost load per MWh (a
         # window that cannot carry an outage it sees, after a forecast error, carries as
         # much of it as it can)
@@ -416,6 +431,9 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser):
                     plan = None
                 else:
                     plan = self._plan(f, out.x[:f.model.n_cols], info, wd)
+                    if self.bats:
+                        plan["soc_floor"] = self._soc_floor(f, a, out.x, plan["c"],
+                                                            plan["soc"])
                     nc = f.model.n_cols
                     rec["slack"] = float(out.x[nc:].sum())
                 self._realise(info, plan)
