@@ -210,7 +210,8 @@ def _sub(arrays, A_csr, rows: np.ndarray, cols: np.ndarray):
 def window_split(f: Any, arrays: Any, L: int, options: Any, stats: dict | None = None
                  ) -> np.ndarray:
     """Each placed pair's share (``placement/share`` order) from the coupled LP cut into
-    windows of ``L`` hours (module docstring); 0.5 where a window is not optimal."""
+    windows of ``L`` hours, or calendar months for ``L = 0`` (module docstring); 0.5 where
+    a window is not optimal."""
     from engine.backends.highs import to_highs
     from engine.operations.guide import column_hours
 
@@ -226,14 +227,17 @@ def window_split(f: Any, arrays: Any, L: int, options: Any, stats: dict | None =
     job_of = np.full(n, -1, np.int64)
     job_of[p] = pl.pair_job[meta["e_pair"]]
     job_of[share] = pl.pair_job
-    win_of_job = pl.release // L
+    # L = 0: calendar months (the demand charge's periods), else windows of L hours
+    win_of_hour = np.asarray(f.data.month) if L == 0 else np.arange(T) // L
+    win_of_job = win_of_hour[pl.release]
+    first = np.searchsorted(win_of_hour, np.arange(int(win_of_hour.max()) + 2))
     A = arrays.A.to_scipy().tocsc()
     A_csr = A.tocsr()
     models = []
-    for k in range(int((T + L - 1) // L)):
+    for k in range(int(win_of_hour.max()) + 1):
         jobs = np.flatnonzero(win_of_job == k)
-        a = k * L
-        b = max(min((k + 1) * L, T), int(pl.deadline[jobs].max()) if jobs.size else 0)
+        a = int(first[k])
+        b = max(int(first[k + 1]), int(pl.deadline[jobs].max()) if jobs.size else 0)
         timed = (hour >= a) & (hour < b)
         mine = (job_of < 0) | np.isin(job_of, jobs)
         seed = timed & mine

@@ -37,6 +37,9 @@ def test_split_start_reaches_the_plain_optimum_on_ring_copies(mode):
     assert st["windows"] == 3 and st["windows_not_optimal"] == 0
     np.testing.assert_allclose(np.bincount(f.data.placement.pair_job, weights=y), 1.0,
                                atol=1e-9)
+    months: dict = {}  # L = 0: calendar months (one here)
+    assert window_split(f, arrays, 0, SolverOptions(), months).size == share.size
+    assert months["windows"] == 1 and months["windows_not_optimal"] == 0
     stats: dict = {}
     out = _split(arrays, share, y, mode, stats)
     assert out is not None and out.status == engine.Status.OPTIMAL
