@@ -17,6 +17,10 @@ sites would couple the copies).
 
     PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 [--annual]
     PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 --coupled-only ring
+    PYTHONPATH=. python -m benchmarks.multisite --annual --coupled-only ring --shifted \
+        --sites 1 2 4 --solvers simplex block_dual block_split block_split_dual
+
+(``block_split*``: the split start of :mod:`benchmarks.block_split`, build + solve only.)
 """
 from __future__ import annotations
 
