@@ -17,6 +17,10 @@ sites would couple the copies).
 
     PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 [--annual]
     PYTHONPATH=. python -m benchmarks.multisite --sites 1 2 4 8 --coupled-only ring
+    PYTHONPATH=. python -m benchmarks.multisite --annual --coupled-only ring --shifted \
+        --sites 1 2 4 --solvers simplex block_dual block_split block_split_dual
+
+(``block_split*``: the split start of :mod:`benchmarks.block_split`, build + solve only.)
 """
 from __future__ import annotations
 
@@ -83,6 +87,10 @@ SOLVERS = {"simplex": {"solver": "simplex"}, "ipm": {"solver": "ipm"},
 #: with every job at home, then the whole LP by the primal or dual simplex from their bases
 #: ("tree": sites merged in pairs, fours, ... by the dual simplex before the whole LP).
 BLOCK_STARTS = {"block_primal": "primal", "block_dual": "dual", "block_tree": "tree"}
+#: The split start (benchmarks.block_split, not an engine mode): the jobs' shares from
+#: month-long windows of the coupled LP, the sites solved apart at that split, then the
+#: whole LP by the primal or dual simplex (build + solve: no results tables).
+SPLIT_STARTS = {"block_split": "primal", "block_split_dual": "dual"}
 
 
 def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
@@ -108,6 +116,19 @@ def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
                 row["benders_s"], row["benders_obj"] = t, out["objective"]
                 row["benders_rounds"] = out["rounds"]
                 continue
+            if name in SPLIT_STARTS:
+                from benchmarks.block_split import solve as split_solve
+
+                cpu = time.process_time()
+                t, out = _timed(lambda: split_solve(sc, 730, SPLIT_STARTS[name]))
+                row[f"{name}_s"], row[f"{name}_obj"] = t, out["objective"]
+                row[f"{name}_cpu_s"] = time.process_time() - cpu
+                row[f"{name}_status"] = str(out["status"])
+                row[f"{name}_iterations"] = out["iterations"]
+                row[f"{name}_timings"] = {k: round(v, 3) if isinstance(v, float) else v
+                                          for k, v in out.items()
+                                          if k not in ("objective", "iterations", "status")}
+                continue
             kw = ({"block_start": BLOCK_STARTS[name]} if name in BLOCK_STARTS
                   else {"highs_options": SOLVERS[name]})
             cpu = time.process_time()
@@ -117,13 +138,18 @@ def run_coupled(sites: list[int], annual: bool, ring: bool, solvers: list[str],
             row[f"{name}_status"] = str(res.status)
             row[f"{name}_iterations"] = res.iterations
             row[f"{name}_timings"] = {k: round(v, 3) for k, v in res.timings.items()}
+        objs = [row[f"{k}_obj"] for k in solvers if f"{k}_obj" in row]
+        if objs:  # every solver's objective against the first's
+            row["objective_spread_rel"] = (max(objs) - min(objs)) / abs(objs[0])
         rows.append(row)
         print(row, flush=True)
     base = rows[0]
     print("\n| sites | " + " | ".join(solvers) + " |")
     print("|---|" + "---|" * len(solvers))
     for r in rows:
-        cells = [f"{r[k + '_s']:.2f} s ({r[k + '_s'] / base[k + '_s']:.2f}x)" for k in solvers]
+        cells = [f"{r[k + '_s']:.2f} s ({r[k + '_s'] / base[k + '_s']:.2f}x)"
+                 + (f", CPU {r[k + '_cpu_s']:.2f} s ({r[k + '_cpu_s'] / base[k + '_cpu_s']:.2f}x)"
+                    if k + "_cpu_s" in r else "") for k in solvers]
         print(f"| {r['sites']} | " + " | ".join(cells) + " |")
     return rows
 
@@ -182,7 +208,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     p.add_argument("--coupled-only", choices=["all", "ring"],
                    help="only the coupled copies (all-to-all or ring), each solver in --solvers")
     p.add_argument("--solvers", nargs="+", default=list(SOLVERS),
-                   choices=[*SOLVERS, *BLOCK_STARTS, "benders"],
+                   choices=[*SOLVERS, *BLOCK_STARTS, *SPLIT_STARTS, "benders"],
                    help="benders: engine.backends.decompose on the placement's split")
     p.add_argument("--shifted", action="store_true",
                    help="copy i's tariff rotated by 3 i hours (coupled runs)")
