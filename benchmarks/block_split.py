@@ -48,15 +48,6 @@ __all__ = ["solve", "solve_split_start", "window_split"]
 _DUAL, _PRIMAL = 1, 4
 
 
-def _basis(highspy, col_status: np.ndarray, row_status: np.ndarray):
-    S = [highspy.HighsBasisStatus(k) for k in range(5)]
-    basis = highspy.HighsBasis()
-    basis.col_status = [S[k] for k in col_status.tolist()]
-    basis.row_status = [S[k] for k in row_status.tolist()]
-    basis.valid = True
-    return basis
-
-
 def solve_split_start(arrays: Any, options: Any, cols: np.ndarray,
                       values: np.ndarray, to_highs: Callable, run_definite: Callable,
                       read_outcome: Callable, mode: str = "primal",
@@ -95,6 +86,7 @@ def solve_split_start(arrays: Any, options: Any, cols: np.ndarray,
 
     import highspy
 
+    from engine.backends.block_start import _basis
     from engine.backends.blocks import components, sub_arrays_rows
     from engine.status import Status
 
@@ -193,20 +185,6 @@ def solve_split_start(arrays: Any, options: Any, cols: np.ndarray,
     return out
 
 
-def _sub(arrays, A_csr, rows: np.ndarray, cols: np.ndarray):
-    from engine.model import ModelArrays
-    from engine.model.linear import CSC
-
-    sub = A_csr[rows][:, cols].tocsc()
-    sub.sort_indices()
-    return ModelArrays(
-        cost=arrays.cost[cols], col_lb=arrays.col_lb[cols], col_ub=arrays.col_ub[cols],
-        integrality=arrays.integrality[cols], row_lb=arrays.row_lb[rows],
-        row_ub=arrays.row_ub[rows],
-        A=CSC(sub.indptr.astype(np.int32), sub.indices.astype(np.int32),
-              sub.data.astype(np.float64), sub.shape), offset=0.0)
-
-
 def window_split(f: Any, arrays: Any, L: int, options: Any, stats: dict | None = None
                  ) -> np.ndarray:
     """Each placed pair's share (``placement/share`` order) from the coupled LP cut into
@@ -231,6 +209,8 @@ def window_split(f: Any, arrays: Any, L: int, options: Any, stats: dict | None =
     win_of_hour = np.asarray(f.data.month) if L == 0 else np.arange(T) // L
     win_of_job = win_of_hour[pl.release]
     first = np.searchsorted(win_of_hour, np.arange(int(win_of_hour.max()) + 2))
+    from engine.backends.blocks import sub_arrays_rows
+
     A = arrays.A.to_scipy().tocsc()
     A_csr = A.tocsr()
     models = []
@@ -251,7 +231,7 @@ def window_split(f: Any, arrays: Any, L: int, options: Any, stats: dict | None =
         inside = np.zeros(n, bool)
         inside[A_csr[rows].indices] = True
         cols = np.flatnonzero(inside & ((timed & mine) | ((hour < 0) & mine)))
-        sub = _sub(arrays, A_csr, rows, cols)
+        sub = sub_arrays_rows(arrays, A, cols, rows)[0]
         full = np.diff(A.indptr)[cols]  # a month's peak pays for the window's share of it
         sub.cost = sub.cost * np.where(full > 0, np.diff(sub.A.indptr) / np.maximum(full, 1),
                                        1.0)

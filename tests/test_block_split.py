@@ -13,7 +13,7 @@ from benchmarks.multisite import scenario
 from engine.backends import SolverOptions
 from engine.model.build import build
 from engine.model.data import prepare
-from tests.test_blocks import _feasible, _placement_case
+from tests.test_blocks import _feasible, _home_cannot_work_alone, _placement_case
 
 
 def _split(arrays, share, y, mode="primal", stats=None):
@@ -64,10 +64,7 @@ def test_split_start_solve_on_a_scenario():
 def test_split_start_falls_back_when_a_site_cannot_do_its_share():
     # job k (3 MWh in 5 h) at sites e (grid 0.5 MW) and w: all of it at e is infeasible (a
     # block without an optimum: None), half of it there reaches the pyomo optimum
-    d = _placement_case(0.0, 1.0)
-    d["sites"][0]["grid"]["import_max_mw"] = 0.5
-    d["jobs"] = [{**d["jobs"][1], "energy_mwh": 3.0, "data_gb": 0.0}]
-    sc = engine.Scenario.from_dict(d)
+    sc = engine.Scenario.from_dict(_home_cannot_work_alone())
     f = build(prepare(sc))
     arrays = f.model.arrays()
     share = f.model.var_groups["placement/share"].idx.ravel()

@@ -152,16 +152,21 @@ def test_block_start_with_transfers_and_migration(mode, checkpoint_gb, data_gb):
         assert out.objective == pytest.approx(910.0, abs=1e-5)
 
 
+def _home_cannot_work_alone() -> dict:
+    """Job k (3 MWh in 5 h) at home east, whose grid gives 0.5 MW, or west."""
+    d = _placement_case(0.0, 1.0)
+    d["sites"][0]["grid"]["import_max_mw"] = 0.5
+    d["jobs"] = [{**d["jobs"][1], "energy_mwh": 3.0, "data_gb": 0.0}]
+    return d
+
+
 def test_block_start_falls_back_when_a_home_site_cannot_work_alone():
     # job k (3 MWh in 5 h) at home east, whose grid gives 0.5 MW: pinned home it cannot
     # finish, so the pinned block is infeasible; the whole LP is solved instead (work west)
     from engine.backends import SolverOptions
     from engine.backends.block_start import solve_block_start
 
-    d = _placement_case(0.0, 1.0)
-    d["sites"][0]["grid"]["import_max_mw"] = 0.5
-    d["jobs"] = [{**d["jobs"][1], "energy_mwh": 3.0, "data_gb": 0.0}]
-    sc = engine.Scenario.from_dict(d)
+    sc = engine.Scenario.from_dict(_home_cannot_work_alone())
     f = build(prepare(sc))
     arrays = f.model.arrays()
     assert solve_block_start(f.model, arrays, SolverOptions(block_start="primal"),

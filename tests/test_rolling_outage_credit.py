@@ -7,11 +7,10 @@ import numpy as np
 import pytest
 from conftest import base_dict, check_invariants
 from test_rolling import scenario
+from test_rolling_settlement import _biased
 
 import engine
 from engine.errors import ScenarioError
-from engine.model.data import prepare
-from engine.operations.forecasts import _stack_series
 
 #: PV [MW] at hours of day 12-15 on days 0, 1 and 2 (0 at the other hours)
 PV_DAYS = (6.0, 4.0, 4.5)
@@ -52,17 +51,10 @@ def _case(pv_days=PV_DAYS, load: float = 5.0, energy: float = 50.0,
 def _optimistic(sc: engine.Scenario, plus: float = 3.0, at_58: float = 0.0):
     """A forecaster exact on every series (a test device) but the PV of day 2 at hours of
     day 12-15, forecast ``plus`` MW too high, and at hour 58, ``at_58`` MW too high."""
-    Y = _stack_series(prepare(sc)).Y
-    assert Y.shape[0] == 4  # pv, inflexible load, PUE, price
-
-    def f(history: np.ndarray, W: int) -> np.ndarray:
-        o = history.shape[1]
-        pad = np.zeros((Y.shape[0], Y.shape[1] + W))
-        pad[:, :Y.shape[1]] = Y
-        pad[0, 60:64] += plus
-        pad[0, 58] += at_58
-        return pad[:, o:o + W].copy()
-    return f
+    delta = np.zeros(64)
+    delta[60:64] = plus
+    delta[58] = at_58
+    return _biased(sc, delta)
 
 
 def _soc_before_start(sc, q) -> tuple[float, engine.operations.RollingResult]:

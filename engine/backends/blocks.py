@@ -70,13 +70,15 @@ def sub_arrays(arrays: ModelArrays, A_csc, cols: np.ndarray) -> ModelArrays:
     return sub_arrays_rows(arrays, A_csc, cols)[0]
 
 
-def sub_arrays_rows(arrays: ModelArrays, A_csc, cols: np.ndarray
-                    ) -> tuple[ModelArrays, np.ndarray]:
-    """:func:`sub_arrays` and the indices of the rows it holds (in the whole model)."""
+def sub_arrays_rows(arrays: ModelArrays, A_csc, cols: np.ndarray,
+                    rows: np.ndarray | None = None) -> tuple[ModelArrays, np.ndarray]:
+    """:func:`sub_arrays` and the indices of the rows it holds (in the whole model); given
+    ``rows``, those rows only (the columns' entries in other rows are left out)."""
     from engine.model.linear import CSC
 
     sub = A_csc[:, cols]
-    rows = np.unique(sub.indices)
+    if rows is None:
+        rows = np.unique(sub.indices)
     sub = sub[rows, :].tocsc()
     sub.sort_indices()
     return ModelArrays(
