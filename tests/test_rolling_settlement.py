@@ -147,3 +147,82 @@ def test_deficit_at_a_cheap_hour_is_imported():
     np.testing.assert_allclose(_series(roll, "battery.bess/soc_mwh"), [5.0, 5.0, 5.0],
                                atol=1e-9)
     check_invariants(sc, roll)
+
+
+@pytest.mark.parametrize("store", [True, False])
+def test_planned_export_is_stored_where_the_battery_has_room(store, monkeypatch):
+    """Load 5 MW, PV forecast [8, 12, 5] but actually [8, 5, 5] (7 MW too high in hour 1),
+    import 100, export 20 in hour 0 and 10 after, battery at 5 of 10 MWh (minimum 1),
+    lossless. The window (3 h, on the forecasts) sells at 20 in hour 0: the 3 MW of PV
+    beyond the load and 4 MW from the battery (down to its minimum), to refill it from the
+    7 MW it expects beyond the load in hour 1. ``store_planned_export`` False: realised as
+    planned, 7 MW exported, SOC 1. True: the planned export is stored where the battery
+    has room (the hour-1 surplus it was planned against does not come): discharge 0, charge
+    3, export 0, SOC 8, i.e. (charge - discharge) and the SOC higher by the planned export."""
+    import engine.operations.model_window as mw
+
+    pv = np.array([8.0, 5.0, 5.0])
+    sc = _case(3, 5.0, pv.tolist(), [100.0] * 3)
+    sc.sites[0].grid.export_price_per_mwh = np.array([20.0, 10.0, 10.0])
+    orig = mw.ModelWindowRun.__init__
+    runs = {}
+    for flag in (False, store):
+        def init(self, *a, _flag=flag, **k):
+            orig(self, *a, **k)
+            self.store_planned_export = _flag
+
+        monkeypatch.setattr(mw.ModelWindowRun, "__init__", init)
+        runs[flag] = engine.rolling_optimize(sc, 3, 3, _biased(sc, np.array([0.0, 7.0, 0.0])),
+                                             warmup_h=0)
+    base = runs[False]
+    exp0 = _series(base, "grid.s1/export_mw")[0]
+    ch0 = _series(base, "battery.bess/charge_mw")[0]
+    assert exp0 > 1.0  # the window did plan an export at hour 0 (the case is not void)
+    r = runs[store]
+    if store:
+        assert _series(r, "grid.s1/export_mw")[0] == pytest.approx(0.0, abs=1e-9)
+        net = _series(r, "battery.bess/charge_mw") - _series(r, "battery.bess/discharge_mw")
+        assert net[0] == pytest.approx(ch0 - _series(base, "battery.bess/discharge_mw")[0]
+                                       + exp0, abs=1e-9)
+        assert exp0 == pytest.approx(7.0, abs=1e-9) and net[0] == pytest.approx(3.0, abs=1e-9)
+        assert _series(r, "battery.bess/soc_mwh")[0] == pytest.approx(
+            _series(base, "battery.bess/soc_mwh")[0] + exp0, abs=1e-9)
+    check_invariants(sc, r)
+
+
+def test_shift_discharge_moves_later_planned_discharge_to_the_peak_hour():
+    """The rule by hand (model_realise._shift_discharge): a step of 4 hours from which no
+    outage start is reachable; battery 40 MWh (minimum 4), discharge 10 MW, efficiencies
+    0.95, SOC 30 MWh before hour 0. The plan discharges 0, 0, 2 and 6 MW (hours 0-3), imports
+    1, 1, 3 and 1 MW, peak target 4 MW. Hour 0 is 5 MW above the target: the discharge
+    planned at hour 2 (2 MW, head 4 - 3 = 1 MW) moves 1 MW, hour 3 (6 MW, head 3 MW) 3 MW:
+    4 MW covered, 1 MW left to the grid. The plan's later discharge is 1 and 3 MW, its
+    import 4 and 4 MW (at the target), the SOC and its floor lower by 1 / 0.95 over hours
+    0-1 and by 4 / 0.95 ... 1 / 0.95 as the moves end (hour 2 lower by 3 / 0.95)."""
+    from types import SimpleNamespace
+
+    from engine.operations.model_realise import _ModelRealiser
+
+    b = SimpleNamespace(soc_min_fraction=0.1, energy_mwh=40.0, self_discharge_per_h=0.0,
+                        charge_efficiency=0.95, discharge_efficiency=0.95,
+                        discharge_power_mw=10.0)
+    soc = np.array([[30.0, 30.0, 30.0 - 2 / 0.95, 30.0 - 8 / 0.95]])
+    plan = {"c": 4, "shift_ok": np.array([True] * 4), "dis": np.array([[0.0, 0.0, 2.0, 6.0]]),
+            "imp": np.array([[1.0, 1.0, 3.0, 1.0]]), "peak": np.full((1, 4), 4.0),
+            "soc": soc.copy(), "soc_floor": soc.copy()}
+    me = SimpleNamespace(soc=np.array([30.0]))
+    ch, dis = np.zeros(1), np.zeros(1)
+    got = _ModelRealiser._shift_discharge(me, b, 0, [0], plan, 0, ch, dis, 5.0, np.array([0]))
+    assert got == pytest.approx(4.0)
+    assert dis[0] == pytest.approx(4.0)
+    np.testing.assert_allclose(plan["dis"][0], [0.0, 0.0, 1.0, 3.0])
+    np.testing.assert_allclose(plan["imp"][0], [1.0, 1.0, 4.0, 4.0])
+    low = np.array([4.0, 4.0, 3.0, 0.0]) / 0.95
+    np.testing.assert_allclose(plan["soc"][0], soc[0] - low)
+    np.testing.assert_allclose(plan["soc_floor"][0], soc[0] - low)
+    # the SOC path after the last move is the plan's: the terminal SOC is kept
+    assert plan["soc"][0, 3] == pytest.approx(soc[0, 3])
+    # where a start is reachable, nothing moves
+    plan["shift_ok"][:] = False
+    assert _ModelRealiser._shift_discharge(me, b, 0, [0], plan, 0, ch, dis, 5.0,
+                                           np.array([0])) == 0.0

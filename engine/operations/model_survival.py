@@ -91,6 +91,7 @@ class _SurvivalRules:
         as much. Without a later start in the window, or without ``slack_floor``: the
         planned SOC."""
         floor = soc.copy()
+        self._shift_ok = None
         if not self.slack_floor:
             return floor
         meta = f.meta.get("outages")
@@ -150,6 +151,10 @@ class _SurvivalRules:
             for t, ss in nxt.items():
                 if s in ss:
                     least[t] = np.minimum(least[t], slack)
+        # hours from which no start is reachable: a deviation there only meets the
+        # window's own later discharge and terminal SOC (model_realise._shift_discharge)
+        self._shift_ok = np.array([t not in nxt for t in range(c)]) if self.shift_discharge \
+            else None
         for t, sl in least.items():
             for q, bi in enumerate(bis.tolist()):
                 lo = self.bats[bi][1].soc_min_fraction * self.bats[bi][1].energy_mwh

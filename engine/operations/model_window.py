@@ -65,7 +65,10 @@ headroom (non-preemptible runs are not cut); the battery charges less, then disc
 more, where the site would import above the window's planned monthly peak or the import
 limit (with a survival rule, not below the window's real-time floor: the planned SOC less
 the slack of the outage starts a deviation reaches, from a small LP on the window's own
-model, :meth:`ModelWindowRun._soc_floor`); then preemptible job power is deferred there,
+model, :meth:`ModelWindowRun._soc_floor`; in hours from which no outage start is reachable,
+the horizon's last, where that floor is the planned SOC, by moving the step's later planned
+discharge to the hour up to the later hour's peak target); then preemptible job power is
+deferred there,
 as far as each job can still finish after the committed step at half its maximum power. A deficit beyond the window's
 planned import (a surprise: none with perfect forecasts) is then settled from the battery
 before the grid: it charges less, then discharges more, while the hour's actual import price
@@ -74,7 +77,8 @@ efficiencies, plus the round trip's degradation), and with a survival rule not b
 same real-time floor. A battery that self-discharge takes below its minimum charges back
 to it. The grid takes the rest up to its limit (then load is
 unserved, the sheddable tier first). A surplus beyond the window's
-planned export and curtailment (a surprise: none with perfect forecasts) first discharges
+planned curtailment and, in windows on actual data only, its planned export (on forecasts
+a planned export rests on renewables of later hours that may not come) first discharges
 less and charges the battery more, within its power and SOC; what is left is exported where
 worth it and the rest curtailed. Fuel is burnt on the genset's fuel curve.
 
@@ -201,6 +205,14 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
         self.slack_floor = True
         #: a surprise surplus (beyond the planned export) charges the battery
         self.store_surplus = True
+        #: ... and so does the planned export, where the battery has room: it was planned
+        #: on forecast renewables of later hours that may not come
+        self.store_planned_export = True
+        #: with a survival rule, a real-time deficit in an hour from which no outage start
+        #: is reachable (the horizon's last hours) moves planned discharge of a later hour
+        #: of the step to it (model_realise._shift_discharge)
+        self.shift_discharge = True
+        self._shift_ok = None
         #: a surprise deficit (import beyond the planned) is settled from the battery first
         #: where the hour's price beats refilling later (model_realise._settle_deficit)
         self.settle_deficit = True
@@ -434,6 +446,7 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
                     if self.bats:
                         plan["soc_floor"] = self._soc_floor(f, a, out.x, plan["c"],
                                                             plan["soc"])
+                        plan["shift_ok"] = self._shift_ok
                     nc = f.model.n_cols
                     rec["slack"] = float(out.x[nc:].sum())
                 self._realise(info, plan)
