@@ -109,24 +109,14 @@ def _placement_case(checkpoint_gb: float, data_gb: float) -> dict:
     # two sites in two linked regions; job j (home east) migrates west by its checkpoint at
     # 0.5 CNY/GB (tests/test_migration.py: 410 + 500 = 910 by hand), job k (when it has
     # data) moves its data over the same link to work at either site
-    site = lambda name, price, lat: {
-        "name": name, "latitude_deg": lat, "longitude_deg": 110.0,
-        "grid": {"import_max_mw": 10.0, "import_price_per_mwh": price},
-        "datacenter": {"gpus": 2000, "it_power_per_gpu_kw": 1.0, "pue": 1.0}}
-    return {
-        "name": "bs", "start": "2023-01-01 00:00", "horizon_h": 5,
-        "sites": [site("e", [100.0, 100.0, 500.0, 500.0, 500.0], 30.0),
-                  site("w", [500.0, 500.0, 500.0, 100.0, 100.0], 36.0)],
-        "regions": [{"name": "east", "sites": ["e"]}, {"name": "west", "sites": ["w"]}],
-        "links": [{"from_region": "east", "to_region": "west", "bandwidth_gbps": 10.0,
-                   "latency_ms": 20.0, "price_per_gb": 0.5, "energy_kwh_per_gb": 0.01}],
-        "tenants": [{"name": "acme"}],
-        "jobs": [{"name": "j", "energy_mwh": 4.0, "deadline_h": 5, "max_power_mw": 1.0,
-                  "home_region": "east", "checkpoint_gb": checkpoint_gb, "tenant": "acme"},
-                 {"name": "k", "energy_mwh": 1.0, "deadline_h": 5, "max_power_mw": 1.0,
-                  "home_region": "east", "data_gb": data_gb, "tenant": "acme"}][
-                     :2 if data_gb else 1],
-    }
+    from tests.test_migration import _case
+
+    d = {**_case(0.5, checkpoint_gb), "name": "bs"}
+    if data_gb:
+        d["jobs"] = d["jobs"] + [{"name": "k", "energy_mwh": 1.0, "deadline_h": 5,
+                                  "max_power_mw": 1.0, "home_region": "east",
+                                  "data_gb": data_gb, "tenant": "acme"}]
+    return d
 
 
 @pytest.mark.parametrize("mode", ["primal", "dual", "tree"])
