@@ -77,7 +77,7 @@ class _SurvivalRules:
         return np.where(valid, ren[site_row[:, None], hour], 0.0).reshape(-1)
 
     def _soc_floor(self, f, a: ModelArrays, x: np.ndarray, c: int,
-                   soc: np.ndarray) -> np.ndarray:
+                   soc: np.ndarray) -> tuple[np.ndarray, Optional[np.ndarray]]:
         """The lowest SOC each committed hour may reach in real time with a survival rule
         ``(B, c)``: the planned SOC less the least slack of the outage starts the window
         carries that a deviation there reaches (the next start, and every later one whose
@@ -89,15 +89,17 @@ class _SurvivalRules:
         battery's own balance rows, its survival rows hard, and that SOC minimised. A
         real-time deviation below the planned SOC lowers the SOC at ``s - 1`` by at most
         as much. Without a later start in the window, or without ``slack_floor``: the
-        planned SOC."""
+        planned SOC.
+
+        Returns the floor and, with ``shift_discharge``, whether each committed hour reaches
+        no outage start (``plan["shift_ok"]`` of :meth:`_shift_discharge`), else None."""
         floor = soc.copy()
-        self._shift_ok = None
         if not self.slack_floor:
-            return floor
+            return floor, None
         meta = f.meta.get("outages")
         if (meta is None or meta.get("battery") is None
                 or "policy/outage_survival" not in f.model.con_groups):
-            return floor
+            return floor, None
         L, mb = meta["L"], meta["battery"]
         m = f.model
         nc = m.n_cols
@@ -153,10 +155,9 @@ class _SurvivalRules:
                     least[t] = np.minimum(least[t], slack)
         # hours from which no start is reachable: a deviation there only meets the
         # window's own later discharge and terminal SOC (model_realise._shift_discharge)
-        self._shift_ok = np.array([t not in nxt for t in range(c)]) if self.shift_discharge \
-            else None
+        shift_ok = np.array([t not in nxt for t in range(c)]) if self.shift_discharge else None
         for t, sl in least.items():
             for q, bi in enumerate(bis.tolist()):
                 lo = self.bats[bi][1].soc_min_fraction * self.bats[bi][1].energy_mwh
                 floor[bi, t] = max(lo, soc[bi, t] - sl[q])
-        return floor
+        return floor, shift_ok

@@ -68,9 +68,8 @@ the slack of the outage starts a deviation reaches, from a small LP on the windo
 model, :meth:`ModelWindowRun._soc_floor`; in hours from which no outage start is reachable,
 the horizon's last, where that floor is the planned SOC, by moving the step's later planned
 discharge to the hour up to the later hour's peak target); then preemptible job power is
-deferred there,
-as far as each job can still finish after the committed step at half its maximum power. A deficit beyond the window's
-planned import (a surprise: none with perfect forecasts) is then settled from the battery
+deferred there, as far as each job can still finish after the committed step at half its
+maximum power. A deficit beyond the window's planned import (a surprise: none with perfect forecasts) is then settled from the battery
 before the grid: it charges less, then discharges more, while the hour's actual import price
 beats refilling at the cheapest price the window expects later in it (through both
 efficiencies, plus the round trip's degradation), and with a survival rule not below the
@@ -212,7 +211,6 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
         #: is reachable (the horizon's last hours) moves planned discharge of a later hour
         #: of the step to it (model_realise._shift_discharge)
         self.shift_discharge = True
-        self._shift_ok = None
         #: a surprise deficit (import beyond the planned) is settled from the battery first
         #: where the hour's price beats refilling later (model_realise._settle_deficit)
         self.settle_deficit = True
@@ -444,9 +442,8 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
                 else:
                     plan = self._plan(f, out.x[:f.model.n_cols], info, wd)
                     if self.bats:
-                        plan["soc_floor"] = self._soc_floor(f, a, out.x, plan["c"],
-                                                            plan["soc"])
-                        plan["shift_ok"] = self._shift_ok
+                        plan["soc_floor"], plan["shift_ok"] = self._soc_floor(
+                            f, a, out.x, plan["c"], plan["soc"])
                     nc = f.model.n_cols
                     rec["slack"] = float(out.x[nc:].sum())
                 self._realise(info, plan)
