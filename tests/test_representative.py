@@ -199,6 +199,28 @@ def test_own_end_days_free_the_pinned_boundary_state(backend):
     assert S.min() >= -1e-6 and S.max() <= 10.0 + 1e-6
 
 
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cyclic_typical_days_each_day_its_own_cycle(backend):
+    """The year of :func:`test_own_end_days_free_the_pinned_boundary_state` as one *cyclic*
+    typical day (the annual sizing LP's start): no initial state, the day returns to its
+    own start. By hand: every day charges 10 MWh at 50 and displaces 10 at 150, 1,000 a day
+    off the load's 11,000: 365 x 10,000 = 3,650,000 (the full year's 3,650,100 less its
+    transient of the initial 5 MWh, +400 - 500). The balance wraps from hour 23 to hour 0."""
+    data = prepare(_hand_battery_year())
+    agg = aggregate(data, 1, own_ends=False, storage="cyclic")
+    assert agg.T == 24 and agg.extra["periods"]["storage"] == "cyclic"
+    f = build(agg)
+    assert "battery/soc_boundary_mwh" not in f.model.var_groups
+    out = solve(f.model, backend=backend)
+    assert out.objective == pytest.approx(3_650_000.0, rel=1e-9)
+    x = lambda name: out.x[f.model.var_groups[name].idx][0]
+    soc, ch, dis = x("battery/soc_mwh"), x("battery/charge_mw"), x("battery/discharge_mw")
+    np.testing.assert_allclose(soc, np.roll(soc, 1) + ch - dis, atol=1e-6)
+    assert soc.min() >= -1e-6 and soc.max() <= 10.0 + 1e-6
+    with pytest.raises(ValueError, match="storage"):
+        aggregate(data, 1, storage="seasonal")
+
+
 def _hydro_year(budget_period_h: int, dear_days: int = 100) -> engine.Scenario:
     peak = np.where(np.arange(365) < dear_days, 200.0, 100.0)  # dear days, then cheaper
     price = np.concatenate([np.where((np.arange(24) >= 18) & (np.arange(24) < 22), p, 50.0)

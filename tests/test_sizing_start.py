@@ -159,14 +159,109 @@ def test_start_sizes_without_the_pre_start(monkeypatch, caplog):
     monkeypatch.setattr(start_mod, "aggregate", failing)
     got = start_mod.annual_start(sc, data)
     assert got is not None
-    assert f"no start from {start_mod.PRE_START_DAYS} typical days" in caplog.text
-    f = build(real(data, start_mod.START_DAYS))
+    assert f"no start from {start_mod.PRE_START_DAYS} cyclic typical days" in caplog.text
+    f = build(real(data, start_mod.START_DAYS, own_ends=False, storage="cyclic"))
     out = solve(f.model)
     table = investment_table(f.meta["sizing"], out.x)
     cold = {(r.kind, r.name, r.quantity): float(r.size) for r in table.itertuples(index=False)}
     assert got[0].keys() == cold.keys()
     for k, v in cold.items():
         assert got[0][k] == pytest.approx(v, rel=1e-6, abs=1e-6)
+
+
+def test_start_falls_back_to_linked_days(monkeypatch, caplog):
+    """Cyclic typical days that fail (their clustering here) leave the start to typical days
+    linked across the year: the sizes of that chain run alone."""
+    import engine.annual_start as start_mod
+    from engine.model.data import prepare
+
+    real = start_mod.aggregate
+
+    def failing(data, n_days, *args, storage="linked", **kwargs):
+        if storage == "cyclic":
+            raise RuntimeError("clustering failed")
+        return real(data, n_days, *args, storage=storage, **kwargs)
+
+    sc = _year(None)
+    data = prepare(sc)
+    monkeypatch.setattr(start_mod, "aggregate", failing)
+    got = start_mod.annual_start(sc, data)
+    assert got is not None
+    assert "cyclic typical days" in caplog.text
+    monkeypatch.setattr(start_mod, "aggregate", real)
+    monkeypatch.setattr(start_mod, "START_STORAGE", ("linked",))
+    linked = start_mod.annual_start(sc, data)
+    assert linked is not None and got[0].keys() == linked[0].keys()
+    for k, v in linked[0].items():
+        assert got[0][k] == pytest.approx(v, rel=1e-9, abs=1e-9)
+
+
+def _two_capacity_lp_negated() -> tuple[LinearModel, np.ndarray]:
+    """:func:`_two_capacity_lp` with its availability rows written ``-g + a c >= 0`` (a
+    negative coefficient on the hour's column: the reduced LP's bound comes from the row's
+    lower bound; ``<= 50`` never binds, but a basis must name the right one of the two) and a
+    fixed-capacities-only row ``c1 + c2 <= 20``: the same optimum, 10."""
+    m = LinearModel()
+    c = m.add_variables("cap", 2, lb=0.0, ub=np.array([10.0, 3.0]),
+                        cost=np.array([5.0, 1.0]))
+    g1 = m.add_variables("g1", 2)
+    g2 = m.add_variables("g2", 2)
+    imp = m.add_variables("imp", 2, cost=4.0)
+    a1 = np.array([1.0, 0.5])
+    m.add_constraints("avail1", 2, [(g1.idx, -1.0), (np.repeat(c.idx[0], 2), a1)], lb=0.0,
+                      ub=50.0)
+    m.add_constraints("avail2", 2, [(g2.idx, -2.0), (np.repeat(c.idx[1], 2), 2.0)], lb=0.0)
+    m.add_constraints("balance", 2, [(g1.idx, 1.0), (g2.idx, 1.0), (imp.idx, 1.0)],
+                      lb=4.0, ub=4.0)
+    m.add_constraints("both", 1, [(c.idx[None, :], 1.0)], ub=20.0)
+    return m, c.idx
+
+
+@pytest.mark.parametrize("make", [_hand_lp, _two_capacity_lp, _two_capacity_lp_negated])
+@pytest.mark.parametrize("scale", [0.3, 1.0, 2.5])
+def test_reduced_fixed_basis_is_the_fixed_lps_optimum(make, scale):
+    """The fixed LP solved in its reduced (dispatch) form: its mapped basis is accepted by
+    HiGHS on the whole fixed LP as optimal (no simplex iteration from it), with the fixed
+    LP's own objective; and the started solve reaches the hand optimum."""
+    import highspy
+
+    from engine.backends.block_start import _basis
+    from engine.backends.highs import run_definite, to_highs
+    from engine.backends.warm import reduced_fixed_basis
+
+    m, cols = make()
+    cols = np.atleast_1d(cols)
+    arrays = m.arrays()
+    values = np.minimum(scale * np.array([1.0, 3.0])[:cols.size] + 1.0, arrays.col_ub[cols])
+    basis = reduced_fixed_basis(arrays, cols, values, lambda a: to_highs(a, SolverOptions()),
+                                run_definite)
+    assert basis is not None
+    direct = to_highs(arrays, SolverOptions())
+    direct.changeColsBounds(cols.size, cols.astype(np.int32), values, values)
+    direct.run()
+    h = to_highs(arrays, SolverOptions())
+    h.changeColsBounds(cols.size, cols.astype(np.int32), values, values)
+    assert h.setBasis(_basis(highspy, basis.col_status, basis.row_status)) \
+        == highspy.HighsStatus.kOk
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    assert h.getInfo().simplex_iteration_count == 0
+    assert h.getInfo().objective_function_value == pytest.approx(
+        direct.getInfo().objective_function_value, rel=1e-12)
+    out = solve(m, options=SolverOptions(fixed_start=(cols, values)))
+    assert out.timings["fallback"] == 0.0
+    assert out.objective == pytest.approx(solve(make()[0]).objective, rel=1e-12)
+
+
+def test_reduced_fixed_basis_refuses_an_infeasible_fixing():
+    """Fixing ``c = 0`` breaks the row ``c >= 1`` (no other column left in it): no basis,
+    and the started solve falls back to the cold one (as without the reduction)."""
+    from engine.backends.highs import run_definite, to_highs
+    from engine.backends.warm import reduced_fixed_basis
+
+    m, col = _hand_lp()
+    assert reduced_fixed_basis(m.arrays(), np.array([col]), np.array([0.0]),
+                               lambda a: to_highs(a, SolverOptions()), run_definite) is None
 
 
 def test_an_extendable_gpu_count_alone_gets_the_start():

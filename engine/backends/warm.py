@@ -4,8 +4,11 @@ The annual sizing LP (capacities as columns, :mod:`engine.model.sizing`) has a h
 columns that enter every hour's rows (``p[t] <= a[t] cap``). HiGHS's dual simplex runs at a
 small fraction of its usual speed on them from a cold start (benchmarks/SIZING_RESULTS.md).
 With good values for those columns (the sizes chosen on representative days) the model
-with the columns fixed is a dispatch LP: presolve removes the fixed columns and it solves
-as fast as a dispatch. Freeing the columns then leaves HiGHS at an optimal basis of the
+with the columns fixed is a dispatch LP. Handed to HiGHS as it is, its presolve turns the
+rows ``p[t] <= a[t] cap`` back into bounds, at about the cost of a second dispatch presolve;
+so :func:`reduced_fixed_basis` makes the dispatch form in NumPy, solves it, and maps its
+optimal basis back (as HiGHS's postsolve maps a row singleton), which
+:func:`fix_then_free` sets instead of solving the fixed LP. Freeing the columns then leaves HiGHS at an optimal basis of the
 restricted model, from which the simplex continues (no presolve: HiGHS solves from a basis
 on the original model) to the optimum of the whole LP. The optimum is the LP's own; only
 the path to it changes.
@@ -27,12 +30,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["fix_then_free"]
+__all__ = ["FixedBasis", "fix_then_free", "reduced_fixed_basis"]
 
 #: HiGHS's ``simplex_strategy`` value of the primal simplex.
 _PRIMAL = 4
@@ -40,6 +46,172 @@ _PRIMAL = 4
 
 def _identity(x: np.ndarray) -> np.ndarray:
     return x
+
+
+@dataclass
+class FixedBasis:
+    """An optimal basis of an LP with some columns fixed, in the LP's own rows and columns
+    (HiGHS's ``HighsBasisStatus`` values), found by :func:`reduced_fixed_basis`."""
+
+    col_status: np.ndarray
+    row_status: np.ndarray
+    seconds: float
+    iterations: int
+
+
+def _tightest(c: np.ndarray, r: np.ndarray, b: np.ndarray, own: np.ndarray, larger: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's own bound ``own`` tightened by the row-made bounds ``b`` (column ``c``,
+    row ``r`` each): the bounds, and the row that set each (-1: the column's own)."""
+    order = np.lexsort((b if larger else -b, c))  # by column, the tightest last
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = c[order][1:] != c[order][:-1]
+    sel = order[last]
+    cs, val = c[sel], b[sel]
+    win = val > own[cs] if larger else val < own[cs]
+    at = np.full(own.size, -1, dtype=np.int64)
+    at[cs[win]] = r[sel][win]
+    out = own.copy()
+    out[cs[win]] = val[win]
+    return out, at
+
+
+def _reduce(arrays: Any, cols: np.ndarray, values: np.ndarray
+            ) -> tuple[SimpleNamespace, dict[str, np.ndarray]] | None:
+    """The LP of ``arrays`` with ``cols`` fixed at ``values``, as HiGHS's presolve would
+    first see it: the fixed columns dropped (their part of each row moved to its bounds),
+    each row left with one other column turned into that column's bounds, rows left with
+    none dropped. NumPy only. None when the fixing makes a row or a column infeasible."""
+    A = arrays.A
+    m, n = A.shape
+    indptr = np.asarray(A.indptr, dtype=np.int64)
+    rows = np.asarray(A.indices, dtype=np.int64)
+    data = np.asarray(A.data, dtype=np.float64)
+    col_of = np.repeat(np.arange(n), np.diff(indptr))
+    fixed = np.zeros(n, dtype=bool)
+    fixed[cols] = True
+    v = np.zeros(n)
+    v[cols] = values
+    on_fixed = fixed[col_of]
+    shift = np.bincount(rows[on_fixed], weights=data[on_fixed] * v[col_of[on_fixed]],
+                        minlength=m)
+    free = ~on_fixed & (data != 0.0)
+    count = np.bincount(rows[free], minlength=m)
+    row_lb = arrays.row_lb - shift
+    row_ub = arrays.row_ub - shift
+    tol = 1e-9
+    empty = count == 0
+    if np.any(row_lb[empty] > tol * (1 + np.abs(row_lb[empty]))) or np.any(
+            row_ub[empty] < -tol * (1 + np.abs(row_ub[empty]))):
+        return None
+    # rows with one free column: that column's bounds
+    one = free & (count[rows] == 1)
+    r1, c1, a1 = rows[one], col_of[one], data[one]
+    pos = a1 > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        blo = np.where(pos, row_lb[r1], row_ub[r1]) / a1
+        bup = np.where(pos, row_ub[r1], row_lb[r1]) / a1
+    col_lb = np.array(arrays.col_lb, dtype=np.float64)
+    col_ub = np.array(arrays.col_ub, dtype=np.float64)
+    col_lb[cols] = values
+    col_ub[cols] = values
+    col_lb, lb_row = _tightest(c1, r1, blo, col_lb, larger=True)
+    col_ub, ub_row = _tightest(c1, r1, bup, col_ub, larger=False)
+    gap = col_lb - col_ub
+    if np.any(gap > tol * (1 + np.abs(col_ub))):
+        return None
+    col_lb = np.minimum(col_lb, col_ub)
+    keep_row = count >= 2
+    keep_col = ~fixed
+    new_row = np.cumsum(keep_row) - 1
+    nz = ~on_fixed & keep_row[rows]
+    col_idx = np.flatnonzero(keep_col)
+    kept_col_of = col_of[nz]
+    new_col = np.cumsum(keep_col) - 1
+    counts = np.bincount(new_col[kept_col_of], minlength=col_idx.size)
+    Ar = SimpleNamespace(indptr=np.concatenate([[0], np.cumsum(counts)]).astype(np.int32),
+                         indices=new_row[rows[nz]].astype(np.int32), data=data[nz],
+                         shape=(int(keep_row.sum()), int(col_idx.size)))
+    Ar.nnz = int(Ar.data.size)
+    red = SimpleNamespace(A=Ar, cost=np.asarray(arrays.cost)[col_idx], col_lb=col_lb[col_idx],
+                          col_ub=col_ub[col_idx], row_lb=row_lb[keep_row],
+                          row_ub=row_ub[keep_row],
+                          integrality=np.zeros(col_idx.size, dtype=np.int32), is_mip=False,
+                          offset=float(arrays.offset + np.asarray(arrays.cost)[cols] @ values))
+    sign = np.zeros(m)
+    sign[r1] = np.sign(a1)
+    return red, {"keep_row": keep_row, "keep_col": keep_col, "lb_row": lb_row,
+                 "ub_row": ub_row, "sign": sign}
+
+
+def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
+                        make_highs: Callable[[Any], Any], run: Callable[[Any], None]
+                        ) -> FixedBasis | None:
+    """An optimal basis of the LP of ``arrays`` with ``cols`` fixed at ``values``, found on
+    the LP :func:`_reduce` makes of it and mapped back.
+
+    With its capacities fixed the annual sizing LP is a dispatch LP whose bounds are rows
+    (``p[t] - a[t] cap <= 0``): HiGHS's presolve turns them back into bounds, but on 87,602
+    rows instead of 26,282 that costs about as much again as the presolve of the dispatch
+    itself (benchmarks/SIZING_RESULTS.md). Reduced here in NumPy, the same LP goes to HiGHS
+    in its dispatch form. Its basis maps back as HiGHS's postsolve maps a row singleton:
+    a column nonbasic at a bound that a row made is basic, and that row nonbasic at the
+    matching bound; every dropped row is basic, the fixed columns nonbasic.
+
+    Parameters
+    ----------
+    arrays : ModelArrays
+        The LP (a MILP's integrality is ignored: callers pass LPs).
+    cols, values : numpy.ndarray
+        The columns to fix and their values (within their bounds).
+    make_highs : callable
+        ``make_highs(arrays)``: a ``highspy.Highs`` holding an LP of the same shape as
+        ``arrays`` with the caller's options (:func:`engine.backends.highs.to_highs`).
+    run : callable
+        ``run(h)`` runs HiGHS.
+
+    Returns
+    -------
+    FixedBasis or None
+        None when the fixing leaves a row or a column infeasible, or the reduced LP ends
+        other than optimal (the caller then solves the fixed LP itself).
+    """
+    import highspy
+
+    t0 = time.perf_counter()
+    cols = np.asarray(cols, dtype=np.int64)
+    reduced = _reduce(arrays, cols, np.asarray(values, dtype=np.float64))
+    if reduced is None:
+        log.debug("reduced fixed LP: a row or column is infeasible at the start")
+        return None
+    red, mp = reduced
+    h = make_highs(red)
+    del red
+    run(h)
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        log.debug("reduced fixed LP ended %s", h.modelStatusToString(h.getModelStatus()))
+        return None
+    iterations = int(max(h.getInfo().simplex_iteration_count, 0))
+    basis = h.getBasis()
+    keep_col, keep_row = mp["keep_col"], mp["keep_row"]
+    rc = np.fromiter((int(s) for s in basis.col_status), np.int8, int(keep_col.sum()))
+    rr = np.fromiter((int(s) for s in basis.row_status), np.int8, int(keep_row.sum()))
+    del basis, h
+    S = highspy.HighsBasisStatus
+    lower, basic, upper = int(S.kLower), int(S.kBasic), int(S.kUpper)
+    col_status = np.full(keep_col.size, lower, dtype=np.int8)  # the fixed columns
+    row_status = np.full(keep_row.size, basic, dtype=np.int8)  # the dropped rows
+    col_status[keep_col] = rc
+    row_status[keep_row] = rr
+    kept = np.flatnonzero(keep_col)
+    sign = mp["sign"]
+    for at, row_of, same in ((upper, mp["ub_row"], upper), (lower, mp["lb_row"], lower)):
+        j = kept[(rc == at) & (row_of[kept] >= 0)]
+        r = row_of[j]
+        col_status[j] = basic
+        # a row a x <= u made the bound x <= u / a when a > 0, x >= u / a when a < 0
+        row_status[r] = np.where(sign[r] > 0, same, upper + lower - same)
+    return FixedBasis(col_status, row_status, time.perf_counter() - t0, iterations)
 
 
 def _add_steps(h, cols: np.ndarray, start: np.ndarray, lower: np.ndarray,
@@ -69,7 +241,8 @@ def _add_steps(h, cols: np.ndarray, start: np.ndarray, lower: np.ndarray,
 
 
 def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float | None,
-                  run) -> tuple[dict[str, float], Callable[[np.ndarray], np.ndarray]]:
+                  run, basis: FixedBasis | None = None
+                  ) -> tuple[dict[str, float], Callable[[np.ndarray], np.ndarray]]:
     """Solve the LP held by ``h`` with ``cols`` fixed at ``values``, then free them and
     continue from that basis with the primal simplex.
 
@@ -80,9 +253,15 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     cols, values : numpy.ndarray
         Columns to fix first and their values (clipped into the columns' bounds).
     time_limit_s : float or None
-        The whole call's limit; the second solve gets what the first left.
+        The whole call's limit (what is left of it after ``basis`` was found); the second
+        solve gets what the first left.
     run : callable
         ``run(h)`` runs HiGHS (the backend's :func:`~engine.backends.highs.run_definite`).
+    basis : FixedBasis, optional
+        An optimal basis of the fixed LP (:func:`reduced_fixed_basis`, at these
+        ``values``): set instead of solving the fixed LP in ``h``; its seconds and
+        iterations count as the fixed solve's (``fixed_s``). HiGHS refusing it falls back
+        to solving.
 
     Returns
     -------
@@ -105,11 +284,24 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     upper = np.asarray(upper, dtype=np.float64)
     start = np.clip(np.asarray(values, dtype=np.float64), lower, upper)
     t0 = time.perf_counter()
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
     h.changeColsBounds(n, cols, start, start)
-    run(h)
+    if basis is not None:
+        from engine.backends.block_start import _basis
+
+        if h.setBasis(_basis(highspy, basis.col_status, basis.row_status)) \
+                == highspy.HighsStatus.kError:
+            log.info("the reduced fixed LP's basis was refused: solving the fixed LP")
+            basis = None
+    if basis is None:
+        run(h)
+        fixed_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        fixed_it = float(max(h.getInfo().simplex_iteration_count, 0))
+    else:
+        fixed_ok = True
+        fixed_it = float(basis.iterations)
     t1 = time.perf_counter()
-    fixed_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-    fixed_it = float(max(h.getInfo().simplex_iteration_count, 0))
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s) - (t1 - t0), 0.0))
     to_lp = _identity
@@ -145,5 +337,6 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
     log.debug("fixed start: %.2f s (%d iterations), freed: %.2f s", t1 - t0, fixed_it, t2 - t1)
-    return ({"fixed_s": t1 - t0, "freed_s": t2 - t1, "fixed_iterations": fixed_it,
+    return ({"fixed_s": t1 - t0 + (basis.seconds if basis is not None else 0.0),
+             "freed_s": t2 - t1, "fixed_iterations": fixed_it,
              "fallback": 0.0 if fixed_ok else 1.0}, to_lp)

@@ -145,7 +145,10 @@ def add(f: Formulation) -> None:
     init = col("initial_soc_fraction")
     soc0 = init * E
     rule = np.array([b.terminal for b in bats])
-    if "periods" in f.data.extra:  # representative days: SOC linked across the year
+    periods = f.data.extra.get("periods")
+    if periods is not None and periods.get("storage") == "cyclic":
+        _soc_chronological(f, ch, dis, col, keep, init, rule, capE, cycle_h=periods["hours"])
+    elif periods is not None:  # representative days: SOC linked across the year
         link_storage(f, "battery", ch.idx, dis.idx, keep=keep, eta_c=col("charge_efficiency"),
                      eta_d=col("discharge_efficiency"), smin=smin, smax=smax, init=init,
                      rule=rule, cap=capE)
@@ -178,8 +181,13 @@ def add(f: Formulation) -> None:
     }
 
 
-def _soc_chronological(f: Formulation, ch, dis, col, keep, init, rule, capE) -> None:
-    """The SOC of every hour, its balance, bounds and terminal rule (module docstring)."""
+def _soc_chronological(f: Formulation, ch, dis, col, keep, init, rule, capE,
+                       cycle_h: int | None = None) -> None:
+    """The SOC of every hour, its balance, bounds and terminal rule (module docstring).
+
+    With ``cycle_h`` (cyclic typical days, :func:`engine.model.periods.aggregate`) the
+    horizon is blocks of ``cycle_h`` hours, each a cycle: its first hour follows its own
+    last one, and there is no initial state or terminal rule."""
     B, T = ch.shape
     E = col("energy_mwh")
     smin, smax = col("soc_min_fraction"), col("soc_max_fraction")
@@ -190,16 +198,22 @@ def _soc_chronological(f: Formulation, ch, dis, col, keep, init, rule, capE) -> 
         capE.limit(f, "battery/soc_min_within_capacity", soc.idx, smin, sense=">=")
     # soc0 = init * E enters the first hour's row: a constant, or a term in capE
     first = np.zeros((B, T))
-    first[:, 0] = (keep * init)[:, 0]
+    prev = prev_in_time(soc.idx)
+    if cycle_h is None:
+        first[:, 0] = (keep * init)[:, 0]
+    else:  # each block's first hour follows its own last hour
+        prev[:, ::cycle_h] = soc.idx[:, cycle_h - 1::cycle_h]
     (cap_cols, cap_coef), rhs = capE.terms(first)
     f.model.add_constraints(
         "battery/soc_balance",
         (B, T),
-        [(soc.idx, 1.0), (prev_in_time(soc.idx), -keep), (ch.idx, -col("charge_efficiency")),
+        [(soc.idx, 1.0), (prev, -keep), (ch.idx, -col("charge_efficiency")),
          (dis.idx, 1.0 / col("discharge_efficiency")),
-         *([(cap_cols, -cap_coef)] if capE.extendable.any() else [])],
+         *([(cap_cols, -cap_coef)] if capE.extendable.any() and cycle_h is None else [])],
         lb=rhs, ub=rhs,
     )
+    if cycle_h is not None:
+        return
     (cap_cols, cap_coef), lb_all = capE.terms(init[:, 0])
     for kind, upper in (("at_least_initial", np.inf), ("equal_initial", None)):
         sel = rule == kind

@@ -28,6 +28,11 @@ number of days, ``sum_k n_k = 365``):
 
   (the bounds are exact without self-discharge, σ = 0, as in Kotzur et al.'s simplified
   formulation; with σ > 0 the decay within a day is ignored in them);
+* with ``storage="cyclic"`` instead, each typical day is a cycle of its own (the
+  chronological balance with hour 0 following hour 23 of the same day, ``SOCmin E <=
+  soc[k, h] <= SOCmax E``), with no state carried between days and no initial or terminal
+  rule: the older typical-day model, cheaper to solve, used only to start the annual sizing
+  LP (:mod:`engine.annual_start`);
 * the year's first and last days are periods of their own (``own_ends``, the default: their
   own data, weight 1, so ``N + 2`` periods for ``N`` typical days). Without them the stated
   initial state ``S[0]`` and the terminal rule on ``S[365]`` pin the boundary states of
@@ -65,9 +70,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 log = logging.getLogger(__name__)
 
-__all__ = ["HOURS_PER_DAY", "aggregate", "link_storage"]
+__all__ = ["HOURS_PER_DAY", "STORAGE_MODES", "aggregate", "link_storage"]
 
 HOURS_PER_DAY = 24
+#: How :func:`aggregate`'s typical days model storage (its ``storage`` argument).
+STORAGE_MODES = ("linked", "cyclic")
 
 
 def _hourly_arrays(sd: SiteData, T: int) -> dict[str, np.ndarray]:
@@ -92,7 +99,7 @@ def _typical_series(rep: Any, columns: list[str], n_days: int
 
 
 def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
-              own_ends: bool = True) -> ScenarioData:
+              own_ends: bool = True, storage: str = "linked") -> ScenarioData:
     """The prepared arrays of a 365-day year as ``n_days`` typical days.
 
     Parameters
@@ -110,6 +117,11 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
         Give the year's first and last days periods of their own (their own data, weight
         1), so that storage can move from its stated initial state to the daily cycle, and
         back to its terminal state, as it does in the full year (see the module docstring).
+    storage : {"linked", "cyclic"}
+        How storage is modelled over the typical days: ``"linked"`` across the year
+        (:func:`link_storage`, the default), or ``"cyclic"``: each typical day returns to its
+        own starting state, nothing carried from day to day and no initial or terminal
+        state (a cheaper LP, for the annual sizing LP's start: :mod:`engine.annual_start`).
 
     Returns
     -------
@@ -130,6 +142,8 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
 
     if not 0 <= int(start_hour) < HOURS_PER_DAY:
         raise ValueError(f"start_hour: must be 0..23, got {start_hour!r}")
+    if storage not in STORAGE_MODES:
+        raise ValueError(f"storage: must be one of {STORAGE_MODES}, got {storage!r}")
     T = data.T
     D = T // HOURS_PER_DAY
     h0 = int(start_hour)
@@ -202,7 +216,8 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
                        extra={"hour_weight": weight, "hour_month_pairs": (hours, months),
                               "periods": {"order": order, "counts": counts,
                                           "hours": HOURS_PER_DAY, "start_hour": h0,
-                                          "typical_days": n_typical, "year_hour": year_hour}})
+                                          "typical_days": n_typical, "year_hour": year_hour,
+                                          "storage": storage}})
     for c in data.components:
         if c.prepare_scenario is not None:
             out.extra.update(c.prepare_scenario(out))
