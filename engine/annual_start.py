@@ -32,9 +32,11 @@ __all__ = ["PRE_START_DAYS", "START_DAYS", "START_STORAGE", "annual_start", "sta
 #: Typical days of the annual sizing LP's start, whatever ``sizing.representative_days``
 #: (that one sets the appraisal's typical days): the start's sizes are only worth their
 #: closeness to the annual optimum. On the site-comparison example (benchmarks/
-#: SIZING_RESULTS.md) the freed annual solve took 45-200 primal iterations from the sizes
-#: of 36-64 days, but 450-1,100 from 24-32 days' (each ~2 ms: the capacities' dense
-#: columns are basic); 40 keeps clear of that edge at ~0.6 s of typical-day solve.
+#: SIZING_RESULTS.md) the freed annual solve took, from the sizes of linked days, 45-200
+#: primal iterations at 36-64 days but 450-1,100 at 24-32 (each ~2 ms: the capacities'
+#: dense columns are basic); 40 was chosen then to keep clear of that edge. From cyclic
+#: days' sizes it took 24 at 40 days, 48-121 at 24, 36, 44 and 48, but 257 at 32 and 536
+#: at 64: the count moves with the clustering, not steadily with N.
 START_DAYS = 40
 
 #: How the start's typical days model storage (:func:`engine.model.periods.aggregate`),
