@@ -52,7 +52,7 @@ def test_fixed_start_reaches_the_hand_optimum(start, fallback):
     np.testing.assert_allclose(out.x, cold.x, atol=1e-9)
 
 
-def _two_capacity_lp() -> tuple[LinearModel, np.ndarray]:
+def _two_capacity_lp(negated: bool = False) -> tuple[LinearModel, np.ndarray]:
     """Capacities ``c1`` in [0, 10] at 5 per unit and ``c2`` in [0, 3] at 1; two hours of 4 MW
     load served by ``g1[t] <= a1[t] c1`` (a1 = 1, 0.5), ``g2[t] <= c2`` and imports at 4.
 
@@ -67,8 +67,17 @@ def _two_capacity_lp() -> tuple[LinearModel, np.ndarray]:
     g2 = m.add_variables("g2", 2)
     imp = m.add_variables("imp", 2, cost=4.0)
     a1 = np.array([1.0, 0.5])
-    m.add_constraints("avail1", 2, [(g1.idx, 1.0), (np.repeat(c.idx[0], 2), -a1)], ub=0.0)
-    m.add_constraints("avail2", 2, [(g2.idx, 1.0), (np.repeat(c.idx[1], 2), -1.0)], ub=0.0)
+    if negated:  # see _two_capacity_lp_negated
+        m.add_constraints("avail1", 2, [(g1.idx, -1.0), (np.repeat(c.idx[0], 2), a1)],
+                          lb=0.0, ub=50.0)
+        m.add_constraints("avail2", 2, [(g2.idx, -2.0), (np.repeat(c.idx[1], 2), 2.0)],
+                          lb=0.0)
+        m.add_constraints("both", 1, [(c.idx[None, :], 1.0)], ub=20.0)
+    else:
+        m.add_constraints("avail1", 2, [(g1.idx, 1.0), (np.repeat(c.idx[0], 2), -a1)],
+                          ub=0.0)
+        m.add_constraints("avail2", 2, [(g2.idx, 1.0), (np.repeat(c.idx[1], 2), -1.0)],
+                          ub=0.0)
     m.add_constraints("balance", 2, [(g1.idx, 1.0), (g2.idx, 1.0), (imp.idx, 1.0)],
                       lb=4.0, ub=4.0)
     return m, c.idx
@@ -201,20 +210,7 @@ def _two_capacity_lp_negated() -> tuple[LinearModel, np.ndarray]:
     negative coefficient on the hour's column: the reduced LP's bound comes from the row's
     lower bound; ``<= 50`` never binds, but a basis must name the right one of the two) and a
     fixed-capacities-only row ``c1 + c2 <= 20``: the same optimum, 10."""
-    m = LinearModel()
-    c = m.add_variables("cap", 2, lb=0.0, ub=np.array([10.0, 3.0]),
-                        cost=np.array([5.0, 1.0]))
-    g1 = m.add_variables("g1", 2)
-    g2 = m.add_variables("g2", 2)
-    imp = m.add_variables("imp", 2, cost=4.0)
-    a1 = np.array([1.0, 0.5])
-    m.add_constraints("avail1", 2, [(g1.idx, -1.0), (np.repeat(c.idx[0], 2), a1)], lb=0.0,
-                      ub=50.0)
-    m.add_constraints("avail2", 2, [(g2.idx, -2.0), (np.repeat(c.idx[1], 2), 2.0)], lb=0.0)
-    m.add_constraints("balance", 2, [(g1.idx, 1.0), (g2.idx, 1.0), (imp.idx, 1.0)],
-                      lb=4.0, ub=4.0)
-    m.add_constraints("both", 1, [(c.idx[None, :], 1.0)], ub=20.0)
-    return m, c.idx
+    return _two_capacity_lp(negated=True)
 
 
 @pytest.mark.parametrize("make", [_hand_lp, _two_capacity_lp, _two_capacity_lp_negated])
