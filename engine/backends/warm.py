@@ -7,11 +7,11 @@ With good values for those columns (the sizes chosen on representative days) the
 with the columns fixed is a dispatch LP. Handed to HiGHS as it is, its presolve turns the
 rows ``p[t] <= a[t] cap`` back into bounds, at about the cost of a second dispatch presolve;
 so :func:`reduced_fixed_basis` makes the dispatch form in NumPy, solves it, and maps its
-optimal basis back (as HiGHS's postsolve maps a row singleton), which
-:func:`fix_then_free` sets instead of solving the fixed LP. Freeing the columns then leaves HiGHS at an optimal basis of the
-restricted model, from which the simplex continues (no presolve: HiGHS solves from a basis
-on the original model) to the optimum of the whole LP. The optimum is the LP's own; only
-the path to it changes.
+optimal basis back (as HiGHS's postsolve maps a row singleton), which :func:`fix_then_free`
+sets instead of solving the fixed LP. Freeing the columns then leaves HiGHS at an optimal
+basis of the restricted model, from which the simplex continues (no presolve: HiGHS solves
+from a basis on the original model) to the optimum of the whole LP. The optimum is the LP's
+own; only the path to it changes.
 
 How the columns are freed matters. Widening their bounds puts each at a bound (HiGHS
 keeps a nonbasic column at one), so the dual simplex starts far from the fixed point, with

@@ -47,6 +47,12 @@ bounds above are the rows ``ch, dis <= capP`` (``battery/charge_within_capacity`
 rule; ``energy_to_power_ratio_h`` adds ``capE = ratio * capP``
 (``battery/energy_to_power_ratio``). The big-M of the no-simultaneous binaries is the
 largest power.
+
+Representative days (:mod:`engine.model.periods`): the SOC is linked across the year by
+:func:`~engine.model.periods.link_storage` (the equations are there), or, for typical days
+made with ``storage="cyclic"`` (the annual sizing LP's start), each day of ``H`` hours is a
+cycle of its own: the balance above with ``soc[b, kH - 1]`` replaced by ``soc[b, kH + H - 1]``
+in the first hour of day ``k``, and no initial state or terminal rule.
 """
 from __future__ import annotations
 
