@@ -33,11 +33,14 @@ def _hand_lp() -> tuple[LinearModel, int]:
     return m, int(c.idx[0])
 
 
-@pytest.mark.parametrize("start, fallback", [(4.0, 0.0), (9.0, 0.0), (0.0, 1.0), (25.0, 0.0)])
+@pytest.mark.parametrize("start, fallback", [(4.0, 0.0), (9.0, 0.0), (0.0, 1.0), (25.0, 0.0),
+                                             (0.98, 0.0), (0.9, 0.0)])
 def test_fixed_start_reaches_the_hand_optimum(start, fallback):
     """Whatever the start -- the optimum, a poor one, one that breaks ``c >= 1`` (the fixed
-    model is infeasible: solved cold instead) or one beyond the bound (clipped to 10) --
-    the LP's own optimum comes back."""
+    model is infeasible: solved cold instead, as 0 raised stays 0), one beyond the bound
+    (clipped to 10), or ones just short of ``c >= 1`` (raised 5 % to 1.029, or 5 % to a
+    still infeasible 0.945 and then 25 % to 1.125: started from there) -- the LP's own
+    optimum comes back."""
     m, col = _hand_lp()
     opts = SolverOptions(fixed_start=(np.array([col]), np.array([start])))
     out = solve(m, options=opts)

@@ -200,21 +200,23 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
             del arrays
             model.release_arrays()
         return split
-    fixed_basis, reduced_s = None, 0.0
-    if options.fixed_start is not None and not is_mip:
-        # the fixed LP solved in its dispatch form, its basis mapped back (engine.backends.warm)
-        from engine.backends.warm import reduced_fixed_basis
+    fixed_basis, reduced_s, fixed_start = None, 0.0, options.fixed_start
+    limit = time_limit_for(options, is_mip)
+    if fixed_start is not None and not is_mip:
+        # the fixed LP solved in its dispatch form, its basis mapped back; sizes raised where
+        # the LP with them fixed is infeasible (engine.backends.warm)
+        from engine.backends.warm import raised_fixed_basis
 
-        cols, values = options.fixed_start
-        cols = np.asarray(cols, dtype=np.int64)
-        values = np.clip(np.asarray(values, dtype=np.float64), arrays.col_lb[cols],
+        cols = np.asarray(fixed_start[0], dtype=np.int64)
+        values = np.clip(np.asarray(fixed_start[1], dtype=np.float64), arrays.col_lb[cols],
                          arrays.col_ub[cols])
         tr = time.perf_counter()
         try:
-            fixed_basis = reduced_fixed_basis(arrays, cols, values,
-                                              lambda a: to_highs(a, options), run_definite)
+            fixed_basis, values = raised_fixed_basis(
+                arrays, cols, values, lambda a: to_highs(a, options), run_definite, limit)
         except RuntimeError as exc:  # HiGHS rejected the reduced LP: solve the fixed one
             log.debug("reduced fixed LP: %s", exc)
+        fixed_start = (cols, values)
         reduced_s = time.perf_counter() - tr  # a solve: counted in run_s, not handover_s
     try:
         h = to_highs(arrays, options)
@@ -234,8 +236,7 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
     elif options.fixed_start is not None and not is_mip:
         from engine.backends.warm import fix_then_free
 
-        limit = time_limit_for(options, False)
-        warm, to_lp = fix_then_free(h, *options.fixed_start,
+        warm, to_lp = fix_then_free(h, *fixed_start,
                                     None if limit is None else max(limit - reduced_s, 0.0),
                                     run_definite, basis=fixed_basis)
     else:

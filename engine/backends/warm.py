@@ -38,7 +38,7 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FixedBasis", "fix_then_free", "reduced_fixed_basis"]
+__all__ = ["RAISE_STEPS", "FixedBasis", "fix_then_free", "raised_fixed_basis", "reduced_fixed_basis"]
 
 #: HiGHS's ``simplex_strategy`` value of the primal simplex.
 _PRIMAL = 4
@@ -145,8 +145,8 @@ def _reduce(arrays: Any, cols: np.ndarray, values: np.ndarray
 
 
 def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
-                        make_highs: Callable[[Any], Any], run: Callable[[Any], None]
-                        ) -> FixedBasis | None:
+                        make_highs: Callable[[Any], Any], run: Callable[[Any], None],
+                        time_limit_s: float | None = None) -> FixedBasis | None:
     """An optimal basis of the LP of ``arrays`` with ``cols`` fixed at ``values``, found on
     the LP :func:`_reduce` makes of it and mapped back.
 
@@ -169,6 +169,8 @@ def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         ``arrays`` with the caller's options (:func:`engine.backends.highs.to_highs`).
     run : callable
         ``run(h)`` runs HiGHS.
+    time_limit_s : float, optional
+        Seconds the reduced LP may take (else the options' own limit).
 
     Returns
     -------
@@ -176,6 +178,69 @@ def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         None when the fixing leaves a row or a column infeasible, or the reduced LP ends
         other than optimal (the caller then solves the fixed LP itself).
     """
+    return _reduced_basis(arrays, cols, values, make_highs, run, time_limit_s)[0]
+
+
+#: Relative increases of a start's fixed values tried in turn by :func:`raised_fixed_basis`
+#: when the LP with them fixed is infeasible (within the columns' upper bounds).
+RAISE_STEPS = (0.05, 0.25)
+
+
+def raised_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
+                       make_highs: Callable[[Any], Any], run: Callable[[Any], None],
+                       time_limit_s: float | None = None
+                       ) -> tuple[FixedBasis | None, np.ndarray]:
+    """:func:`reduced_fixed_basis` at ``values``, or, when the LP with them fixed is
+    infeasible, at ``values`` raised by each of :data:`RAISE_STEPS` in turn.
+
+    Sizes chosen on typical days can fall just short over the whole year (an annual green
+    floor met on the typical days, missed by a hair on the year's own hours); the LP with
+    them fixed is then infeasible and the start would be lost (a cold solve, ~60
+    dispatches on the site-comparison year). A larger capacity widens the dispatch's bounds
+    (more PV, wind, storage, connection), so raised sizes usually restore a feasible start
+    from which the freed continuation moves the capacities back down.
+
+    Returns
+    -------
+    (FixedBasis or None, numpy.ndarray)
+        The basis (None: none found, see :func:`reduced_fixed_basis`) and the values it
+        belongs to; its ``seconds`` and ``iterations`` include the infeasible attempts.
+    """
+    upper = np.asarray(arrays.col_ub, dtype=np.float64)[np.asarray(cols, dtype=np.int64)]
+    base = np.asarray(values, dtype=np.float64)
+    spent, its = 0.0, 0
+    for step in (0.0, *RAISE_STEPS):
+        v = np.minimum(base * (1.0 + step), upper)
+        left = None if time_limit_s is None else time_limit_s - spent
+        if left is not None and left <= 0:
+            break
+        basis, infeasible = _reduced_basis(arrays, cols, v, make_highs, run, left)
+        if basis is not None:
+            basis.seconds += spent
+            basis.iterations += its
+            if step:
+                log.info("fixed start infeasible at its sizes: started %g %% above them",
+                         100 * step)
+            return basis, v
+        if not infeasible:
+            break
+        spent += infeasible.seconds
+        its += infeasible.iterations
+    return None, base
+
+
+@dataclass
+class _Infeasible:
+    """A reduced fixed LP found infeasible, and what finding it cost."""
+
+    seconds: float
+    iterations: int
+
+
+def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
+                   make_highs: Callable[[Any], Any], run: Callable[[Any], None],
+                   time_limit_s: float | None) -> tuple[FixedBasis | None, _Infeasible | None]:
+    """:func:`reduced_fixed_basis`, and whether (at what cost) the fixed LP is infeasible."""
     import highspy
 
     t0 = time.perf_counter()
@@ -183,15 +248,20 @@ def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
     reduced = _reduce(arrays, cols, np.asarray(values, dtype=np.float64))
     if reduced is None:
         log.debug("reduced fixed LP: a row or column is infeasible at the start")
-        return None
+        return None, _Infeasible(time.perf_counter() - t0, 0)
     red, mp = reduced
     h = make_highs(red)
     del red
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", max(float(time_limit_s), 0.0))
     run(h)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        log.debug("reduced fixed LP ended %s", h.modelStatusToString(h.getModelStatus()))
-        return None
+    status = h.getModelStatus()
     iterations = int(max(h.getInfo().simplex_iteration_count, 0))
+    if status != highspy.HighsModelStatus.kOptimal:
+        log.debug("reduced fixed LP ended %s", h.modelStatusToString(status))
+        infeasible = status == highspy.HighsModelStatus.kInfeasible
+        return None, (_Infeasible(time.perf_counter() - t0, iterations) if infeasible
+                      else None)
     basis = h.getBasis()
     keep_col, keep_row = mp["keep_col"], mp["keep_row"]
     rc = np.fromiter((int(s) for s in basis.col_status), np.int8, int(keep_col.sum()))
@@ -211,7 +281,7 @@ def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         col_status[j] = basic
         # a row a x <= u made the bound x <= u / a when a > 0, x >= u / a when a < 0
         row_status[r] = np.where(sign[r] > 0, same, upper + lower - same)
-    return FixedBasis(col_status, row_status, time.perf_counter() - t0, iterations)
+    return FixedBasis(col_status, row_status, time.perf_counter() - t0, iterations), None
 
 
 def _add_steps(h, cols: np.ndarray, start: np.ndarray, lower: np.ndarray,
