@@ -151,13 +151,13 @@ def interleaved_rounds(sc: Any, investment: Any, rounds: int) -> dict[str, Any]:
 
 def run(days: list[int], cold: bool, time_limit_s: float | None,
         diagnose: bool = True, start_hours: list[int] | None = None,
-        rounds: int = 0) -> dict[str, Any]:
+        rounds: int = 0, example: Path = EXAMPLE) -> dict[str, Any]:
     import engine
     from engine.representative import size_with_representative_days
     from engine.sizes import with_sizes
 
-    sc = engine.load_scenario(EXAMPLE)
-    out: dict[str, Any] = {"scenario": str(EXAMPLE.name), "machine": platform.machine()}
+    sc = engine.load_scenario(example)
+    out: dict[str, Any] = {"scenario": str(example.name), "machine": platform.machine()}
     t0 = time.perf_counter()
     warm = engine.optimize(sc, time_limit_s=time_limit_s)
     t1 = time.perf_counter()
@@ -217,11 +217,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         "e.g. 0,4,6,7,8,10,12 (a sweep at every --days)")
     p.add_argument("--rounds", type=int, default=0,
                    help="extra interleaved rounds of started sizing and dispatch (timing)")
+    p.add_argument("--example", choices=["xining", "eastern"], default="xining",
+                   help="which site of examples/site_comparison (the target is Xining's)")
     p.add_argument("--json", type=Path, default=None)
     a = p.parse_args(argv)
     hours = [int(x) for x in a.start_hours.split(",")] if a.start_hours else None
     out = run([int(x) for x in a.days.split(",")], a.cold, a.time_limit, not a.no_diagnose,
-              hours, a.rounds)
+              hours, a.rounds, EXAMPLE.with_name(f"{a.example}.yaml"))
     return emit(out, a.json)
 
 
