@@ -109,13 +109,21 @@ def annual_start(sc: Any, data: Any, backend: str = "highs"
         return None
     t0 = time.perf_counter()
     sizes = None
-    for storage in START_STORAGE:
-        sizes = _chain(data, backend, storage)
-        if sizes is not None:
-            break
+    try:
+        for storage in START_STORAGE:
+            sizes = _chain(data, backend, storage)
+            if sizes is not None:
+                break
+    except _MilpStart:
+        log.info("no representative-day start: the sizing model is a MILP")
+        return None
     if sizes is None:  # the annual LP is solved cold
         return None
     return sizes, time.perf_counter() - t0
+
+
+class _MilpStart(Exception):
+    """The typical-day sizing model is a MILP (the backend starts only an LP)."""
 
 
 def _chain(data: Any, backend: str, storage: str) -> dict[tuple[str, str, str], float] | None:
@@ -124,14 +132,15 @@ def _chain(data: Any, backend: str, storage: str) -> dict[tuple[str, str, str], 
     sizes = None
     for n_days in (PRE_START_DAYS, START_DAYS):
         try:
-            f = build(aggregate(data, n_days, own_ends=storage != "cyclic", storage=storage))
-            if f.model.arrays().is_mip:  # the backend starts only an LP from fixed sizes
-                log.info("no representative-day start: the sizing model is a MILP")
-                return None
+            f = build(aggregate(data, n_days, storage=storage))
+            if f.model.arrays().is_mip:
+                raise _MilpStart
             # the larger model from the smaller one's sizes; cold when it had none
             fixed = start_columns(f, sizes) if sizes is not None else None
             out = solve(f.model, backend=backend, options=SolverOptions(fixed_start=fixed),
                         release_arrays=True)
+        except _MilpStart:
+            raise
         except Exception as exc:  # noqa: BLE001 -- a start is an aid only: do without it
             log.warning("no start from %d %s typical days for the annual sizing LP: %r",
                         n_days, storage, exc)

@@ -172,7 +172,7 @@ def test_start_sizes_without_the_pre_start(monkeypatch, caplog):
     got = start_mod.annual_start(sc, data)
     assert got is not None
     assert f"no start from {start_mod.PRE_START_DAYS} cyclic typical days" in caplog.text
-    f = build(real(data, start_mod.START_DAYS, own_ends=False, storage="cyclic"))
+    f = build(real(data, start_mod.START_DAYS, storage="cyclic"))
     out = solve(f.model)
     table = investment_table(f.meta["sizing"], out.x)
     cold = {(r.kind, r.name, r.quantity): float(r.size) for r in table.itertuples(index=False)}
@@ -250,6 +250,25 @@ def test_reduced_fixed_basis_is_the_fixed_lps_optimum(make, scale):
     out = solve(m, options=SolverOptions(fixed_start=(cols, values)))
     assert out.timings["fallback"] == 0.0
     assert out.objective == pytest.approx(solve(make()[0]).objective, rel=1e-12)
+
+
+def test_an_infeasible_start_is_tried_once_per_distinct_value(monkeypatch):
+    """Fixing ``c = 0`` (breaking ``c >= 1``) stays 0 when raised: the reduced LP is tried
+    once, found infeasible, and the LP is solved cold without solving the fixed LP again."""
+    import engine.backends.warm as warm
+
+    calls = []
+    real = warm._reduced_basis
+    monkeypatch.setattr(warm, "_reduced_basis", lambda *a: calls.append(a[2].copy()) or real(*a))
+    m, col = _hand_lp()
+    out = solve(m, options=SolverOptions(fixed_start=(np.array([col]), np.array([0.0]))))
+    assert out.objective == pytest.approx(28.0, rel=1e-12)
+    assert out.timings["fallback"] == 1.0 and out.timings["fixed_iterations"] == 0.0
+    assert [c.tolist() for c in calls] == [[0.0]]
+    calls.clear()
+    out = solve(m, options=SolverOptions(fixed_start=(np.array([col]), np.array([0.5]))))
+    assert out.timings["fallback"] == 1.0  # 0.5, 0.525, 0.625: each below 1
+    assert [c.tolist() for c in calls] == [[0.5], [0.525], [0.625]]
 
 
 def test_reduced_fixed_basis_refuses_an_infeasible_fixing():

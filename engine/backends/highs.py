@@ -202,6 +202,11 @@ def solve_highs(model: LinearModel, arrays: ModelArrays | None, options: SolverO
         return split
     fixed_basis, reduced_s, fixed_start = None, 0.0, options.fixed_start
     limit = time_limit_for(options, is_mip)
+    if "time_limit" in options.highs_options:  # set last by to_highs, over the default
+        try:
+            limit = float(options.highs_options["time_limit"])
+        except (TypeError, ValueError):
+            pass  # to_highs rejects it
     if fixed_start is not None and not is_mip:
         # the fixed LP solved in its dispatch form, its basis mapped back; sizes raised where
         # the LP with them fixed is infeasible (engine.backends.warm)

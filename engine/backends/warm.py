@@ -42,6 +42,9 @@ __all__ = ["RAISE_STEPS", "FixedBasis", "fix_then_free", "raised_fixed_basis", "
 
 #: HiGHS's ``simplex_strategy`` value of the primal simplex.
 _PRIMAL = 4
+#: A fixing that leaves a row or bound violated by more than this is infeasible (HiGHS's
+#: default ``primal_feasibility_tolerance``).
+_FEAS_TOL = 1e-7
 
 
 def _identity(x: np.ndarray) -> np.ndarray:
@@ -51,12 +54,15 @@ def _identity(x: np.ndarray) -> np.ndarray:
 @dataclass
 class FixedBasis:
     """An optimal basis of an LP with some columns fixed, in the LP's own rows and columns
-    (HiGHS's ``HighsBasisStatus`` values), found by :func:`reduced_fixed_basis`."""
+    (HiGHS's ``HighsBasisStatus`` values), found by :func:`reduced_fixed_basis`; or, with
+    ``infeasible``, the finding that the LP with them fixed has no solution (no statuses).
+    ``seconds`` and ``iterations``: what finding either took."""
 
-    col_status: np.ndarray
-    row_status: np.ndarray
+    col_status: np.ndarray | None
+    row_status: np.ndarray | None
     seconds: float
     iterations: int
+    infeasible: bool = False
 
 
 def _tightest(c: np.ndarray, r: np.ndarray, b: np.ndarray, own: np.ndarray, larger: bool
@@ -99,10 +105,8 @@ def _reduce(arrays: Any, cols: np.ndarray, values: np.ndarray
     count = np.bincount(rows[free], minlength=m)
     row_lb = arrays.row_lb - shift
     row_ub = arrays.row_ub - shift
-    tol = 1e-9
     empty = count == 0
-    if np.any(row_lb[empty] > tol * (1 + np.abs(row_lb[empty]))) or np.any(
-            row_ub[empty] < -tol * (1 + np.abs(row_ub[empty]))):
+    if np.any(row_lb[empty] > _FEAS_TOL) or np.any(row_ub[empty] < -_FEAS_TOL):
         return None
     # rows with one free column: that column's bounds
     one = free & (count[rows] == 1)
@@ -117,8 +121,7 @@ def _reduce(arrays: Any, cols: np.ndarray, values: np.ndarray
     col_ub[cols] = values
     col_lb, lb_row = _tightest(c1, r1, blo, col_lb, larger=True)
     col_ub, ub_row = _tightest(c1, r1, bup, col_ub, larger=False)
-    gap = col_lb - col_ub
-    if np.any(gap > tol * (1 + np.abs(col_ub))):
+    if np.any(col_lb - col_ub > _FEAS_TOL):
         return None
     col_lb = np.minimum(col_lb, col_ub)
     keep_row = count >= 2
@@ -198,22 +201,30 @@ def raised_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
     them fixed is then infeasible and the start would be lost (a cold solve, ~60
     dispatches on the site-comparison year). A larger capacity widens the dispatch's bounds
     (more PV, wind, storage, connection), so raised sizes usually restore a feasible start
-    from which the freed continuation moves the capacities back down.
+    from which the freed continuation moves the capacities back down. A raise that leaves
+    the values where they were (all 0, or at their upper bounds) is not tried again.
 
     Returns
     -------
     (FixedBasis or None, numpy.ndarray)
-        The basis (None: none found, see :func:`reduced_fixed_basis`) and the values it
-        belongs to; its ``seconds`` and ``iterations`` include the infeasible attempts.
+        The basis and the values it belongs to; ``FixedBasis(infeasible=True)`` and
+        ``values`` when every fixing tried was infeasible (the caller need not solve the
+        fixed LP again); None and ``values`` when no basis came for another reason (see
+        :func:`reduced_fixed_basis`). ``seconds`` and ``iterations`` include the infeasible
+        attempts.
     """
-    upper = np.asarray(arrays.col_ub, dtype=np.float64)[np.asarray(cols, dtype=np.int64)]
+    cols = np.asarray(cols, dtype=np.int64)
+    lower = np.asarray(arrays.col_lb, dtype=np.float64)[cols]
+    upper = np.asarray(arrays.col_ub, dtype=np.float64)[cols]
     base = np.asarray(values, dtype=np.float64)
-    spent, its = 0.0, 0
+    spent, its, tried = 0.0, 0, None
     for step in (0.0, *RAISE_STEPS):
-        v = np.minimum(base * (1.0 + step), upper)
+        v = np.clip(base + np.abs(base) * step, lower, upper)
+        if tried is not None and np.array_equal(v, tried):
+            continue
         left = None if time_limit_s is None else time_limit_s - spent
         if left is not None and left <= 0:
-            break
+            return None, base
         basis, infeasible = _reduced_basis(arrays, cols, v, make_highs, run, left)
         if basis is not None:
             basis.seconds += spent
@@ -222,11 +233,12 @@ def raised_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
                 log.info("fixed start infeasible at its sizes: started %g %% above them",
                          100 * step)
             return basis, v
-        if not infeasible:
-            break
+        if infeasible is None:
+            return None, base
         spent += infeasible.seconds
         its += infeasible.iterations
-    return None, base
+        tried = v
+    return FixedBasis(None, None, spent, its, infeasible=True), base
 
 
 @dataclass
@@ -263,6 +275,9 @@ def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         return None, (_Infeasible(time.perf_counter() - t0, iterations) if infeasible
                       else None)
     basis = h.getBasis()
+    if not basis.valid:  # e.g. an interior point solve without crossover (highs_options)
+        log.debug("reduced fixed LP: optimal without a basis")
+        return None, None
     keep_col, keep_row = mp["keep_col"], mp["keep_row"]
     rc = np.fromiter((int(s) for s in basis.col_status), np.int8, int(keep_col.sum()))
     rr = np.fromiter((int(s) for s in basis.row_status), np.int8, int(keep_row.sum()))
@@ -331,7 +346,8 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
         An optimal basis of the fixed LP (:func:`reduced_fixed_basis`, at these
         ``values``): set instead of solving the fixed LP in ``h``; its seconds and
         iterations count as the fixed solve's (``fixed_s``). HiGHS refusing it falls back
-        to solving.
+        to solving. One marked ``infeasible`` (:func:`raised_fixed_basis`) skips the fixed
+        solve: the LP is solved cold.
 
     Returns
     -------
@@ -348,6 +364,12 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     cols = np.asarray(cols, dtype=np.int32)
     n = int(cols.size)
     n_lp = int(h.getNumCol())
+    if n == 0:  # nothing to fix
+        t0 = time.perf_counter()
+        run(h)
+        return ({"fixed_s": 0.0, "freed_s": time.perf_counter() - t0, "fixed_iterations": 0.0,
+                 "fallback": 0.0}, _identity)
+    limit_before = h.getOptionValue("time_limit")[1]
     _, _, cost, lower, upper, _ = h.getCols(n, cols)
     cost = np.asarray(cost, dtype=np.float64)
     lower = np.asarray(lower, dtype=np.float64)
@@ -357,7 +379,8 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     if time_limit_s is not None:
         h.setOptionValue("time_limit", float(time_limit_s))
     h.changeColsBounds(n, cols, start, start)
-    if basis is not None:
+    found_s, found_it = (basis.seconds, basis.iterations) if basis is not None else (0.0, 0)
+    if basis is not None and not basis.infeasible:
         from engine.backends.block_start import _basis
 
         if h.setBasis(_basis(highspy, basis.col_status, basis.row_status)) \
@@ -367,10 +390,10 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
     if basis is None:
         run(h)
         fixed_ok = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        fixed_it = float(max(h.getInfo().simplex_iteration_count, 0))
+        fixed_it = float(found_it + max(h.getInfo().simplex_iteration_count, 0))
     else:
-        fixed_ok = True
-        fixed_it = float(basis.iterations)
+        fixed_ok = not basis.infeasible
+        fixed_it = float(found_it)
     t1 = time.perf_counter()
     if time_limit_s is not None:
         h.setOptionValue("time_limit", max(float(time_limit_s) - (t1 - t0), 0.0))
@@ -400,13 +423,13 @@ def fix_then_free(h, cols: np.ndarray, values: np.ndarray, time_limit_s: float |
         if not fixed_ok:
             # e.g. the start is infeasible over the whole horizon: solve the LP from scratch
             log.info("fixed start not optimal (%s): solving cold",
-                     h.modelStatusToString(h.getModelStatus()))
+                     "infeasible" if basis is not None and basis.infeasible
+                     else h.modelStatusToString(h.getModelStatus()))
             h.clearSolver()
         run(h)
     t2 = time.perf_counter()
-    if time_limit_s is not None:
-        h.setOptionValue("time_limit", float(time_limit_s))
-    log.debug("fixed start: %.2f s (%d iterations), freed: %.2f s", t1 - t0, fixed_it, t2 - t1)
-    return ({"fixed_s": t1 - t0 + (basis.seconds if basis is not None else 0.0),
-             "freed_s": t2 - t1, "fixed_iterations": fixed_it,
+    h.setOptionValue("time_limit", limit_before)  # the caller's, for its diagnosis
+    log.debug("fixed start: %.2f s (%d iterations), freed: %.2f s", t1 - t0 + found_s,
+              fixed_it, t2 - t1)
+    return ({"fixed_s": t1 - t0 + found_s, "freed_s": t2 - t1, "fixed_iterations": fixed_it,
              "fallback": 0.0 if fixed_ok else 1.0}, to_lp)

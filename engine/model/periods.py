@@ -99,7 +99,7 @@ def _typical_series(rep: Any, columns: list[str], n_days: int
 
 
 def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
-              own_ends: bool = True, storage: str = "linked") -> ScenarioData:
+              own_ends: bool | None = None, storage: str = "linked") -> ScenarioData:
     """The prepared arrays of a 365-day year as ``n_days`` typical days.
 
     Parameters
@@ -113,10 +113,11 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
         from hour ``start_hour`` of its first day: day ``d`` is hours
         ``start_hour + 24 d .. start_hour + 24 d + 23`` and the last one wraps around, the
         first ``start_hour`` hours of the year closing it (see the module docstring).
-    own_ends : bool
+    own_ends : bool, optional
         Give the year's first and last days periods of their own (their own data, weight
         1), so that storage can move from its stated initial state to the daily cycle, and
         back to its terminal state, as it does in the full year (see the module docstring).
+        Default: yes with linked storage, no with cyclic days (which have no such state).
     storage : {"linked", "cyclic"}
         How storage is modelled over the typical days: ``"linked"`` across the year
         (:func:`link_storage`, the default), or ``"cyclic"``: each typical day returns to its
@@ -144,6 +145,8 @@ def aggregate(data: ScenarioData, n_days: int, start_hour: int = 0,
         raise ValueError(f"start_hour: must be 0..23, got {start_hour!r}")
     if storage not in STORAGE_MODES:
         raise ValueError(f"storage: must be one of {STORAGE_MODES}, got {storage!r}")
+    if own_ends is None:
+        own_ends = storage == "linked"
     T = data.T
     D = T // HOURS_PER_DAY
     h0 = int(start_hour)
