@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          args.warmup_h, 6 if args.replan_h == 168 else args.replan_h,
                          max(1, min(args.repeats, 3)), args.json,
                          [tuple(int(v) for v in x.split("+")) if "+" in x else int(x)
-                          for x in args.history_h.split(",")])
+                          for x in args.history_h.split(",")], args.scenarios)
     if args.voi:
         fcs = (args.forecaster,) if args.forecaster else ("holt_winters_adaptive",)
         return value_of_information(args.window, args.step or 2, args.json,
@@ -378,7 +378,7 @@ def _mg_row(r, total: float) -> dict[str, Any]:
 
 def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan_h: int,
               repeats: int, json_path: Path | None,
-              history: tuple | list = (0,)) -> dict[str, Any]:
+              history: tuple | list = (0,), scenarios: int = 1) -> dict[str, Any]:
     """The microgrid week (``examples/xining_microgrid.yaml``: gensets, outage survival
     scenarios, a non-preemptible and a power-capped job): realised cost of the rolling
     runs against the week's optimum (:func:`engine.optimize`, the MILP), and the time per
@@ -405,7 +405,8 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     for fc, plan, wu, hh in runs:
         t0 = time.perf_counter()
         r = engine.rolling_optimize(MICROGRID, window_h, step_h, fc, plan=plan,
-                                    replan_h=replan_h, warmup_h=wu, history_h=hh)
+                                    replan_h=replan_h, warmup_h=wu, history_h=hh,
+                                    scenarios=scenarios)
         label = (f"rolling {window_h}/{step_h}, {fc}"
                  + (f" (history {hh} h" + (f", warm-up {wu} h)" if wu else ")") if hh
                     else f" (warm-up {wu} h)" if wu else "")
@@ -414,8 +415,8 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
                        "windows_relaxed": int((r.windows["relaxed"] != "").sum())}
         print(f"  ... {label}: {r.objective:,.0f} ({r.objective / opt.objective - 1:+.1%}), "
               f"{rows[label]['run_s']:.1f} s", flush=True)
-    print(f"microgrid week {MICROGRID.name}, window {window_h} h, step {step_h} h "
-          f"(currency {sc.currency})")
+    print(f"microgrid week {MICROGRID.name}, window {window_h} h, step {step_h} h, "
+          f"scenarios {scenarios} (currency {sc.currency})")
     print(f"  {'':72s}{'total':>10s}{'vs opt':>8s}{'energy':>10s}{'export':>8s}"
           f"{'demand':>9s}{'outage':>8s}{'green':>7s}{'peak':>6s}{'late':>6s}{'surv h':>7s}"
           f"{'met':>5s}")
@@ -438,6 +439,7 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
         run = ModelWindowRun(data, window_h, step_h, forecaster,
                              max(0, 336 - hh) if hh else warmup_h, None, None, {})
         run.history = hist
+        run.K_model = scenarios
         run.set_plan("annual", replan_h)
         run.capture = []
         run.forecast()
@@ -461,6 +463,8 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     n_win = len(run.records)
     mips = sum(bool(a.is_mip) for a in run.capture)
     out = {"rows": rows, "windows": n_win, "mip_windows": mips, "repeats": repeats,
+           "scenarios": scenarios,
+           "scenario_windows": int(sum(x.get("scenarios", 1) > 1 for x in run.records)),
            "speed_history_h": hh,
            "controller_ms_per_window": 1e3 * statistics.median(ctl_w),
            "controller_cpu_ms_per_window": 1e3 * statistics.median(ctl_c),
@@ -473,7 +477,7 @@ def microgrid(window_h: int, step_h: int, forecaster: str, warmup_h: int, replan
     out["ratio_controller_to_raw_cpu"] = out["controller_cpu_ms_per_window"] / out[
         "raw_highspy_cpu_ms_per_window"]
     print(f"speed, {forecaster} (history {hh} h) with plan annual every {replan_h} h: "
-          f"{n_win} windows "
+          f"{n_win} windows ({out['scenario_windows']} of them over {scenarios} scenarios) "
           f"({mips} MILPs), {repeats} interleaved repeats, medians per window")
     print(f"  controller (build + solve + realise)  {out['controller_ms_per_window']:8.1f} ms "
           f"wall, {out['controller_cpu_ms_per_window']:8.1f} ms CPU")

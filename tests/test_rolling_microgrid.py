@@ -177,9 +177,53 @@ def test_hand_checked_genset_and_outage():
     assert not roll.kpis["survival_met"]
 
 
+@pytest.mark.slow
+def test_scenario_windows_are_two_stage_and_do_not_leak():
+    # scenarios=2 on the model windows (engine.operations.model_scenarios): seasonal naive
+    # (warm-up 24 h), origins every 12 h; the first complete 48-h error path (origin 24) is
+    # there from hour 72: windows from 72 on are two-stage. Data after c = 96 changed:
+    # every decision before c and every window before c are the same (the scenarios draw
+    # only paths complete before their origin)
+    d = microgrid_dict(144, seed=5)
+    c = 96
+    kw = {"scenarios": 2}
+    a = engine.rolling_optimize(scenario(d), 48, 12, "seasonal_naive", **kw)
+    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 12,
+                                "seasonal_naive", **kw)
+    wa, wb = a.windows.set_index("origin_h"), b.windows.set_index("origin_h")
+    assert a.settings["scenarios"] == 2
+    assert (wa.loc[wa.index < 72, "scenarios"] == 1).all()
+    assert (wa.loc[(wa.index >= 72) & (wa.index < c), "scenarios"] == 2).all()
+    ha, hb = a.hourly, b.hourly
+    decisions = [k for k in ha.columns if k.split("/")[0].split(".")[0] in
+                 ("battery", "job", "grid", "pv", "bus", "genset")]
+    for col in decisions:
+        assert np.array_equal(ha[col].to_numpy()[:c], hb[col].to_numpy()[:c]), col
+    before = wa.index[wa.index < c]
+    assert np.array_equal(wa.loc[before, "objective"].to_numpy(),
+                          wb.loc[before, "objective"].to_numpy())
+    assert not np.array_equal(ha[decisions].to_numpy()[c:], hb[decisions].to_numpy()[c:])
+    check_invariants(scenario(d), a)
+    assert a.kpis["survival_met"] and a.kpis["job_shortfall_mwh"] < 1e-6
+    # the two-stage window is not the deterministic one: scenario windows change decisions
+    one = engine.rolling_optimize(scenario(d), 48, 12, "seasonal_naive")
+    assert one.settings["scenarios"] == 1
+    assert np.array_equal(one.hourly[decisions].to_numpy()[:72], ha[decisions].to_numpy()[:72])
+    assert not np.array_equal(one.hourly[decisions].to_numpy()[72:],
+                              ha[decisions].to_numpy()[72:])
+
+
+def test_scenario_windows_with_perfect_forecasts_are_the_deterministic_ones():
+    sc = scenario(microgrid_dict(48))
+    one = engine.rolling_optimize(sc, 24, 12, "perfect")
+    two = engine.rolling_optimize(sc, 24, 12, "perfect", scenarios=3)
+    assert two.objective == one.objective
+    assert (two.windows["scenarios"] == 1).all()
+
+
 def test_model_window_options_are_clear_errors():
     sc = scenario(microgrid_dict(48))
-    for kw, field in (({"scenarios": 2}, "scenarios"), ({"plan": "monthly"}, "plan"),
+    for kw, field in (({"plan": "monthly"}, "plan"),
                       ({"verify_every": 1}, "verify_every"),
                       ({"peak_baseline_fraction": 0.5}, "peak_baseline_fraction")):
         with pytest.raises(ScenarioError, match=rf"^{field}: .*got"):

@@ -113,7 +113,10 @@ refused with a ScenarioError naming the field (use :func:`engine.optimize`).
 
 With ``scenarios=K >= 2`` (:mod:`engine.operations.scenarios`) each window is one
 two-stage LP over the point forecast and ``K - 1`` bootstrap scenarios of past forecast
-errors, the committed hours' battery, hydro and job decisions shared by all scenarios.
+errors, the committed hours' battery, hydro and job decisions shared by all scenarios; on
+the model windows' path (:mod:`engine.operations.model_scenarios`) ``K`` copies of the
+window's own model over PV and wind scenarios, genset commitment and job starts shared too
+(opt-in: measured draw-sensitive on the microgrid week, ``benchmarks/ROLLING_RESULTS.md``).
 
 The package: :mod:`~engine.operations.controller` (:func:`rolling_optimize` and the run
 loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters),
@@ -123,7 +126,8 @@ loop), :mod:`~engine.operations.forecasts` (the forecast series and forecasters)
 :mod:`~engine.operations.guide` (the long-horizon plan),
 :mod:`~engine.operations.model_window` (windows from the full formulation: gensets, outages,
 non-preemptible and power-capped jobs),
-:mod:`~engine.operations.scenarios` (forecast-aware windows), :mod:`~engine.operations.voi` (the
+:mod:`~engine.operations.scenarios` and :mod:`~engine.operations.model_scenarios`
+(forecast-aware windows), :mod:`~engine.operations.voi` (the
 value of information, opt-in) and :mod:`~engine.operations.result` (:class:`RollingResult`).
 """
 from __future__ import annotations

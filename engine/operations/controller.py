@@ -195,7 +195,10 @@ def rolling_optimize(
         Forecast scenarios per window, >= 1 (:mod:`engine.operations.scenarios`): with
         ``K >= 2`` each window is one two-stage LP over the point forecast and ``K - 1``
         bootstrap scenarios of past forecast errors, the committed hours' decisions shared
-        (their expected cost minimised). 1: the deterministic window.
+        (their expected cost minimised). 1: the deterministic window. Scenarios operated
+        by :mod:`engine.operations.model_window` take it too
+        (:mod:`engine.operations.model_scenarios`: ``K`` copies of the window's own model
+        over bootstrap error paths of PV and wind, the history's origins included).
     price_known_h : int, default 0
         Hours after each origin whose import price is published before it and used as it
         is [h] (a day-ahead market publishes tomorrow's prices the day before: 24 at
@@ -257,8 +260,7 @@ def rolling_optimize(
                 f"plan: scenarios with gensets, outage scenarios, non-preemptible or "
                 f"power-capped jobs are planned over the whole rest of the horizon "
                 f"(plan='annual') or not at all (None), got {plan!r}")
-        for arg, value, default in (("scenarios", scenarios, 1),
-                                    ("peak_baseline_fraction", peak_baseline_fraction, 0.0),
+        for arg, value, default in (("peak_baseline_fraction", peak_baseline_fraction, 0.0),
                                     ("verify_every", verify_every, 0)):
             if value != default:
                 raise ScenarioError(
@@ -270,6 +272,7 @@ def rolling_optimize(
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
                              int(price_known_h), q, int(outage_lookback_d))
         run.history = history
+        run.K_model = int(scenarios)
         _check_plan(plan, replan_h, run)
         if plan is not None:
             run.set_plan(plan, int(replan_h))

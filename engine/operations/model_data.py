@@ -9,7 +9,7 @@ import copy
 import logging
 import time
 from dataclasses import replace
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -83,14 +83,16 @@ class _WindowData:
     """The window's scenario data (a mixin of :class:`~engine.operations.model_window.
     ModelWindowRun`, whose state it reads)."""
 
-    def _window_data(self, k: int) -> tuple[ScenarioData, dict]:
-        """The scenario cut to the window at ``origins[k]``: forecasts, carried state, the
-        jobs still to do (see the module docstring) and what the model then needs."""
+    def _window_data(self, k: int, fc: Optional[np.ndarray] = None
+                     ) -> tuple[ScenarioData, dict]:
+        """The scenario cut to the window at ``origins[k]``: forecasts (``fc``, (n_series,
+        >= n): a scenario of them; default the point forecast), carried state, the jobs
+        still to do (see the module docstring) and what the model then needs."""
         data, T, se = self.data, self.T, self.series
         o = int(self.origins[k])
         e = min(o + self.W, T)
         n = e - o
-        fc = self.fc[:, k, :n]
+        fc = self.fc[:, k, :n] if fc is None else fc[:, :n]
         sites = []
         p = w = g = 0
         for s, sd in enumerate(data.sites):

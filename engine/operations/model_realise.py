@@ -422,7 +422,7 @@ class _ModelRealiser:
             settings={"window_h": self.W, "step_h": self.step, "forecaster": self._name,
                       "warmup_h": self.warmup, "job_value_per_mwh": self.job_value,
                       "history_h": 0 if self.history is None else int(self.history.shape[1]),
-                      "green_penalty_per_mwh": self.green_penalty, "scenarios": 1,
+                      "green_penalty_per_mwh": self.green_penalty, "scenarios": self.K_model,
                       "price_known_h": int(self.known_h[self.series.price].max(initial=0)),
                       "plan": self.plan_mode,
                       "replan_h": self.replan_h if self.plan_mode else None,

@@ -52,6 +52,10 @@ the window's hours (one formulation), with
   SOC at each window's end, exactly the scenario's rule in the window holding the last
   hour), as in the LP windows.
 
+With ``scenarios=K`` (``K >= 2``) a window on forecasts is ``K`` copies of this model over
+PV and wind scenarios with the committed hours shared (:mod:`engine.operations.
+model_scenarios`); its plan is the point forecast's copy.
+
 With ``plan="annual"`` the horizon's MILP on forecasts made at the origin, the realised past
 fixed (:meth:`ModelWindowRun.replan`, every ``replan_h``), replaces those fixed rules by its
 targets: the SOC at the window's last hour, each job's progress by the window's end (no
@@ -109,6 +113,7 @@ from engine.operations.forecasts import _forecasts, _stack_series
 from engine.operations.model_data import _append_cols, _solve, _WindowData, needs_model_window
 from engine.operations.model_plan import _ModelPlanner
 from engine.operations.model_realise import _ModelRealiser
+from engine.operations.model_scenarios import _ModelScenarios
 from engine.operations.model_survival import _SurvivalRules
 from engine.operations.result import WindowProgress
 from engine.status import Status
@@ -118,7 +123,8 @@ log = logging.getLogger(__name__)
 __all__ = ["ModelWindowRun", "needs_model_window"]
 
 
-class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules):
+class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules,
+                     _ModelScenarios):
     """State of one rolling run whose windows are the full formulation on the window's
     hours (see the module docstring)."""
 
@@ -214,6 +220,13 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
         #: a surprise deficit (import beyond the planned) is settled from the battery first
         #: where the hour's price beats refilling later (model_realise._settle_deficit)
         self.settle_deficit = True
+        #: forecast scenarios per window (``scenarios``,
+        #: :mod:`engine.operations.model_scenarios`); 1: the point forecast's window
+        self.K_model = 1
+        #: ... drawn among this many most recent complete error paths
+        self.scenario_paths = 20
+        #: scenarios left out (a model of another shape than the point forecast's)
+        self.scenario_dropped = 0
         #: real-time deferral of preemptible job power above the planned peak
         self.defer_jobs = True
         #: ... as far as each job can still finish at this share of its maximum power (the
@@ -232,6 +245,8 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
     def forecast(self) -> None:
         self.fc = _forecasts(self.series, self.origins, self.W, self.forecaster, self.warmup,
                              self.known_h, self.history)
+        if self.K_model > 1 and self.forecaster != "perfect":
+            self._error_paths()
 
     def _job_value(self, info: dict, wd: ScenarioData) -> np.ndarray:
         """Terminal value per MWh of a job's IT energy, per window job."""
@@ -424,28 +439,44 @@ class ModelWindowRun(_WindowData, _ModelPlanner, _ModelRealiser, _SurvivalRules)
                 c0 = time.process_time()
                 wd, info = self._window_data(k)
                 f, a = self._window_arrays(wd, info)
+                # with scenarios=K: the two-stage window (model_scenarios), else (or where it
+                # has no solution) the point forecast's
+                st = (self._scenario_window(k, f, a, info) if self.K_model > 1
+                      and o >= self.warmup and self.forecaster != "perfect" else None)
                 t1 = time.perf_counter()
-                out, relaxed = self._solve_window(f, a, o)
+                x, used = None, a
+                if st is not None:
+                    out = _solve(st[0], self.options)
+                    relaxed = ""
+                    if out.x is not None:
+                        x, used = out.x[:st[1]], st[0]
+                    else:
+                        log.warning("scenario window at hour %d: %s; the point forecast's "
+                                    "window instead", o, out.status)
+                if x is None:
+                    out, relaxed = self._solve_window(f, a, o)
+                    x = out.x
                 t2 = time.perf_counter()
                 if self.capture is not None:
-                    self.capture.append(a)
+                    self.capture.append(used)
                 o = info["o"]
                 rec = {"origin_h": o, "forecast": "warmup" if o < self.warmup else self._name,
                        "status": str(out.status), "objective": out.objective,
                        "iterations": out.iterations, "mip": bool(a.is_mip),
                        "build_s": t1 - t0, "solve_s": t2 - t1, "plan_s": plan_s,
                        "relaxed": relaxed}
-                if out.x is None:
+                rec["scenarios"] = used.A.shape[1] // a.A.shape[1]
+                if x is None:
                     log.warning("window at hour %d: %s; batteries, gensets and jobs idle for "
                                 "its step", o, out.status)
                     plan = None
                 else:
-                    plan = self._plan(f, out.x[:f.model.n_cols], info, wd)
+                    plan = self._plan(f, x[:f.model.n_cols], info, wd)
                     if self.bats:
                         plan["soc_floor"], plan["shift_ok"] = self._soc_floor(
-                            f, a, out.x, plan["c"], plan["soc"])
+                            f, a, x, plan["c"], plan["soc"])
                     nc = f.model.n_cols
-                    rec["slack"] = float(out.x[nc:].sum())
+                    rec["slack"] = float(x[nc:].sum())
                 self._realise(info, plan)
                 rec["window_s"] = time.perf_counter() - t0
                 rec["window_cpu_s"] = time.process_time() - c0
