@@ -195,10 +195,9 @@ def rolling_optimize(
         Forecast scenarios per window, >= 1 (:mod:`engine.operations.scenarios`): with
         ``K >= 2`` each window is one two-stage LP over the point forecast and ``K - 1``
         bootstrap scenarios of past forecast errors, the committed hours' decisions shared
-        (their expected cost minimised). 1: the deterministic window. Scenarios operated
-        by :mod:`engine.operations.model_window` take it too
-        (:mod:`engine.operations.model_scenarios`: ``K`` copies of the window's own model
-        over bootstrap error paths of PV and wind, the history's origins included).
+        (their expected cost minimised). 1: the deterministic window. Model windows
+        (:mod:`engine.operations.model_scenarios`): ``K`` copies of the window's model
+        over earlier PV and wind error paths.
     price_known_h : int, default 0
         Hours after each origin whose import price is published before it and used as it
         is [h] (a day-ahead market publishes tomorrow's prices the day before: 24 at
@@ -265,9 +264,8 @@ def rolling_optimize(
             if value != default:
                 raise ScenarioError(
                     f"{arg}: scenarios with gensets, outage scenarios, non-preemptible or "
-                    f"power-capped jobs are operated with windows built from the full "
-                    f"formulation (engine.operations.model_window), which take only "
-                    f"{arg}={default!r}, got {value!r}")
+                    f"power-capped jobs are operated with the full formulation's windows "
+                    f"(engine.operations.model_window): only {arg}={default!r}, got {value!r}")
         run = ModelWindowRun(data, int(window_h), int(step_h), forecaster, warmup,
                              job_value_per_mwh, green_penalty_per_mwh, highs_options or {},
                              int(price_known_h), q, int(outage_lookback_d))
