@@ -170,6 +170,13 @@ def test_in_place_update_equals_rebuild():
     assert roll.windows["iterations"].iloc[1:].median() < roll.windows["iterations"].iloc[0]
 
 
+def rolled_twice(d: dict, c: int, *args, **kw):
+    """``rolling_optimize`` on ``d`` and on :func:`_changed_after` ``(d, c, seed=7)``, with
+    the same arguments: the pair a no-leakage test compares before hour ``c``."""
+    return (engine.rolling_optimize(scenario(d), *args, **kw),
+            engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), *args, **kw))
+
+
 def _changed_after(d: dict, c: int, seed: int) -> dict:
     """A copy of ``d`` whose PV, load and price differ from hour ``c`` on."""
     rng = np.random.default_rng(seed)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_rolling import _changed_after, rolling_dict, scenario
+from test_rolling import _changed_after, rolled_twice, rolling_dict, scenario
 
 import engine
 from engine.model.data import prepare
@@ -135,10 +135,7 @@ def test_price_known_h_within_the_step_does_not_leak():
     # after c
     d = rolling_dict(168, seed=2)
     c = 96
-    kw = {"price_known_h": 24}
-    a = engine.rolling_optimize(scenario(d), 48, 24, "seasonal_naive", **kw)
-    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 24,
-                                "seasonal_naive", **kw)
+    a, b = rolled_twice(d, c, 48, 24, "seasonal_naive", price_known_h=24)
     cols = [k for k in a.hourly.columns if k.split("/")[0].split(".")[0] in
             ("battery", "job", "grid", "pv", "bus", "datacenter")]
     for col in cols:

@@ -7,7 +7,7 @@ import copy
 import numpy as np
 import pytest
 from conftest import base_dict, check_invariants
-from test_rolling import RTOL_OBJ, _changed_after, rolling_dict, scenario
+from test_rolling import RTOL_OBJ, _changed_after, rolled_twice, rolling_dict, scenario
 
 import engine
 from engine.errors import ScenarioError
@@ -186,10 +186,7 @@ def test_scenario_windows_are_two_stage_and_do_not_leak():
     # only paths complete before their origin)
     d = microgrid_dict(144, seed=5)
     c = 96
-    kw = {"scenarios": 2}
-    a = engine.rolling_optimize(scenario(d), 48, 12, "seasonal_naive", **kw)
-    b = engine.rolling_optimize(scenario(_changed_after(d, c, seed=7)), 48, 12,
-                                "seasonal_naive", **kw)
+    a, b = rolled_twice(d, c, 48, 12, "seasonal_naive", scenarios=2)
     wa, wb = a.windows.set_index("origin_h"), b.windows.set_index("origin_h")
     assert a.settings["scenarios"] == 2
     assert (wa.loc[wa.index < 72, "scenarios"] == 1).all()
