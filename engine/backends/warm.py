@@ -38,7 +38,8 @@ import numpy as np
 
 log = logging.getLogger(__name__)
 
-__all__ = ["RAISE_STEPS", "FixedBasis", "fix_then_free", "raised_fixed_basis", "reduced_fixed_basis"]
+__all__ = ["RAISE_STEPS", "FixedBasis", "fix_then_free", "raised_fixed_basis",
+           "reduced_fixed_basis"]
 
 #: HiGHS's ``simplex_strategy`` value of the primal simplex.
 _PRIMAL = 4
@@ -181,7 +182,8 @@ def reduced_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         None when the fixing leaves a row or a column infeasible, or the reduced LP ends
         other than optimal (the caller then solves the fixed LP itself).
     """
-    return _reduced_basis(arrays, cols, values, make_highs, run, time_limit_s)[0]
+    basis = _reduced_basis(arrays, cols, values, make_highs, run, time_limit_s)
+    return None if basis is None or basis.infeasible else basis
 
 
 #: Relative increases of a start's fixed values tried in turn by :func:`raised_fixed_basis`
@@ -225,34 +227,26 @@ def raised_fixed_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         left = None if time_limit_s is None else time_limit_s - spent
         if left is not None and left <= 0:
             return None, base
-        basis, infeasible = _reduced_basis(arrays, cols, v, make_highs, run, left)
-        if basis is not None:
+        basis = _reduced_basis(arrays, cols, v, make_highs, run, left)
+        if basis is None:
+            return None, base
+        if not basis.infeasible:
             basis.seconds += spent
             basis.iterations += its
             if step:
                 log.info("fixed start infeasible at its sizes: started %g %% above them",
                          100 * step)
             return basis, v
-        if infeasible is None:
-            return None, base
-        spent += infeasible.seconds
-        its += infeasible.iterations
+        spent += basis.seconds
+        its += basis.iterations
         tried = v
     return FixedBasis(None, None, spent, its, infeasible=True), base
 
 
-@dataclass
-class _Infeasible:
-    """A reduced fixed LP found infeasible, and what finding it cost."""
-
-    seconds: float
-    iterations: int
-
-
 def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
                    make_highs: Callable[[Any], Any], run: Callable[[Any], None],
-                   time_limit_s: float | None) -> tuple[FixedBasis | None, _Infeasible | None]:
-    """:func:`reduced_fixed_basis`, and whether (at what cost) the fixed LP is infeasible."""
+                   time_limit_s: float | None) -> FixedBasis | None:
+    """:func:`reduced_fixed_basis`, an infeasible fixing returned as such (with its cost)."""
     import highspy
 
     t0 = time.perf_counter()
@@ -260,7 +254,7 @@ def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
     reduced = _reduce(arrays, cols, np.asarray(values, dtype=np.float64))
     if reduced is None:
         log.debug("reduced fixed LP: a row or column is infeasible at the start")
-        return None, _Infeasible(time.perf_counter() - t0, 0)
+        return FixedBasis(None, None, time.perf_counter() - t0, 0, infeasible=True)
     red, mp = reduced
     h = make_highs(red)
     del red
@@ -271,13 +265,13 @@ def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
     iterations = int(max(h.getInfo().simplex_iteration_count, 0))
     if status != highspy.HighsModelStatus.kOptimal:
         log.debug("reduced fixed LP ended %s", h.modelStatusToString(status))
-        infeasible = status == highspy.HighsModelStatus.kInfeasible
-        return None, (_Infeasible(time.perf_counter() - t0, iterations) if infeasible
-                      else None)
+        if status == highspy.HighsModelStatus.kInfeasible:
+            return FixedBasis(None, None, time.perf_counter() - t0, iterations, infeasible=True)
+        return None
     basis = h.getBasis()
     if not basis.valid:  # e.g. an interior point solve without crossover (highs_options)
         log.debug("reduced fixed LP: optimal without a basis")
-        return None, None
+        return None
     keep_col, keep_row = mp["keep_col"], mp["keep_row"]
     rc = np.fromiter((int(s) for s in basis.col_status), np.int8, int(keep_col.sum()))
     rr = np.fromiter((int(s) for s in basis.row_status), np.int8, int(keep_row.sum()))
@@ -296,7 +290,7 @@ def _reduced_basis(arrays: Any, cols: np.ndarray, values: np.ndarray,
         col_status[j] = basic
         # a row a x <= u made the bound x <= u / a when a > 0, x >= u / a when a < 0
         row_status[r] = np.where(sign[r] > 0, same, upper + lower - same)
-    return FixedBasis(col_status, row_status, time.perf_counter() - t0, iterations), None
+    return FixedBasis(col_status, row_status, time.perf_counter() - t0, iterations)
 
 
 def _add_steps(h, cols: np.ndarray, start: np.ndarray, lower: np.ndarray,
